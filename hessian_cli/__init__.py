@@ -1,0 +1,1 @@
+"""The ``hessian`` command line: a thin layer over :mod:`hessian_common`."""

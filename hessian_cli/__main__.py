@@ -1,0 +1,3 @@
+from hessian_cli.main import cli
+
+cli()

@@ -1,0 +1,18 @@
+"""``hessian bench``: benchmarks that print a ratio against a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import click
+
+from hessian_cli.lazy import LazyGroup
+
+BENCHES = {
+    "gas": "hessian_cli.chain:bench_gas",
+    "update": "hessian_cli.train:bench_update",
+    "store": "hessian_cli.store:bench_store",
+}
+
+
+@click.group(cls=LazyGroup, lazy=BENCHES)
+def bench() -> None:
+    """Benchmarks: gas per operation, encrypted-update speed, store round-trips."""

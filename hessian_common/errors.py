@@ -1,0 +1,88 @@
+"""One exception root for Hessian, and a named class per failure.
+
+Each class also subclasses the matching built-in, so callers that only know Python's
+exceptions still catch them (``except ValueError`` catches a :class:`SchemaError`)::
+
+    HessianError
+    ├── ConfigError(ValueError)
+    ├── DataError(ValueError)
+    │   └── SchemaError
+    ├── CryptoError
+    │   └── KeyPassphraseError(ValueError)
+    ├── StoreError
+    │   ├── StoreUnavailable(ConnectionError)
+    │   ├── StoreIntegrityError(ValueError)
+    │   └── BlobNotFound(KeyError)
+    └── ChainError
+        ├── ChainUnavailable(ConnectionError)
+        ├── ContractRevert      (carries the decoded custom error name and arguments)
+        └── DeploymentNotFound(LookupError)
+
+Messages name what was wrong and where (file, row, column, CID, address) and never contain
+secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HessianError(Exception):
+    """Root of every error Hessian raises on purpose."""
+
+
+class ConfigError(HessianError, ValueError):
+    """A configuration value (option, environment variable, config file) is invalid."""
+
+
+class DataError(HessianError, ValueError):
+    """Input data cannot be used; the message names the file, row and column."""
+
+
+class SchemaError(DataError):
+    """A schema file, or data checked against a schema, is invalid."""
+
+
+class CryptoError(HessianError):
+    """Paillier key or ciphertext problem (wrong key, malformed serialisation...)."""
+
+
+class KeyPassphraseError(CryptoError, ValueError):
+    """The passphrase does not open the encrypted private key."""
+
+
+class StoreError(HessianError):
+    """Content store failure."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The content store cannot be reached; nothing was written."""
+
+
+class StoreIntegrityError(StoreError, ValueError):
+    """Bytes read back do not hash to the CID they were asked for (tampering or corruption)."""
+
+
+class BlobNotFound(StoreError, KeyError):
+    """No blob with that CID in the store."""
+
+
+class ChainError(HessianError):
+    """Ethereum node or contract failure."""
+
+
+class ChainUnavailable(ChainError, ConnectionError):
+    """The JSON-RPC endpoint cannot be reached; no transaction was sent."""
+
+
+class ContractRevert(ChainError):
+    """A call or transaction reverted; ``name``/``args`` hold the decoded custom error."""
+
+    def __init__(self, message: str, name: str | None = None, args: tuple[Any, ...] = ()):
+        super().__init__(message)
+        self.error_name = name
+        self.error_args = args
+
+
+class DeploymentNotFound(ChainError, LookupError):
+    """No deployment record for this chain id (run ``hessian deploy`` first)."""
