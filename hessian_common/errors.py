@@ -66,6 +66,8 @@ class StoreIntegrityError(StoreError, ValueError):
 class BlobNotFound(StoreError, KeyError):
     """No blob with that CID in the store."""
 
+    __str__ = Exception.__str__  # KeyError would quote the message
+
 
 class ChainError(HessianError):
     """Ethereum node or contract failure."""

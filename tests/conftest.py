@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.chain",
     "tests.fixtures.store",
     "tests.fixtures.data",
+    "tests.fixtures.browser",
 ]
