@@ -1,0 +1,318 @@
+"""The blobs of the training protocol: model spec, encrypted model, update — as JSON.
+
+These are what goes to the content store (their CIDs go on chain)::
+
+    ModelSpec       the task: schema, preprocessing, public key, enc(w0), rule, metric
+    EncryptedModel  enc(w) at some point of training (the contract's modelCid points here)
+    UpdateBlob      an owner's submission: enc(w') computed on the model at base_model_cid
+
+Each has ``to_dict``/``from_dict`` (validation: :class:`CryptoError` for keys and
+ciphertexts, :class:`DataError` for everything else), ``to_bytes`` (canonical JSON: sorted keys,
+no spaces, UTF-8 — the same object always gives the same bytes, hence the same CID) and
+``from_bytes``. Ciphertexts are checked against the spec's public key, so
+``EncryptedModel``/``UpdateBlob`` are read with the spec's key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hessian_common.crypto.paillier import (
+    EncryptedVector,
+    PublicKey,
+    public_key_from_dict,
+    public_key_to_dict,
+)
+from hessian_common.errors import CryptoError, DataError
+from hessian_common.learning.updates import DEFAULT_PARAMS, RULES
+
+SPEC_FORMAT = "hessian.model-spec/1"
+MODEL_FORMAT = "hessian.encrypted-model/1"
+UPDATE_FORMAT = "hessian.update/1"
+METRICS = ("auc", "accuracy")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _canonical(obj: dict) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _parse_bytes(data: bytes | str, what: str) -> dict:
+    try:
+        obj = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{what} must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _get(d: dict, key: str, typ: type | tuple[type, ...], what: str) -> Any:
+    if key not in d:
+        raise DataError(f"{what}: missing field {key!r}")
+    v = d[key]
+    if (isinstance(v, bool) and typ is not bool) or not isinstance(v, typ):
+        raise DataError(f"{what}: field {key!r} has the wrong type ({type(v).__name__})")
+    return v
+
+
+def _check_format(d: dict, fmt: str, what: str) -> None:
+    if d.get("format") != fmt:
+        raise DataError(f"{what}: format is {d.get('format')!r}, expected {fmt!r}")
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _check_rule(rule: Any, params: Any, what: str) -> dict[str, float]:
+    if rule not in RULES:
+        raise DataError(f"{what}: unknown update rule {rule!r} (expected {', '.join(RULES)})")
+    if not isinstance(params, dict):
+        raise DataError(f"{what}: rule parameters must be an object")
+    for k, v in params.items():
+        if k not in DEFAULT_PARAMS[rule]:
+            raise DataError(f"{what}: rule {rule!r} has no parameter {k!r}")
+        ok = not isinstance(v, bool) and isinstance(v, int | float)
+        if not ok or not (v >= 0 if k == "l2" else v > 0):
+            raise DataError(f"{what}: parameter {k!r} must be a positive number, got {v!r}")
+    return dict(params)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a lender publishes to start a training task.
+
+    Attributes
+    ----------
+    name : str
+        Human name of the model.
+    schema_name : str
+        Name of the data schema (``"lending_club"``).
+    schema : dict
+        The schema content, so owners need no local copy.
+    preprocessing : dict
+        ``Preprocessor.to_dict()`` fitted by the lender.
+    public_key : phe.PaillierPublicKey
+    weights : EncryptedVector
+        ``enc(w0)``, the initial model.
+    feature_names : list of str
+        Names of the d weights (first ``"intercept"``).
+    rule, params : str, dict
+        Update rule (one of ``RULES``) and its hyper-parameters.
+    metric : ``"auc"`` or ``"accuracy"``
+    created_at : str
+        ISO-8601 UTC time.
+    """
+
+    name: str
+    schema_name: str
+    schema: dict
+    preprocessing: dict
+    public_key: PublicKey
+    weights: EncryptedVector
+    feature_names: list[str]
+    rule: str
+    params: dict[str, float] = field(default_factory=dict)
+    metric: str = "auc"
+    created_at: str = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check consistency; :class:`DataError` / :class:`CryptoError` naming the field."""
+        what = "model spec"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise DataError(f"{what}: name must be a non-empty string")
+        if self.metric not in METRICS:
+            raise DataError(f"{what}: metric {self.metric!r} is not one of {', '.join(METRICS)}")
+        _check_rule(self.rule, self.params, what)
+        if not self.feature_names or not all(isinstance(f, str) for f in self.feature_names):
+            raise DataError(f"{what}: feature_names must be a non-empty list of strings")
+        if len(self.weights) != len(self.feature_names):
+            raise DataError(
+                f"{what}: {len(self.weights)} encrypted weights for "
+                f"{len(self.feature_names)} features"
+            )
+        if self.weights.public_key != self.public_key:
+            raise CryptoError(f"{what}: the weights are not encrypted under the spec's key")
+
+    @property
+    def dim(self) -> int:
+        """Number of weights d."""
+        return len(self.feature_names)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {
+            "format": SPEC_FORMAT,
+            "name": self.name,
+            "schema_name": self.schema_name,
+            "schema": self.schema,
+            "preprocessing": self.preprocessing,
+            "public_key": public_key_to_dict(self.public_key),
+            "weights": self.weights.to_dict(),
+            "feature_names": list(self.feature_names),
+            "rule": {"name": self.rule, "params": dict(self.params)},
+            "metric": self.metric,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ModelSpec:
+        """Inverse of :meth:`to_dict`, with validation."""
+        what = "model spec"
+        if not isinstance(d, dict):
+            raise DataError(f"{what} must be a JSON object")
+        _check_format(d, SPEC_FORMAT, what)
+        pk = public_key_from_dict(_get(d, "public_key", dict, what))
+        rule = _get(d, "rule", dict, what)
+        return cls(
+            name=_get(d, "name", str, what),
+            schema_name=_get(d, "schema_name", str, what),
+            schema=_get(d, "schema", dict, what),
+            preprocessing=_get(d, "preprocessing", dict, what),
+            public_key=pk,
+            weights=EncryptedVector.from_dict(_get(d, "weights", dict, what), pk),
+            feature_names=list(_get(d, "feature_names", list, what)),
+            rule=rule.get("name"),
+            params=_check_rule(rule.get("name"), rule.get("params", {}), what),
+            metric=_get(d, "metric", str, what),
+            created_at=_get(d, "created_at", str, what),
+        )
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON bytes (what goes to the content store)."""
+        return _canonical(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> ModelSpec:
+        """Parse and validate bytes written by :meth:`to_bytes`."""
+        return cls.from_dict(_parse_bytes(data, "model spec"))
+
+
+@dataclass(frozen=True)
+class EncryptedModel:
+    """``enc(w)`` at some version of a model (0 = the spec's initial weights)."""
+
+    weights: EncryptedVector
+    version: int = 0
+    created_at: str = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 0:
+            raise DataError(f"encrypted model: version must be an integer >= 0: {self.version!r}")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {
+            "format": MODEL_FORMAT,
+            "version": self.version,
+            "weights": self.weights.to_dict(),
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, spec: ModelSpec) -> EncryptedModel:
+        """Inverse of :meth:`to_dict`; the weights must fit ``spec`` (key and length)."""
+        what = "encrypted model"
+        if not isinstance(d, dict):
+            raise DataError(f"{what} must be a JSON object")
+        _check_format(d, MODEL_FORMAT, what)
+        weights = EncryptedVector.from_dict(_get(d, "weights", dict, what), spec.public_key)
+        if len(weights) != spec.dim:
+            raise DataError(f"{what}: {len(weights)} weights, the spec has {spec.dim}")
+        return cls(weights, _get(d, "version", int, what), _get(d, "created_at", str, what))
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON bytes."""
+        return _canonical(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str, spec: ModelSpec) -> EncryptedModel:
+        """Parse and validate against ``spec``."""
+        return cls.from_dict(_parse_bytes(data, "encrypted model"), spec)
+
+
+@dataclass(frozen=True)
+class UpdateBlob:
+    """An owner's encrypted update ``enc(w') = P·enc(w) + q`` on the model at ``base_model_cid``.
+
+    ``dataset_digest`` is the 32-byte ``LoadedData.digest()`` as 64 hex digits (the same value
+    goes on chain); ``rows`` the number of rows the update was computed on.
+    """
+
+    model_id: int
+    base_model_cid: str
+    weights: EncryptedVector
+    rows: int
+    dataset_digest: str
+    rule: str
+    created_at: str = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        what = "update"
+        if (
+            isinstance(self.model_id, bool)
+            or not isinstance(self.model_id, int)
+            or self.model_id < 0
+        ):
+            raise DataError(f"{what}: model_id must be an integer >= 0, got {self.model_id!r}")
+        if not isinstance(self.base_model_cid, str) or not self.base_model_cid:
+            raise DataError(f"{what}: base_model_cid must be a non-empty CID string")
+        if isinstance(self.rows, bool) or not isinstance(self.rows, int) or self.rows < 1:
+            raise DataError(f"{what}: rows must be a positive integer, got {self.rows!r}")
+        if not isinstance(self.dataset_digest, str) or not _HEX64.match(self.dataset_digest):
+            raise DataError(f"{what}: dataset_digest must be 64 lowercase hex digits")
+        if self.rule not in RULES:
+            raise DataError(f"{what}: unknown update rule {self.rule!r}")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {
+            "format": UPDATE_FORMAT,
+            "model_id": self.model_id,
+            "base_model_cid": self.base_model_cid,
+            "weights": self.weights.to_dict(),
+            "rows": self.rows,
+            "dataset_digest": self.dataset_digest,
+            "rule": self.rule,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, spec: ModelSpec) -> UpdateBlob:
+        """Inverse of :meth:`to_dict`; the weights must fit ``spec`` (key and length)."""
+        what = "update"
+        if not isinstance(d, dict):
+            raise DataError(f"{what} must be a JSON object")
+        _check_format(d, UPDATE_FORMAT, what)
+        weights = EncryptedVector.from_dict(_get(d, "weights", dict, what), spec.public_key)
+        if len(weights) != spec.dim:
+            raise DataError(f"{what}: {len(weights)} weights, the spec has {spec.dim}")
+        return cls(
+            model_id=_get(d, "model_id", int, what),
+            base_model_cid=_get(d, "base_model_cid", str, what),
+            weights=weights,
+            rows=_get(d, "rows", int, what),
+            dataset_digest=_get(d, "dataset_digest", str, what),
+            rule=_get(d, "rule", str, what),
+            created_at=_get(d, "created_at", str, what),
+        )
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON bytes."""
+        return _canonical(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str, spec: ModelSpec) -> UpdateBlob:
+        """Parse and validate against ``spec``."""
+        return cls.from_dict(_parse_bytes(data, "update"), spec)
+
+
+__all__ = ["METRICS", "EncryptedModel", "ModelSpec", "UpdateBlob"]

@@ -1,0 +1,176 @@
+"""Affine update rules: plaintext maths, encrypted application, naive reference, DP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from hessian_common.crypto import decrypt_vector, encrypt_vector, generate_keypair
+from hessian_common.errors import CryptoError, DataError
+from hessian_common.learning.updates import (
+    RULES,
+    AffineUpdate,
+    DPConfig,
+    build_update,
+    fit_taylor,
+    gradient_step,
+    local_epochs,
+    naive_encrypted_gradient_step,
+    proximal_newton,
+    statistics,
+)
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return generate_keypair(512)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(300, 7, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    return np.hstack([np.ones((300, 1)), X]), y.astype(float)
+
+
+def test_statistics_is_the_taylor_gradient(data):
+    X, y = data
+    A, b = statistics(X, y)
+    w = np.random.default_rng(1).normal(size=X.shape[1])
+    taylor_grad = X.T @ ((0.5 + X @ w / 4) - y) / len(y)
+    np.testing.assert_allclose(A @ w + b, taylor_grad, atol=1e-12)
+
+
+def test_rules_match_their_definitions(data):
+    X, y = data
+    A, b = statistics(X, y, l2=0.01)
+    w = np.random.default_rng(2).normal(size=X.shape[1])
+    g = gradient_step(X, y, lr=0.5, l2=0.01)
+    np.testing.assert_allclose(g.apply(w), w - 0.5 * (A @ w + b), atol=1e-12)
+    e = local_epochs(X, y, lr=0.5, epochs=4, l2=0.01)
+    v = w.copy()
+    for _ in range(4):
+        v = v - 0.5 * (A @ v + b)
+    np.testing.assert_allclose(e.apply(w), v, atol=1e-12)
+    n = proximal_newton(X, y, mu=0.3, l2=0.01)
+    w_new = n.apply(w)  # stationary point of the proximal Taylor objective
+    np.testing.assert_allclose(A @ w_new + b + 0.3 * (w_new - w), 0, atol=1e-12)
+
+
+def test_intercept_not_penalised(data):
+    X, y = data
+    A0, _ = statistics(X, y)
+    A1, _ = statistics(X, y, l2=1.0)
+    assert A1[0, 0] == A0[0, 0]
+    np.testing.assert_allclose(np.diag(A1 - A0)[1:], 1.0)
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_encrypted_equals_plaintext(keys, data, rule, workers):
+    pk, sk = keys
+    X, y = data
+    w = np.random.default_rng(4).normal(0, 2, size=X.shape[1])
+    w[1] = -w[1] - 1  # make sure negatives are in play
+    update = build_update(rule, X, y)
+    enc = update.apply_encrypted(encrypt_vector(pk, w), workers=workers)
+    np.testing.assert_allclose(decrypt_vector(sk, enc), update.apply(w), atol=1e-6, rtol=0)
+    assert max(abs(decrypt_vector(sk, enc) - update.apply(w))) < 1e-9
+
+
+def test_encrypted_with_phe_numbers_of_mixed_exponents(keys, data):
+    pk, sk = keys
+    X, y = data
+    w = np.linspace(-1, 1, X.shape[1])
+    nums = [pk.encrypt(float(v)) for v in w]  # phe picks an exponent per value
+    update = gradient_step(X, y)
+    enc = update.apply_encrypted(nums)
+    np.testing.assert_allclose(decrypt_vector(sk, enc), update.apply(w), atol=1e-6)
+
+
+def test_encrypted_update_is_randomised(keys, data):
+    pk, sk = keys
+    X, y = data
+    enc_w = encrypt_vector(pk, np.zeros(X.shape[1]))
+    update = gradient_step(X, y)
+    a, b = update.apply_encrypted(enc_w), update.apply_encrypted(enc_w)
+    assert a.ciphertexts != b.ciphertexts
+    np.testing.assert_allclose(decrypt_vector(sk, a), decrypt_vector(sk, b), atol=1e-12)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_naive_reference_equals_affine_gradient_step(keys, data, workers):
+    pk, sk = keys
+    X, y = data
+    X, y = X[:60], y[:60]
+    w = np.random.default_rng(5).normal(size=X.shape[1])
+    enc_w = encrypt_vector(pk, w)
+    naive = naive_encrypted_gradient_step(enc_w, X, y, lr=0.7, l2=0.02, workers=workers)
+    affine = gradient_step(X, y, lr=0.7, l2=0.02).apply_encrypted(enc_w)
+    np.testing.assert_allclose(decrypt_vector(sk, naive), decrypt_vector(sk, affine), atol=1e-6)
+
+
+def test_dp_noise_shape_and_scale(data):
+    X, y = data
+    dp = DPConfig(epsilon=1.0, delta=1e-5, clip=3.0)
+    A0, b0 = statistics(X, y)
+    A, b = statistics(X, y, dp=dp, rng=np.random.default_rng(0))
+    assert A.shape == A0.shape and b.shape == b0.shape
+    np.testing.assert_allclose(A, A.T)
+    assert np.linalg.eigvalsh(A).min() >= -1e-12
+    sigma = dp.sigma(len(y))
+    assert sigma == pytest.approx(np.hypot(9 / 600, 3 / 300) * np.sqrt(2 * np.log(1.25e5)) / 1.0)
+    # Noise on b is Gaussian with std sigma (clipping changes b0 too, so compare many draws).
+    draws = np.array([statistics(X, y, dp=dp, rng=np.random.default_rng(s))[1] for s in range(200)])
+    assert draws.std(axis=0).mean() == pytest.approx(sigma, rel=0.15)
+    u = build_update("newton", X, y, dp=dp, rng=np.random.default_rng(1))
+    assert u.P.shape == (X.shape[1], X.shape[1]) and np.all(np.isfinite(u.P))
+
+
+def test_dp_config_validation():
+    for kw in (
+        {"epsilon": 0},
+        {"epsilon": 2},
+        {"epsilon": 0.5, "delta": 1},
+        {"epsilon": 1, "clip": 0},
+    ):
+        with pytest.raises(DataError):
+            DPConfig(**kw)
+
+
+def test_fit_taylor_minimises_taylor_loss(data):
+    X, y = data
+    w = fit_taylor(X, y, l2=0.0)
+    A, b = statistics(X, y)
+    np.testing.assert_allclose(A @ w + b, 0, atol=1e-8)
+
+
+def test_bad_inputs(keys, data):
+    pk, _ = keys
+    X, y = data
+    with pytest.raises(DataError, match="rows"):
+        gradient_step(X, y[:-1])
+    with pytest.raises(DataError, match="0 or 1"):
+        gradient_step(X, y * 2)
+    Xn = X.copy()
+    Xn[3, 2] = np.nan
+    with pytest.raises(DataError, match="row 3, column 2"):
+        gradient_step(Xn, y)
+    with pytest.raises(DataError, match="unknown update rule"):
+        build_update("sgd", X, y)
+    with pytest.raises(DataError, match="no parameter"):
+        build_update("newton", X, y, {"lr": 1})
+    with pytest.raises(DataError):
+        proximal_newton(X, y, mu=0)
+    with pytest.raises(DataError):
+        local_epochs(X, y, epochs=0)
+    update = gradient_step(X, y)
+    with pytest.raises(CryptoError, match="entries"):
+        update.apply_encrypted(encrypt_vector(pk, [1.0, 2.0]))
+    with pytest.raises(DataError, match="weights have"):
+        update.apply([1.0])
+    with pytest.raises(DataError, match="shape"):
+        AffineUpdate(np.eye(2), np.zeros(3), rows=1, rule="gradient")
+    with pytest.raises(DataError, match="non-finite"):
+        AffineUpdate(np.full((2, 2), np.inf), np.zeros(2), rows=1, rule="gradient")
