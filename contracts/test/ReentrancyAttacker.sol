@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @notice The part of ModelRepository the attacker calls.
+interface IModelRepository {
+    function submitUpdate(
+        uint256 modelId,
+        string calldata updateCid,
+        bytes32 datasetDigest,
+        uint64 rows
+    ) external payable returns (uint256);
+
+    function withdraw() external;
+
+    function claimShare(uint256 updateId) external;
+}
+
+/// @title ReentrancyAttacker (tests only)
+/// @notice A data owner that, when paid by {IModelRepository.withdraw}, calls back into the
+/// repository to be paid twice. Modes: 0 = no re-entry (an honest contract owner),
+/// 1 = re-enter withdraw() and swallow the revert (records its error data),
+/// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails).
+contract ReentrancyAttacker {
+    IModelRepository public immutable repo;
+    uint8 public mode;
+    uint256 public reentries;
+    bytes public lastReentryError;
+
+    constructor(IModelRepository repo_) {
+        repo = repo_;
+    }
+
+    /// @notice Submit an update as this contract (it becomes the owner to be paid).
+    function submit(
+        uint256 modelId,
+        string calldata updateCid,
+        bytes32 digest,
+        uint64 rows
+    ) external payable returns (uint256) {
+        return repo.submitUpdate{value: msg.value}(modelId, updateCid, digest, rows);
+    }
+
+    /// @notice Withdraw with re-entry behaviour `mode_`.
+    function attack(uint8 mode_) external {
+        mode = mode_;
+        repo.withdraw();
+    }
+
+    receive() external payable {
+        if (mode == 0 || reentries > 0) return;
+        reentries += 1;
+        if (mode == 1) {
+            try repo.withdraw() {
+                lastReentryError = "";
+            } catch (bytes memory reason) {
+                lastReentryError = reason;
+            }
+        } else {
+            repo.withdraw();
+        }
+    }
+}

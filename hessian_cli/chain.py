@@ -1,0 +1,245 @@
+"""``hessian deploy`` and ``hessian bench gas``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hessian_common.config import REPO_ROOT
+
+DECA10B_NB_UPDATE_GAS = 113_704
+"""Gas of 0xDeCA10B's Naive Bayes ``addData`` update: the reference our operations compare to."""
+
+GAS_TARGETS = {"submitUpdate": 120_000, "evaluateUpdate": 120_000, "withdraw": 50_000}
+
+PASSPHRASE_ENV = "HESSIAN_KEYSTORE_PASSPHRASE"
+
+
+def resolve_account(account: str | None, keystore: Path | None, passphrase: str | None) -> Any:
+    """``dev:N`` -> the development key N; ``--keystore FILE`` -> the decrypted keystore."""
+    from hessian_common.chain.client import dev_account, load_keystore
+    from hessian_common.errors import ConfigError
+
+    if keystore is not None and account is not None:
+        raise ConfigError("give either --account or --keystore, not both")
+    if keystore is not None:
+        if passphrase is None:
+            passphrase = os.environ.get(PASSPHRASE_ENV)
+        if passphrase is None:
+            passphrase = click.prompt(f"Passphrase for {keystore}", hide_input=True)
+        return load_keystore(keystore, passphrase)
+    spec = account or "dev:0"
+    prefix, _, index = spec.partition(":")
+    if prefix != "dev" or not index.isdigit():
+        raise ConfigError(f"--account must look like dev:0 (a development key), not {spec!r}")
+    return dev_account(int(index))
+
+
+@click.command()
+@click.option("--rpc", "rpc_url", help="JSON-RPC URL (default: settings rpc_url).")
+@click.option("--account", help="Development key to deploy with, e.g. dev:0 (default).")
+@click.option(
+    "--keystore",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Encrypted keystore to deploy with (passphrase: ${PASSPHRASE_ENV} or a prompt).",
+)
+@click.option(
+    "--deployments-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write <chainId>.json (default: settings deployments_dir).",
+)
+def deploy(
+    rpc_url: str | None, account: str | None, keystore: Path | None, deployments_dir: Path | None
+) -> None:
+    """Compile and deploy ModelRepository; record it in deployments/<chainId>.json."""
+    from hessian_common.chain.client import ChainClient, connect
+    from hessian_common.chain.deploy import deploy_repository, deployment_path, load_deployment
+    from hessian_common.config import load_settings
+
+    settings = load_settings(rpc_url=rpc_url, deployments_dir=deployments_dir)
+    signer = resolve_account(account, keystore, None)
+    w3 = connect(settings.rpc_url)
+    client = ChainClient(w3, signer)
+    address = deploy_repository(client, settings.deployments_dir)
+    dep = load_deployment(w3, settings.deployments_dir)
+    path = deployment_path(client.chain_id, settings.deployments_dir)
+    click.echo(f"ModelRepository deployed at {address}")
+    click.echo(f"  chain id {dep.chain_id}, block {dep.block}, deployer {dep.deployer}")
+    click.echo(f"  abi sha256 {dep.abi_sha256}")
+    click.echo(f"  record: {path}")
+
+
+def measure_gas() -> list[tuple[str, str, int]]:
+    """Run every operation once on a fresh eth-tester chain; ``(operation, case, gas)`` rows."""
+    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.compile import load_artifact
+    from hessian_common.chain.repository import Mechanism, ModelRepository, test_set_commitment
+
+    w3 = eth_tester_web3()
+    tester = w3.provider.ethereum_tester
+    accounts = [dev_account(i) for i in range(4)]
+    for i, acc in enumerate(accounts):
+        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    art = load_artifact("ModelRepository")
+    lender = ChainClient(w3, accounts[0], abis=[art.abi])
+    rows: list[tuple[str, str, int]] = []
+
+    def gas(op: str, case: str, receipt: dict[str, Any]) -> None:
+        rows.append((op, case, int(receipt["gasUsed"])))
+
+    gas(
+        "transfer",
+        "plain ETH transfer (floor of any transaction)",
+        lender.send_value(accounts[3].address, 1),
+    )
+    receipt = lender.deploy(art.abi, art.bytecode)
+    gas("deploy", "ModelRepository", receipt)
+    repo = ModelRepository(lender, receipt["contractAddress"], art.abi)
+    owners = [repo.as_account(lender.with_account(a)) for a in accounts[1:3]]
+    fn = repo.fn
+    cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # a real CIDv1 raw
+    salt = b"\x07" * 32
+    commitment = test_set_commitment(cid, salt)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    deposit = 10**15
+
+    def create(mechanism: Mechanism) -> int:
+        start = int(w3.eth.get_block("latest")["timestamp"])
+        r = lender.transact(
+            fn.createModel(
+                cid, 0, 600_000, 700_000, int(mechanism), start + 86_400, 3_600, deposit, commitment
+            ),
+            value=10**18,
+        )
+        return repo.contract.events.ModelCreated().process_receipt(r)[0]["args"]["modelId"]
+
+    def submit(owner: ModelRepository, model_id: int, n: int, label: str | None) -> int:
+        r = owner.client.transact(
+            fn.submitUpdate(model_id, cid, bytes([n]) * 32, 1_000 + n), value=deposit
+        )
+        if label:
+            gas("submitUpdate", label, r)
+        return repo.contract.events.UpdateSubmitted().process_receipt(r)[0]["args"]["updateId"]
+
+    r = lender.transact(
+        fn.createModel(cid, 0, 600_000, 700_000, 0, now + 86_400, 3_600, deposit, commitment),
+        value=10**18,
+    )
+    gas("createModel", "IMPROVEMENT, 59-char spec CID", r)
+    m1 = 1
+    u1 = submit(owners[0], m1, 1, "first submission of an owner (59-char CID)")
+    u2 = submit(owners[0], m1, 2, "same owner, new dataset digest")
+    u3 = submit(owners[1], m1, 3, None)
+    u4 = submit(owners[1], m1, 4, None)
+    gas(
+        "evaluateUpdate",
+        "accepted, IMPROVEMENT reward paid",
+        lender.transact(fn.evaluateUpdate(u1, True, 620_000, cid)),
+    )
+    gas(
+        "evaluateUpdate",
+        "rejected (deposit forfeited)",
+        lender.transact(fn.evaluateUpdate(u2, False, 590_000, "")),
+    )
+    tester.time_travel(now + 3_700)
+    tester.mine_blocks(1)
+    gas(
+        "settleStale",
+        "IMPROVEMENT, remaining / waiting",
+        owners[1].client.transact(fn.settleStale(u3)),
+    )
+    gas(
+        "evaluateUpdate",
+        "accepted, reaches target (closes + finalises)",
+        lender.transact(fn.evaluateUpdate(u4, True, 700_000, cid)),
+    )
+    gas("withdraw", "owner, pending rewards + refunds", owners[0].client.transact(fn.withdraw()))
+    gas("revealTestSet", "commitment checked", lender.transact(fn.revealTestSet(m1, cid, salt)))
+    m3 = create(Mechanism.IMPROVEMENT)
+    gas("closeModel", "early, by the lender", lender.transact(fn.closeModel(m3)))
+    gas("reclaim", "lender, after close", lender.transact(fn.reclaim(m3)))
+    gas("withdraw", "lender, reclaimed bounty", lender.transact(fn.withdraw()))
+    owner3 = repo.as_account(lender.with_account(accounts[3]))
+    m2 = create(Mechanism.EQUAL)
+    v1 = submit(owners[0], m2, 11, None)
+    v2 = submit(owner3, m2, 12, None)
+    gas(
+        "evaluateUpdate",
+        "accepted, EQUAL (share fixed at close)",
+        lender.transact(fn.evaluateUpdate(v1, True, 650_000, cid)),
+    )
+    gas(
+        "evaluateUpdate",
+        "worst case: accepted, reaches target, fixes pool, owner's first credit",
+        lender.transact(fn.evaluateUpdate(v2, True, 700_000, cid)),
+    )
+    gas("claimShare", "EQUAL, first claim", owners[0].client.transact(fn.claimShare(v1)))
+    gas(
+        "claimShare",
+        "EQUAL, last claim (takes rounding dust)",
+        owners[0].client.transact(fn.claimShare(v2)),
+    )
+    m4 = create(Mechanism.PRO_RATA_ROWS)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    x1 = submit(owners[0], m4, 21, None)
+    lender.transact(fn.evaluateUpdate(x1, True, 650_000, cid))
+    tester.time_travel(now + 86_401)
+    tester.mine_blocks(1)
+    gas(
+        "closeModel",
+        "after deadline, by anyone (fixes the pool)",
+        owners[1].client.transact(fn.closeModel(m4)),
+    )
+    gas("claimShare", "PRO_RATA_ROWS, only claim", owner3.client.transact(fn.claimShare(x1)))
+    return rows
+
+
+def gas_table(rows: list[tuple[str, str, int]]) -> str:
+    """Markdown table of the measured rows, with the 0xDeCA10B reference ratio and targets."""
+    lines = [
+        "| operation | case | gas | ÷ 0xDeCA10B NB update (113,704) | target |",
+        "|---|---|---:|---:|---|",
+    ]
+    for op, case, used in rows:
+        target = GAS_TARGETS.get(op)
+        mark = "" if target is None else f"≤ {target:,} {'✓' if used <= target else '✗ OVER'}"
+        ratio = used / DECA10B_NB_UPDATE_GAS
+        lines.append(f"| `{op}` | {case} | {used:,} | {ratio:.2f} | {mark} |")
+    return "\n".join(lines)
+
+
+@click.command("gas")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=REPO_ROOT / "docs" / "gas.md",
+    show_default=True,
+    help="Markdown file to write the table to.",
+)
+def bench_gas(output: Path) -> None:
+    """Gas per ModelRepository operation on eth-tester, vs 0xDeCA10B's update (113,704)."""
+    from hessian_common.chain.compile import load_artifact
+
+    rows = measure_gas()
+    table = gas_table(rows)
+    click.echo(table)
+    art = load_artifact("ModelRepository")
+    text = (
+        "# Gas per ModelRepository operation\n\n"
+        "Written by `hessian bench gas` (eth-tester / py-evm, solc "
+        f"{art.compiler.split('+')[0]}, evmVersion shanghai, optimizer 200 runs). "
+        "Reference: 0xDeCA10B's Naive Bayes update costs 113,704 gas; the ratio column divides "
+        "by it. The plain transfer row is the 21,000 floor measured in the same run.\n\n"
+        "CIDs are emitted in events, not stored (a 59-character CID string would cost three "
+        "storage slots, ~66k gas, per write); storage keeps ids and packed counters.\n\n"
+        f"{table}\n"
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"\nwritten to {output}")
+    over = [r for r in rows if r[0] in GAS_TARGETS and r[2] > GAS_TARGETS[r[0]]]
+    if over:
+        raise click.ClickException(f"over the gas target: {over}")

@@ -1,0 +1,76 @@
+"""The chain room: compile, connect, sign, and talk to ``ModelRepository``.
+
+Public face (see ``docs/architecture.md``)::
+
+    compile_contracts, load_artifact, Artifact           # compile.py  (npm solc 0.8.28)
+    connect, dev_account, load_keystore, create_keystore,
+    ChainClient, eth_tester_web3, DEV_MNEMONIC           # client.py
+    ModelRepository, ModelInfo, SubmissionInfo, ChainEvent,
+    Metric, Mechanism, SubmissionStatus, ModelStatus,
+    test_set_commitment, new_salt                         # repository.py
+    deploy_repository, load_deployment, open_repository   # deploy.py
+    start_node, stop_node, node_status                    # node.py
+"""
+
+from hessian_common.chain.client import (
+    DEV_MNEMONIC,
+    ChainClient,
+    connect,
+    create_keystore,
+    dev_account,
+    eth_tester_web3,
+    load_keystore,
+)
+from hessian_common.chain.compile import Artifact, compile_contracts, load_artifact
+from hessian_common.chain.deploy import (
+    Deployment,
+    deploy_repository,
+    load_deployment,
+    open_repository,
+)
+from hessian_common.chain.node import LocalNode, node_status, start_node, stop_node
+from hessian_common.chain.repository import (
+    ChainEvent,
+    CloseReason,
+    Mechanism,
+    Metric,
+    ModelInfo,
+    ModelRepository,
+    ModelStatus,
+    SubmissionInfo,
+    SubmissionStatus,
+    new_salt,
+    test_set_commitment,
+)
+
+__all__ = [
+    "DEV_MNEMONIC",
+    "Artifact",
+    "ChainClient",
+    "ChainEvent",
+    "CloseReason",
+    "Deployment",
+    "LocalNode",
+    "Mechanism",
+    "Metric",
+    "ModelInfo",
+    "ModelRepository",
+    "ModelStatus",
+    "SubmissionInfo",
+    "SubmissionStatus",
+    "compile_contracts",
+    "connect",
+    "create_keystore",
+    "deploy_repository",
+    "dev_account",
+    "eth_tester_web3",
+    "load_artifact",
+    "load_deployment",
+    "load_keystore",
+    "new_salt",
+    "node_status",
+    "open_repository",
+    "start_node",
+    "stop_node",
+    "test_set_commitment",
+]

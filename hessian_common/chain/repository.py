@@ -1,0 +1,500 @@
+"""Typed wrapper of the ``ModelRepository`` contract.
+
+Amounts are wei (:data:`~hessian_common.types.Wei`), scores parts per million
+(:data:`~hessian_common.types.Ppm`). The contract keeps CIDs in events only (a CID string
+would cost three storage slots per write); this wrapper reads them back from the logs, so
+:class:`ModelInfo` and :class:`SubmissionInfo` carry the CID strings like any other field.
+
+Test-set commitment: ``keccak256(abi.encodePacked(testSetCid, salt))``, the same in Solidity
+(``testSetCommitmentOf``) and here (:func:`test_set_commitment`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic
+from hexbytes import HexBytes
+from web3 import Web3
+
+from hessian_common.chain.client import ChainClient
+from hessian_common.errors import ChainError, ConfigError
+from hessian_common.types import CID, PPM, Ppm, Wei
+
+DIGEST_BYTES = 32
+
+
+class Metric(IntEnum):
+    """Score metric (``ModelRepository.Metric``)."""
+
+    AUC = 0
+    ACCURACY = 1
+
+
+class Mechanism(IntEnum):
+    """Reward mechanism (``ModelRepository.Mechanism``)."""
+
+    IMPROVEMENT = 0
+    EQUAL = 1
+    PRO_RATA_ROWS = 2
+
+
+class SubmissionStatus(IntEnum):
+    """Submission state (``ModelRepository.Status``)."""
+
+    WAITING = 0
+    ACCEPTED = 1
+    REJECTED = 2
+
+
+class ModelStatus(IntEnum):
+    """Model state (``ModelRepository.ModelStatus``)."""
+
+    OPEN = 0
+    CLOSED = 1
+
+
+class CloseReason(IntEnum):
+    """Why a model closed (``ModelRepository.CloseReason``)."""
+
+    TARGET_REACHED = 0
+    DEADLINE_PASSED = 1
+    CLOSED_BY_LENDER = 2
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model as recorded on chain (storage plus the CIDs from its events)."""
+
+    model_id: int
+    lender: str
+    spec_cid: CID
+    model_cid: CID
+    """CID of the current model: the last accepted update's, else the spec's."""
+    metric: Metric
+    mechanism: Mechanism
+    status: ModelStatus
+    finalized: bool
+    """Closed with nothing waiting: shares fixed, remainder reclaimable."""
+    initial_score: Ppm
+    target_score: Ppm
+    current_score: Ppm
+    """Best score accepted so far (starts at the initial score)."""
+    deadline: int
+    evaluation_window: int
+    submission_deposit: Wei
+    bounty: Wei
+    remaining: Wei
+    paid: Wei
+    """Credited to owners (rewards, stale settlements, claimed shares)."""
+    owed: Wei
+    """Fixed shares not claimed yet."""
+    reclaimed: Wei
+    pool: Wei
+    submission_count: int
+    waiting_count: int
+    accepted_count: int
+    rejected_count: int
+    accepted_rows: int
+    last_accepted_update_id: int
+    test_set_commitment: bytes
+    revealed: bool
+    test_set_cid: CID | None
+    test_set_salt: bytes | None
+
+    @property
+    def is_open(self) -> bool:
+        """Still taking submissions (the deadline may have passed without a close call)."""
+        return self.status == ModelStatus.OPEN
+
+
+@dataclass(frozen=True)
+class SubmissionInfo:
+    """A submission as recorded on chain (storage plus the CID and digest from its event)."""
+
+    update_id: int
+    model_id: int
+    owner: str
+    update_cid: CID
+    dataset_digest: bytes
+    rows: int
+    submitted_at: int
+    status: SubmissionStatus
+    stale: bool
+    """Settled by anyone after the evaluation window (counts as accepted)."""
+    claimed: bool
+    new_score: Ppm
+    reward: Wei
+    new_model_cid: CID | None
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """One decoded contract event."""
+
+    name: str
+    args: dict[str, Any]
+    block_number: int
+    transaction_hash: str
+    log_index: int
+
+
+def test_set_commitment(test_set_cid: str, salt: bytes) -> bytes:
+    """``keccak256(abi.encodePacked(testSetCid, salt))``: what ``createModel`` takes."""
+    if len(salt) != 32:
+        raise ConfigError(f"salt must be 32 bytes, not {len(salt)}")
+    return bytes(Web3.solidity_keccak(["string", "bytes32"], [test_set_cid, salt]))
+
+
+test_set_commitment.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def new_salt() -> bytes:
+    """32 random bytes for a test-set commitment."""
+    return os.urandom(32)
+
+
+def _digest(value: bytes | str) -> bytes:
+    raw = bytes(HexBytes(value))
+    if len(raw) != DIGEST_BYTES:
+        raise ConfigError(f"dataset digest must be {DIGEST_BYTES} bytes, not {len(raw)}")
+    return raw
+
+
+def _score(value: int, what: str) -> int:
+    if not isinstance(value, int) or not 0 <= value <= PPM:
+        raise ConfigError(f"{what} must be an integer in ppm (0..{PPM}), not {value!r}")
+    return value
+
+
+class ModelRepository:
+    """Calls and reads of one deployed ``ModelRepository``.
+
+    Parameters
+    ----------
+    client : ChainClient
+        Signs the transactions (its account is the lender or the owner).
+    address : str
+        The contract address (see :func:`hessian_common.chain.deploy.load_deployment`).
+    abi : list of dict, optional
+        Defaults to the compiled artefact's ABI.
+    from_block : int
+        First block to search for events (the deployment block).
+    """
+
+    def __init__(
+        self,
+        client: ChainClient,
+        address: str,
+        abi: list[dict[str, Any]] | None = None,
+        from_block: int = 0,
+    ) -> None:
+        if abi is None:
+            from hessian_common.chain.compile import load_artifact
+
+            abi = load_artifact("ModelRepository").abi
+        self.client = client
+        self.address = Web3.to_checksum_address(address)
+        self.abi = abi
+        self.from_block = from_block
+        self.contract = client.w3.eth.contract(address=self.address, abi=abi)
+        client.errors.add_abi(abi)
+        self._topics = {
+            HexBytes(event_abi_to_log_topic(e)): e["name"] for e in abi if e["type"] == "event"
+        }
+        self._outputs = {
+            e["name"]: e["outputs"][0]["components"]
+            for e in abi
+            if e["type"] == "function" and e["name"] in ("getModel", "getSubmission")
+        }
+        self._cid_cache: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def as_account(self, client: ChainClient) -> ModelRepository:
+        """The same contract, sending with another client (another account)."""
+        return ModelRepository(client, self.address, self.abi, self.from_block)
+
+    @property
+    def fn(self) -> Any:
+        """The raw ``contract.functions`` (for what this wrapper does not cover)."""
+        return self.contract.functions
+
+    # ------------------------------------------------------------ lender
+
+    def create_model(
+        self,
+        spec_cid: str,
+        *,
+        bounty: int,
+        initial_score: int,
+        target_score: int,
+        deadline: int,
+        evaluation_window: int,
+        test_set_commitment: bytes,
+        metric: Metric = Metric.AUC,
+        mechanism: Mechanism = Mechanism.IMPROVEMENT,
+        submission_deposit: int = 0,
+    ) -> int:
+        """``createModel``: escrow ``bounty`` wei; return the new model id.
+
+        ``deadline`` is a unix time, ``evaluation_window`` seconds, scores ppm.
+        """
+        _score(initial_score, "initial_score")
+        _score(target_score, "target_score")
+        receipt = self.client.transact(
+            self.fn.createModel(
+                spec_cid,
+                int(metric),
+                initial_score,
+                target_score,
+                int(mechanism),
+                deadline,
+                evaluation_window,
+                submission_deposit,
+                bytes(test_set_commitment),
+            ),
+            value=bounty,
+        )
+        return self._event_arg(receipt, "ModelCreated", "modelId")
+
+    def evaluate_update(
+        self, update_id: int, accepted: bool, new_score: int, new_model_cid: str = ""
+    ) -> dict[str, Any]:
+        """``evaluateUpdate`` (lender only); returns the receipt."""
+        _score(new_score, "new_score")
+        return self.client.transact(
+            self.fn.evaluateUpdate(update_id, bool(accepted), new_score, new_model_cid)
+        )
+
+    def close_model(self, model_id: int) -> dict[str, Any]:
+        """``closeModel``: anyone after the deadline, the lender at any time."""
+        return self.client.transact(self.fn.closeModel(model_id))
+
+    def reclaim(self, model_id: int) -> Wei:
+        """``reclaim`` (lender): credit what remains back; returns the amount."""
+        receipt = self.client.transact(self.fn.reclaim(model_id))
+        return Wei(self._event_arg(receipt, "BountyReclaimed", "amount"))
+
+    def reveal_test_set(self, model_id: int, test_set_cid: str, salt: bytes) -> dict[str, Any]:
+        """``revealTestSet`` (lender, after close); checked against the commitment."""
+        return self.client.transact(self.fn.revealTestSet(model_id, test_set_cid, bytes(salt)))
+
+    # ------------------------------------------------------------ owners and anyone
+
+    def submit_update(
+        self, model_id: int, update_cid: str, dataset_digest: bytes | str, rows: int
+    ) -> int:
+        """``submitUpdate`` with the model's deposit; return the new update id."""
+        deposit = self.model_deposit(model_id)
+        receipt = self.client.transact(
+            self.fn.submitUpdate(model_id, update_cid, _digest(dataset_digest), rows),
+            value=deposit,
+        )
+        return self._event_arg(receipt, "UpdateSubmitted", "updateId")
+
+    def settle_stale(self, update_id: int) -> Wei:
+        """``settleStale``: pay a submission left waiting past the window; returns the reward."""
+        receipt = self.client.transact(self.fn.settleStale(update_id))
+        return Wei(self._event_arg(receipt, "StaleSettled", "reward"))
+
+    def claim_share(self, update_id: int) -> Wei:
+        """``claimShare`` (EQUAL / PRO_RATA_ROWS, after finalisation); returns the amount."""
+        receipt = self.client.transact(self.fn.claimShare(update_id))
+        return Wei(self._event_arg(receipt, "ShareClaimed", "amount"))
+
+    def withdraw(self) -> Wei:
+        """``withdraw`` the caller's pending balance; returns the amount."""
+        receipt = self.client.transact(self.fn.withdraw())
+        return Wei(self._event_arg(receipt, "Withdrawn", "amount"))
+
+    # ------------------------------------------------------------ reads
+
+    def pending(self, address: str | None = None) -> Wei:
+        """Withdrawable balance of ``address`` (default: the client's account)."""
+        who = Web3.to_checksum_address(address or self.client.address)
+        return Wei(self.client.call(self.fn.pendingOf(who)))
+
+    def model_count(self) -> int:
+        """Number of models (ids 1..count)."""
+        return int(self.client.call(self.fn.modelCount()))
+
+    def submission_count(self) -> int:
+        """Number of submissions of all models (ids 1..count)."""
+        return int(self.client.call(self.fn.submissionCount()))
+
+    def model_deposit(self, model_id: int) -> Wei:
+        """The submission deposit of a model, in wei."""
+        return Wei(self._struct("getModel", model_id)["submissionDeposit"])
+
+    def model(self, model_id: int) -> ModelInfo:
+        """Everything recorded about a model (raises ``ContractRevert`` UnknownModel)."""
+        m = self._struct("getModel", model_id)
+        escrow = self.escrow(model_id)
+        created = self._log("ModelCreated", "modelId", model_id)
+        spec_cid = CID(created["specCid"]) if created else CID("")
+        model_cid = spec_cid
+        if m["lastAcceptedUpdateId"]:
+            evaluated = self._log("UpdateEvaluated", "updateId", m["lastAcceptedUpdateId"])
+            if evaluated:
+                model_cid = CID(evaluated["newModelCid"])
+        revealed = self._log("TestSetRevealed", "modelId", model_id) if m["revealed"] else None
+        return ModelInfo(
+            model_id=model_id,
+            lender=m["lender"],
+            spec_cid=spec_cid,
+            model_cid=model_cid,
+            metric=Metric(m["metric"]),
+            mechanism=Mechanism(m["mechanism"]),
+            status=ModelStatus(m["status"]),
+            finalized=bool(m["finalized"]),
+            revealed=bool(m["revealed"]),
+            initial_score=Ppm(m["initialScore"]),
+            target_score=Ppm(m["targetScore"]),
+            current_score=Ppm(m["currentScore"]),
+            deadline=int(m["deadline"]),
+            evaluation_window=int(m["evaluationWindow"]),
+            submission_count=int(m["submissionCount"]),
+            waiting_count=int(m["waitingCount"]),
+            accepted_count=int(m["acceptedCount"]),
+            rejected_count=int(m["rejectedCount"]),
+            accepted_rows=int(m["acceptedRows"]),
+            last_accepted_update_id=int(m["lastAcceptedUpdateId"]),
+            submission_deposit=Wei(m["submissionDeposit"]),
+            bounty=Wei(m["bounty"]),
+            remaining=Wei(m["remaining"]),
+            pool=Wei(m["pool"]),
+            reclaimed=Wei(m["reclaimed"]),
+            paid=Wei(escrow["paid"]),
+            owed=Wei(escrow["owed"]),
+            test_set_commitment=bytes(m["testSetCommitment"]),
+            test_set_cid=CID(revealed["testSetCid"]) if revealed else None,
+            test_set_salt=bytes(revealed["salt"]) if revealed else None,
+        )
+
+    def models(self) -> list[ModelInfo]:
+        """All models, oldest first."""
+        return [self.model(i) for i in range(1, self.model_count() + 1)]
+
+    def submission(self, update_id: int) -> SubmissionInfo:
+        """Everything recorded about a submission (raises ``ContractRevert``)."""
+        s = self._struct("getSubmission", update_id)
+        submitted = self._log("UpdateSubmitted", "updateId", update_id) or {}
+        evaluated = None
+        if s["status"] != SubmissionStatus.WAITING and not s["stale"]:
+            evaluated = self._log("UpdateEvaluated", "updateId", update_id)
+        return SubmissionInfo(
+            update_id=update_id,
+            model_id=int(s["modelId"]),
+            owner=s["owner"],
+            update_cid=CID(submitted.get("updateCid", "")),
+            dataset_digest=bytes(submitted.get("datasetDigest", b"")),
+            rows=int(s["rows"]),
+            submitted_at=int(s["submittedAt"]),
+            status=SubmissionStatus(s["status"]),
+            stale=bool(s["stale"]),
+            claimed=bool(s["claimed"]),
+            new_score=Ppm(s["newScore"]),
+            reward=Wei(s["reward"]),
+            new_model_cid=CID(evaluated["newModelCid"])
+            if evaluated and evaluated["newModelCid"]
+            else None,
+        )
+
+    def submission_ids(self, model_id: int, page: int = 500) -> list[int]:
+        """Ids of a model's submissions, oldest first (paged view calls, no transaction)."""
+        ids: list[int] = []
+        start, total = 1, self.submission_count()
+        while start <= total:
+            found, start = self.client.call(self.fn.submissionsOf(model_id, start, page))
+            ids.extend(int(i) for i in found)
+        return ids
+
+    def submissions(self, model_id: int) -> list[SubmissionInfo]:
+        """A model's submissions, oldest first."""
+        return [self.submission(i) for i in self.submission_ids(model_id)]
+
+    def digest_used(self, model_id: int, digest: bytes | str) -> int:
+        """Id of the submission that used ``digest`` for ``model_id``; 0 if unused."""
+        return int(self.client.call(self.fn.digestUsedBy(model_id, _digest(digest))))
+
+    def is_stale(self, update_id: int) -> bool:
+        """Whether ``settle_stale(update_id)`` would succeed now."""
+        return bool(self.client.call(self.fn.isStale(update_id)))
+
+    def share_of(self, update_id: int) -> Wei:
+        """What ``claim_share(update_id)`` would credit now."""
+        return Wei(self.client.call(self.fn.shareOf(update_id)))
+
+    def escrow(self, model_id: int) -> dict[str, int]:
+        """``escrowOf``: bounty, paid, owed, remaining, reclaimed, depositsHeld/Forfeited."""
+        keys = ("bounty", "paid", "owed", "remaining", "reclaimed", "deposits_held")
+        values = self.client.call(self.fn.escrowOf(model_id))
+        return dict(zip((*keys, "deposits_forfeited"), (int(v) for v in values), strict=True))
+
+    def events(
+        self, from_block: int | None = None, to_block: int | str = "latest"
+    ) -> list[ChainEvent]:
+        """Every event of this contract in ``[from_block, to_block]``, in chain order.
+
+        For a background worker: remember the last block seen and ask again from the next.
+        """
+        logs = self.client.w3.eth.get_logs(
+            {
+                "address": self.address,
+                "fromBlock": self.from_block if from_block is None else from_block,
+                "toBlock": to_block,
+            }
+        )
+        out = []
+        for log in logs:
+            name = self._topics.get(HexBytes(log["topics"][0])) if log["topics"] else None
+            if name is None:
+                continue
+            decoded = getattr(self.contract.events, name)().process_log(log)
+            out.append(
+                ChainEvent(
+                    name=name,
+                    args=dict(decoded["args"]),
+                    block_number=int(log["blockNumber"]),
+                    transaction_hash="0x" + HexBytes(log["transactionHash"]).hex(),
+                    log_index=int(log["logIndex"]),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ internals
+
+    def _struct(self, getter: str, key: int) -> dict[str, Any]:
+        """Call a struct getter and name its fields from the ABI."""
+        values = self.client.call(getattr(self.fn, getter)(key))
+        names = [c["name"] for c in self._outputs[getter]]
+        return dict(zip(names, values, strict=True))
+
+    def _event_arg(self, receipt: dict[str, Any], event: str, arg: str) -> Any:
+        logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=_DISCARD)
+        if not logs:
+            raise ChainError(f"no {event} event in transaction to {self.address}")
+        return logs[0]["args"][arg]
+
+    def _log(self, event: str, key: str, value: int) -> dict[str, Any] | None:
+        """The (first) ``event`` whose indexed ``key`` equals ``value``; immutable, so cached."""
+        cache_key = (event, int(value))
+        if cache_key not in self._cid_cache:
+            logs = getattr(self.contract.events, event)().get_logs(
+                from_block=self.from_block, argument_filters={key: int(value)}
+            )
+            if not logs:
+                return None
+            self._cid_cache[cache_key] = dict(logs[0]["args"])
+        return self._cid_cache[cache_key]
+
+
+def _discard() -> Any:
+    from web3.logs import DISCARD
+
+    return DISCARD
+
+
+_DISCARD = _discard()
