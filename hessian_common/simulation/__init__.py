@@ -1,0 +1,1 @@
+"""Many data owners: scenarios, misbehaviour, the simulated protocol run and its report."""

@@ -1,0 +1,64 @@
+"""Gas per role, read back from the chain's receipts.
+
+Every transaction of the run is found by scanning the blocks mined during it; its ``from``
+address gives the role (lender, honest owner, misbehaving owner, faucet) and its input's
+4-byte selector the operation (``submitUpdate``, ``evaluateUpdate``, ... from the contract's
+ABI; ``deploy`` for contract creation, ``transfer`` for plain value transfers). Nothing is
+estimated: these are the ``gasUsed`` of the receipts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from eth_utils import function_abi_to_4byte_selector
+from hexbytes import HexBytes
+from web3 import Web3
+
+
+def selectors(abi: list[dict[str, Any]]) -> dict[bytes, str]:
+    """4-byte selector -> function name, for every function of ``abi``."""
+    return {
+        bytes(function_abi_to_4byte_selector(e)): e["name"] for e in abi if e["type"] == "function"
+    }
+
+
+def gas_by_role(
+    w3: Web3,
+    first_block: int,
+    last_block: int,
+    roles: Mapping[str, str],
+    abi: list[dict[str, Any]],
+) -> dict[str, dict[str, int]]:
+    """Sum ``gasUsed`` of blocks ``first_block..last_block`` by role and operation.
+
+    Parameters
+    ----------
+    roles : mapping
+        Lower-case address -> role name; other senders are counted as ``"other"``.
+
+    Returns
+    -------
+    dict
+        ``{role: {operation: gas}}``, plus ``"reverted <op>"`` entries for mined reverts.
+    """
+    names = selectors(abi)
+    out: dict[str, dict[str, int]] = {}
+    for number in range(first_block, last_block + 1):
+        block = w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            receipt = w3.eth.get_transaction_receipt(tx["hash"])
+            data = HexBytes(tx.get("input") or tx.get("data") or b"")
+            if tx.get("to") is None:
+                op = "deploy"
+            elif len(data) < 4:
+                op = "transfer"
+            else:
+                op = names.get(bytes(data[:4]), "other call")
+            if receipt["status"] != 1:
+                op = f"reverted {op}"
+            role = roles.get(str(tx["from"]).lower(), "other")
+            per = out.setdefault(role, {})
+            per[op] = per.get(op, 0) + int(receipt["gasUsed"])
+    return out

@@ -1,0 +1,360 @@
+"""The simulation report: matplotlib PNGs and one self-contained HTML page.
+
+``write_report(result, out_dir)`` writes::
+
+    out_dir/score_vs_submissions.png   federated score per arrival, centralized baseline
+    out_dir/reward_vs_rows.png         reward per owner vs rows, one panel per mechanism
+    out_dir/reward_vs_contribution.png reward per owner vs Shapley value, per mechanism
+    out_dir/bad_owner_earnings.png     share of the bounty paid to each misbehaviour
+    out_dir/gas_per_role.png           gas by role and operation
+    out_dir/phases.png                 wall-clock per phase
+    out_dir/report.html                all of it, images inlined (base64), with tables
+    out_dir/summary.json               the --json summary
+    out_dir/result.json                everything measured
+
+Nothing else is read or written.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from hessian_common.errors import ConfigError
+from hessian_common.simulation.result import WEI_PER_ETH, SimulationResult
+
+KIND_COLOURS = {
+    "honest": "#1f77b4",
+    "label_flip": "#d62728",
+    "noise": "#9467bd",
+    "replay": "#8c564b",
+    "tiny": "#ff7f0e",
+    "copy": "#e377c2",
+}
+PLOTS = (
+    "score_vs_submissions",
+    "reward_vs_rows",
+    "reward_vs_contribution",
+    "bad_owner_earnings",
+    "gas_per_role",
+    "phases",
+)
+
+
+def _eth(wei: int) -> float:
+    return wei / WEI_PER_ETH
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_scores(result: SimulationResult, path: Path) -> None:
+    """Score (hold-out AUC) after each arrival: federated per mechanism, centralized."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    xs = list(range(len(result.centralized_history)))
+    ax.plot(xs, result.centralized_history, "k--", label="centralized (pooled honest data)")
+    for run in result.runs:
+        ax.plot(range(len(run.history)), run.history, label=f"federated ({run.mechanism})")
+    main = result.primary()
+    for s in main.submissions:
+        if s.status != "accepted":
+            marker = "x" if s.status == "rejected" else "s"
+            ax.plot(s.arrival + 1, s.score_after, marker, color="#d62728", ms=6)
+    ax.axhline(main.target_score, color="grey", lw=0.8, ls=":", label="target")
+    ax.plot([], [], "x", color="#d62728", label="rejected by the lender")
+    ax.plot([], [], "s", color="#d62728", label="refused by the contract")
+    ax.set_xlabel("submissions (arrivals)")
+    ax.set_ylabel("hold-out AUC")
+    ax.set_title("Model score vs submissions")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def payout_panels(result: SimulationResult) -> list[tuple[str, dict[int, int], int]]:
+    """``(title, wei by owner, bounty)`` for every mechanism: on-chain payouts where that
+    mechanism ran on chain, else the off-chain mirror's replay of the primary run's
+    evaluations (checked equal to the chain wherever both exist)."""
+    panels = [(r.mechanism + " (on chain)", r.rewards_wei, r.bounty_wei) for r in result.runs]
+    done = {r.mechanism for r in result.runs}
+    main = result.primary()
+    for mech, per in main.mirror_wei.items():
+        if mech not in done:
+            panels.append((mech + " (mirror)", per, main.bounty_wei))
+    return panels
+
+
+def _scatter_per_mechanism(result: SimulationResult, path: Path, x_of, xlabel: str, title: str):
+    panels = payout_panels(result)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, (name, rewards, _bounty) in zip(axes[0], panels, strict=True):
+        seen: set[str] = set()
+        for o in result.owners:
+            label = None if o.kind in seen else o.kind
+            seen.add(o.kind)
+            ax.scatter(
+                x_of(o),
+                _eth(rewards.get(o.index, 0)),
+                color=KIND_COLOURS.get(o.kind, "k"),
+                label=label,
+                s=22,
+                alpha=0.85,
+            )
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("reward (ETH)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def plot_rewards_vs_rows(result: SimulationResult, path: Path) -> None:
+    """Reward per owner against the rows they declared, one panel per mechanism."""
+    _scatter_per_mechanism(
+        result, path, lambda o: o.rows, "rows declared", "Reward per owner vs rows"
+    )
+
+
+def plot_rewards_vs_contribution(result: SimulationResult, path: Path) -> None:
+    """Reward per owner against their Monte-Carlo Shapley value, per mechanism."""
+    _scatter_per_mechanism(
+        result,
+        path,
+        lambda o: o.shapley,
+        "Shapley value (hold-out AUC points)",
+        "Reward per owner vs contribution",
+    )
+
+
+def plot_bad_owner_earnings(result: SimulationResult, path: Path) -> None:
+    """Share of each mechanism's bounty credited to each kind of misbehaving owner."""
+    kinds = sorted({o.kind for o in result.owners if not o.honest})
+    fig, ax = plt.subplots(figsize=(7, 4))
+    panels = payout_panels(result)
+    names = [p[0] for p in panels]
+    bottom = [0.0] * len(names)
+    for kind in kinds:
+        members = {o.index for o in result.owners if o.kind == kind}
+        shares = [
+            sum(v for k, v in per.items() if k in members) / bounty * 100
+            for _, per, bounty in panels
+        ]
+        ax.bar(names, shares, bottom=bottom, label=kind, color=KIND_COLOURS.get(kind))
+        bottom = [a + b for a, b in zip(bottom, shares, strict=True)]
+    ax.axhline(5, color="grey", ls=":", lw=1, label="5% line")
+    ax.set_ylabel("% of the bounty")
+    ax.set_title("What the misbehaving owners earned")
+    if kinds:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    _save(fig, path)
+
+
+def plot_gas(result: SimulationResult, path: Path) -> None:
+    """Total gas per role, stacked by operation."""
+    roles = list(result.gas)
+    ops = sorted({op for per in result.gas.values() for op in per})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bottom = [0.0] * len(roles)
+    for op in ops:
+        vals = [result.gas[r].get(op, 0) / 1e6 for r in roles]
+        ax.bar(roles, vals, bottom=bottom, label=op)
+        bottom = [a + b for a, b in zip(bottom, vals, strict=True)]
+    ax.set_ylabel("gas (millions)")
+    ax.set_title("Gas spent per role")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3, axis="y")
+    _save(fig, path)
+
+
+def plot_phases(result: SimulationResult, path: Path) -> None:
+    """Wall-clock seconds per phase."""
+    names = list(result.phases)
+    secs = [result.phases[n] for n in names]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.2))
+    ax.barh(names[::-1], secs[::-1], color="#2ca02c")
+    for y, v in enumerate(secs[::-1]):
+        ax.text(v, y, f" {v:.1f} s", va="center", fontsize=8)
+    ax.set_xlabel("seconds")
+    ax.set_title(f"Wall-clock per phase (total {sum(secs):.1f} s)")
+    _save(fig, path)
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
+    s = result.summary()
+    img = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
+
+    def figure(name: str, caption: str) -> str:
+        return (
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{img[name]}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
+    headline = _table(
+        ["figure", "value"],
+        [
+            ["owners (misbehaving)", f"{s['owners']} ({s['bad_owners']})"],
+            ["federated AUC", f"{s['federated_auc']:.4f}"],
+            ["centralized AUC", f"{s['centralized_auc']:.4f}"],
+            ["auc_ratio", f"{s['auc_ratio']:.4f}"],
+            [f"bad_owner_share ({s['mechanism']})", f"{s['bad_owner_share'] * 100:.2f}%"],
+            [
+                "replays rejected by the contract",
+                f"{s['replays_rejected']} / {s['replays_attempted']}",
+            ],
+            [
+                "reshuffled copies refused by the contract",
+                f"{s['copies_refused_by_contract']} / {s['copies_attempted']}",
+            ],
+            ["wall-clock total", f"{s['total_s']:.1f} s"],
+        ],
+    )
+    mech_rows = [
+        [
+            name,
+            f"{m['paid_share'] * 100:.1f}%",
+            f"{m['bad_owner_share'] * 100:.2f}%",
+            m["accepted"],
+            m["rejected"],
+            m["refused_by_contract"],
+            f"{m['final_auc']:.4f}",
+            {True: "yes", False: "NO", None: "-"}[m["mirror_matches_chain"]],
+        ]
+        for name, m in s["mechanisms"].items()
+    ]
+    mech = _table(
+        [
+            "mechanism",
+            "bounty paid",
+            "to bad owners",
+            "accepted",
+            "rejected",
+            "refused",
+            "final AUC",
+            "mirror == chain",
+        ],
+        mech_rows,
+    )
+    owner_rows = []
+    for o in sorted(result.owners, key=lambda o: o.arrival):
+        rewards = [f"{_eth(r.rewards_wei.get(o.index, 0)):.4f}" for r in result.runs]
+        status = next(
+            (
+                x.status + (f" ({x.error})" if x.error else "")
+                for x in result.primary().submissions
+                if x.owner == o.index
+            ),
+            "-",
+        )
+        owner_rows.append(
+            [
+                o.arrival,
+                o.name,
+                o.kind,
+                "" if o.victim is None else f"owner_{o.victim:02d}",
+                o.rows,
+                status,
+                f"{o.loo:+.4f}",
+                f"{o.shapley:+.4f} ± {o.shapley_stderr:.4f}",
+                *rewards,
+            ]
+        )
+    owners = _table(
+        [
+            "arrival",
+            "owner",
+            "kind",
+            "copied from",
+            "rows",
+            f"status ({result.primary().mechanism})",
+            "leave-one-out",
+            "Shapley",
+            *[f"ETH ({r.mechanism})" for r in result.runs],
+        ],
+        owner_rows,
+    )
+    gas_rows = [
+        [role, op, f"{g:,}"] for role, per in result.gas.items() for op, g in sorted(per.items())
+    ]
+    gas = _table(["role", "operation", "gas"], gas_rows)
+    phases = _table(["phase", "seconds"], [[k, f"{v:.2f}"] for k, v in result.phases.items()])
+    cond = _table(["condition", "value"], [[k, v] for k, v in result.conditions.items()])
+    scen = _table(["knob", "value"], [[k, v] for k, v in result.scenario.items()])
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:0.85em}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+        "th{background:#f3f3f3}figure{margin:1.5em 0}img{max-width:100%}"
+        "figcaption{color:#555;font-size:0.9em}"
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Hessian simulation report</title>
+<style>{style}</style></head><body>
+<h1>Hessian simulation: {s["owners"]} data owners, {s["bad_owners"]} misbehaving</h1>
+<p>Real protocol: ModelRepository on a local chain, Paillier-encrypted updates, content store.
+Contribution values are computed off-chain on the lender's hold-out set (utility = hold-out AUC
+of the model built from a coalition's updates, applied in plaintext).</p>
+<h2>Headline</h2>{headline}
+<h2>Mechanisms</h2>{mech}
+{figure("score_vs_submissions", "Hold-out AUC after each submission")}
+{figure("reward_vs_rows", "Reward per owner vs rows declared")}
+{figure("reward_vs_contribution", "Reward per owner vs Shapley value")}
+{figure("bad_owner_earnings", "Share of the bounty earned by misbehaving owners")}
+{figure("gas_per_role", "Gas per role")}
+{figure("phases", "Wall-clock per phase")}
+<h2>Owners</h2>{owners}
+<h2>Gas</h2>{gas}
+<h2>Wall-clock</h2>{phases}
+<h2>Conditions</h2>{cond}
+<h2>Scenario</h2>{scen}
+</body></html>
+"""
+
+
+def write_report(result: SimulationResult, out_dir: str | Path) -> Path:
+    """Write the PNGs, ``report.html``, ``summary.json`` and ``result.json`` into ``out_dir``.
+
+    Returns the path of ``report.html``.
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create report folder {out}: {exc}") from exc
+    painters = {
+        "score_vs_submissions": plot_scores,
+        "reward_vs_rows": plot_rewards_vs_rows,
+        "reward_vs_contribution": plot_rewards_vs_contribution,
+        "bad_owner_earnings": plot_bad_owner_earnings,
+        "gas_per_role": plot_gas,
+        "phases": plot_phases,
+    }
+    images: dict[str, bytes] = {}
+    for name, paint in painters.items():
+        path = out / f"{name}.png"
+        paint(result, path)
+        images[name] = path.read_bytes()
+    page = out / "report.html"
+    page.write_text(_html(result, images), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
+    (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+    return page
