@@ -1,0 +1,73 @@
+"""Overview: the owner's account, balance, rewards owed, withdraw and claim buttons."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+
+from data_owner_app.forms import ActionForm
+from data_owner_app.services import services
+from hessian_common import owner
+from hessian_common.errors import ChainUnavailable
+
+bp = Blueprint("account", __name__)
+
+
+@bp.get("/")
+def overview():
+    """Account card, models you can contribute to, your latest submissions."""
+    svc = services()
+    summary, models, chain_error = None, [], None
+    repo = None
+    try:
+        repo = svc.repo
+        summary = owner.account_summary(repo, svc.address)
+        models = owner.list_open_models(repo, svc.store)
+    except ChainUnavailable as exc:
+        chain_error = str(exc)
+    subs = owner.my_submissions(svc.journal, repo, svc.address)
+    claimable = [s for s in subs if s.claimable]
+    return render_template(
+        "overview.html",
+        summary=summary,
+        address=svc.address,
+        account_kind=svc.account_kind,
+        models=models,
+        subs=subs[:5],
+        claimable=claimable,
+        names={m.model_id: m.name for m in models},
+        n_subs=len(subs),
+        chain_error=chain_error,
+        form=ActionForm(),
+    )
+
+
+@bp.post("/withdraw")
+def withdraw():
+    """Withdraw everything the contract owes this owner."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for("account.overview"))
+    amount = owner.withdraw(services().repo)
+    flash(f"Withdrew {amount / 10**18:.6f} ETH to your account.", "success")
+    return redirect(url_for("account.overview"))
+
+
+@bp.post("/claim/<int:update_id>")
+def claim(update_id: int):
+    """Claim an EQUAL / PRO_RATA_ROWS share of a closed model (then withdraw it)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for("account.overview"))
+    svc = services()
+    sub = svc.repo.submission(update_id)
+    if str(sub.owner).lower() != svc.address.lower():
+        flash(f"Update #{update_id} is not yours.", "error")
+        return redirect(url_for("account.overview"))
+    amount = owner.claim_share(svc.repo, update_id)
+    flash(
+        f"Claimed {amount / 10**18:.6f} ETH for update #{update_id}; withdraw it below.",
+        "success",
+    )
+    return redirect(url_for("account.overview"))

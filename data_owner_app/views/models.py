@@ -1,0 +1,32 @@
+"""Open models, read from the chain (state) and the store (spec)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from data_owner_app.services import services
+from hessian_common import owner
+
+bp = Blueprint("models", __name__, url_prefix="/models")
+
+
+@bp.get("/")
+def index():
+    """Every open model (``?all=1``: closed ones too)."""
+    svc = services()
+    show_all = request.args.get("all") == "1"
+    models = owner.list_open_models(svc.repo, svc.store, include_closed=show_all)
+    return render_template("models.html", models=models, show_all=show_all)
+
+
+@bp.get("/<int:model_id>")
+def detail(model_id: int):
+    """One model: its terms, its schema's columns, and your submissions to it."""
+    svc = services()
+    model = owner.get_model(svc.repo, svc.store, model_id)
+    subs = [
+        s
+        for s in owner.my_submissions(svc.journal, svc.repo, svc.address)
+        if s.entry.model_id == model_id
+    ]
+    return render_template("model.html", model=model, subs=subs)

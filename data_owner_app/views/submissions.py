@@ -1,0 +1,144 @@
+"""My submissions: the journal joined with the chain; retry a waiting one now."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from web3.exceptions import TransactionNotFound
+
+from data_owner_app.forms import ActionForm
+from data_owner_app.services import services
+from hessian_common import owner
+from hessian_common.errors import ChainUnavailable
+from hessian_common.journal import JournalError
+
+bp = Blueprint("submissions", __name__, url_prefix="/submissions")
+
+
+def _rows():
+    svc = services()
+    try:
+        repo, chain_error = svc.repo, None
+    except ChainUnavailable as exc:
+        repo, chain_error = None, str(exc)
+    subs = owner.my_submissions(svc.journal, repo, svc.address)
+    if subs and repo is not None:
+        try:
+            names = owner.model_names(repo, svc.store, {s.entry.model_id for s in subs})
+        except ChainUnavailable as exc:
+            names, chain_error = {}, str(exc)
+    else:
+        names = {}
+    return subs, names, chain_error
+
+
+@bp.get("/")
+def index():
+    """Every submission with where it stands."""
+    subs, names, chain_error = _rows()
+    return render_template(
+        "submissions.html", subs=subs, names=names, chain_error=chain_error, form=ActionForm()
+    )
+
+
+@bp.get("/status.json")
+def status_json():
+    """The same as JSON (for scripts and the page's auto-refresh)."""
+    subs, _names, chain_error = _rows()
+    return jsonify(
+        {
+            "chain_error": chain_error,
+            "submissions": [
+                {
+                    "id": s.entry.id,
+                    "model_id": s.entry.model_id,
+                    "status": s.status,
+                    "state": str(s.entry.state),
+                    "attempts": s.entry.attempts,
+                    "last_error": s.entry.last_error,
+                    "cid": s.entry.cid,
+                    "tx_hash": s.entry.tx_hash,
+                    "update_id": s.entry.update_id,
+                    "rows": s.entry.rows,
+                    "reward": s.reward,
+                    "score_change": s.score_change,
+                }
+                for s in subs
+            ],
+        }
+    )
+
+
+@bp.post("/<int:entry_id>/retry")
+def retry(entry_id: int):
+    """Try a waiting submission again now instead of waiting for its next attempt."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for("submissions.index"))
+    svc = services()
+    try:
+        entry = svc.journal.get(entry_id)
+    except JournalError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("submissions.index")), 303
+    if entry.owner.lower() != svc.address.lower() or not entry.pending:
+        flash(f"Submission #{entry_id} is not waiting.", "warning")
+        return redirect(url_for("submissions.index"))
+    svc.journal.retry_now(entry_id)
+    svc.retry_once()
+    entry = svc.journal.get(entry_id)
+    if entry.pending:
+        flash(f"Submission #{entry_id} is still waiting: {entry.last_error}", "warning")
+    elif entry.update_id is not None:
+        flash(f"Submission #{entry_id} is on chain as update #{entry.update_id}.", "success")
+    else:
+        flash(f"Submission #{entry_id}: {entry.last_error}", "error")
+    return redirect(url_for("submissions.index"))
+
+
+@bp.get("/tx/<tx_hash>")
+def transaction(tx_hash: str):
+    """A transaction of ours: block, status, gas, from/to (read from the node)."""
+    if not re.fullmatch(r"0x[0-9a-fA-F]{64}", tx_hash):
+        abort(404, description=f"{tx_hash!r} is not a transaction hash")
+    w3 = services().w3
+    try:
+        receipt = w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        abort(404, description=f"transaction {tx_hash} is not on this chain")
+    details = {
+        "Transaction": tx_hash,
+        "Status": "success" if receipt["status"] == 1 else "reverted",
+        "Block": receipt["blockNumber"],
+        "From": receipt["from"],
+        "To (contract)": receipt["to"],
+        "Gas used": f"{receipt['gasUsed']:,}",
+    }
+    return render_template("detail.html", title="Transaction", details=details)
+
+
+@bp.get("/cid/<cid>")
+def blob(cid: str):
+    """An update blob of ours in the content store: what was published (ciphertexts only)."""
+    svc = services()
+    entries = [e for e in svc.journal.entries(owner=svc.address) if e.cid == cid]
+    if not entries:
+        abort(404, description=f"{cid} is not one of your submissions")
+    data = svc.store.get(cid)  # re-hashed against the CID by the store
+    body = json.loads(data)
+    details = {
+        "CID": cid,
+        "Size": f"{len(data):,} bytes (verified against the CID)",
+        "Format": body.get("format", "–"),
+        "Model": body.get("model_id", "–"),
+        "Computed on model": body.get("base_model_cid", "–"),
+        "Rows": body.get("rows", "–"),
+        "Dataset digest": "0x" + str(body.get("dataset_digest", "")),
+        "Update rule": body.get("rule", "–"),
+        "Encrypted weights": f"{len(body.get('weights', {}).get('ciphertexts', []))} ciphertexts",
+        "Created": body.get("created_at", "–"),
+    }
+    return render_template("detail.html", title="Encrypted update", details=details)

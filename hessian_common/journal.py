@@ -1,0 +1,567 @@
+"""The data owner's local submission journal: no submission is lost when the store or chain is down.
+
+Every submission is written here *before* anything leaves the machine, then moves through a
+small state machine, one step per successful call to the outside world::
+
+    prepared ──put blob──▶ stored ──submitUpdate──▶ sent ──receipt──▶ confirmed
+        │                    │                        │
+        └────────────────────┴────────────────────────┴──▶ failed(reason)   (never retried)
+
+- ``prepared``: the encrypted update blob is computed and kept here; the store has not taken it.
+- ``stored``: the blob is in the content store; its CID is known.
+- ``sent``: ``submitUpdate`` was broadcast; its transaction hash is known but not yet mined.
+  (``ChainClient.transact`` returns only once the receipt is in, so the worker goes from
+  ``stored`` straight to ``confirmed`` with the hash; a ``sent`` entry, e.g. written by
+  :meth:`Journal.mark_sent` from a client that reports hashes early, is handled like a
+  ``stored`` one: the chain is asked first.)
+- ``confirmed``: the transaction is mined; the contract's update id and the hash are known.
+- ``failed``: the contract refused for good (model closed, deadline passed, digest already used
+  by another account, ...); the reason is kept.
+
+When the store or the chain cannot be reached the entry stays where it is, its ``attempts`` and
+``last_error`` are updated and it waits ``backoff(attempts)`` seconds (exponential, capped)
+before :func:`retry_pending` tries again.
+
+Exactly once: before (re-)sending a transaction, :func:`retry_pending` asks the chain whether the
+dataset digest is already recorded for that model (``digest_used``) and, if so, finds the
+submission by owner + digest instead of sending again. So a crash between broadcast and
+bookkeeping, or a chain that restarts and loses or keeps a pending transaction, still gives one
+submission on chain. The contract also refuses a second submission of the same digest.
+
+What is stored: the encrypted update blob (what goes to the store anyway), its CID, the dataset
+digest, the number of rows, the model id, the deposit and transaction data. The raw CSV and its
+rows never enter the journal.
+
+The database is SQLite in WAL mode; every call opens its own short connection, so a background
+worker thread and the web thread can use one :class:`Journal` at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from hessian_common.errors import (
+    ChainError,
+    ChainUnavailable,
+    ContractRevert,
+    HessianError,
+    StoreError,
+)
+
+
+class JournalError(HessianError, RuntimeError):
+    """The journal refused an operation (unknown entry, illegal state change, duplicate)."""
+
+
+class State(StrEnum):
+    """Where a submission stands locally (see the module docstring for the diagram)."""
+
+    PREPARED = "prepared"
+    STORED = "stored"
+    SENT = "sent"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+
+PENDING_STATES = (State.PREPARED, State.STORED, State.SENT)
+"""States :func:`retry_pending` still works on."""
+
+_ALLOWED: dict[State, tuple[State, ...]] = {
+    State.PREPARED: (State.STORED, State.FAILED),
+    State.STORED: (State.SENT, State.CONFIRMED, State.FAILED),
+    State.SENT: (State.CONFIRMED, State.STORED, State.FAILED),
+    State.CONFIRMED: (),
+    State.FAILED: (),
+}
+"""Legal transitions. ``sent -> stored`` happens when a chain restart lost the transaction."""
+
+BACKOFF_BASE = 2.0
+"""Seconds to wait after the first failed attempt; doubles with each further attempt."""
+
+BACKOFF_MAX = 300.0
+"""Longest wait between two attempts, in seconds."""
+
+
+def backoff(attempts: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_MAX) -> float:
+    """Seconds to wait after ``attempts`` failed attempts: ``min(base · 2^(attempts−1), cap)``."""
+    if attempts <= 0:
+        return 0.0
+    return min(base * 2.0 ** (attempts - 1), cap)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the journal (the update blob itself is read with :meth:`Journal.blob`)."""
+
+    id: int
+    model_id: int
+    owner: str
+    digest: str
+    rows: int
+    deposit: int
+    label: str
+    state: State
+    cid: str | None
+    tx_hash: str | None
+    update_id: int | None
+    attempts: int
+    last_error: str | None
+    waiting_on: str | None
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+
+    @property
+    def pending(self) -> bool:
+        """True while :func:`retry_pending` still has work to do on this entry."""
+        return self.state in PENDING_STATES
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id        INTEGER NOT NULL,
+    owner           TEXT    NOT NULL,
+    digest          TEXT    NOT NULL,
+    rows            INTEGER NOT NULL,
+    deposit         TEXT    NOT NULL,
+    label           TEXT    NOT NULL DEFAULT '',
+    blob            BLOB    NOT NULL,
+    state           TEXT    NOT NULL,
+    cid             TEXT,
+    tx_hash         TEXT,
+    update_id       INTEGER,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    waiting_on      TEXT,
+    next_attempt_at REAL    NOT NULL DEFAULT 0,
+    created_at      REAL    NOT NULL,
+    updated_at      REAL    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_live_submission_per_digest
+    ON submissions (model_id, owner, digest) WHERE state != 'failed';
+CREATE INDEX IF NOT EXISTS by_state ON submissions (state, next_attempt_at);
+"""
+
+_COLUMNS = (
+    "id, model_id, owner, digest, rows, deposit, label, state, cid, tx_hash, update_id, "
+    "attempts, last_error, waiting_on, next_attempt_at, created_at, updated_at"
+)
+
+
+def _norm_digest(digest: bytes | str) -> str:
+    """A 32-byte digest as lower-case ``0x`` hex; raises :class:`JournalError` otherwise."""
+    if isinstance(digest, bytes | bytearray):
+        raw = bytes(digest)
+    else:
+        text = str(digest).lower().removeprefix("0x")
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError as exc:
+            raise JournalError(f"dataset digest {digest!r} is not hex") from exc
+    if len(raw) != 32:
+        raise JournalError(f"dataset digest must be 32 bytes, got {len(raw)}")
+    return "0x" + raw.hex()
+
+
+def _row(r: sqlite3.Row) -> Entry:
+    return Entry(
+        id=r["id"],
+        model_id=r["model_id"],
+        owner=r["owner"],
+        digest=r["digest"],
+        rows=r["rows"],
+        deposit=int(r["deposit"]),
+        label=r["label"],
+        state=State(r["state"]),
+        cid=r["cid"],
+        tx_hash=r["tx_hash"],
+        update_id=r["update_id"],
+        attempts=r["attempts"],
+        last_error=r["last_error"],
+        waiting_on=r["waiting_on"],
+        next_attempt_at=r["next_attempt_at"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+class Journal:
+    """The SQLite journal at ``path`` (created with its parent directory if missing).
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file, e.g. ``$HESSIAN_HOME/owner/journal.sqlite``.
+    clock : callable, optional
+        Returns the current time in seconds (``time.time`` by default); tests pass a fake one.
+    backoff_base, backoff_max : float
+        Retry delays, see :func:`backoff`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_max: float = BACKOFF_MAX,
+    ) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA synchronous = FULL")
+            yield db
+        finally:
+            db.close()
+
+    # ---------------------------------------------------------------- reading
+
+    def get(self, entry_id: int) -> Entry:
+        """The entry ``entry_id``; raises :class:`JournalError` if there is none."""
+        with self._connect() as db:
+            r = db.execute(
+                f"SELECT {_COLUMNS} FROM submissions WHERE id = ?", (entry_id,)
+            ).fetchone()
+        if r is None:
+            raise JournalError(f"no journal entry {entry_id} in {self.path}")
+        return _row(r)
+
+    def blob(self, entry_id: int) -> bytes:
+        """The encrypted update blob of entry ``entry_id`` (what goes to the store)."""
+        with self._connect() as db:
+            r = db.execute("SELECT blob FROM submissions WHERE id = ?", (entry_id,)).fetchone()
+        if r is None:
+            raise JournalError(f"no journal entry {entry_id} in {self.path}")
+        return bytes(r["blob"])
+
+    def entries(
+        self,
+        *,
+        owner: str | None = None,
+        model_id: int | None = None,
+        states: tuple[State, ...] | None = None,
+    ) -> list[Entry]:
+        """Entries, newest first, optionally filtered by owner, model and states."""
+        where, args = [], []
+        if owner is not None:
+            where.append("lower(owner) = lower(?)")
+            args.append(owner)
+        if model_id is not None:
+            where.append("model_id = ?")
+            args.append(int(model_id))
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args.extend(str(s) for s in states)
+        sql = f"SELECT {_COLUMNS} FROM submissions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._connect() as db:
+            return [_row(r) for r in db.execute(sql + " ORDER BY id DESC", args)]
+
+    def find(self, model_id: int, owner: str, digest: bytes | str) -> Entry | None:
+        """The live (not failed) entry of this owner for this digest and model, if any."""
+        d = _norm_digest(digest)
+        with self._connect() as db:
+            r = db.execute(
+                f"SELECT {_COLUMNS} FROM submissions WHERE model_id = ? AND lower(owner) = "
+                "lower(?) AND digest = ? AND state != 'failed'",
+                (int(model_id), owner, d),
+            ).fetchone()
+        return None if r is None else _row(r)
+
+    def due(self, now: float | None = None) -> list[Entry]:
+        """Pending entries whose next attempt time has come, oldest first."""
+        now = self.clock() if now is None else now
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM submissions WHERE state IN (?, ?, ?) "
+                "AND next_attempt_at <= ? ORDER BY id",
+                (*[str(s) for s in PENDING_STATES], now),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    # ---------------------------------------------------------------- writing
+
+    def add(
+        self,
+        *,
+        model_id: int,
+        owner: str,
+        digest: bytes | str,
+        rows: int,
+        blob: bytes,
+        deposit: int = 0,
+        label: str = "",
+    ) -> Entry:
+        """Record a new submission in state ``prepared`` and return it.
+
+        Raises :class:`JournalError` if this owner already has a live entry for the same digest
+        and model (a replay), or if the values are out of range. Nothing is written then.
+        """
+        d = _norm_digest(digest)
+        if int(rows) <= 0:
+            raise JournalError(f"rows must be positive, got {rows}")
+        if int(deposit) < 0:
+            raise JournalError(f"deposit must not be negative, got {deposit}")
+        if not blob:
+            raise JournalError("the update blob is empty")
+        now = self.clock()
+        with self._connect() as db:
+            try:
+                cur = db.execute(
+                    "INSERT INTO submissions (model_id, owner, digest, rows, deposit, label, "
+                    "blob, state, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        int(model_id),
+                        owner,
+                        d,
+                        int(rows),
+                        str(int(deposit)),
+                        label,
+                        bytes(blob),
+                        str(State.PREPARED),
+                        now,
+                        now,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise JournalError(
+                    f"{owner} already has a submission of dataset {d} to model {model_id} "
+                    "in the journal"
+                ) from exc
+            entry_id = cur.lastrowid
+        return self.get(int(entry_id))
+
+    def _move(self, entry_id: int, to: State, **values: Any) -> Entry:
+        """Change state with a guard on the current one; ``values`` set other columns."""
+        sources = [s for s, targets in _ALLOWED.items() if to in targets]
+        sets = ["state = ?", "updated_at = ?"]
+        args: list[Any] = [str(to), self.clock()]
+        for key, value in values.items():
+            sets.append(f"{key} = ?")
+            args.append(value)
+        with self._connect() as db:
+            cur = db.execute(
+                f"UPDATE submissions SET {', '.join(sets)} WHERE id = ? "
+                f"AND state IN ({','.join('?' * len(sources))})",
+                (*args, entry_id, *[str(s) for s in sources]),
+            )
+            changed = cur.rowcount
+        if not changed:
+            current = self.get(entry_id).state  # raises if the entry does not exist
+            raise JournalError(f"journal entry {entry_id} cannot go from {current} to {to}")
+        return self.get(entry_id)
+
+    def mark_stored(self, entry_id: int, cid: str) -> Entry:
+        """The blob is in the store under ``cid``."""
+        return self._move(
+            entry_id, State.STORED, cid=str(cid), waiting_on=None, next_attempt_at=0.0
+        )
+
+    def mark_sent(self, entry_id: int, tx_hash: str) -> Entry:
+        """``submitUpdate`` was broadcast as ``tx_hash``."""
+        return self._move(entry_id, State.SENT, tx_hash=str(tx_hash), waiting_on=None)
+
+    def mark_confirmed(self, entry_id: int, update_id: int, tx_hash: str | None = None) -> Entry:
+        """The submission is on chain as update ``update_id``."""
+        values: dict[str, Any] = {
+            "update_id": int(update_id),
+            "waiting_on": None,
+            "last_error": None,
+        }
+        if tx_hash:
+            values["tx_hash"] = str(tx_hash)
+        return self._move(entry_id, State.CONFIRMED, **values)
+
+    def mark_unsent(self, entry_id: int, reason: str) -> Entry:
+        """The recorded transaction is not on chain (e.g. the node restarted): send again."""
+        return self._move(entry_id, State.STORED, tx_hash=None, last_error=reason)
+
+    def mark_failed(self, entry_id: int, reason: str) -> Entry:
+        """Give up for good (the contract refused); ``reason`` is shown to the owner."""
+        return self._move(entry_id, State.FAILED, last_error=reason, waiting_on=None)
+
+    def record_error(self, entry_id: int, waiting_on: str, message: str) -> Entry:
+        """A retryable failure: count the attempt and wait ``backoff(attempts)`` seconds.
+
+        ``waiting_on`` is ``"store"`` or ``"chain"``; the state does not change.
+        """
+        now = self.clock()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            r = db.execute("SELECT attempts FROM submissions WHERE id = ?", (entry_id,)).fetchone()
+            if r is None:
+                db.execute("ROLLBACK")
+                raise JournalError(f"no journal entry {entry_id} in {self.path}")
+            attempts = r["attempts"] + 1
+            db.execute(
+                "UPDATE submissions SET attempts = ?, last_error = ?, waiting_on = ?, "
+                "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                (
+                    attempts,
+                    message,
+                    waiting_on,
+                    now + backoff(attempts, self.backoff_base, self.backoff_max),
+                    now,
+                    entry_id,
+                ),
+            )
+            db.execute("COMMIT")
+        return self.get(entry_id)
+
+    def count_attempt(self, entry_id: int) -> None:
+        """Count a successful attempt (a step moved forward); resets the wait."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE submissions SET attempts = attempts + 1, next_attempt_at = 0, "
+                "waiting_on = NULL WHERE id = ?",
+                (entry_id,),
+            )
+
+    def retry_now(self, entry_id: int) -> Entry:
+        """Make a waiting entry due immediately (the owner pressed "retry now")."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE submissions SET next_attempt_at = 0 WHERE id = ? AND state IN (?,?,?)",
+                (entry_id, *[str(s) for s in PENDING_STATES]),
+            )
+        return self.get(entry_id)
+
+
+# -------------------------------------------------------------------- the worker step
+
+
+def _revert_text(exc: ContractRevert) -> str:
+    name = exc.error_name or "revert"
+    args = ", ".join(str(a) for a in exc.error_args)
+    return f"{name}({args})" if args else f"{name}: {exc}"
+
+
+def _find_on_chain(repo: Any, entry: Entry) -> tuple[int | None, str | None]:
+    """``(update_id, other_owner)`` for ``entry.digest`` on its model, from ``digestUsedBy``.
+
+    ``update_id`` is set when this owner's submission is on chain; ``other_owner`` when another
+    account recorded the same digest first; both ``None`` when the digest is unused.
+    """
+    used = int(repo.digest_used(entry.model_id, entry.digest))
+    if not used:
+        return None, None
+    owner = str(repo.submission(used).owner)
+    if owner.lower() == entry.owner.lower():
+        return used, None
+    return None, owner
+
+
+def _step(journal: Journal, entry: Entry, store: Any, get_repo: Callable[[], Any]) -> Entry:
+    """Move one entry as far forward as the store and chain allow."""
+    if entry.state is State.PREPARED:
+        try:
+            cid = store.put(journal.blob(entry.id))
+        except (StoreError, OSError) as exc:  # OSError: a store directory that went away
+            return journal.record_error(entry.id, "store", f"store: {exc}")
+        entry = journal.mark_stored(entry.id, cid)
+
+    try:
+        repo = get_repo()
+        signer = str(repo.client.address)
+        if signer.lower() != entry.owner.lower():
+            return journal.record_error(
+                entry.id,
+                "chain",
+                f"signed in as {signer}; this submission belongs to {entry.owner}",
+            )
+        # Exactly once: whatever we recorded locally, the chain decides whether it landed.
+        update_id, other = _find_on_chain(repo, entry)
+    except ContractRevert as exc:  # e.g. UnknownModel: this will never land
+        return journal.mark_failed(entry.id, f"the contract refused: {_revert_text(exc)}")
+    except ChainError as exc:  # ChainUnavailable and transport trouble: wait and retry
+        return journal.record_error(entry.id, "chain", f"chain: {exc}")
+    if update_id is not None:
+        return journal.mark_confirmed(entry.id, update_id)
+    if other is not None:
+        return journal.mark_failed(
+            entry.id, f"dataset {entry.digest} was already submitted to this model by {other}"
+        )
+    if entry.state is State.SENT:
+        entry = journal.mark_unsent(
+            entry.id, f"transaction {entry.tx_hash} is not on chain; sending again"
+        )
+
+    try:
+        tx_hash, update_id = _send(repo, entry)
+    except ChainUnavailable as exc:
+        return journal.record_error(entry.id, "chain", f"chain: {exc}")
+    except ContractRevert as exc:
+        # Refused for good, unless it was refused because our own earlier send landed.
+        try:
+            update_id, _ = _find_on_chain(repo, entry)
+        except ChainError:
+            update_id = None
+        if update_id is not None:
+            return journal.mark_confirmed(entry.id, update_id)
+        return journal.mark_failed(entry.id, f"the contract refused: {_revert_text(exc)}")
+    except ChainError as exc:  # e.g. not mined in time: check the chain again next time
+        return journal.record_error(entry.id, "chain", f"chain: {exc}")
+    return journal.mark_confirmed(entry.id, update_id, tx_hash)
+
+
+def _send(repo: Any, entry: Entry) -> tuple[str, int]:
+    """Send ``submitUpdate(modelId, updateCid, datasetDigest, rows)`` with the deposit.
+
+    Returns ``(tx_hash, update_id)``; the update id is read back with ``digestUsedBy``.
+    """
+    digest = bytes.fromhex(entry.digest[2:])
+    receipt = repo.client.transact(
+        repo.fn.submitUpdate(entry.model_id, entry.cid, digest, entry.rows),
+        value=entry.deposit,
+    )
+    raw = receipt["transactionHash"]
+    tx_hash = raw.hex() if isinstance(raw, bytes | bytearray) else str(raw)
+    tx_hash = tx_hash if tx_hash.startswith("0x") else "0x" + tx_hash
+    update_id = int(repo.digest_used(entry.model_id, digest))
+    if not update_id:
+        raise ChainError(f"transaction {tx_hash} was mined but recorded no submission")
+    return tx_hash, update_id
+
+
+def retry_pending(journal: Journal, store: Any, repo: Any, now: float | None = None) -> list[Entry]:
+    """One worker step: move every due pending entry as far forward as possible.
+
+    Parameters
+    ----------
+    journal : Journal
+    store : hessian_common.store.ContentStore
+    repo : hessian_common.chain.ModelRepository, or a callable returning one
+        Signs with the owner's account (the entries' ``owner``). A callable is only called when
+        an entry needs the chain, and may raise ``ChainUnavailable`` (the entry then waits).
+    now : float, optional
+        Current time (defaults to the journal's clock).
+
+    Returns
+    -------
+    list of Entry
+        The entries that were due, in their new state. Entries waiting on the store or chain
+        keep their state, with ``attempts``, ``last_error`` and ``next_attempt_at`` updated.
+    """
+    get_repo = repo if callable(repo) and not hasattr(repo, "submit_update") else lambda: repo
+    return [_step(journal, entry, store, get_repo) for entry in journal.due(now)]

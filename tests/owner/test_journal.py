@@ -1,0 +1,213 @@
+"""The local submission journal: its state machine, backoff, replay guard and thread safety.
+
+The store/chain side of the worker (``retry_pending``) is tested against a real chain and
+store in ``test_workflow.py`` and ``test_chain_restart.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+import threading
+
+import pytest
+
+from hessian_common.errors import HessianError
+from hessian_common.journal import (
+    BACKOFF_MAX,
+    Journal,
+    JournalError,
+    State,
+    backoff,
+)
+
+OWNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+
+class Clock:
+    """A hand-moved clock, so backoff is tested without sleeping."""
+
+    def __init__(self, t: float = 1_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def digest(i: int) -> bytes:
+    return hashlib.sha256(f"dataset {i}".encode()).digest()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def journal(tmp_path, clock) -> Journal:
+    return Journal(tmp_path / "owner" / "journal.sqlite", clock=clock)
+
+
+def add(journal: Journal, i: int = 1, **kw) -> int:
+    values = dict(model_id=1, owner=OWNER, digest=digest(i), rows=120, blob=b"{}", deposit=10)
+    values.update(kw)
+    return journal.add(**values).id
+
+
+def test_new_entry_is_prepared_and_due(journal):
+    e = journal.get(add(journal, label="owner_01.csv"))
+    assert e.state is State.PREPARED and e.pending
+    assert e.digest == "0x" + digest(1).hex()
+    assert (e.rows, e.deposit, e.label, e.attempts) == (120, 10, "owner_01.csv", 0)
+    assert journal.blob(e.id) == b"{}"
+    assert [d.id for d in journal.due()] == [e.id]
+
+
+def test_wal_mode(journal):
+    with sqlite3.connect(journal.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_happy_path_states(journal):
+    i = add(journal)
+    assert journal.mark_stored(i, "bafkreiabc").cid == "bafkreiabc"
+    assert journal.mark_sent(i, "0x" + "ab" * 32).state is State.SENT
+    e = journal.mark_confirmed(i, 7)
+    assert (e.state, e.update_id, e.tx_hash) == (State.CONFIRMED, 7, "0x" + "ab" * 32)
+    assert not e.pending
+    assert journal.due() == []
+
+
+def test_illegal_transitions_are_refused(journal):
+    i = add(journal)
+    with pytest.raises(JournalError, match="cannot go from prepared to sent"):
+        journal.mark_sent(i, "0x01")
+    with pytest.raises(JournalError, match="cannot go from prepared to confirmed"):
+        journal.mark_confirmed(i, 1)
+    journal.mark_failed(i, "model closed")
+    with pytest.raises(JournalError, match="cannot go from failed to stored"):
+        journal.mark_stored(i, "bafk")
+    assert journal.get(i).last_error == "model closed"
+    with pytest.raises(JournalError, match="no journal entry 999"):
+        journal.mark_stored(999, "bafk")
+
+
+def test_lost_transaction_goes_back_to_stored(journal):
+    i = add(journal)
+    journal.mark_stored(i, "bafk")
+    journal.mark_sent(i, "0x01")
+    e = journal.mark_unsent(i, "not found after restart")
+    assert e.state is State.STORED and e.tx_hash is None and e.cid == "bafk"
+
+
+def test_backoff_doubles_and_is_capped():
+    assert backoff(0) == 0
+    assert [backoff(n, base=2) for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
+    assert backoff(50) == BACKOFF_MAX
+
+
+def test_errors_wait_with_backoff(journal, clock):
+    i = add(journal)
+    e = journal.record_error(i, "store", "store: connection refused")
+    assert (e.state, e.attempts, e.waiting_on) == (State.PREPARED, 1, "store")
+    assert e.next_attempt_at == clock.t + 2
+    assert journal.due() == []
+    clock.t += 2
+    assert [d.id for d in journal.due()] == [i]
+    e = journal.record_error(i, "store", "again")
+    assert e.attempts == 2 and e.next_attempt_at == clock.t + 4
+    assert journal.retry_now(i).next_attempt_at == 0
+    assert [d.id for d in journal.due()] == [i]
+    # moving forward clears the wait
+    e = journal.mark_stored(i, "bafk")
+    assert e.waiting_on is None and e.next_attempt_at == 0
+
+
+def test_same_digest_twice_is_a_replay(journal):
+    add(journal, 1)
+    with pytest.raises(JournalError, match="already has a submission"):
+        add(journal, 1)
+    # different data later, or the same data to another model, is fine
+    add(journal, 2)
+    add(journal, 1, model_id=2)
+    assert len(journal.entries()) == 3
+    assert journal.find(1, OWNER.lower(), digest(1)) is not None
+
+
+def test_failed_entry_does_not_block_a_new_attempt(journal):
+    i = add(journal, 1)
+    journal.mark_failed(i, "deadline passed")
+    j = add(journal, 1)
+    assert j != i and journal.find(1, OWNER, digest(1)).id == j
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"digest": b"short"}, "32 bytes"),
+        ({"digest": "0xzz"}, "not hex"),
+        ({"rows": 0}, "rows must be positive"),
+        ({"deposit": -1}, "deposit must not be negative"),
+        ({"blob": b""}, "blob is empty"),
+    ],
+)
+def test_bad_values_write_nothing(journal, kw, message):
+    with pytest.raises(JournalError, match=message):
+        add(journal, **kw)
+    assert journal.entries() == []
+
+
+def test_journal_error_is_a_hessian_error():
+    assert issubclass(JournalError, HessianError)
+
+
+def test_filters(journal):
+    a = add(journal, 1)
+    b = add(journal, 2, model_id=2)
+    journal.mark_stored(b, "bafk")
+    assert [e.id for e in journal.entries()] == [b, a]
+    assert [e.id for e in journal.entries(model_id=2)] == [b]
+    assert [e.id for e in journal.entries(states=(State.STORED,))] == [b]
+    assert journal.entries(owner="0x" + "0" * 40) == []
+
+
+def test_reopen_keeps_everything(tmp_path, clock):
+    path = tmp_path / "j.sqlite"
+    j1 = Journal(path, clock=clock)
+    i = add(j1)
+    j1.mark_stored(i, "bafk")
+    j2 = Journal(path, clock=clock)
+    assert j2.get(i).state is State.STORED and j2.get(i).cid == "bafk"
+
+
+def test_threads_share_one_journal(journal):
+    """A web thread adding while a worker moves entries forward: no lost or doubled rows."""
+    errors: list[BaseException] = []
+
+    def writer(start: int) -> None:
+        try:
+            for k in range(start, start + 25):
+                add(journal, k)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def worker() -> None:
+        try:
+            for _ in range(40):
+                for e in journal.due():
+                    with contextlib.suppress(JournalError):  # another thread moved it first
+                        journal.mark_stored(e.id, f"bafk{e.id}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in (0, 100, 200)]
+    threads += [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    entries = journal.entries()
+    assert len(entries) == 75
+    assert len({e.digest for e in entries}) == 75

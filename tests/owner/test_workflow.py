@@ -1,0 +1,283 @@
+"""The owner workflow on a real chain (eth-tester) and a real embedded store.
+
+Covers: open models, validation, the encrypted update (decrypts to the plaintext rule), replay
+checks (journal and contract), and the journal's worker: store down, chain down, a crash
+between sending and bookkeeping, contract refusals -- each submission lands exactly once.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from hessian_common import owner
+from hessian_common.chain.client import connect
+from hessian_common.crypto import decrypt_vector
+from hessian_common.data import Preprocessor, load_file
+from hessian_common.errors import ChainUnavailable, DataError
+from hessian_common.journal import JournalError, State, retry_pending
+from hessian_common.learning.spec import UpdateBlob
+from hessian_common.learning.updates import build_update
+from tests.fixtures.procs import free_port
+from tests.owner.world import OTHER, as_owner
+
+
+def _model(owner_repo, owner_store, lender):
+    return owner.get_model(owner_repo, owner_store, lender.model_id)
+
+
+def test_list_open_models(owner_repo, owner_store, lender):
+    [m] = owner.list_open_models(owner_repo, owner_store)
+    assert (m.model_id, m.name, m.metric, m.mechanism) == (
+        lender.model_id,
+        "Prime personal loans 2026",
+        "AUC",
+        "IMPROVEMENT",
+    )
+    assert m.remaining == m.bounty == 5 * 10**18 and m.deposit == 10**16
+    assert m.current_score == m.initial_score < m.target_score
+    assert m.is_open and m.usable and m.spec_error is None
+    assert m.model_cid is None and m.spec_cid == lender.spec_cid
+    assert m.rule == "newton" and m.schema_name == "lending_club" and m.n_features == m.spec.dim
+
+
+def test_model_with_a_missing_spec_is_listed_but_unusable(owner_repo, owner_store, lender):
+    for p in owner_store.root.rglob(lender.spec_cid):
+        p.unlink()
+    [m] = owner.list_open_models(owner_repo, owner_store)
+    assert m.spec is None and not m.usable
+    assert lender.spec_cid in m.spec_error
+
+
+def test_validation_report(owner_repo, owner_store, lender, owner_split):
+    m = _model(owner_repo, owner_store, lender)
+    path = owner_split / "owner_01.csv"
+    report = owner.validate_for_model(path, m.spec, label="mine.csv")
+    data = load_file(path, "lending_club")
+    assert (report.rows, report.defaults) == (data.rows, data.defaults)
+    assert report.excluded == data.excluded and report.excluded_total > 0
+    assert report.digest == "0x" + data.digest().hex()
+    assert report.source == "mine.csv" and report.schema_name == "lending_club"
+    assert 0 < report.default_rate < 0.5
+    assert report.to_dict()["rows"] == data.rows
+
+
+def test_update_decrypts_to_the_plaintext_rule(owner_repo, owner_store, lender, owner_split):
+    """enc(w') = P·enc(w) + q: decrypting the blob gives P·w0 + q of the owner's data."""
+    m = _model(owner_repo, owner_store, lender)
+    report = owner.validate_for_model(owner_split / "owner_02.csv", m.spec)
+    current, base = owner.current_weights(owner_store, m)
+    assert base == m.spec_cid
+    steps = []
+    blob = owner.prepare_update(
+        m.spec,
+        current,
+        report.data,
+        model_id=m.model_id,
+        base_cid=base,
+        progress=lambda **kw: steps.append(kw),
+    )
+    assert isinstance(blob, UpdateBlob) and blob.rows == report.rows
+    assert "0x" + blob.dataset_digest == report.digest
+    assert blob.base_model_cid == m.spec_cid
+    X = Preprocessor.from_dict(m.spec.preprocessing).transform(report.data.features)
+    expected = build_update("newton", X, report.data.y, {}).apply(
+        decrypt_vector(lender.sk, m.spec.weights)
+    )
+    np.testing.assert_allclose(decrypt_vector(lender.sk, blob.weights), expected, atol=1e-6)
+    assert steps[-1]["done"] == 4
+    # round trip through the store format the lender reads
+    assert UpdateBlob.from_bytes(blob.to_bytes(), m.spec).rows == blob.rows
+
+
+def test_share_then_replay_is_refused(journal, owner_repo, owner_store, lender, owner_split):
+    me = owner_repo.client.address
+    path = owner_split / "owner_02.csv"
+    e = owner.share(journal, owner_store, owner_repo, model=lender.model_id, path=path, owner=me)
+    assert e.state is State.CONFIRMED and e.update_id == 1 and e.tx_hash.startswith("0x")
+    assert owner_store.has(e.cid)
+    check = owner.already_submitted(journal, owner_repo, lender.model_id, e.digest, me)
+    assert check.blocked and check.journal_entry.id == e.id and check.on_chain_update == 1
+    with pytest.raises(DataError, match="already submitted"):
+        owner.share(journal, owner_store, owner_repo, model=lender.model_id, path=path, owner=me)
+    with pytest.raises(JournalError, match="already has a submission"):
+        owner.submit(
+            journal, owner_store, owner_repo, model_id=lender.model_id,
+            blob_bytes=b"x", digest=e.digest, rows=1, owner=me, deposit=0,
+        )  # fmt: skip
+    assert owner_repo.model(lender.model_id).submission_count == 1
+
+
+def test_same_data_from_another_account_is_seen_on_chain(
+    journal, chain_repo, owner_repo, owner_store, lender, owner_split
+):
+    path = owner_split / "owner_02.csv"
+    other = as_owner(chain_repo, OTHER)
+    owner.share(
+        journal, owner_store, other, model=lender.model_id, path=path, owner=other.client.address
+    )
+    me = owner_repo.client.address
+    check = owner.already_submitted(
+        journal, owner_repo, lender.model_id, owner.validate_for_model(path, lender.spec).digest, me
+    )
+    assert check.blocked and check.journal_entry is None
+    assert check.on_chain_owner == other.client.address
+    assert other.client.address in check.message
+
+
+def _prepared(journal, owner_repo, owner_store, lender, owner_split, name="owner_02.csv"):
+    """Compute an update and hand it to submit() with the given store/repo (see callers)."""
+    m = _model(owner_repo, owner_store, lender)
+    report = owner.validate_for_model(owner_split / name, m.spec)
+    current, base = owner.current_weights(owner_store, m)
+    blob = owner.prepare_update(m.spec, current, report.data, model_id=m.model_id, base_cid=base)
+    return m, report, blob.to_bytes()
+
+
+def test_store_down_waits_in_the_journal_then_lands_once(
+    journal, owner_repo, owner_store, lender, owner_split, tmp_path
+):
+    me = owner_repo.client.address
+    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
+    # the store's disk goes away: its directory is replaced by a plain file
+    moved = tmp_path / "store-away"
+    shutil.move(owner_store.root, moved)
+    owner_store.root.write_bytes(b"not a directory")
+    e = owner.submit(
+        journal, owner_store, owner_repo, model_id=m.model_id, blob_bytes=blob,
+        digest=report.digest, rows=report.rows, owner=me, deposit=m.deposit,
+    )  # fmt: skip
+    assert e.state is State.PREPARED and e.waiting_on == "store" and e.attempts == 1
+    assert "store" in e.last_error
+    assert owner.local_status(e) == "waiting_store"
+    assert owner_repo.model(m.model_id).submission_count == 0  # nothing on chain
+    # still down: another attempt, still waiting, counted
+    [e] = retry_pending(journal, owner_store, owner_repo)
+    assert e.state is State.PREPARED and e.attempts == 2
+    # the store is back
+    owner_store.root.unlink()
+    shutil.move(moved, owner_store.root)
+    [e] = retry_pending(journal, owner_store, owner_repo)
+    assert e.state is State.CONFIRMED and e.update_id == 1
+    assert owner_store.get(e.cid) == blob
+    assert retry_pending(journal, owner_store, owner_repo) == []  # nothing left to do
+    assert owner_repo.model(m.model_id).submission_count == 1
+
+
+def test_chain_down_waits_then_lands_once(journal, owner_repo, owner_store, lender, owner_split):
+    """A node that does not answer (nothing listens on the port) -> waits with the CID known."""
+    me = owner_repo.client.address
+    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
+    dead = f"http://127.0.0.1:{free_port()}"
+    e = owner.submit(
+        journal, owner_store, lambda: connect(dead, timeout=2), model_id=m.model_id,
+        blob_bytes=blob, digest=report.digest, rows=report.rows, owner=me, deposit=m.deposit,
+    )  # fmt: skip
+    assert e.state is State.STORED and e.cid and e.waiting_on == "chain"
+    assert dead in e.last_error
+    assert owner.local_status(e) == "waiting_chain"
+    with pytest.raises(ChainUnavailable):
+        connect(dead, timeout=2)
+    [e] = retry_pending(journal, owner_store, owner_repo)
+    assert e.state is State.CONFIRMED
+    assert owner_repo.model(m.model_id).submission_count == 1
+    assert owner_repo.submission(e.update_id).update_cid == e.cid
+
+
+def test_crash_after_sending_does_not_send_twice(
+    journal, owner_repo, owner_store, lender, owner_split
+):
+    """The transaction was mined but the app died before writing it down: the worker finds the
+    submission by its digest (digestUsedBy) instead of sending again."""
+    me = owner_repo.client.address
+    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
+    entry = journal.add(
+        model_id=m.model_id, owner=me, digest=report.digest, rows=report.rows, blob=blob,
+        deposit=m.deposit,
+    )  # fmt: skip
+    cid = owner_store.put(blob)
+    journal.mark_stored(entry.id, cid)
+    update_id = owner_repo.submit_update(m.model_id, cid, report.digest, report.rows)  # "crash"
+    journal.mark_sent(entry.id, "0x" + "00" * 32)  # even a wrong/unknown hash is fine
+    [e] = retry_pending(journal, owner_store, owner_repo)
+    assert e.state is State.CONFIRMED and e.update_id == update_id
+    assert owner_repo.model(m.model_id).submission_count == 1
+
+
+def test_contract_refusal_fails_for_good(journal, owner_repo, owner_store, lender, owner_split):
+    me = owner_repo.client.address
+    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
+    lender.repo.close_model(m.model_id)
+    with pytest.raises(DataError, match="closed"):
+        owner.share(
+            journal, owner_store, owner_repo, model=m.model_id,
+            path=owner_split / "owner_02.csv", owner=me,
+        )  # fmt: skip
+    assert journal.entries() == []  # refused before anything was written
+    e = owner.submit(
+        journal, owner_store, owner_repo, model_id=m.model_id, blob_bytes=blob,
+        digest=report.digest, rows=report.rows, owner=me, deposit=m.deposit,
+    )  # fmt: skip
+    assert e.state is State.FAILED and "ModelNotOpen" in e.last_error
+    assert owner.local_status(e) == "failed"
+    assert retry_pending(journal, owner_store, owner_repo) == []
+
+
+def test_digest_taken_by_another_account_fails_the_entry(
+    journal, chain_repo, owner_repo, owner_store, lender, owner_split
+):
+    me = owner_repo.client.address
+    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
+    other = as_owner(chain_repo, OTHER)
+    other.submit_update(m.model_id, owner_store.put(b"other blob"), report.digest, 5)
+    e = owner.submit(
+        journal, owner_store, owner_repo, model_id=m.model_id, blob_bytes=blob,
+        digest=report.digest, rows=report.rows, owner=me, deposit=m.deposit,
+    )  # fmt: skip
+    assert e.state is State.FAILED and other.client.address in e.last_error
+
+
+def test_my_submissions_and_rewards(journal, owner_repo, owner_store, lender, owner_split):
+    me = owner_repo.client.address
+    e = owner.share(
+        journal, owner_store, owner_repo, model=lender.model_id,
+        path=owner_split / "owner_02.csv", owner=me,
+    )  # fmt: skip
+    [s] = owner.my_submissions(journal, owner_repo, me)
+    assert s.status == "waiting_evaluation" and s.status_label == "Waiting for evaluation"
+    accepted, _score = lender.evaluate(e.update_id)
+    assert accepted
+    [s] = owner.my_submissions(journal, owner_repo, me)
+    assert s.status == "accepted" and s.reward > 0
+    assert s.score_before == lender.repo.model(lender.model_id).initial_score
+    assert s.score_change == s.new_score - s.score_before > 0
+    # without the chain, the journal still answers
+    [s] = owner.my_submissions(journal, None, me)
+    assert s.status == "waiting_evaluation"
+
+    summary = owner.account_summary(owner_repo, me)
+    assert summary.pending == s.entry.deposit + owner_repo.submission(e.update_id).reward
+    assert owner.withdraw(owner_repo) == summary.pending
+    with pytest.raises(DataError, match="nothing to withdraw"):
+        owner.withdraw(owner_repo)
+
+
+def test_entry_of_another_account_is_not_sent_by_this_one(
+    journal, chain_repo, owner_repo, owner_store, lender, owner_split
+):
+    """If the app is restarted with another account, the journal waits instead of sending
+    someone else's submission (and deposit) from the wrong address."""
+    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
+    other = as_owner(chain_repo, OTHER)
+    e = owner.submit(
+        journal, owner_store, other, model_id=m.model_id, blob_bytes=blob,
+        digest=report.digest, rows=report.rows, owner=owner_repo.client.address,
+        deposit=m.deposit,
+    )  # fmt: skip
+    assert e.state is State.STORED and "belongs to" in e.last_error
+    assert owner_repo.model(m.model_id).submission_count == 0
+    [e] = retry_pending(journal, owner_store, owner_repo)
+    assert e.state is State.CONFIRMED
+    assert owner_repo.submission(e.update_id).owner == owner_repo.client.address
