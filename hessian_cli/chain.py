@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from hessian_common.config import REPO_ROOT
+from hessian_common.config import IN_CHECKOUT, REPO_ROOT
 
 DECA10B_NB_UPDATE_GAS = 113_704
 """Gas of 0xDeCA10B's Naive Bayes ``addData`` update: the reference our operations compare to."""
@@ -215,7 +215,7 @@ def gas_table(rows: list[tuple[str, str, int]]) -> str:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=REPO_ROOT / "docs" / "gas.md",
+    default=(REPO_ROOT / "docs" / "gas.md") if IN_CHECKOUT else Path("gas.md"),
     show_default=True,
     help="Markdown file to write the table to.",
 )

@@ -23,8 +23,18 @@ from typing import Any
 
 from hessian_common.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
 """The source checkout (contracts/, node_modules/, deployments/ live here in development)."""
+
+IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "contracts").is_dir()
+"""True when running from a source checkout (editable install), False for a wheel install.
+
+The Solidity sources ship inside the package (``hessian_common/contracts`` is a link to the
+checkout's ``contracts/`` and a directory of package data in a wheel). Outside a checkout the
+node tools are looked for in ``./node_modules`` (set ``HESSIAN_NODE_MODULES`` otherwise), and
+deployments and build artefacts live under ``$HESSIAN_HOME``.
+"""
 
 
 def hessian_home() -> Path:
@@ -42,8 +52,9 @@ class Settings:
     store_dir: Path | None = None
     kubo_url: str = "http://127.0.0.1:5001"
     deployments_dir: Path | None = None
-    node_modules: Path = REPO_ROOT / "node_modules"
-    contracts_dir: Path = REPO_ROOT / "contracts"
+    node_modules: Path | None = None
+    contracts_dir: Path = PACKAGE_DIR / "contracts"
+    build_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.store not in {"embedded", "kubo"}:
@@ -52,11 +63,24 @@ class Settings:
             raise ConfigError(f"rpc_url must be an http(s) or ws(s) URL, not {self.rpc_url!r}")
         if self.store_dir is None:
             object.__setattr__(self, "store_dir", self.home / "store")
+        base = REPO_ROOT if IN_CHECKOUT else self.home
         if self.deployments_dir is None:
-            object.__setattr__(self, "deployments_dir", REPO_ROOT / "deployments")
+            object.__setattr__(self, "deployments_dir", base / "deployments")
+        if self.build_dir is None:
+            object.__setattr__(self, "build_dir", base / "build" / "contracts")
+        if self.node_modules is None:
+            modules = REPO_ROOT / "node_modules" if IN_CHECKOUT else Path.cwd() / "node_modules"
+            object.__setattr__(self, "node_modules", modules)
 
 
-_PATH_KEYS = {"home", "store_dir", "deployments_dir", "node_modules", "contracts_dir"}
+_PATH_KEYS = {
+    "home",
+    "store_dir",
+    "deployments_dir",
+    "node_modules",
+    "contracts_dir",
+    "build_dir",
+}
 
 
 def _coerce(key: str, value: Any) -> Any:

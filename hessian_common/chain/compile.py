@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hessian_common.config import REPO_ROOT, load_settings
+from hessian_common.config import load_settings
 from hessian_common.errors import ChainError, ConfigError
 
 SOLC_VERSION = "0.8.28"
@@ -30,7 +30,6 @@ SOLC_VERSION = "0.8.28"
 
 EVM_VERSION = "shanghai"
 OPTIMIZER_RUNS = 200
-BUILD_DIR = REPO_ROOT / "build" / "contracts"
 
 _DRIVER = """
 const solc = require(process.env.HESSIAN_SOLC_PATH);
@@ -171,7 +170,7 @@ def compile_contracts(
     contracts_dir, node_modules : Path, optional
         Default to the settings (``contracts/`` and ``node_modules/`` of the checkout).
     build_dir : Path, optional
-        Cache directory, default ``build/contracts/``.
+        Cache directory, default the settings' ``build_dir`` (``build/contracts/`` of the checkout).
     force : bool
         Recompile even when the cache holds this exact input.
 
@@ -190,7 +189,7 @@ def compile_contracts(
     settings = load_settings()
     contracts_dir = Path(contracts_dir or settings.contracts_dir)
     node_modules = Path(node_modules or settings.node_modules)
-    build_dir = Path(build_dir or BUILD_DIR)
+    build_dir = Path(build_dir or settings.build_dir)
     std_input = standard_input(_read_sources(contracts_dir))
     text = json.dumps(std_input, sort_keys=True)
     key = hashlib.sha256(f"{SOLC_VERSION}\n{text}".encode()).hexdigest()
