@@ -7,6 +7,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMPS := .make-stamps
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
+# apt-get needs root: use sudo when we are not root (and it exists).
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
 .PHONY: help setup demo test lint chromium clean
 
@@ -27,18 +30,20 @@ $(STAMPS)/python: requirements.txt pyproject.toml | $(STAMPS)
 
 # Node tools: solc-js (pinned compiler), ganache, anvil. Exact versions from package-lock.json.
 $(STAMPS)/node: package.json package-lock.json | $(STAMPS)
-	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	command -v npm >/dev/null || ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian chromium for the browser tests (Playwright drives it through executable_path).
 chromium:
-	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
+# Chain, contract, demo data and task, both apps; Ctrl-C stops what it started.
+# e.g. make demo DEMO_ARGS="--kind anvil --port-base 6000"
 demo: setup
-	$(VENV)/bin/hessian demo
+	$(VENV)/bin/hessian demo $(DEMO_ARGS)
 
 test: setup chromium
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,663 @@
+"""``hessian demo``: the whole system on one machine, for a newcomer.
+
+What it does, each step skipped when its result already exists (so a second run reuses the
+chain state, the contract, the data and the demo task of the first)::
+
+    check    node_modules has the chain tools and the compiler (else: run `make setup`)
+    chain    a local Ganache (or anvil) on 127.0.0.1:<chain-port>, its state in <home>/chain;
+             a node that already answers on that port is reused (and left running)
+    deploy   ModelRepository, unless <home>/deployments/<chainId>.json names code on the chain
+    data     a generated Lending Club split in <home>/data: owner_01.csv ... for the owners,
+             lender_loans.csv for the lender (hessian_common.data.generate_split)
+    task     a demo training task with a bounty, created through hessian_common.lender as dev
+             account 0, unless an open one of that name exists
+    apps     `hessian company` (dev account 0) and one `hessian owner` per demo owner (dev
+             account k, home <home>/owner-k) on 127.0.0.1:<port-base>, <port-base>+1, ...
+    wait     until Ctrl-C (SIGINT) or SIGTERM, then stop what it started, by PID
+
+Everything shares one embedded content store (``<home>/store``), as a team sharing one IPFS
+node would. ``--check`` brings everything up, checks that every app answers HTTP 200 and
+stops again (the test of `make demo`'s path). ``--stop`` stops processes a previous demo left
+behind (e.g. after ``kill -9``), using the PIDs it recorded in ``<home>/run/demo.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hessian_common.errors import ChainError, ConfigError, DeploymentNotFound, HessianError
+
+DEMO_TASK_NAME = "Demo: Lending Club default risk"
+DEFAULT_HOME = Path("var") / "demo"
+LENDER_DEV_INDEX = 0
+READY_TIMEOUT = 90.0
+STOP_TIMEOUT = 15.0
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Child:
+    """A process the demo started (recorded in ``<home>/run/demo.json``)."""
+
+    name: str
+    pid: int
+    url: str
+    log: str
+    command: list[str] = field(default_factory=list)
+    proc: subprocess.Popen | None = field(default=None, repr=False, compare=False)
+
+    def record(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "proc"}
+
+
+def _alive_and_ours(pid: int, command: list[str]) -> bool:
+    """True if ``pid`` runs and (where ``/proc`` tells) is still the command we started."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if command and cmdline.exists():
+        try:
+            args = [a.decode(errors="replace") for a in cmdline.read_bytes().split(b"\0") if a]
+        except OSError:
+            return False
+        return bool(args) and Path(args[0]).name == Path(command[0]).name
+    return True
+
+
+def stop_pid(pid: int, proc: subprocess.Popen | None = None, timeout: float = STOP_TIMEOUT):
+    """SIGTERM ``pid`` (one process we started), wait, then SIGKILL."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None:
+            if proc.poll() is not None:
+                return
+        else:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    if proc is not None:
+        proc.wait(timeout=timeout)
+
+
+def _tail(path: str | Path, lines: int = 15) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_http_ok(url: str, child: Child | None = None, timeout: float = READY_TIMEOUT) -> int:
+    """Wait until ``url`` answers HTTP 200; return the status.
+
+    Raises :class:`HessianError` naming the log file if the process exits or time runs out.
+    """
+    import requests
+
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if child is not None and child.proc is not None and child.proc.poll() is not None:
+            raise HessianError(
+                f"{child.name} exited with status {child.proc.returncode} before {url} answered; "
+                f"log {child.log}:\n{_tail(child.log)}"
+            )
+        try:
+            reply = requests.get(url, timeout=5)
+            if reply.status_code == 200:
+                return 200
+            last = f"HTTP {reply.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.3)
+    where = f"; log {child.log}:\n{_tail(child.log)}" if child else ""
+    raise HessianError(f"{url} did not answer HTTP 200 within {timeout:.0f}s ({last}){where}")
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@dataclass
+class DemoOptions:
+    """What ``hessian demo`` was asked to do (one field per CLI option)."""
+
+    home: Path
+    kind: str = "ganache"
+    chain_port: int = 8545
+    port_base: int = 5000
+    owners: int = 2
+    rows: int = 6000
+    lender_rows: int = 1500
+    key_size: int = 1024
+    bounty_eth: float = 10.0
+    seed: int = 2024
+    open_browser: bool = True
+
+
+class Demo:
+    """Bring the demo up step by step; :meth:`shutdown` stops what it started (by PID)."""
+
+    def __init__(self, opts: DemoOptions, echo=click.echo):
+        self.opts = opts
+        self.echo = echo
+        self.home = opts.home.expanduser().resolve()
+        self.children: list[Child] = []
+        self.children_started = False
+        self.rpc_url = f"http://127.0.0.1:{opts.chain_port}"
+        self.chain_reused = False
+        self.settings: Any = None
+        self.address: str | None = None
+        self.model_id: int | None = None
+        self.urls: dict[str, str] = {}
+
+    # ---------------------------------------------------------------- paths
+
+    @property
+    def run_file(self) -> Path:
+        return self.home / "run" / "demo.json"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    def owner_files(self) -> list[Path]:
+        return [self.data_dir / f"owner_{k:02d}.csv" for k in range(1, self.opts.owners + 1)]
+
+    # ---------------------------------------------------------------- steps
+
+    def check_tools(self) -> None:
+        """The npm chain tools and compiler are installed (``make setup`` installs them)."""
+        from hessian_common.chain.node import node_binary
+        from hessian_common.config import load_settings
+
+        settings = load_settings()
+        node_binary(self.opts.kind, settings.node_modules)  # ConfigError says: run npm ci
+        if not (settings.node_modules / "solc" / "package.json").is_file():
+            raise ConfigError(
+                f"the Solidity compiler is missing from {settings.node_modules}; run `make setup` "
+                "(or `npm ci` in the checkout)"
+            )
+
+    def configure(self) -> None:
+        """Settings every part of the demo shares, also exported to the child processes."""
+        from hessian_common.config import load_settings
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        deployments = os.environ.get("HESSIAN_DEPLOYMENTS_DIR") or self.home / "deployments"
+        self.settings = load_settings(
+            home=self.home,
+            rpc_url=self.rpc_url,
+            store="embedded",
+            store_dir=self.home / "store",
+            deployments_dir=deployments,
+        )
+
+    def child_env(self, home: Path) -> dict[str, str]:
+        s = self.settings
+        env = dict(os.environ)
+        env.update(
+            HESSIAN_HOME=str(home),
+            HESSIAN_RPC_URL=s.rpc_url,
+            HESSIAN_STORE="embedded",
+            HESSIAN_STORE_DIR=str(s.store_dir),
+            HESSIAN_DEPLOYMENTS_DIR=str(s.deployments_dir),
+            HESSIAN_NODE_MODULES=str(s.node_modules),
+            HESSIAN_CONTRACTS_DIR=str(s.contracts_dir),
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("HESSIAN_CONFIG", None)
+        return env
+
+    def _spawn(self, name: str, cmd: list[str], url: str, env: dict[str, str]) -> Child:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{name}.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # Ctrl-C reaches the demo, which stops them in order
+            )
+        child = Child(name, proc.pid, url, str(log), [str(c) for c in cmd], proc)
+        self.children.append(child)
+        self.children_started = True
+        self._write_run_file()
+        return child
+
+    def _write_run_file(self) -> None:
+        self.run_file.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"pid": os.getpid(), "children": [c.record() for c in self.children]}
+        self.run_file.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+
+    def check_leftovers(self) -> None:
+        """Refuse to start over processes an earlier demo left running."""
+        left = leftover_children(self.home)
+        if left:
+            names = ", ".join(f"{c['name']} (PID {c['pid']})" for c in left)
+            raise ChainError(
+                f"a previous demo left {names} running; stop them with "
+                f"`hessian demo --stop --home {self.home}`"
+            )
+
+    def check_ports(self) -> None:
+        """The apps' ports are free (before anything is started)."""
+        import socket
+
+        for k in range(self.opts.owners + 1):
+            port = self.opts.port_base + k
+            with socket.socket() as s:
+                # Like the servers: connections of an earlier run in TIME_WAIT do not count.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    app = "the company app" if k == 0 else f"data owner {k}"
+                    raise ConfigError(
+                        f"port {port} (for {app}) is in use on 127.0.0.1; choose other ports "
+                        "with --port-base"
+                    ) from None
+
+    def start_chain(self) -> None:
+        """Reuse a node on the chain port, or start ours with persistent state."""
+        import requests
+
+        from hessian_common.chain.node import node_command, rpc_chain_id, wait_for_rpc
+
+        try:
+            chain_id: int | None = rpc_chain_id(self.rpc_url, timeout=1.0)
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            chain_id = None  # nothing (or no JSON-RPC) answers: start our own node
+        if chain_id is not None:
+            self.chain_reused = True
+            self.echo(f"chain     reusing the node at {self.rpc_url} (chain id {chain_id})")
+            return
+        state = self.home / "chain"
+        state.mkdir(parents=True, exist_ok=True)
+        cmd = node_command(self.opts.kind, self.opts.chain_port, state, self.settings.node_modules)
+        child = self._spawn(self.opts.kind, cmd, self.rpc_url, dict(os.environ))
+        chain_id = wait_for_rpc(self.rpc_url, timeout=READY_TIMEOUT, proc=child.proc)
+        self.echo(
+            f"chain     started {self.opts.kind} at {self.rpc_url} (chain id {chain_id}, "
+            f"PID {child.pid}; state in {state})"
+        )
+
+    def lender_client(self) -> Any:
+        from hessian_common.chain import ChainClient, connect, dev_account
+
+        return ChainClient(connect(self.rpc_url), dev_account(LENDER_DEV_INDEX))
+
+    def deploy(self) -> str:
+        """The recorded contract if its code is on this chain with our ABI; else deploy."""
+        from hessian_common.chain import deploy_repository, open_repository
+
+        client = self.lender_client()
+        try:
+            repo = open_repository(client, self.settings.deployments_dir)
+            self.address = repo.address
+            self.echo(f"contract  reusing ModelRepository at {self.address}")
+        except (DeploymentNotFound, ChainError) as exc:
+            self.echo(f"contract  deploying ModelRepository ({exc.__class__.__name__})")
+            self.address = deploy_repository(client, self.settings.deployments_dir)
+            self.echo(f"contract  deployed at {self.address}")
+        return self.address
+
+    def make_data(self) -> None:
+        """Owner files and the lender's loans, unless a manifest of these parameters exists."""
+        from hessian_common.data import generate_loans, generate_split, write_export
+
+        manifest = self.data_dir / "manifest.json"
+        want = {"rows": self.opts.rows, "owners": self.opts.owners, "seed": self.opts.seed}
+        lender = self.data_dir / "lender_loans.csv"
+        if manifest.is_file() and lender.is_file():
+            try:
+                have = json.loads(manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                have = {}
+            if all(have.get(k) == v for k, v in want.items()) and all(
+                p.is_file() for p in self.owner_files()
+            ):
+                self.echo(f"data      reusing {self.data_dir}")
+                return
+        generate_split(self.data_dir, self.opts.rows, self.opts.owners, self.opts.seed)
+        frame = generate_loans(self.opts.lender_rows, self.opts.seed + 1)
+        write_export(frame, lender, "original")
+        self.echo(
+            f"data      generated {self.opts.rows} loans for {self.opts.owners} owners "
+            f"and {self.opts.lender_rows} for the lender in {self.data_dir}"
+        )
+
+    def open_lender(self) -> Any:
+        from hessian_common.lender import Lender
+        from hessian_common.store import open_store
+
+        return Lender.open(
+            self.lender_client().w3,
+            open_store(self.settings),
+            state_root=self.home / "company",
+            settings=self.settings,
+            contract_address=self.address,
+            dev_index=LENDER_DEV_INDEX,
+        )
+
+    def make_task(self) -> int:
+        """The ready-made demo task: reuse an open one of that name, else create it."""
+        from hessian_common.chain import ModelStatus
+        from hessian_common.lender import TaskParams
+
+        lender = self.open_lender()
+        for record in reversed(lender.records()):
+            if record.name == DEMO_TASK_NAME:
+                info = lender.repo.model(record.model_id)
+                if info.status == ModelStatus.OPEN and info.deadline > time.time() + 3600:
+                    self.model_id = record.model_id
+                    self.echo(f"task      reusing model #{self.model_id} ({DEMO_TASK_NAME!r})")
+                    return self.model_id
+        now = int(time.time())
+        params = TaskParams(
+            name=DEMO_TASK_NAME,
+            bounty_wei=int(self.opts.bounty_eth * 10**18),
+            metric="auc",
+            target=0.80,
+            mechanism="improvement",
+            deadline=now + 30 * 24 * 3600,
+            evaluation_window=3 * 24 * 3600,
+            key_size=self.opts.key_size,
+            update_rule="epochs",
+            hyper={"lr": 1.0, "epochs": 20},
+            holdout_fraction=0.8,
+            data_path=self.data_dir / "lender_loans.csv",
+        )
+        self.echo(f"task      creating {DEMO_TASK_NAME!r} ({self.opts.key_size}-bit key) ...")
+        record = lender.create_task(params)
+        self.model_id = record.model_id
+        self.echo(
+            f"task      model #{self.model_id}: bounty {self.opts.bounty_eth:g} ETH, AUC "
+            f"{record.initial_score:.4f} -> target {record.target:.2f}"
+        )
+        return self.model_id
+
+    def start_apps(self) -> None:
+        """The company app and one data-owner app per owner, each answering HTTP 200."""
+        base = self.opts.port_base
+        py = [sys.executable, "-m", "hessian_cli"]
+        where = ["--contract", str(self.address)]
+        url = f"http://127.0.0.1:{base}"
+        company = self._spawn(
+            "company",
+            [*py, "company", "--port", str(base), "--account", f"dev:{LENDER_DEV_INDEX}", *where],
+            url,
+            self.child_env(self.home),
+        )
+        self.urls["company"] = url
+        starting = [company]
+        for k in range(1, self.opts.owners + 1):
+            port = base + k
+            url = f"http://127.0.0.1:{port}"
+            child = self._spawn(
+                f"owner-{k}",
+                [
+                    *py,
+                    "owner",
+                    "--port",
+                    str(port),
+                    "--account",
+                    f"dev:{k}",
+                    "--contract",
+                    str(self.address),
+                ],
+                url,
+                self.child_env(self.home / f"owner-{k}"),
+            )
+            self.urls[f"owner-{k}"] = url
+            starting.append(child)
+        for child in starting:
+            wait_http_ok(child.url + "/", child)
+
+    def up(self) -> None:
+        """All the steps, in order."""
+        self.check_tools()
+        self.configure()
+        self.check_leftovers()
+        self.check_ports()
+        self.start_chain()
+        self.deploy()
+        self.make_data()
+        self.make_task()
+        self.start_apps()
+
+    def verify(self) -> dict[str, int]:
+        """GET every app's front page; ``name -> status`` (all 200, else raises)."""
+        return {name: wait_http_ok(url + "/", timeout=30) for name, url in self.urls.items()}
+
+    def banner(self, check: bool = False) -> str:
+        """What a newcomer reads once everything is up."""
+        lines = ["", "Hessian demo is running:"]
+        lines.append(f"  lender (company app)   {self.urls['company']}/   dev account 0")
+        for k in range(1, self.opts.owners + 1):
+            lines.append(f"  data owner {k}           {self.urls[f'owner-{k}']}/   dev account {k}")
+        lines.append(f"  chain                  {self.rpc_url}   contract {self.address}")
+        lines.append(f"  demo task              model #{self.model_id} ({DEMO_TASK_NAME})")
+        lines.append("")
+        lines.append("Files a data owner can upload (one per owner app):")
+        for path in self.owner_files():
+            lines.append(f"  {path}")
+        lines.append("The lender's own loans (for a new task in the company app):")
+        lines.append(f"  {self.data_dir / 'lender_loans.csv'}")
+        lines.append(f"Logs: {self.log_dir}   State: {self.home}")
+        if check:
+            lines.append("Checking that every app answers, then stopping (--check).")
+        else:
+            lines.append("Press Ctrl-C to stop everything the demo started.")
+        return "\n".join(lines)
+
+    def shutdown(self) -> None:
+        """Stop what we started, apps first, the chain last; each by its own PID."""
+        for child in reversed(self.children):
+            stop_pid(child.pid, child.proc)
+            self.echo(f"stopped   {child.name} (PID {child.pid})")
+        if self.children_started:
+            # Only our own record: a refused start must not forget an earlier demo's PIDs.
+            self.run_file.unlink(missing_ok=True)
+        self.children.clear()
+
+
+def leftover_children(home: Path) -> list[dict[str, Any]]:
+    """Children recorded by an earlier demo in ``home`` that are still running."""
+    run_file = home / "run" / "demo.json"
+    try:
+        payload = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [
+        c
+        for c in payload.get("children", [])
+        if _alive_and_ours(int(c.get("pid", 0)), c.get("command") or [])
+    ]
+
+
+def stop_leftovers(home: Path, echo=click.echo) -> int:
+    """Stop the processes an earlier demo in ``home`` left running; return how many."""
+    left = leftover_children(home)
+    for c in reversed(left):
+        stop_pid(int(c["pid"]))
+        echo(f"stopped   {c['name']} (PID {c['pid']})")
+    (home / "run" / "demo.json").unlink(missing_ok=True)
+    return len(left)
+
+
+def default_home() -> Path:
+    """``$HESSIAN_HOME`` if set, else ``./var/demo``."""
+    env = os.environ.get("HESSIAN_HOME")
+    return Path(env).expanduser() if env else DEFAULT_HOME
+
+
+def _wants_browser() -> bool:
+    return sys.platform == "darwin" or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@click.command()
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Demo state directory [default: $HESSIAN_HOME, else ./var/demo].",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["ganache", "anvil"]),
+    default="ganache",
+    show_default=True,
+    help="Local chain to start.",
+)
+@click.option("--chain-port", type=click.IntRange(1, 65535), default=8545, show_default=True)
+@click.option(
+    "--port-base",
+    type=click.IntRange(1, 65500),
+    default=5000,
+    show_default=True,
+    help="Company app on this port, data owner k on port-base + k.",
+)
+@click.option("--owners", type=click.IntRange(1, 8), default=2, show_default=True)
+@click.option(
+    "--rows",
+    type=click.IntRange(1000, 500_000),
+    default=6000,
+    show_default=True,
+    help="Loans generated for the owners (split between them, plus the lender's hold-out).",
+)
+@click.option(
+    "--key-size",
+    type=click.Choice(["512", "1024", "2048"]),
+    default="1024",
+    show_default=True,
+    help="Paillier key of the ready-made demo task (2048 is the production default).",
+)
+@click.option(
+    "--bounty",
+    type=click.FloatRange(0.001, 1000),
+    default=10.0,
+    show_default=True,
+    help="Bounty of the demo task, in ETH.",
+)
+@click.option("--no-browser", is_flag=True, help="Do not open the company app in a browser.")
+@click.option(
+    "--check",
+    "--exit-after-ready",
+    "check",
+    is_flag=True,
+    help="Bring everything up, check every app answers HTTP 200, then stop and exit.",
+)
+@click.option("--stop", is_flag=True, help="Stop processes a previous demo left running.")
+def demo(
+    home: Path | None,
+    kind: str,
+    chain_port: int,
+    port_base: int,
+    owners: int,
+    rows: int,
+    key_size: str,
+    bounty: float,
+    no_browser: bool,
+    check: bool,
+    stop: bool,
+) -> None:
+    """Run the whole system locally: chain, contract, demo data and task, both apps.
+
+    A second run reuses what the first made (chain state, contract, data, task). Ctrl-C stops
+    everything the demo started.
+    """
+    home = (home or default_home()).expanduser().resolve()
+    if stop:
+        n = stop_leftovers(home)
+        click.echo(f"stopped {n} process(es) of the demo in {home}" if n else "nothing to stop")
+        return
+    opts = DemoOptions(
+        home=home,
+        kind=kind,
+        chain_port=chain_port,
+        port_base=port_base,
+        owners=owners,
+        rows=rows,
+        key_size=int(key_size),
+        bounty_eth=bounty,
+        open_browser=not no_browser and not check,
+    )
+    run_demo(opts, check=check)
+
+
+def run_demo(opts: DemoOptions, check: bool = False) -> int:
+    """Bring the demo up; with ``check`` verify and stop, else wait for Ctrl-C / SIGTERM."""
+    d = Demo(opts)
+    stop_event = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop_event.set()
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            d.up()
+            click.echo(d.banner(check))
+            if check:
+                statuses = d.verify()
+                click.echo("check     " + ", ".join(f"{n} HTTP {s}" for n, s in statuses.items()))
+                return 0
+            if opts.open_browser and _wants_browser():
+                webbrowser.open(d.urls["company"] + "/")
+            while not stop_event.wait(1.0):
+                for child in d.children:
+                    if child.proc is not None and child.proc.poll() is not None:
+                        raise HessianError(
+                            f"{child.name} (PID {child.pid}) exited with status "
+                            f"{child.proc.returncode}; log {child.log}:\n{_tail(child.log)}"
+                        )
+        except KeyboardInterrupt:
+            click.echo("\nstopping ...")
+            return 0
+        finally:
+            # No second Ctrl-C may interrupt the clean-up half-way.
+            for s in previous:
+                signal.signal(s, signal.SIG_IGN)
+            d.shutdown()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
