@@ -1,0 +1,140 @@
+"""Flask-WTF forms of the company app. Every form carries a CSRF token.
+
+Field-level checks live here (types, ranges, required); checks that need the chain or the
+data (balance, readable file, target above the initial score) are done by
+:mod:`hessian_common.lender` and shown on the same form.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    ValidationError,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+METRICS = [SelectChoice("auc", "ROC AUC"), SelectChoice("accuracy", "Accuracy")]
+MECHANISMS = [
+    SelectChoice("improvement", "Improvement: bounty × score gain / (target − initial)"),
+    SelectChoice("equal", "Equal shares among accepted updates (claimed after close)"),
+    SelectChoice("pro_rata_rows", "Pro rata by rows of accepted updates (claimed after close)"),
+]
+UPDATE_RULES = [
+    SelectChoice("gradient", "One gradient step: P = I − ηA"),
+    SelectChoice("epochs", "K local epochs: P = (I − ηA)^K"),
+    SelectChoice("newton", "Proximal Newton step: P = μ(A + μI)⁻¹ (uses the Hessian)"),
+]
+
+
+class ActionForm(FlaskForm):
+    """An empty form: the CSRF token for one-button actions (evaluate, close, reveal...)."""
+
+
+class CreateTaskForm(FlaskForm):
+    """Everything a lender decides when posting a training task."""
+
+    name = StringField("Task name", validators=[DataRequired(), Length(min=3, max=80)])
+    bounty_eth = DecimalField(
+        "Bounty (ETH)", places=None, validators=[InputRequired(), NumberRange(min=Decimal("0"))]
+    )
+    metric = SelectField("Metric", choices=METRICS, default="auc")
+    target = DecimalField(
+        "Target score",
+        places=None,
+        validators=[InputRequired(), NumberRange(min=Decimal("0.0"), max=Decimal("1.0"))],
+        description="A fraction in (0, 1], above the initial model's score.",
+    )
+    mechanism = SelectField("Reward mechanism", choices=MECHANISMS, default="improvement")
+    deadline_days = DecimalField(
+        "Deadline (days from now)",
+        places=None,
+        default=Decimal("14"),
+        validators=[Optional(), NumberRange(min=Decimal("0.001"), max=Decimal("730"))],
+    )
+    deadline_at = DateTimeLocalField(
+        "…or deadline (date and time, UTC)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+    eval_window_hours = DecimalField(
+        "Evaluation window (hours)",
+        places=None,
+        default=Decimal("24"),
+        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("2160"))],
+        description="A submission left unevaluated this long is paid from the bounty.",
+    )
+    deposit_eth = DecimalField(
+        "Submission deposit (ETH)",
+        places=None,
+        default=Decimal("0"),
+        validators=[InputRequired(), NumberRange(min=Decimal("0"))],
+    )
+    key_size = SelectField("Paillier key size (bits)", coerce=int, default=2048)
+    update_rule = SelectField("Update rule", choices=UPDATE_RULES, default="epochs")
+    learning_rate = DecimalField(
+        "Learning rate η",
+        places=None,
+        default=Decimal("1.0"),
+        validators=[InputRequired(), NumberRange(min=Decimal("0.000001"), max=Decimal("100"))],
+    )
+    epochs = IntegerField(
+        "Local epochs K", default=20, validators=[InputRequired(), NumberRange(min=1, max=1000)]
+    )
+    mu = DecimalField(
+        "Proximal μ",
+        places=None,
+        default=Decimal("0.05"),
+        validators=[InputRequired(), NumberRange(min=Decimal("0.000001"), max=Decimal("1e6"))],
+    )
+    data_file = FileField("Upload your loan data (CSV)")
+    data_path = StringField(
+        "…or a file path on this machine", validators=[Optional(), Length(max=1000)]
+    )
+    holdout_fraction = DecimalField(
+        "Private hold-out fraction",
+        places=None,
+        default=Decimal("0.3"),
+        validators=[InputRequired(), NumberRange(min=Decimal("0.05"), max=Decimal("0.8"))],
+    )
+    split_seed = IntegerField(
+        "Split seed", default=0, validators=[InputRequired(), NumberRange(min=0, max=2**31)]
+    )
+
+    def validate_bounty_eth(self, field: DecimalField) -> None:
+        if field.data is not None and field.data <= 0:
+            raise ValidationError("The bounty must be more than 0 ETH.")
+
+    def validate_target(self, field: DecimalField) -> None:
+        if field.data is not None and field.data <= 0:
+            raise ValidationError("The target must be above 0.")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field validators, then the checks that involve two fields."""
+        ok = super().validate(extra_validators)
+        if self.deadline_days.data is None and self.deadline_at.data is None:
+            if not self.deadline_days.errors and not self.deadline_at.errors:
+                self.deadline_days.errors = [
+                    *self.deadline_days.errors,
+                    "Give a deadline in days or as a date.",
+                ]
+            ok = False
+        has_upload = bool(self.data_file.data and getattr(self.data_file.data, "filename", ""))
+        has_path = bool((self.data_path.data or "").strip())
+        if has_upload == has_path:
+            self.data_path.errors = [
+                *self.data_path.errors,
+                "Give either an upload or a path, not both."
+                if has_upload
+                else "Upload a CSV file or give a path to one.",
+            ]
+            ok = False
+        return ok

@@ -1,0 +1,140 @@
+"""Where the app gets its lender, chain and store: built from the config, cached per app.
+
+Config keys (``create_app(test_config)`` or defaults from :func:`load_settings`):
+
+==========================  =====================================================
+``HESSIAN_HOME``            base state directory (lender state in ``<home>/company``)
+``RPC_URL``                 JSON-RPC endpoint of the chain
+``STORE``, ``STORE_DIR``,   content store settings (embedded directory or Kubo)
+``KUBO_URL``
+``DEPLOYMENTS_DIR``         where ``deployments/<chainId>.json`` records live
+``CONTRACT_ADDRESS``        use this ModelRepository instead of the deployment record
+``ACCOUNT_DEV_INDEX``       use the local chains' dev account ``i`` (demo only)
+``COMPANY_PASSPHRASE``      passphrase of the lender's secrets (else the env var); moved out
+                            of ``app.config`` at start so no template can show it
+``W3``, ``STORE_OBJ``       ready objects (tests: an eth-tester ``Web3``, a store)
+``KEY_SIZES``               key sizes the create form offers
+==========================  =====================================================
+
+Nothing is contacted at start-up: a chain that is down shows in the status bar, and any
+action that needs it gets the 503 page.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from hessian_common.config import Settings, load_settings
+from hessian_common.web.status import Status, probe_status
+
+_lock = threading.Lock()
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The hessian :class:`Settings` for this app (config values win over env and file)."""
+    app = app or current_app
+    cached = app.extensions.get("company_settings")
+    if cached is None:
+        cfg = app.config
+        cached = load_settings(
+            home=cfg.get("HESSIAN_HOME"),
+            rpc_url=cfg.get("RPC_URL"),
+            store=cfg.get("STORE"),
+            store_dir=cfg.get("STORE_DIR"),
+            kubo_url=cfg.get("KUBO_URL"),
+            deployments_dir=cfg.get("DEPLOYMENTS_DIR"),
+        )
+        app.extensions["company_settings"] = cached
+    return cached
+
+
+def state_dir(app: Flask | None = None) -> Path:
+    """``<home>/company``: the lender's local state and the app's secret key."""
+    return settings(app).home / "company"
+
+
+def store(app: Flask | None = None) -> Any:
+    """The content store (a ready one from ``STORE_OBJ``, else opened from the settings)."""
+    app = app or current_app
+    obj = app.config.get("STORE_OBJ") or app.extensions.get("company_store")
+    if obj is None:
+        from hessian_common.store import open_store
+
+        obj = open_store(settings(app))
+        app.extensions["company_store"] = obj
+    return obj
+
+
+def web3(app: Flask | None = None) -> Any:
+    """A connected ``Web3`` (``W3`` from the config, else ``connect(RPC_URL)``).
+
+    Raises ``ChainUnavailable`` when the node does not answer.
+    """
+    app = app or current_app
+    w3 = app.config.get("W3")
+    if w3 is not None:
+        return w3
+    from hessian_common.chain.client import connect
+
+    return connect(settings(app).rpc_url)
+
+
+def lender(app: Flask | None = None) -> Any:
+    """The app's :class:`~hessian_common.lender.Lender`, built on first use.
+
+    Raises ``ChainUnavailable`` (page 503) when the chain is down; nothing is cached then, so
+    the next request tries again.
+    """
+    app = app or current_app
+    obj = app.config.get("LENDER") or app.extensions.get("company_lender")
+    if obj is not None:
+        return obj
+    with _lock:
+        obj = app.extensions.get("company_lender")
+        if obj is None:
+            from hessian_common.lender import Lender
+
+            obj = Lender.open(
+                web3(app),
+                store(app),
+                state_root=state_dir(app),
+                settings=settings(app),
+                contract_address=app.config.get("CONTRACT_ADDRESS"),
+                dev_index=app.config.get("ACCOUNT_DEV_INDEX"),
+                passphrase=app.extensions.get("company_passphrase"),
+            )
+            app.extensions["company_lender"] = obj
+    return obj
+
+
+def status(app: Flask) -> Status:
+    """Probe the chain and the store for the status bar."""
+    if app.config.get("W3") is not None:
+        w3: Any = app.config["W3"]
+    else:
+
+        def w3() -> Any:
+            return web3(app)
+
+    def st() -> Any:
+        return store(app)
+
+    return probe_status(w3, st, url=settings(app).rpc_url)
+
+
+def header_account(app: Flask) -> Any:
+    """The account shown in the top bar, or None: only once the lender is connected and the
+    chain answers (a page never fails because of the header)."""
+    from hessian_common.errors import HessianError
+
+    obj = app.config.get("LENDER") or app.extensions.get("company_lender")
+    if obj is None:
+        return None
+    try:
+        return obj.account_summary()
+    except HessianError:
+        return None

@@ -1,0 +1,2 @@
+"""One blueprint per feature: dashboard, tasks (create), models (page, evaluate, close...),
+account."""

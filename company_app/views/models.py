@@ -1,0 +1,176 @@
+"""A model's page and its actions: evaluate (one, all waiting, automatically), close,
+reclaim, reveal the test set, audit."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+
+from company_app import services, worker
+from company_app.charts import ScorePoint, score_history_svg
+from company_app.filters import eth
+from company_app.forms import ActionForm
+from hessian_common.web import jobs
+
+bp = Blueprint("models", __name__, url_prefix="/models")
+
+
+def _detail(model_id: int):
+    detail = services.lender().model(model_id)
+    if detail is None:
+        abort(404, description=f"model #{model_id} is not one of this lender's models")
+    return detail
+
+
+@bp.get("/<int:model_id>")
+def show(model_id: int):
+    """Score history chart, submissions, rewards per owner, bounty left, clocks, actions."""
+    # Jobs first, chain state second: a job that ends in between still gets its progress
+    # panel (which then reloads the page), never a stale page without one.
+    active = jobs().active(model=str(model_id))
+    recent = [j for j in jobs().list(model=str(model_id))[:5] if _recent(j)]
+    d = _detail(model_id)
+    points = [ScorePoint(p.step, p.score, p.accepted, p.label) for p in d.history]
+    chart = score_history_svg(
+        points,
+        target=d.summary.target,
+        initial=d.summary.initial_score,
+        metric_label=d.summary.metric_label,
+    )
+    return render_template(
+        "model.html",
+        d=d,
+        m=d.summary,
+        chart=chart,
+        form=ActionForm(),
+        active_jobs=active,
+        recent_jobs=recent,
+        auto=worker.is_auto(current_app, model_id),
+    )
+
+
+def _recent(job, seconds: float = 600.0) -> bool:
+    """A job that ended in the last ``seconds`` (its failure is still worth showing)."""
+    return job.finished is not None and time.time() - job.finished < seconds
+
+
+def _app():
+    """The real app object (a background job outlives the request's ``current_app``)."""
+    return current_app._get_current_object()
+
+
+def _checked() -> bool:
+    return ActionForm().validate_on_submit()
+
+
+def _evaluate_one(progress, lender, update_id: int):
+    progress.update(done=0, total=1, message=f"evaluating update #{update_id}")
+    ev = lender.evaluate_submission(update_id, progress=progress)
+    verdict = "accepted" if ev.accepted else "rejected"
+    progress.update(done=1, message=f"#{update_id} {verdict} at {ev.score:.4f}")
+    return verdict
+
+
+def _evaluate_all(progress, lender, model_id: int):
+    evs = lender.evaluate_all_waiting(model_id, progress=progress)
+    return f"{len(evs)} evaluated"
+
+
+@bp.post("/<int:model_id>/evaluate/<int:update_id>")
+def evaluate(model_id: int, update_id: int):
+    """Evaluate one submission in the background; the page shows its progress."""
+    _checked()
+    lender = services.lender()
+    if update_id not in lender.waiting(model_id):
+        flash(
+            f"Update #{update_id} is not waiting for an evaluation of model #{model_id}.", "error"
+        )
+        return redirect(url_for("models.show", model_id=model_id))
+    if not worker.claim(current_app, update_id):
+        flash(f"Update #{update_id} is already being evaluated.", "warning")
+        return redirect(url_for("models.show", model_id=model_id))
+    jobs().submit(
+        f"Evaluate update #{update_id}",
+        worker.released(_app(), [update_id], _evaluate_one),
+        lender,
+        update_id,
+        tags={"model": str(model_id)},
+    )
+    return redirect(url_for("models.show", model_id=model_id))
+
+
+@bp.post("/<int:model_id>/evaluate-all")
+def evaluate_all(model_id: int):
+    """Evaluate every waiting submission of the model, oldest first, in the background."""
+    _checked()
+    lender = services.lender()
+    waiting = lender.waiting(model_id)
+    if not waiting:
+        flash("No submission is waiting.", "info")
+        return redirect(url_for("models.show", model_id=model_id))
+    if jobs().active(model=str(model_id)):
+        flash("An evaluation of this model is already running.", "warning")
+        return redirect(url_for("models.show", model_id=model_id))
+    ids = [u for u in waiting if worker.claim(current_app, u)]
+    jobs().submit(
+        f"Evaluate {len(ids)} waiting update(s)",
+        worker.released(_app(), ids, _evaluate_all),
+        lender,
+        model_id,
+        tags={"model": str(model_id)},
+    )
+    return redirect(url_for("models.show", model_id=model_id))
+
+
+@bp.post("/<int:model_id>/auto")
+def toggle_auto(model_id: int):
+    """Turn automatic evaluation of new submissions on or off for this model."""
+    _checked()
+    _detail(model_id)
+    on = worker.toggle(current_app, model_id)
+    flash(
+        "Automatic evaluation is on: new submissions are evaluated as they arrive."
+        if on
+        else "Automatic evaluation is off.",
+        "success",
+    )
+    return redirect(url_for("models.show", model_id=model_id))
+
+
+@bp.post("/<int:model_id>/close")
+def close(model_id: int):
+    """Close the model to new submissions."""
+    _checked()
+    services.lender().close(model_id)
+    flash(f"Model #{model_id} is closed to new submissions.", "success")
+    return redirect(url_for("models.show", model_id=model_id))
+
+
+@bp.post("/<int:model_id>/reclaim")
+def reclaim(model_id: int):
+    """Credit the unspent bounty back to the lender (withdraw it from the account page)."""
+    _checked()
+    amount = services.lender().reclaim(model_id)
+    flash(
+        f"{eth(amount)} of unspent bounty credited back; withdraw it on the account page.",
+        "success",
+    )
+    return redirect(url_for("models.show", model_id=model_id))
+
+
+@bp.post("/<int:model_id>/reveal")
+def reveal(model_id: int):
+    """Publish the hold-out test set and reveal it on chain (commit–reveal)."""
+    _checked()
+    cid = services.lender().reveal_test_set(model_id)
+    flash(f"Test set revealed: {cid}. Anyone can now audit the recorded scores.", "success")
+    return redirect(url_for("models.audit", model_id=model_id))
+
+
+@bp.get("/<int:model_id>/audit")
+def audit(model_id: int):
+    """Re-check every recorded score against the revealed test set."""
+    d = _detail(model_id)
+    report = services.lender().audit(model_id) if d.summary.revealed else None
+    return render_template("audit.html", d=d, m=d.summary, report=report, form=ActionForm())

@@ -1,0 +1,140 @@
+"""``hessian company``: the lender's dashboard (Flask app served by waitress).
+
+    hessian company --rpc http://127.0.0.1:8545 --port 5000
+
+Listens on 127.0.0.1 unless ``--host`` says otherwise. The lender's secrets (Ethereum keystore,
+Paillier private keys) are sealed with a passphrase from ``HESSIAN_COMPANY_PASSPHRASE``, or
+asked for at start. On a local demo chain (Ganache 1337, anvil 31337) the app uses the
+well-known dev account 0 and, without the variable, the dev-only passphrase
+``hessian-local-demo``; never on a public network.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from hessian_common.errors import ChainUnavailable, ConfigError
+
+DEFAULT_PORT = 5000
+
+
+def _chain_id(rpc_url: str) -> int | None:
+    from hessian_common.chain.client import connect
+
+    try:
+        return int(connect(rpc_url, timeout=5).eth.chain_id)
+    except ChainUnavailable:
+        return None
+
+
+@click.group(invoke_without_command=True)
+@click.option("--rpc", "rpc_url", help="Ethereum JSON-RPC URL (default: settings, :8545).")
+@click.option("--port", type=int, default=DEFAULT_PORT, show_default=True, help="HTTP port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--store-dir", type=click.Path(file_okay=False), help="Embedded store directory.")
+@click.option("--home", type=click.Path(file_okay=False), help="Hessian home ($HESSIAN_HOME).")
+@click.option("--contract", help="ModelRepository address (default: the deployment record).")
+@click.option(
+    "--account",
+    default="auto",
+    show_default=True,
+    help="'auto' (dev account 0 on a local chain, else the keystore), 'keystore' or 'dev:N'.",
+)
+@click.pass_context
+def company(
+    ctx: click.Context,
+    rpc_url: str | None,
+    port: int,
+    host: str,
+    store_dir: str | None,
+    home: str | None,
+    contract: str | None,
+    account: str,
+) -> None:
+    """Run the lender's dashboard in the browser (or a sub-command, e.g. ``audit``)."""
+    ctx.obj = {"rpc_url": rpc_url, "home": home, "store_dir": store_dir, "contract": contract}
+    if ctx.invoked_subcommand is not None:
+        return
+    from company_app import create_app
+    from hessian_common.config import load_settings
+    from hessian_common.lender import ENV_PASSPHRASE, LOCAL_CHAIN_IDS, resolve_passphrase
+    from hessian_common.web import serve
+
+    if not 0 < port < 65536:
+        raise click.BadParameter(f"{port} is not a TCP port (1-65535)", param_hint="--port")
+    settings = load_settings(home=home, rpc_url=rpc_url, store_dir=store_dir)
+    chain_id = _chain_id(settings.rpc_url)
+    local = chain_id in LOCAL_CHAIN_IDS
+    if account == "auto":
+        dev_index = 0 if local else None
+    elif account == "keystore":
+        dev_index = None
+    elif account.startswith("dev:") and account[4:].isdigit():
+        dev_index = int(account[4:])
+    else:
+        raise click.BadParameter(
+            f"{account!r}: use auto, keystore or dev:N", param_hint="--account"
+        )
+    try:
+        passphrase = resolve_passphrase(chain_id)
+    except ConfigError:
+        if os.environ.get(ENV_PASSPHRASE):
+            raise
+        passphrase = click.prompt("Passphrase of the lender's keys", hide_input=True)
+        resolve_passphrase(chain_id, passphrase)
+    app = create_app(
+        {
+            "HESSIAN_HOME": settings.home,
+            "RPC_URL": settings.rpc_url,
+            "STORE": settings.store,
+            "STORE_DIR": settings.store_dir,
+            "KUBO_URL": settings.kubo_url,
+            "DEPLOYMENTS_DIR": settings.deployments_dir,
+            "CONTRACT_ADDRESS": contract,
+            "ACCOUNT_DEV_INDEX": dev_index,
+            "COMPANY_PASSPHRASE": passphrase,
+        }
+    )
+    where = f"chain {chain_id}" if chain_id is not None else "chain unreachable (for now)"
+    click.echo(f"Hessian lender dashboard on http://{host}:{port}/  ({settings.rpc_url}, {where})")
+    serve(app, host=host, port=port)
+
+
+@company.command()
+@click.argument("model_id", type=int)
+@click.option("--bundle", help="CID of the lender's audit bundle (printed at the reveal).")
+@click.pass_obj
+def audit(obj: dict, model_id: int, bundle: str | None) -> None:
+    """Re-check a revealed model's recorded scores (anyone; no key needed with --bundle).
+
+    Checks the test-set commitment, fetches the revealed test set from the store, and
+    re-scores every recorded model version with the weights in the audit bundle.
+    """
+    from eth_account import Account
+
+    from hessian_common.chain import ChainClient, ModelRepository, connect, open_repository
+    from hessian_common.config import load_settings
+    from hessian_common.lender import audit_model
+    from hessian_common.store import open_store
+
+    settings = load_settings(home=obj["home"], rpc_url=obj["rpc_url"], store_dir=obj["store_dir"])
+    client = ChainClient(connect(settings.rpc_url), Account.create())  # read-only
+    if obj["contract"]:
+        repo = ModelRepository(client, obj["contract"])
+    else:
+        repo = open_repository(client, settings.deployments_dir)
+    report = audit_model(repo, open_store(settings), model_id, bundle_cid=bundle)
+    click.echo(f"model #{model_id}: test set {report.test_set_cid} ({report.test_rows} rows)")
+    click.echo(f"commitment: {'matches' if report.commitment_ok else 'MISMATCH'}")
+    for row in report.rows:
+        got = "—" if row.recomputed is None else f"{row.recomputed:.6f}"
+        mark = "ok" if row.ok else "DIFFERS"
+        click.echo(f"  {row.label:<28} recorded {row.recorded:.6f}  re-computed {got:<8}  {mark}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+    verdict = "consistent" if report.ok else "INCONSISTENT"
+    click.echo(f"{report.matched}/{report.checked} scores reproduced: {verdict}")
+    if not report.ok:
+        raise SystemExit(2)

@@ -1,0 +1,113 @@
+"""The status bar on every page: is the chain reachable (chain id, block)? Is the store?
+
+A probe never raises: a failure becomes ``ok=False`` with a short reason, so a page can
+always render and tell the user what is down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CHAIN_NAMES = {
+    1: "Ethereum mainnet",
+    11155111: "Sepolia",
+    17000: "Holesky",
+    1337: "local",
+    31337: "local (anvil)",
+    131277322940537: "eth-tester",
+}
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    """Result of probing the JSON-RPC endpoint."""
+
+    ok: bool
+    url: str = ""
+    chain_id: int | None = None
+    block: int | None = None
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        """A human name for the chain id (``"local"`` for Ganache's 1337)."""
+        if self.chain_id is None:
+            return "unknown"
+        return CHAIN_NAMES.get(self.chain_id, f"chain {self.chain_id}")
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """Result of probing the content store."""
+
+    ok: bool
+    kind: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    """Both probes plus when they ran (``time.time()``)."""
+
+    chain: ChainStatus
+    store: StoreStatus
+    checked_at: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        """True when both the chain and the store answer."""
+        return self.chain.ok and self.store.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (for ``/_web/status``)."""
+        return {**asdict(self), "ok": self.ok, "chain_name": self.chain.name}
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def probe_chain(w3: Any | Callable[[], Any] | None, url: str = "") -> ChainStatus:
+    """Ask the node for its chain id and block number.
+
+    ``w3`` is a ``Web3`` or a callable returning one (it may raise ``ChainUnavailable``).
+    """
+    if w3 is None:
+        return ChainStatus(ok=False, url=url, error="no chain configured")
+    try:
+        web3 = w3() if callable(w3) and not hasattr(w3, "eth") else w3
+        return ChainStatus(
+            ok=True, url=url, chain_id=int(web3.eth.chain_id), block=int(web3.eth.block_number)
+        )
+    except Exception as exc:  # a probe reports, never raises
+        return ChainStatus(ok=False, url=url, error=_reason(exc))
+
+
+def probe_store(store: Any | Callable[[], Any] | None) -> StoreStatus:
+    """Check the content store answers (``ping()`` if it has one, else a ``has()`` lookup)."""
+    if store is None:
+        return StoreStatus(ok=False, error="no store configured")
+    try:
+        st = store() if callable(store) and not hasattr(store, "get") else store
+        kind = type(st).__name__
+        ping = getattr(st, "ping", None)
+        if callable(ping):
+            ping()
+        else:
+            from hessian_common.store import cid_of
+
+            st.has(cid_of(b"hessian status probe"))
+        return StoreStatus(ok=True, kind=kind)
+    except Exception as exc:  # a probe reports, never raises
+        return StoreStatus(ok=False, kind=type(store).__name__, error=_reason(exc))
+
+
+def probe_status(
+    w3: Any | Callable[[], Any] | None, store: Any | Callable[[], Any] | None, url: str = ""
+) -> Status:
+    """Probe the chain and the store; see :class:`Status`."""
+    return Status(chain=probe_chain(w3, url), store=probe_store(store))
