@@ -18,6 +18,10 @@ import click
 
 from hessian_common.errors import ConfigError
 
+ROWS_PER_OWNER = 400
+"""Loans generated per owner when --rows is not given: 70% go to the owners (280 each), 30% to
+the lender (its seed rows and its hold-out)."""
+
 
 class _Bars:
     """tqdm progress bars on stderr, one per phase (quiet when stderr is not wanted)."""
@@ -68,7 +72,12 @@ class _Bars:
     show_default=True,
     help="Misbehaviours handed out round-robin (comma-separated).",
 )
-@click.option("--rows", type=int, default=None, help="Loans generated in total [400 per owner].")
+@click.option(
+    "--rows",
+    type=int,
+    default=None,
+    help="Loans generated in total [400 per owner: 280 each, the rest the lender's].",
+)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--key-bits", type=int, default=2048, show_default=True, help="Paillier key size.")
 @click.option(
@@ -90,6 +99,12 @@ class _Bars:
     help="Update rule of the models.",
 )
 @click.option("--mu", type=float, default=0.5, show_default=True, help="Proximal weight (newton).")
+@click.option(
+    "--plain-newton",
+    is_flag=True,
+    help="Owners take the plain proximal step (fixed --mu) instead of passing the model's "
+    "rows (seed + accepted, from the chain) for the recursive least-squares step.",
+)
 @click.option("--lr", type=float, default=None, help="Learning rate (gradient, epochs).")
 @click.option("--epochs", type=int, default=None, help="Local epochs (epochs rule).")
 @click.option(
@@ -131,6 +146,7 @@ def simulate(
     target: float | None,
     rule: str,
     mu: float,
+    plain_newton: bool,
     lr: float | None,
     epochs: int | None,
     shapley_permutations: int,
@@ -155,13 +171,14 @@ def simulate(
         partition=partition,
         mechanisms=mechanisms,
         bad_kinds=tuple(bad_kinds.split(",")),
-        rows=rows if rows is not None else 400 * owners,
+        rows=rows if rows is not None else ROWS_PER_OWNER * owners,
         seed=seed,
         key_bits=key_bits,
         bounty_eth=bounty_eth,
         target=target,
         shapley_permutations=shapley_permutations,
         update_rule=rule,
+        owners_pass_model_rows=not plain_newton,
         hyper={
             k: v
             for k, v in {"mu": mu if rule == "newton" else None, "lr": lr, "epochs": epochs}.items()

@@ -343,13 +343,8 @@ def decrypt_vector(
     k = raw.resolve_workers(workers, len(enc) // 4 or 1)
     if k == 1:
         return np.array(_decrypt_chunk(sk, enc.ciphertexts, enc.exponents))
-    futures = [
-        raw.pool(k).submit(
-            _decrypt_chunk,
-            sk,
-            [enc.ciphertexts[i] for i in part],
-            [enc.exponents[i] for i in part],
-        )
+    calls = [
+        (sk, [enc.ciphertexts[i] for i in part], [enc.exponents[i] for i in part])
         for part in raw.split(len(enc), k)
     ]
-    return np.array([v for f in futures for v in f.result()])
+    return np.array([v for chunk in raw.run_parallel(_decrypt_chunk, calls, k) for v in chunk])

@@ -15,10 +15,13 @@ squarings between the terms of a sum (Straus' simultaneous exponentiation with 4
 so a dot product ``Π_j c_j^{k_j}`` costs about ``|k| + d·|k|/4`` modular multiplications
 instead of ``d·|k|``.
 
-Parallelism: :func:`pool` returns a process pool shared by the whole process (created on first
-use, ``fork`` start method: no re-import of ``__main__``, so scripts and the CLI work without a
-``__main__`` guard; pass ``workers=1`` to stay in-process). ``gmpy2`` does not release the GIL,
-so threads would not help.
+Parallelism: :func:`run_parallel` forks a process pool for one call and shuts it down before
+returning (``fork`` start method: no re-import of ``__main__``, so scripts and the CLI work
+without a ``__main__`` guard; pass ``workers=1`` to stay in-process). No worker outlives the
+call: a long-lived forked worker would keep the parent's pipes and sockets open, and a child
+process waiting for EOF on one of them (a browser driver, a node) would wait for ever. The fork
+costs a few milliseconds against the hundreds a submission takes. ``gmpy2`` does not release
+the GIL, so threads would not help.
 """
 
 from __future__ import annotations
@@ -26,15 +29,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 import gmpy2
 
 WINDOW_BITS = 4
 """Window width of the simultaneous exponentiation (table of 2^4 − 1 powers per base)."""
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
+T = TypeVar("T")
 
 
 def resolve_workers(workers: int | None, jobs: int) -> int:
@@ -46,12 +50,15 @@ def resolve_workers(workers: int | None, jobs: int) -> int:
     return max(1, min(workers, jobs))
 
 
-def pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool of ``workers`` processes, shared and reused for the life of the process."""
-    if workers not in _POOLS:
-        ctx = multiprocessing.get_context("fork")
-        _POOLS[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-    return _POOLS[workers]
+def run_parallel(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], workers: int) -> list[T]:
+    """``[fn(*args) for args in calls]`` over ``workers`` forked processes, results in order.
+
+    The pool exists only for this call (see the module notes on why no worker may outlive it).
+    """
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as executor:
+        futures = [executor.submit(fn, *args) for args in calls]
+        return [f.result() for f in futures]
 
 
 def split(n_items: int, parts: int) -> list[range]:
@@ -173,11 +180,8 @@ def encrypt_ints(values: Sequence[int], n: int, nsquare: int, workers: int | Non
     k = resolve_workers(workers, len(values) // 4 or 1)
     if k == 1:
         return _encrypt_chunk(values, n, nsquare)
-    futures = [
-        pool(k).submit(_encrypt_chunk, [values[i] for i in part], n, nsquare)
-        for part in split(len(values), k)
-    ]
-    return [c for f in futures for c in f.result()]
+    calls = [([values[i] for i in part], n, nsquare) for part in split(len(values), k)]
+    return [c for chunk in run_parallel(_encrypt_chunk, calls, k) for c in chunk]
 
 
 def parallel_affine_rows(
@@ -194,16 +198,8 @@ def parallel_affine_rows(
     if k == 1:
         return affine_rows(bases, rows, offsets, n, nsquare, obfuscate)
     bases = [int(c) for c in bases]
-    futures = [
-        pool(k).submit(
-            affine_rows,
-            bases,
-            [rows[i] for i in part],
-            [offsets[i] for i in part],
-            n,
-            nsquare,
-            obfuscate,
-        )
+    calls = [
+        (bases, [rows[i] for i in part], [offsets[i] for i in part], n, nsquare, obfuscate)
         for part in split(len(rows), k)
     ]
-    return [c for f in futures for c in f.result()]
+    return [c for chunk in run_parallel(affine_rows, calls, k) for c in chunk]

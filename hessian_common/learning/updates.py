@@ -16,6 +16,11 @@ are plaintext, computed from the owner's data only:
 - proximal Newton (the Hessian of the Taylor loss is A), minimising
   ``L̃(w') + (μ/2)‖w' − w‖²``:  ``w' = (A + μI)⁻¹(μw − b)``, i.e.
   ``P = μ(A + μI)⁻¹``,  ``q = −(A + μI)⁻¹ b``
+- the same rule with ``model_rows`` M > 0 (the rows the current model already holds): the
+  trust region is the model's own evidence, M rows of curvature ≈ the owner's A (floor φ),
+  minimising ``N·L̃(w') + (M/2)(w' − w)ᵀ(A + φI)(w' − w)``; with ``ρ = M/N``,
+  ``K = ((1 + ρ)A + ρφI)⁻¹``:  ``P = ρ·K(A + φI)``,  ``q = −K b``  (recursive least squares,
+  see :func:`proximal_newton`)
 
 On ciphertexts (:meth:`AffineUpdate.apply_encrypted`)::
 
@@ -60,13 +65,29 @@ RULES = ("gradient", "epochs", "newton")
 DEFAULT_PARAMS: dict[str, dict[str, float]] = {
     "gradient": {"lr": 1.0, "l2": 1e-4},
     "epochs": {"lr": 1.0, "epochs": 5, "l2": 1e-4},
-    "newton": {"mu": 0.5, "l2": 1e-4},
+    "newton": {"mu": 0.5, "model_rows": 0, "floor": 0.01, "l2": 1e-4},
 }
 """Default hyper-parameters per rule (η = lr; standardised features make η = 1 safe for the
-Taylor loss, whose curvature A has eigenvalues ≈ 1/4 per unit-variance direction)."""
+Taylor loss, whose curvature A has eigenvalues ≈ 1/4 per unit-variance direction).
 
-P_EXPONENT = -12
-"""Fixed-point exponent for P: entries are rounded to multiples of 16^−12 = 2^−48."""
+Newton: ``model_rows = 0`` is the plain proximal step with ``μ = 0.5``; an owner that knows
+the rows M the current model holds (the lender's seed rows plus the contract's
+``acceptedRows``) passes ``model_rows = M`` and gets the recursive least-squares step with
+curvature floor ``floor = 0.01`` (``mu`` unused). Measured (docs/simulation/README.md): 50
+owners of 280 rows, 5 misbehaving, the plain step ends at 0.985-0.999 of the centralized
+AUC on the hold-out and 0.964-0.995 on fresh loans; the ``model_rows`` step at 0.989-1.004
+and 0.987-0.999."""
+
+P_EXPONENT = -6
+"""Fixed-point exponent for P: entries are rounded to multiples of 16^−6 = 2^−24 (≈ 6e−8;
+for d = 32 weights of size ≤ 1 the error of an output weight is ≤ 1e−6).
+
+Every encrypted update lowers the ciphertexts' exponent by ``|P_EXPONENT|``, and the lender
+publishes the accepted candidate's ciphertexts as the next model, so after k accepted
+updates the model's exponent is ``−13 + k·P_EXPONENT``. Python floats (fixed-point encoding
+and decoding go through them) hold 16^e only for ``4·|e| <~ 1020``: at −12 the limit was
+about 20 accepted updates per model, at −6 it is about 38. The lasting fix is the lender
+re-encrypting the decrypted weights it publishes (fresh exponent, fresh randomness)."""
 
 
 def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -288,17 +309,67 @@ def proximal_newton(
     l2: float = 1e-4,
     dp: DPConfig | None = None,
     rng: np.random.Generator | None = None,
+    model_rows: float = 0,
+    floor: float = 0.01,
 ) -> AffineUpdate:
-    """Proximal Newton step: ``P = μ(A + μI)⁻¹``, ``q = −(A + μI)⁻¹ b``."""
+    """Proximal Newton step; with ``model_rows`` the trust region is the model's evidence.
+
+    Plain (``model_rows = 0``): minimise ``L̃(w') + (μ/2)‖w' − w‖²``::
+
+        P = μ(A + μI)⁻¹,   q = −(A + μI)⁻¹ b
+
+    Every owner, 20 rows or 20,000, then moves the model the same fraction of the way to its
+    own optimum: along a sequence of small owners the model is a moving average of the last
+    few owners' noisy optima, and a tiny data set weighs as much as a large one.
+
+    With ``model_rows = M > 0`` (the rows the current model already holds): the current model
+    is M rows of evidence. Pooling them with the owner's N rows would minimise
+    ``M·L̃_model(w') + N·L̃(w')``; the owner cannot see the model's loss, but near ``w`` it is
+    ``(1/2)(w' − w)ᵀ H (w' − w)`` with H the per-row curvature of the model's rows, which the
+    owner estimates by its own A (+ φI, so directions its data does not see stay put)::
+
+        minimise  N·L̃(w') + (M/2)(w' − w)ᵀ(A + φI)(w' − w)
+        ρ = M/N,   K = ((1 + ρ)A + ρφI)⁻¹
+        P = ρ·K(A + φI),   q = −K b
+
+    When every owner's A is the same and φ = 0 this is exactly the pooled minimiser, row by
+    row (recursive least squares): each owner's pull is ``N/(N + M)``, as if its rows were
+    added to the model's. A 20-row owner then barely moves a model of 5,000 rows, and an
+    owner's noise is averaged with everything seen before instead of replacing it.
+
+    Parameters
+    ----------
+    X, y : the owner's rows (N × d, intercept first) and labels.
+    mu : float > 0
+        Proximal weight of the plain step (unused when ``model_rows`` > 0).
+    l2 : float >= 0
+        Ridge penalty (not on the intercept).
+    model_rows : float >= 0
+        Rows the current model holds (the lender's seed rows plus the accepted rows the
+        contract counts); 0: the plain step.
+    floor : float > 0
+        Curvature floor φ added to A in the trust region (``model_rows`` > 0 only).
+    """
     if mu <= 0:
         raise DataError(f"proximal weight mu must be > 0, got {mu}")
+    if not model_rows >= 0:
+        raise DataError(f"model_rows must be >= 0, got {model_rows}")
+    if not floor > 0:
+        raise DataError(f"curvature floor must be > 0, got {floor}")
     A, b = statistics(X, y, l2=l2, dp=dp, rng=rng)
-    H = A + mu * np.eye(b.shape[0])
-    P = mu * np.linalg.solve(H, np.eye(b.shape[0]))
-    q = -np.linalg.solve(H, b)
-    return AffineUpdate(
-        P, q, rows=int(np.asarray(X).shape[0]), rule="newton", params={"mu": mu, "l2": l2}
-    )
+    n, d = int(np.asarray(X).shape[0]), b.shape[0]
+    eye = np.eye(d)
+    if model_rows:
+        rho = float(model_rows) / n
+        K = np.linalg.inv((1 + rho) * A + rho * floor * eye)
+        P, q = rho * K @ (A + floor * eye), -K @ b
+        params = {"mu": float(mu), "l2": float(l2)}
+        params.update(model_rows=float(model_rows), floor=float(floor))
+    else:
+        H = A + mu * eye
+        P, q = mu * np.linalg.solve(H, eye), -np.linalg.solve(H, b)
+        params = {"mu": float(mu), "l2": float(l2)}
+    return AffineUpdate(P, q, rows=n, rule="newton", params=params)
 
 
 def build_update(
@@ -315,7 +386,9 @@ def build_update(
         return local_epochs(X, y, lr=p["lr"], epochs=1, l2=p["l2"], dp=dp, rng=rng, _rule=rule)
     if rule == "epochs":
         return local_epochs(X, y, lr=p["lr"], epochs=p["epochs"], l2=p["l2"], dp=dp, rng=rng)
-    return proximal_newton(X, y, mu=p["mu"], l2=p["l2"], dp=dp, rng=rng)
+    return proximal_newton(
+        X, y, p["mu"], p["l2"], dp, rng, model_rows=p["model_rows"], floor=p["floor"]
+    )
 
 
 def fit_taylor(X: Any, y: Any, l2: float = 1e-4) -> np.ndarray:
@@ -375,10 +448,8 @@ def naive_encrypted_gradient_step(
     if k == 1:
         parts = [_naive_chunk(*args, X, y)]
     else:
-        futures = [
-            raw.pool(k).submit(_naive_chunk, *args, X[list(p)], y[list(p)]) for p in raw.split(n, k)
-        ]
-        parts = [f.result() for f in futures]
+        calls = [(*args, X[list(p)], y[list(p)]) for p in raw.split(n, k)]
+        parts = raw.run_parallel(_naive_chunk, calls, k)
     grads = [phe.EncryptedNumber(pk, c, e) for c, e in parts[0]]
     for part in parts[1:]:
         grads = [g + phe.EncryptedNumber(pk, c, e) for g, (c, e) in zip(grads, part, strict=True)]

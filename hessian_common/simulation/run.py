@@ -365,6 +365,7 @@ def _run_on_chain(
                     owner_repos[plan.index],
                     journals[plan.index],
                     owner_accts[plan.index].address,
+                    params=_owner_params(scenario, rec, owner_repos[plan.index]),
                 )
             if sub.update_id is not None:
                 with clock.phase("lender: decrypt, score, evaluate"):
@@ -525,6 +526,20 @@ def _centralized_curve(cast, matrices, X_seed, y_seed, X_hold, y_hold, bars) -> 
     return curve
 
 
+def _owner_params(scenario: Scenario, rec: Any, repo: Any) -> dict[str, float] | None:
+    """What an owner adds to the spec's rule parameters (``owner.share(params=...)``).
+
+    With ``scenario.owners_pass_model_rows`` (Newton rule): ``model_rows`` = the lender's seed
+    rows + the rows of the updates the contract has accepted so far (``acceptedRows``, public
+    chain state), read just before the owner computes its update. The seed rows come from
+    the lender's record here; a deployed lender would publish them in the model spec.
+    """
+    if not (scenario.owners_pass_model_rows and scenario.update_rule == "newton"):
+        return None
+    accepted = int(repo.model(rec.model_id).accepted_rows)
+    return {"model_rows": float(int(rec.seed_rows) + accepted)}
+
+
 def _owner_turn(
     owner_mod: Any,
     plan: OwnerPlan,
@@ -534,6 +549,7 @@ def _owner_turn(
     repo: Any,
     journal: Any,
     address: str,
+    params: dict[str, float] | None = None,
 ) -> SubmissionOutcome:
     """One owner's submission to one model; never raises for a refusal (it is recorded)."""
     sub = SubmissionOutcome(arrival=plan.arrival, owner=plan.index, status="refused")
@@ -543,7 +559,12 @@ def _owner_turn(
         validation = owner_mod.validate_for_model(data.path, model.spec)
         current, base_cid = owner_mod.current_weights(store, model)
         blob = owner_mod.prepare_update(
-            model.spec, current, validation.data, model_id=model_id, base_cid=base_cid
+            model.spec,
+            current,
+            validation.data,
+            model_id=model_id,
+            base_cid=base_cid,
+            params=params,
         )
         cid = store.put(blob.to_bytes())
         try:
@@ -563,6 +584,7 @@ def _owner_turn(
             path=data.path,
             owner=address,
             label=plan.name,
+            params=params,
         )
     except HessianError as exc:
         sub.error = f"{type(exc).__name__}: {exc}"

@@ -9,6 +9,7 @@ from sklearn.datasets import make_classification
 from hessian_common.crypto import decrypt_vector, encrypt_vector, generate_keypair
 from hessian_common.errors import CryptoError, DataError
 from hessian_common.learning.updates import (
+    P_EXPONENT,
     RULES,
     AffineUpdate,
     DPConfig,
@@ -76,7 +77,9 @@ def test_encrypted_equals_plaintext(keys, data, rule, workers):
     update = build_update(rule, X, y)
     enc = update.apply_encrypted(encrypt_vector(pk, w), workers=workers)
     np.testing.assert_allclose(decrypt_vector(sk, enc), update.apply(w), atol=1e-6, rtol=0)
-    assert max(abs(decrypt_vector(sk, enc) - update.apply(w))) < 1e-9
+    # P is rounded to multiples of 16^P_EXPONENT: error <= d·max|w|·16^P_EXPONENT / 2.
+    bound = X.shape[1] * np.max(np.abs(w)) * 16.0**P_EXPONENT / 2
+    assert max(abs(decrypt_vector(sk, enc) - update.apply(w))) <= bound
 
 
 def test_encrypted_with_phe_numbers_of_mixed_exponents(keys, data):
@@ -174,3 +177,55 @@ def test_bad_inputs(keys, data):
         AffineUpdate(np.eye(2), np.zeros(3), rows=1, rule="gradient")
     with pytest.raises(DataError, match="non-finite"):
         AffineUpdate(np.full((2, 2), np.inf), np.zeros(2), rows=1, rule="gradient")
+
+
+def test_proximal_newton_with_model_rows(data):
+    """model_rows M: P = ρ·K(A + φI), q = −K b, K = ((1 + ρ)A + ρφI)⁻¹, ρ = M/N."""
+    X, y = data
+    A, b = statistics(X, y, l2=1e-4)
+    n, d = X.shape
+    u = proximal_newton(X, y, model_rows=900, floor=0.02)
+    rho, eye = 900 / n, np.eye(d)
+    K = np.linalg.inv((1 + rho) * A + rho * 0.02 * eye)
+    np.testing.assert_allclose(u.P, rho * K @ (A + 0.02 * eye), atol=1e-10)
+    np.testing.assert_allclose(u.q, -K @ b, atol=1e-10)
+    assert u.params == {"mu": 0.5, "l2": 1e-4, "model_rows": 900.0, "floor": 0.02}
+    # model_rows = 0 (the default) is the plain step, and its params say nothing new.
+    plain = proximal_newton(X, y, mu=0.5)
+    np.testing.assert_allclose(plain.P, 0.5 * np.linalg.inv(A + 0.5 * eye), atol=1e-10)
+    assert plain.params == {"mu": 0.5, "l2": 1e-4}
+    assert build_update("newton", X, y).params == plain.params
+    K1 = np.linalg.inv((1 + rho) * A + rho * 0.01 * eye)  # the default floor φ = 0.01
+    np.testing.assert_allclose(
+        build_update("newton", X, y, {"model_rows": 900}).P, rho * K1 @ (A + 0.01 * eye)
+    )
+    # Against a model of 3000 rows a 20-row owner barely moves it; a 300-row owner moves it
+    # towards its own optimum, about N/(N + M) of the way.
+    w = np.zeros(d)
+    target = fit_taylor(X, y)
+    small = proximal_newton(X[:20], y[:20], model_rows=3000).apply(w)
+    big = proximal_newton(X, y, model_rows=3000).apply(w)
+    assert np.linalg.norm(small) < 0.1 * np.linalg.norm(big)
+    frac = np.linalg.norm(big) / np.linalg.norm(target)
+    assert 0.5 * n / (n + 3000) < frac < 2 * n / (n + 3000)
+    with pytest.raises(DataError, match="model_rows"):
+        proximal_newton(X, y, model_rows=-1)
+    with pytest.raises(DataError, match="floor"):
+        proximal_newton(X, y, model_rows=10, floor=0)
+
+
+def test_newton_with_model_rows_is_recursive_least_squares():
+    """Owners whose A is the same, applied in turn with M = the rows already in the model,
+    land exactly where the pooled fit does (φ → 0)."""
+    rng = np.random.default_rng(4)
+    d = 4
+    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    blocks = [np.vstack([Q * 2.0] * k) for k in (50, 100, 30)]  # same XᵀX/N for every owner
+    ys = [rng.integers(0, 2, len(B)).astype(float) for B in blocks]
+    w = fit_taylor(blocks[0], ys[0], l2=0.0)  # the lender's seed: M = 50·d rows
+    M = len(blocks[0])
+    for B, yb in zip(blocks[1:], ys[1:], strict=True):
+        w = proximal_newton(B, yb, l2=0.0, model_rows=M, floor=1e-12).apply(w)
+        M += len(B)
+    pooled = fit_taylor(np.vstack(blocks), np.concatenate(ys), l2=0.0)
+    np.testing.assert_allclose(w, pooled, atol=1e-6)

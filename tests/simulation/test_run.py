@@ -56,13 +56,13 @@ def test_misbehaving_owners_earn_little_under_improvement(result) -> None:
 
 
 def test_federated_never_worse_and_near_centralized(result) -> None:
-    # With only 3 honest owners of ~900 rows the one-pass protocol reaches ~0.97 of the pooled
-    # baseline here; the >= 0.99 figure is the 50-owner run's (docs/simulation/summary.json).
-    # Known gap: in this small case no honest update beats the seed model on the hold-out
-    # under the strict acceptance rule, so the score stays at the initial one (never below).
+    # Owners pass the model's rows (seed + acceptedRows) and take the recursive least-squares
+    # Newton step: 0.9956 of the pooled baseline here (plaintext replay; the plain step got
+    # 0.969 because no honest update beat the seed model). Seeds 3/7/11: 0.994-0.997. At
+    # full scale the property is asserted by test_offline.py (50 owners, 5 bad).
     run = result.primary()
     assert run.final_score >= round(run.initial_score, 6)
-    assert result.summary()["auc_ratio"] >= 0.95
+    assert result.summary()["auc_ratio"] >= 0.99
 
 
 def test_chain_payouts_match_the_mirror_and_the_escrow_balances(result) -> None:
