@@ -4,7 +4,8 @@ Public face (see ``docs/architecture.md``)::
 
     compile_contracts, load_artifact, Artifact           # compile.py  (npm solc 0.8.28)
     connect, dev_account, load_keystore, create_keystore,
-    ChainClient, eth_tester_web3, DEV_MNEMONIC           # client.py
+    ChainClient, eth_tester_web3, DEV_MNEMONIC,
+    chain_id_of, node_errors, node_url, tx_hash_of        # client.py
     ModelRepository, ModelInfo, SubmissionInfo, ChainEvent,
     Metric, Mechanism, SubmissionStatus, ModelStatus,
     test_set_commitment, new_salt                         # repository.py
@@ -15,11 +16,15 @@ Public face (see ``docs/architecture.md``)::
 from hessian_common.chain.client import (
     DEV_MNEMONIC,
     ChainClient,
+    chain_id_of,
     connect,
     create_keystore,
     dev_account,
     eth_tester_web3,
     load_keystore,
+    node_errors,
+    node_url,
+    tx_hash_of,
 )
 from hessian_common.chain.compile import Artifact, compile_contracts, load_artifact
 from hessian_common.chain.deploy import (
@@ -58,6 +63,7 @@ __all__ = [
     "ModelStatus",
     "SubmissionInfo",
     "SubmissionStatus",
+    "chain_id_of",
     "compile_contracts",
     "connect",
     "create_keystore",
@@ -68,9 +74,12 @@ __all__ = [
     "load_deployment",
     "load_keystore",
     "new_salt",
+    "node_errors",
     "node_status",
+    "node_url",
     "open_repository",
     "start_node",
     "stop_node",
     "test_set_commitment",
+    "tx_hash_of",
 ]

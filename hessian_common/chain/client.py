@@ -132,13 +132,38 @@ def create_keystore(
 # ---------------------------------------------------------------- connection
 
 
+_TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    ProviderConnectionError,
+)
+"""What a node that is down or restarting makes web3 raise."""
+
+
 @contextlib.contextmanager
-def _node_errors(url: str) -> Iterator[None]:
-    """Turn transport failures into :class:`ChainUnavailable` naming the URL."""
+def node_errors(url: str) -> Iterator[None]:
+    """Context: a transport failure inside becomes :class:`ChainUnavailable` naming ``url``.
+
+    For raw ``w3.eth`` reads this room does not wrap (the wrappers here already guard
+    theirs)::
+
+        with node_errors(node_url(w3)):
+            code = w3.eth.get_code(address)
+
+    Transport failures are :data:`_TRANSPORT_ERRORS` (refused, reset, timed out) and the
+    HTTP statuses of a node or gateway that cannot serve now (429, 5xx); JSON-RPC errors,
+    other HTTP statuses, bad JSON and reverts pass through.
+    """
     try:
         yield
-    except (requests.ConnectionError, requests.Timeout, ProviderConnectionError) as exc:
+    except _TRANSPORT_ERRORS as exc:
         raise ChainUnavailable(f"Ethereum node at {url} is unreachable: {exc}") from exc
+    except requests.HTTPError as exc:
+        status = getattr(exc.response, "status_code", None)
+        if status is None or not (status == 429 or status >= 500):
+            raise
+        raise ChainUnavailable(f"Ethereum node at {url} cannot serve now: {exc}") from exc
 
 
 def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
@@ -151,11 +176,11 @@ def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
         raise ConfigError(f"rpc_url must be an http(s) JSON-RPC URL, not {rpc_url!r}")
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
-        with _node_errors(rpc_url):
+        with node_errors(rpc_url):
             w3.eth.chain_id  # noqa: B018 - the probe
     except Web3RPCError as exc:
         raise ChainUnavailable(f"{rpc_url} is not an Ethereum JSON-RPC node: {exc}") from exc
-    except (ValueError, json.JSONDecodeError) as exc:
+    except (ValueError, json.JSONDecodeError, requests.HTTPError) as exc:
         raise ChainUnavailable(f"{rpc_url} did not answer JSON-RPC: {exc}") from exc
     return w3
 
@@ -174,6 +199,20 @@ def _is_eth_tester(w3: Web3) -> bool:
 def node_url(w3: Web3) -> str:
     """The endpoint URL of ``w3`` (``eth-tester`` for the in-process chain)."""
     return str(getattr(w3.provider, "endpoint_uri", None) or "eth-tester")
+
+
+def tx_hash_of(receipt: Any) -> str:
+    """The ``0x``-hex transaction hash of a receipt or log, as web3 returns them."""
+    value = receipt["transactionHash"]
+    if isinstance(value, str):
+        return value if value.startswith("0x") else "0x" + value
+    return "0x" + bytes(value).hex()
+
+
+def chain_id_of(w3: Web3) -> int:
+    """The chain id of the node behind ``w3`` (:class:`ChainUnavailable` if unreachable)."""
+    with node_errors(node_url(w3)):
+        return int(w3.eth.chain_id)
 
 
 # ---------------------------------------------------------------- revert decoding
@@ -324,7 +363,7 @@ class ChainClient:
         self._lock = threading.Lock()
         self._next_nonce: int | None = None
         self.estimate = not _is_eth_tester(w3)
-        with _node_errors(self.url):
+        with node_errors(self.url):
             self.chain_id: int = w3.eth.chain_id
 
     @property
@@ -342,10 +381,20 @@ class ChainClient:
 
     def balance(self, address: str | None = None) -> int:
         """Balance in wei of ``address`` (default: the signing account)."""
-        with _node_errors(self.url):
+        with node_errors(self.url):
             return self.w3.eth.get_balance(Web3.to_checksum_address(address or self.address))
 
     # -- reads
+
+    def block_number(self) -> int:
+        """Number of the latest block."""
+        with node_errors(self.url):
+            return int(self.w3.eth.block_number)
+
+    def block_timestamp(self, block: int | str = "latest") -> int:
+        """Timestamp (unix seconds) of ``block``: the chain's clock, which deadlines use."""
+        with node_errors(self.url):
+            return int(self.w3.eth.get_block(block)["timestamp"])
 
     def call(self, fn: Any, block: int | str = "latest") -> Any:
         """``eth_call`` a bound contract function (``contract.functions.f(args)``)."""
@@ -410,7 +459,7 @@ class ChainClient:
         return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
 
     def _send(self, tx: dict[str, Any], fn: Any) -> dict[str, Any]:
-        with _node_errors(self.url), self._lock:
+        with node_errors(self.url), self._lock:
             pending = self.w3.eth.get_transaction_count(self.address, "pending")
             nonce = max(pending, self._next_nonce or 0)
             full = {**tx, **self._fees(), "nonce": nonce, "chainId": self.chain_id}
@@ -423,7 +472,7 @@ class ChainClient:
                 self._next_nonce = None
                 raise
             self._next_nonce = nonce + 1
-        with _node_errors(self.url):
+        with node_errors(self.url):
             try:
                 receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT)
             except TimeExhausted as exc:
@@ -440,7 +489,8 @@ class ChainClient:
         call = {"from": self.address, **{k: tx[k] for k in ("to", "data", "value") if k in tx}}
         data = b""
         try:
-            self.w3.eth.call(call, block_identifier=receipt["blockNumber"])
+            with node_errors(self.url):
+                self.w3.eth.call(call, block_identifier=receipt["blockNumber"])
         except Exception as exc:
             if not _is_revert(exc):
                 raise
@@ -455,7 +505,7 @@ class ChainClient:
     def _guard(self, action: Callable[[], T], fn: Any) -> T:
         """Run a node request; decode reverts, translate transport failures."""
         try:
-            with _node_errors(self.url):
+            with node_errors(self.url):
                 return action()
         except Exception as exc:
             if not _is_revert(exc):

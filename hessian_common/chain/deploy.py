@@ -16,10 +16,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hexbytes import HexBytes
 from web3 import Web3
 
-from hessian_common.chain.client import ChainClient, node_url
+from hessian_common.chain.client import (
+    ChainClient,
+    chain_id_of,
+    node_errors,
+    node_url,
+    tx_hash_of,
+)
 from hessian_common.chain.compile import Artifact, load_artifact
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.config import load_settings
@@ -70,7 +75,7 @@ def deploy_repository(
             abi_sha256=artifact.abi_hash,
             block=int(receipt["blockNumber"]),
             deployer=client.address,
-            tx_hash="0x" + HexBytes(receipt["transactionHash"]).hex(),
+            tx_hash=tx_hash_of(receipt),
             compiler=artifact.compiler,
             deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
@@ -94,8 +99,10 @@ def load_deployment(
     DeploymentNotFound
         No record for this chain id, an unreadable record, or (``check_code``) no contract
         code at the recorded address any more (e.g. the local chain was reset).
+    ChainUnavailable
+        The node behind ``w3`` cannot be reached.
     """
-    chain_id = w3.eth.chain_id
+    chain_id = chain_id_of(w3)
     path = deployment_path(chain_id, deployments_dir)
     if not path.exists():
         raise DeploymentNotFound(
@@ -106,11 +113,14 @@ def load_deployment(
         dep = Deployment(**data)
     except (OSError, json.JSONDecodeError, TypeError) as exc:
         raise DeploymentNotFound(f"deployment record {path} is unreadable: {exc}") from exc
-    if check_code and not w3.eth.get_code(Web3.to_checksum_address(dep.address)):
-        raise DeploymentNotFound(
-            f"{path} names {dep.address}, but chain {chain_id} at {node_url(w3)} has no code "
-            "there (was the chain reset?); run `hessian deploy` again"
-        )
+    if check_code:
+        with node_errors(node_url(w3)):
+            code = w3.eth.get_code(Web3.to_checksum_address(dep.address))
+        if not code:
+            raise DeploymentNotFound(
+                f"{path} names {dep.address}, but chain {chain_id} at {node_url(w3)} has no "
+                "code there (was the chain reset?); run `hessian deploy` again"
+            )
     return dep
 
 

@@ -20,7 +20,7 @@ from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 
-from hessian_common.chain.client import ChainClient
+from hessian_common.chain.client import ChainClient, node_errors, tx_hash_of
 from hessian_common.errors import ChainError, ConfigError
 from hessian_common.types import CID, PPM, Ppm, Wei
 
@@ -172,6 +172,10 @@ def _score(value: int, what: str) -> int:
 
 class ModelRepository:
     """Calls and reads of one deployed ``ModelRepository``.
+
+    Every read and write raises :class:`~hessian_common.errors.ChainUnavailable` naming the
+    node's URL when the node cannot be reached (views through :meth:`ChainClient.call`, logs
+    here), so callers never see a raw ``requests`` error.
 
     Parameters
     ----------
@@ -439,14 +443,16 @@ class ModelRepository:
         """Every event of this contract in ``[from_block, to_block]``, in chain order.
 
         For a background worker: remember the last block seen and ask again from the next.
+        Raises :class:`ChainUnavailable` (naming the node) if the node cannot be reached.
         """
-        logs = self.client.w3.eth.get_logs(
-            {
-                "address": self.address,
-                "fromBlock": self.from_block if from_block is None else from_block,
-                "toBlock": to_block,
-            }
-        )
+        with node_errors(self.client.url):
+            logs = self.client.w3.eth.get_logs(
+                {
+                    "address": self.address,
+                    "fromBlock": self.from_block if from_block is None else from_block,
+                    "toBlock": to_block,
+                }
+            )
         out = []
         for log in logs:
             name = self._topics.get(HexBytes(log["topics"][0])) if log["topics"] else None
@@ -458,7 +464,7 @@ class ModelRepository:
                     name=name,
                     args=dict(decoded["args"]),
                     block_number=int(log["blockNumber"]),
-                    transaction_hash="0x" + HexBytes(log["transactionHash"]).hex(),
+                    transaction_hash=tx_hash_of(log),
                     log_index=int(log["logIndex"]),
                 )
             )
@@ -482,9 +488,10 @@ class ModelRepository:
         """The (first) ``event`` whose indexed ``key`` equals ``value``; immutable, so cached."""
         cache_key = (event, int(value))
         if cache_key not in self._cid_cache:
-            logs = getattr(self.contract.events, event)().get_logs(
-                from_block=self.from_block, argument_filters={key: int(value)}
-            )
+            with node_errors(self.client.url):
+                logs = getattr(self.contract.events, event)().get_logs(
+                    from_block=self.from_block, argument_filters={key: int(value)}
+                )
             if not logs:
                 return None
             self._cid_cache[cache_key] = dict(logs[0]["args"])

@@ -77,3 +77,15 @@ def test_revert_from_call_and_from_mined_transaction(repository, client):
     assert info.value.error_name == "UnknownModel"
     # the nonce moved on: the next transaction goes through
     assert client.send_value(client.address, 1)["status"] == 1
+
+
+def test_tx_hash_of_receipts_and_logs():
+    from hexbytes import HexBytes
+
+    from hessian_common.chain.client import tx_hash_of
+
+    h = "0x" + "ab" * 32
+    assert tx_hash_of({"transactionHash": HexBytes(h)}) == h
+    assert tx_hash_of({"transactionHash": bytes.fromhex("ab" * 32)}) == h
+    assert tx_hash_of({"transactionHash": h}) == h
+    assert tx_hash_of({"transactionHash": h[2:]}) == h

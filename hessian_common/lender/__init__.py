@@ -1,0 +1,116 @@
+"""The lender's workflow: post a training task, evaluate submissions, close, reclaim, reveal, audit.
+
+UI-free: the company app, the CLI demo and the simulation all call this package, mostly
+through the :class:`Lender` facade. One concept per module:
+
+    params.py     TaskParams, its checks, TaskInputError
+    state.py      LenderState (directory layout), ModelRecord, LocalModels (records, sealed
+                  Paillier keys, hold-outs), passphrase and Ethereum account
+    testset.py    split_indices, test_set_bytes / parse_test_set (what the commitment binds)
+    task.py       create_task
+    evaluate.py   evaluate_submission, evaluate_all_waiting, EvaluationResult
+    lifecycle.py  close, reclaim, reveal_test_set, withdraw
+    audit.py      audit_model, the audit bundle, AuditReport
+    views.py      ModelSummary, ModelDetail and the other read-side dataclasses
+    workflow.py   Lender (the facade)
+
+Protocol (see ``docs/architecture.md`` and ``DESIGN.md``)::
+
+    create_task   data -> seed / private hold-out (stratified split)
+                  Preprocessor.fit(seed);  X = transform(.)  (column 0 is the intercept)
+                  w0 = argmin logistic loss on (X_seed, y_seed)          (scikit-learn)
+                  s0 = metric(y_hold, sigmoid(X_hold · w0))              (initial score)
+                  (pk, sk) = Paillier keys;  enc(w0) published in the model spec
+                  commitment = keccak256(testSetCid || salt)             (commit, reveal later)
+                  createModel(specCid, metric, s0, target, ..., commitment) + bounty
+    evaluate      blob = store.get(updateCid);  w' = D(enc(w'))
+                  s' = metric(y_hold, sigmoid(X_hold · w'))
+                  accepted = acceptance rule (s' beats the current score)
+                  evaluateUpdate(updateId, accepted, s', newModelCid)
+    reveal        store.put(test set) == testSetCid;  revealTestSet(modelId, testSetCid, salt)
+    audit         anyone: commitment check, then every recorded score re-computed
+
+Local state: ``$HESSIAN_HOME/company/`` by default (layout in :mod:`.state`). The passphrase
+for the sealed secrets comes from ``HESSIAN_COMPANY_PASSPHRASE`` (or a prompt);
+:data:`DEV_PASSPHRASE` is accepted only on local demo chains.
+"""
+
+from hessian_common.lender.audit import (
+    AUDIT_TOLERANCE_PPM,
+    AuditReport,
+    AuditRow,
+    audit_model,
+)
+from hessian_common.lender.evaluate import EvaluationResult
+from hessian_common.lender.params import (
+    GAS_RESERVE_WEI,
+    KEY_SIZES,
+    MECHANISM_LABELS,
+    MECHANISMS,
+    METRIC_LABELS,
+    METRICS,
+    MIN_PART_ROWS,
+    RULE_LABELS,
+    UPDATE_RULES,
+    TaskInputError,
+    TaskParams,
+)
+from hessian_common.lender.progress import ProgressFn
+from hessian_common.lender.state import (
+    DEV_PASSPHRASE,
+    ENV_PASSPHRASE,
+    LOCAL_CHAIN_IDS,
+    LenderState,
+    LocalModels,
+    ModelRecord,
+    lender_account,
+    resolve_passphrase,
+)
+from hessian_common.lender.testset import parse_test_set, split_indices, test_set_bytes
+from hessian_common.lender.views import (
+    AccountSummary,
+    HistoryPoint,
+    ModelDetail,
+    ModelSummary,
+    OwnerRewards,
+    SubmissionRow,
+)
+from hessian_common.lender.workflow import Lender
+
+__all__ = [
+    "AUDIT_TOLERANCE_PPM",
+    "DEV_PASSPHRASE",
+    "ENV_PASSPHRASE",
+    "GAS_RESERVE_WEI",
+    "KEY_SIZES",
+    "LOCAL_CHAIN_IDS",
+    "MECHANISMS",
+    "MECHANISM_LABELS",
+    "METRICS",
+    "METRIC_LABELS",
+    "MIN_PART_ROWS",
+    "RULE_LABELS",
+    "UPDATE_RULES",
+    "AccountSummary",
+    "AuditReport",
+    "AuditRow",
+    "EvaluationResult",
+    "HistoryPoint",
+    "Lender",
+    "LenderState",
+    "LocalModels",
+    "ModelDetail",
+    "ModelRecord",
+    "ModelSummary",
+    "OwnerRewards",
+    "ProgressFn",
+    "SubmissionRow",
+    "TaskInputError",
+    "TaskParams",
+    "audit_model",
+    "lender_account",
+    "parse_test_set",
+    "resolve_passphrase",
+    "split_indices",
+    "test_set_bytes",
+]
