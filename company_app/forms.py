@@ -31,8 +31,20 @@ MECHANISMS = [
 UPDATE_RULES = [
     SelectChoice("gradient", "One gradient step: P = I − ηA"),
     SelectChoice("epochs", "K local epochs: P = (I − ηA)^K"),
-    SelectChoice("newton", "Proximal Newton step: P = μ(A + μI)⁻¹ (uses the Hessian)"),
+    SelectChoice(
+        "newton",
+        "Newton step weighted by rows (uses the Hessian): each owner moves the model "
+        "N/(N + M), M = rows it holds",
+    ),
 ]
+DEFAULT_RULE = "newton"
+"""The recommended rule. Owners of a Newton model weigh their N rows against the M rows the
+model holds (the seed rows in the spec + the contract's ``acceptedRows``): recursive least
+squares, ``enc(w') = P·enc(w) + q`` with ``P = ρK(A + φI)``, ``q = −Kb``, ``ρ = M/N``,
+``K = ((1 + ρ)A + ρφI)⁻¹``. On the demo's data (a 20% seed, two owners of about 2,000
+loans) it ends at hold-out AUC 0.657 / 0.696 / 0.691 (three seeds) against 0.641 / 0.683 /
+0.685 for 20 local epochs; with 50 small owners it reaches the centralized model's AUC
+(docs/simulation/README.md)."""
 
 
 class ActionForm(FlaskForm):
@@ -79,7 +91,7 @@ class CreateTaskForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=Decimal("0"))],
     )
     key_size = SelectField("Paillier key size (bits)", coerce=int, default=2048)
-    update_rule = SelectField("Update rule", choices=UPDATE_RULES, default="epochs")
+    update_rule = SelectField("Update rule", choices=UPDATE_RULES, default=DEFAULT_RULE)
     learning_rate = DecimalField(
         "Learning rate η",
         places=None,
@@ -92,7 +104,9 @@ class CreateTaskForm(FlaskForm):
     mu = DecimalField(
         "Proximal μ",
         places=None,
-        default=Decimal("0.05"),
+        default=Decimal("0.5"),
+        description="Newton: used only while the model holds no rows (a spec without seed "
+        "rows, before anything is accepted).",
         validators=[InputRequired(), NumberRange(min=Decimal("0.000001"), max=Decimal("1e6"))],
     )
     data_file = FileField("Upload your loan data (CSV)")

@@ -103,11 +103,11 @@ def measure_gas() -> list[tuple[str, str, int]]:
     cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # a real CIDv1 raw
     salt = b"\x07" * 32
     commitment = test_set_commitment(cid, salt)
-    now = int(w3.eth.get_block("latest")["timestamp"])
+    now = lender.block_timestamp()
     deposit = 10**15
 
     def create(mechanism: Mechanism) -> int:
-        start = int(w3.eth.get_block("latest")["timestamp"])
+        start = lender.block_timestamp()
         r = lender.transact(
             fn.createModel(
                 cid, 0, 600_000, 700_000, int(mechanism), start + 86_400, 3_600, deposit, commitment
@@ -183,7 +183,7 @@ def measure_gas() -> list[tuple[str, str, int]]:
         owners[0].client.transact(fn.claimShare(v2)),
     )
     m4 = create(Mechanism.PRO_RATA_ROWS)
-    now = int(w3.eth.get_block("latest")["timestamp"])
+    now = lender.block_timestamp()
     x1 = submit(owners[0], m4, 21, None)
     lender.transact(fn.evaluateUpdate(x1, True, 650_000, cid))
     tester.time_travel(now + 86_401)

@@ -394,8 +394,7 @@ class Demo:
             deadline=now + 30 * 24 * 3600,
             evaluation_window=3 * 24 * 3600,
             key_size=self.opts.key_size,
-            update_rule="epochs",
-            hyper={"lr": 1.0, "epochs": 20},
+            update_rule="newton",  # weighted by rows: both demo owners improve the model
             holdout_fraction=0.8,
             data_path=self.data_dir / "lender_loans.csv",
         )

@@ -530,14 +530,14 @@ def _send(repo: Any, entry: Entry) -> tuple[str, int]:
 
     Returns ``(tx_hash, update_id)``; the update id is read back with ``digestUsedBy``.
     """
+    from hessian_common.chain.client import tx_hash_of
+
     digest = bytes.fromhex(entry.digest[2:])
     receipt = repo.client.transact(
         repo.fn.submitUpdate(entry.model_id, entry.cid, digest, entry.rows),
         value=entry.deposit,
     )
-    raw = receipt["transactionHash"]
-    tx_hash = raw.hex() if isinstance(raw, bytes | bytearray) else str(raw)
-    tx_hash = tx_hash if tx_hash.startswith("0x") else "0x" + tx_hash
+    tx_hash = tx_hash_of(receipt)
     update_id = int(repo.digest_used(entry.model_id, digest))
     if not update_id:
         raise ChainError(f"transaction {tx_hash} was mined but recorded no submission")

@@ -15,7 +15,10 @@ A data owner
 
    so the spec's update rule is an affine map ``enc(w') = P·enc(w) + q`` with plaintext
    ``P``, ``q`` built from the owner's ``X``, ``y`` (``d²`` ciphertext-by-plaintext
-   multiplications, whatever ``N``); the owner never decrypts anything and never sees ``w``;
+   multiplications, whatever ``N``); the owner never decrypts anything and never sees ``w``.
+   With the Newton rule the owner weighs its ``N`` rows against the ``M`` rows the model
+   holds, ``M`` = the spec's ``seed_rows`` + the contract's ``acceptedRows``
+   (:func:`update_params`), so each owner moves the model about ``N/(N + M)`` of the way;
 5. submits through the local journal (:func:`submit`): the blob goes to the content store,
    ``submitUpdate(modelId, updateCid, datasetDigest, rows)`` goes on chain with the deposit.
    If either is down the entry waits in the journal and is retried.
@@ -77,6 +80,9 @@ class OpenModel:
     accepted: int
     is_open: bool
     rule: str = ""
+    accepted_rows: int = 0
+    """Rows of the accepted submissions (the contract's ``acceptedRows``), read together with
+    ``model_cid``: with the spec's ``seed_rows``, the rows the current model holds."""
     schema_name: str = ""
     n_features: int | None = None
     spec: Any = field(default=None, repr=False, compare=False)
@@ -118,6 +124,7 @@ def _model_view(repo: Any, store: Any, model_id: int) -> OpenModel:
         submissions=int(info.submission_count),
         waiting=int(info.waiting_count),
         accepted=int(info.accepted_count),
+        accepted_rows=int(info.accepted_rows),
         is_open=_enum_name(info.status).upper() == "OPEN",
         rule=str(getattr(spec, "rule", "") or ""),
         schema_name=spec.schema_name if spec is not None else "",
@@ -396,6 +403,39 @@ def current_weights(store: Any, model: OpenModel) -> tuple[Any, str]:
     return model.spec.weights, model.spec_cid
 
 
+def update_params(
+    spec: Any, *, accepted_rows: int = 0, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The hyper-parameters of an owner's update: the spec's, the row weighting, the caller's.
+
+    For the ``newton`` rule the owner weighs its N rows against the M rows the current model
+    holds (recursive least squares, :func:`hessian_common.learning.updates.proximal_newton`)::
+
+        M = spec.seed_rows + acceptedRows      (seed rows: 0 for specs without the field)
+
+    where ``acceptedRows`` is the contract's count for the model (public chain state; it also
+    counts submissions settled as stale, which the model did not absorb). ``M = 0`` (an old
+    spec before anything was accepted) is the plain proximal step. ``params`` overrides
+    everything, ``{"model_rows": 0}`` included (the plain step on purpose).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    accepted_rows : int
+        ``acceptedRows`` of the model, read with the model CID the update builds on
+        (:attr:`OpenModel.accepted_rows`).
+    params : dict, optional
+        The caller's overrides.
+    """
+    out: dict[str, Any] = dict(spec.params)
+    if spec.rule == "newton":
+        if accepted_rows < 0:
+            raise DataError(f"accepted rows must be >= 0, got {accepted_rows}")
+        out["model_rows"] = float(int(spec.seed_rows or 0) + int(accepted_rows))
+    out.update(params or {})
+    return out
+
+
 def prepare_update(
     spec: Any,
     current: Any,
@@ -404,6 +444,7 @@ def prepare_update(
     model_id: int,
     base_cid: str,
     params: dict[str, Any] | None = None,
+    accepted_rows: int = 0,
     progress: ProgressFn | None = None,
 ) -> Any:
     """Compute the encrypted update blob ``enc(w') = P·enc(w) + q`` from the owner's data.
@@ -420,7 +461,11 @@ def prepare_update(
     model_id, base_cid :
         Recorded in the blob so the lender can check what it was computed on.
     params : dict, optional
-        Overrides of the spec's hyper-parameters (e.g. ``{"epochs": 5}``).
+        Overrides of the spec's hyper-parameters (e.g. ``{"epochs": 5}``), see
+        :func:`update_params`.
+    accepted_rows : int
+        The contract's ``acceptedRows`` when ``current`` was the model (Newton rule: the
+        update weighs the owner's rows against ``spec.seed_rows + accepted_rows``).
     progress : callable, optional
         ``progress(done=, total=, message=)``.
 
@@ -437,7 +482,7 @@ def prepare_update(
     X = Preprocessor.from_dict(spec.preprocessing).transform(data.features)
     y = data.y
     report(done=1, message=f"building the {spec.rule} update from {len(y)} rows (plaintext)")
-    rule_params = {**dict(spec.params), **dict(params or {})}
+    rule_params = update_params(spec, accepted_rows=accepted_rows, params=params)
     update = build_update(spec.rule, X, y, rule_params)
     d = X.shape[1]
     report(done=2, message=f"applying it to the encrypted weights ({d}×{d} products)")
@@ -527,7 +572,11 @@ def share(
         :class:`OpenModel` (read while the chain answered) the update is still computed and
         journaled, and waits for the chain.
     model : OpenModel or int
-        The model (an id is read from the chain).
+        The model (an id is read from the chain). The update builds on its ``model_cid``
+        and, for the Newton rule, weighs the owner's rows against the rows that model holds
+        (``seed_rows`` + ``accepted_rows``, read together; :func:`update_params`).
+    params : dict, optional
+        Overrides of the rule's hyper-parameters (``{"model_rows": 0}``: the plain step).
 
     Everything that can refuse (bad file, replay, closed model, deposit above balance) is
     checked before the journal entry is written; after that the submission is never lost.
@@ -557,6 +606,7 @@ def share(
         model_id=model.model_id,
         base_cid=base_cid,
         params=params,
+        accepted_rows=model.accepted_rows,
         progress=sub,
     )
     report(done=7, message="saving to the local journal, uploading, sending submitUpdate")
@@ -779,6 +829,7 @@ __all__ = [
     "scores_before",
     "share",
     "submit",
+    "update_params",
     "validate_for_model",
     "withdraw",
 ]

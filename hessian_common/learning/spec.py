@@ -107,6 +107,12 @@ class ModelSpec:
     metric : ``"auc"`` or ``"accuracy"``
     created_at : str
         ISO-8601 UTC time.
+    seed_rows : int or None
+        Rows the initial model was fitted on (the lender's seed data). Owners of a ``newton``
+        model weigh their rows against ``seed_rows`` + the contract's ``acceptedRows``
+        (:func:`hessian_common.owner.update_params`). ``None``: a spec written before the
+        field existed (read as 0 seed rows); it is left out of the JSON then, so such a spec
+        serialises to the same bytes.
     """
 
     name: str
@@ -120,6 +126,7 @@ class ModelSpec:
     params: dict[str, float] = field(default_factory=dict)
     metric: str = "auc"
     created_at: str = field(default_factory=_now)
+    seed_rows: int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -132,6 +139,12 @@ class ModelSpec:
         if self.metric not in METRICS:
             raise DataError(f"{what}: metric {self.metric!r} is not one of {', '.join(METRICS)}")
         _check_rule(self.rule, self.params, what)
+        if self.seed_rows is not None and (
+            isinstance(self.seed_rows, bool)
+            or not isinstance(self.seed_rows, int)
+            or self.seed_rows < 0
+        ):
+            raise DataError(f"{what}: seed_rows must be an integer >= 0, got {self.seed_rows!r}")
         if not self.feature_names or not all(isinstance(f, str) for f in self.feature_names):
             raise DataError(f"{what}: feature_names must be a non-empty list of strings")
         if len(self.weights) != len(self.feature_names):
@@ -148,8 +161,8 @@ class ModelSpec:
         return len(self.feature_names)
 
     def to_dict(self) -> dict:
-        """JSON-ready dict."""
-        return {
+        """JSON-ready dict (``seed_rows`` only when known)."""
+        out = {
             "format": SPEC_FORMAT,
             "name": self.name,
             "schema_name": self.schema_name,
@@ -162,6 +175,9 @@ class ModelSpec:
             "metric": self.metric,
             "created_at": self.created_at,
         }
+        if self.seed_rows is not None:
+            out["seed_rows"] = self.seed_rows
+        return out
 
     @classmethod
     def from_dict(cls, d: Any) -> ModelSpec:
@@ -184,6 +200,7 @@ class ModelSpec:
             params=_check_rule(rule.get("name"), rule.get("params", {}), what),
             metric=_get(d, "metric", str, what),
             created_at=_get(d, "created_at", str, what),
+            seed_rows=_get(d, "seed_rows", int, what) if "seed_rows" in d else None,
         )
 
     def to_bytes(self) -> bytes:

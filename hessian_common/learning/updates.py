@@ -70,24 +70,28 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
 """Default hyper-parameters per rule (η = lr; standardised features make η = 1 safe for the
 Taylor loss, whose curvature A has eigenvalues ≈ 1/4 per unit-variance direction).
 
-Newton: ``model_rows = 0`` is the plain proximal step with ``μ = 0.5``; an owner that knows
-the rows M the current model holds (the lender's seed rows plus the contract's
-``acceptedRows``) passes ``model_rows = M`` and gets the recursive least-squares step with
-curvature floor ``floor = 0.01`` (``mu`` unused). Measured (docs/simulation/README.md): 50
-owners of 280 rows, 5 misbehaving, the plain step ends at 0.985-0.999 of the centralized
-AUC on the hold-out and 0.964-0.995 on fresh loans; the ``model_rows`` step at 0.989-1.004
-and 0.987-0.999."""
+Newton: ``model_rows = 0`` is the plain proximal step with ``μ = 0.5``; with ``model_rows =
+M``, the rows the current model holds, it is the recursive least-squares step with curvature
+floor ``floor = 0.01`` (``mu`` unused). The owner workflow fills M in itself
+(:func:`hessian_common.owner.update_params`: the spec's ``seed_rows`` plus the contract's
+``acceptedRows``; a ``model_rows`` written in a spec is replaced). Measured
+(docs/simulation/README.md): 50 owners of 280 rows, 5 misbehaving, the plain step ends at
+0.985-0.999 of the centralized AUC on the hold-out and 0.964-0.995 on fresh loans; the
+``model_rows`` step at 0.989-1.004 and 0.987-0.999."""
 
-P_EXPONENT = -6
-"""Fixed-point exponent for P: entries are rounded to multiples of 16^−6 = 2^−24 (≈ 6e−8;
-for d = 32 weights of size ≤ 1 the error of an output weight is ≤ 1e−6).
+P_EXPONENT = -12
+"""Fixed-point exponent for P: entries are rounded to multiples of 16^−12 = 2^−48 (≈ 3.6e−15;
+for d = 32 weights of size ≤ 1 an output weight is off by ≤ 6e−14).
 
-Every encrypted update lowers the ciphertexts' exponent by ``|P_EXPONENT|``, and the lender
-publishes the accepted candidate's ciphertexts as the next model, so after k accepted
-updates the model's exponent is ``−13 + k·P_EXPONENT``. Python floats (fixed-point encoding
-and decoding go through them) hold 16^e only for ``4·|e| <~ 1020``: at −12 the limit was
-about 20 accepted updates per model, at −6 it is about 38. The lasting fix is the lender
-re-encrypting the decrypted weights it publishes (fresh exponent, fresh randomness)."""
+Every encrypted update lowers the ciphertexts' exponent by ``|P_EXPONENT|`` (an update on a
+model at exponent ``e`` comes out at ``e + P_EXPONENT``). That no longer accumulates: the
+lender publishes a fresh ``encrypt_vector(pk, w')`` of the weights it decrypted, at the
+standard exponent −13 (:mod:`hessian_common.lender.evaluate`), so every model version starts
+at −13 and every update blob is at −25. Measured (512-bit keys, d = 32, 80 accepted
+row-weighted Newton updates, re-encrypted each time): largest |decrypted − plaintext| weight
+error 1.9e−7 at −6, 7.2e−10 at −8, 3.3e−12 at −10, 9.3e−15 at −12; one 2048-bit update costs
+about 15-25% more at −12 than at −6 (longer exponents in the d² products; the d fresh
+obfuscators cost the same)."""
 
 
 def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -350,26 +354,61 @@ def proximal_newton(
     floor : float > 0
         Curvature floor φ added to A in the trust region (``model_rows`` > 0 only).
     """
+    return newton_by_rows(X, y, mu=mu, l2=l2, floor=floor, dp=dp, rng=rng).at(model_rows)
+
+
+@dataclass(frozen=True)
+class NewtonByRows:
+    """An owner's proximal Newton step as a function of the rows M the model holds.
+
+    ``at(M)`` is :func:`proximal_newton` with ``model_rows = M``, built from the owner's
+    statistics ``A``, ``b`` (computed once). Used where the same owner's step is needed on
+    models of different sizes, e.g. valuing coalitions
+    (:class:`hessian_common.rewards.valuation.SequentialUtility`), where the step an owner
+    takes depends on the rows of the owners applied before it.
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    rows: int
+    mu: float = 0.5
+    l2: float = 1e-4
+    floor: float = 0.01
+
+    def at(self, model_rows: float) -> AffineUpdate:
+        """The step on a model of ``model_rows`` rows (0: the plain ``μ`` step)."""
+        if not model_rows >= 0:
+            raise DataError(f"model_rows must be >= 0, got {model_rows}")
+        d = self.b.shape[0]
+        eye = np.eye(d)
+        params = {"mu": float(self.mu), "l2": float(self.l2)}
+        if model_rows:
+            rho = float(model_rows) / self.rows
+            K = np.linalg.inv((1 + rho) * self.A + rho * self.floor * eye)
+            P, q = rho * K @ (self.A + self.floor * eye), -K @ self.b
+            params.update(model_rows=float(model_rows), floor=float(self.floor))
+        else:
+            H = self.A + self.mu * eye
+            P, q = self.mu * np.linalg.solve(H, eye), -np.linalg.solve(H, self.b)
+        return AffineUpdate(P, q, rows=self.rows, rule="newton", params=params)
+
+
+def newton_by_rows(
+    X: Any,
+    y: Any,
+    mu: float = 0.5,
+    l2: float = 1e-4,
+    floor: float = 0.01,
+    dp: DPConfig | None = None,
+    rng: np.random.Generator | None = None,
+) -> NewtonByRows:
+    """The owner's Newton step for any model size: ``newton_by_rows(X, y).at(M)``."""
     if mu <= 0:
         raise DataError(f"proximal weight mu must be > 0, got {mu}")
-    if not model_rows >= 0:
-        raise DataError(f"model_rows must be >= 0, got {model_rows}")
     if not floor > 0:
         raise DataError(f"curvature floor must be > 0, got {floor}")
     A, b = statistics(X, y, l2=l2, dp=dp, rng=rng)
-    n, d = int(np.asarray(X).shape[0]), b.shape[0]
-    eye = np.eye(d)
-    if model_rows:
-        rho = float(model_rows) / n
-        K = np.linalg.inv((1 + rho) * A + rho * floor * eye)
-        P, q = rho * K @ (A + floor * eye), -K @ b
-        params = {"mu": float(mu), "l2": float(l2)}
-        params.update(model_rows=float(model_rows), floor=float(floor))
-    else:
-        H = A + mu * eye
-        P, q = mu * np.linalg.solve(H, eye), -np.linalg.solve(H, b)
-        params = {"mu": float(mu), "l2": float(l2)}
-    return AffineUpdate(P, q, rows=n, rule="newton", params=params)
+    return NewtonByRows(A, b, int(np.asarray(X).shape[0]), float(mu), float(l2), float(floor))
 
 
 def build_update(

@@ -7,6 +7,9 @@
    recomputed, ``s = metric(y_test, sigmoid(X_test · w))``, with ``w`` decrypted from the
    recorded CID (the lender, with its key) or taken from the audit bundle the lender
    published at the reveal (everyone else); it matches within :data:`AUDIT_TOLERANCE_PPM`.
+   An accepted update's CID names the lender's fresh encryption of the new model and a
+   rejected one's the owner's candidate; the lender scored exactly what each decrypts to
+   (:mod:`hessian_common.lender.evaluate`).
 
 The audit bundle (``hessian.audit-bundle/1``) maps each scored CID to its decrypted weights.
 """

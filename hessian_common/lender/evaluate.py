@@ -4,10 +4,21 @@ Protocol::
 
     blob = store.get(updateCid);  checks: model, rows, digest, base model
     w'   = D(enc(w'))                              (the lender's Paillier key)
-    s'   = metric(y_hold, sigmoid(X_hold · w'))
-    accepted = s' >= current − tolerance           (learning room: evaluate_candidate)
-    accepted: store.put(EncryptedModel(enc(w')))  -> newModelCid
-    evaluateUpdate(updateId, accepted, s', newModelCid)
+    w''  = round(w' · 16^13) / 16^13               (what E(w'') at exponent −13 decrypts to)
+    s''  = metric(y_hold, sigmoid(X_hold · w''))
+    accepted = s'' >= current − tolerance          (learning room: evaluate_candidate)
+    accepted: store.put(EncryptedModel(E(w'')))   -> newModelCid, score s''
+    rejected: score s' (of the candidate the update CID names)
+    evaluateUpdate(updateId, accepted, score, newModelCid)
+
+Re-encryption: an owner's update comes out at exponent ``e + P_EXPONENT`` for a model at
+exponent ``e``, so publishing the candidate's own ciphertexts would lower the model's
+exponent with every accepted update until fixed-point decoding overflows (about 20 updates
+at ``P_EXPONENT = −12``). The lender has just decrypted ``w'``, so it publishes a fresh
+``encrypt_vector(pk, w'')`` at the standard exponent (fresh randomness too): it reveals
+nothing the lender did not know, and every model version starts at exponent −13. The
+recorded score is always that of what the recorded CID decrypts to, so an audit
+(:mod:`hessian_common.lender.audit`) recomputes it exactly.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from hessian_common.errors import ChainError, CryptoError, DataError
 from hessian_common.lender.audit import weights_at
@@ -85,6 +98,20 @@ def current_version(lender: Lender, record: ModelRecord, info: Any) -> tuple[str
     return cid, s
 
 
+def published_weights(w: Any, public_key: Any, exponent: int | None = None) -> np.ndarray:
+    """``w`` rounded as ``encrypt_vector(public_key, w, exponent=exponent)`` stores it.
+
+    ``m_i = round(w_i · 16^−e)`` (:func:`hessian_common.crypto.encode_fixed`), decoded as
+    phe decodes it, ``m_i / 16^−e``: decrypting the fresh encryption gives exactly these
+    floats, and rounding them again changes nothing.
+    """
+    from hessian_common.crypto.paillier import DEFAULT_EXPONENT, encode_fixed
+
+    e = DEFAULT_EXPONENT if exponent is None else int(exponent)
+    scale = 16**-e
+    return np.array([encode_fixed(float(v), e, public_key) / scale for v in np.ravel(w)])
+
+
 def evaluate_submission(
     lender: Lender, update_id: int, progress: ProgressFn | None = None
 ) -> EvaluationResult:
@@ -100,9 +127,10 @@ def evaluate_submission(
     Callers serialise evaluations (:class:`Lender` holds a lock).
     """
     from hessian_common.chain import SubmissionStatus, tx_hash_of
-    from hessian_common.crypto import decrypt_vector
+    from hessian_common.crypto import decrypt_vector, encrypt_vector
     from hessian_common.errors import BlobNotFound, StoreIntegrityError
     from hessian_common.learning.federated import evaluate_candidate
+    from hessian_common.learning.metrics import score_weights
     from hessian_common.learning.spec import EncryptedModel, UpdateBlob
 
     step = progress or no_progress
@@ -119,7 +147,7 @@ def evaluate_submission(
     tolerance = float(record.params.get("tolerance", 0.0))
 
     step(message=f"fetching update #{update_id} from the store")
-    reason, w = None, None
+    reason, w, w_pub = None, None, None
     try:
         blob = UpdateBlob.from_bytes(store.get(sub.update_cid), spec)
     except (BlobNotFound, StoreIntegrityError, DataError, CryptoError) as exc:
@@ -138,6 +166,7 @@ def evaluate_submission(
         step(message=f"decrypting update #{update_id}")
         try:
             w = decrypt_vector(books.private_key(model_id), blob.weights, lender.workers)
+            w_pub = published_weights(w, spec.public_key)
         except CryptoError as exc:
             reason = f"cannot decrypt the update: {exc}"
 
@@ -145,13 +174,16 @@ def evaluate_submission(
         accepted, new_score = False, float("nan")
     else:
         step(message=f"scoring update #{update_id} on the hold-out")
-        verdict = evaluate_candidate(w, X, y, current, record.metric, tolerance)
+        verdict = evaluate_candidate(w_pub, X, y, current, record.metric, tolerance)
         accepted, new_score, reason = verdict.accepted, verdict.score, verdict.reason
+        if not accepted and not np.array_equal(w, w_pub):
+            new_score = float(score_weights(X, y, w)[record.metric])  # what audit decrypts
 
     new_cid = ""
     if accepted:
-        step(message="publishing the new encrypted model")
-        model = EncryptedModel(blob.weights, version=len(record.versions))
+        step(message="re-encrypting and publishing the new model")
+        fresh = encrypt_vector(spec.public_key, w_pub, workers=lender.workers)
+        model = EncryptedModel(fresh, version=len(record.versions))
         new_cid = str(store.put(model.to_bytes()))
         store.pin(new_cid)
     score_ppm = int(to_ppm(new_score)) if math.isfinite(new_score) else 0

@@ -6,7 +6,7 @@ Protocol::
     Preprocessor.fit(seed);  X = transform(.)           (column 0 is the intercept)
     w0 = argmin logistic loss on (X_seed, y_seed)       (learning room: fit_taylor)
     s0 = metric(y_hold, sigmoid(X_hold · w0))           (initial score, must be < target)
-    (pk, sk) = Paillier keys;  enc(w0) published in the model spec
+    (pk, sk) = Paillier keys;  enc(w0) and the seed row count published in the model spec
     commitment = keccak256(testSetCid || salt)          (commit now, reveal after close)
     createModel(specCid, metric, s0, target, ..., commitment) + bounty
 """
@@ -124,6 +124,7 @@ def create_task(
         rule=params.update_rule,
         params=rule_params,
         metric=params.metric,
+        seed_rows=len(seed_idx),
     )
 
     step(done=5, message="committing to the hold-out")

@@ -16,6 +16,13 @@ and the utility of ``S`` is the hold-out score of ``w_S`` (ROC AUC of the linear
 owner's plaintext ``AffineUpdate`` (anything with ``apply(w) -> w'``); the simulation builds
 them with the learning room's own rule builders, which is what the encrypted path computes.
 
+Row-weighted steps: with the ``newton`` rule an owner's map depends on the rows ``M`` the
+model holds when the owner arrives (``proximal_newton(..., model_rows=M)``, the step the
+owner workflow takes: ``M`` = the lender's seed rows + the rows accepted before). Such an
+owner is given as a *row-dependent* update (``rows`` and ``at(M) -> AffineMap``, the learning
+room's ``NewtonByRows``); in a coalition it is applied with ``M = base_rows + Σ rows`` of the
+coalition's owners before it, i.e. the step it would have taken had only they come first.
+
 The utility of an ordered coalition ignores the lender's accept/reject decision on purpose: it
 measures what the owner's data *does* to the model, so that a harmful owner gets a negative
 value rather than zero.
@@ -52,13 +59,24 @@ class AffineMap(Protocol):
         ...
 
 
+class RowDependentMap(Protocol):
+    """An owner's update as a function of the rows the model holds (``NewtonByRows``)."""
+
+    rows: int
+
+    def at(self, model_rows: float) -> AffineMap:  # pragma: no cover - protocol
+        """The owner's map on a model of ``model_rows`` rows."""
+        ...
+
+
 class SequentialUtility:
     """Hold-out score of the model built by applying a coalition's updates in order.
 
     Parameters
     ----------
-    updates : sequence of AffineMap
-        One plaintext update per owner, indexed like the owners.
+    updates : sequence of AffineMap or RowDependentMap
+        One plaintext update per owner, indexed like the owners. A row-dependent one is
+        applied at ``model_rows`` = ``base_rows`` + the rows of the owners before it.
     w0 : ndarray of shape (d,)
         The initial model (the lender's seed model).
     X_hold : ndarray of shape (n_hold, d)
@@ -67,17 +85,23 @@ class SequentialUtility:
         Hold-out labels (0/1, both present).
     score : callable, optional
         ``score(y, s) -> float`` on linear scores ``s = X_hold · w``; ROC AUC by default.
+    base_rows : int
+        Rows the initial model ``w0`` holds (the lender's seed rows).
     """
 
     def __init__(
         self,
-        updates: Sequence[AffineMap],
+        updates: Sequence[AffineMap | RowDependentMap],
         w0: np.ndarray,
         X_hold: np.ndarray,
         y_hold: np.ndarray,
         score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+        base_rows: int = 0,
     ) -> None:
+        if base_rows < 0:
+            raise ConfigError(f"base_rows must be >= 0, got {base_rows}")
         self.updates = list(updates)
+        self.base_rows = int(base_rows)
         self.w0 = np.asarray(w0, dtype=float)
         self.X_hold = np.asarray(X_hold, dtype=float)
         self.y_hold = np.asarray(y_hold)
@@ -100,11 +124,20 @@ class SequentialUtility:
         self.calls += 1
         return self._score(self.y_hold, self.X_hold @ w)
 
+    def step(self, w: np.ndarray, i: int, held: int) -> tuple[np.ndarray, int]:
+        """Apply owner ``i`` to ``w`` on a model of ``held`` rows: ``(w', held + rows_i)``."""
+        update = self.updates[i]
+        at = getattr(update, "at", None)
+        rows = int(getattr(update, "rows", 0))
+        if at is not None:
+            update = at(held)
+        return np.asarray(update.apply(w), dtype=float), held + rows
+
     def weights(self, order: Sequence[int]) -> np.ndarray:
         """``w_S`` for the coalition ``order`` (applied left to right)."""
-        w = self.w0.copy()
+        w, held = self.w0.copy(), self.base_rows
         for i in order:
-            w = np.asarray(self.updates[i].apply(w), dtype=float)
+            w, held = self.step(w, i, held)
         return w
 
     def __call__(self, order: Sequence[int]) -> float:
@@ -206,13 +239,13 @@ def monte_carlo_shapley(
     done = 0
     for done in range(1, max_permutations + 1):
         perm = rng.permutation(n)
-        w = utility.w0.copy()
+        w, held = utility.w0.copy(), utility.base_rows
         prev = empty
         for j, i in enumerate(perm):
             if truncation_tol and abs(full - prev) <= truncation_tol:
                 truncated += n - j
                 break
-            w = np.asarray(utility.updates[i].apply(w), dtype=float)
+            w, held = utility.step(w, i, held)
             cur = utility.score_weights(w)
             marginal = cur - prev
             sums[i] += marginal

@@ -16,6 +16,8 @@ from eth_utils import function_abi_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
 
+from hessian_common.chain.client import node_errors, node_url
+
 
 def selectors(abi: list[dict[str, Any]]) -> dict[bytes, str]:
     """4-byte selector -> function name, for every function of ``abi``."""
@@ -42,13 +44,19 @@ def gas_by_role(
     -------
     dict
         ``{role: {operation: gas}}``, plus ``"reverted <op>"`` entries for mined reverts.
+
+    Raises :class:`~hessian_common.errors.ChainUnavailable` (naming the URL) if the node
+    stops answering.
     """
     names = selectors(abi)
+    url = node_url(w3)
     out: dict[str, dict[str, int]] = {}
     for number in range(first_block, last_block + 1):
-        block = w3.eth.get_block(number, full_transactions=True)
+        with node_errors(url):
+            block = w3.eth.get_block(number, full_transactions=True)
         for tx in block["transactions"]:
-            receipt = w3.eth.get_transaction_receipt(tx["hash"])
+            with node_errors(url):
+                receipt = w3.eth.get_transaction_receipt(tx["hash"])
             data = HexBytes(tx.get("input") or tx.get("data") or b"")
             if tx.get("to") is None:
                 op = "deploy"

@@ -296,7 +296,8 @@ def _run_on_chain(
         bars.advance(note="connected")
         lender_acct = _account(scenario.seed, "lender")
         owner_accts = {p.index: _account(scenario.seed, p.name) for p in cast}
-        first_block = int(w3.eth.block_number) + 1
+        lender_client = ChainClient(w3, lender_acct)
+        first_block = lender_client.block_number() + 1
         faucet = _fund(
             chain,
             [lender_acct, *owner_accts.values()],
@@ -304,7 +305,6 @@ def _run_on_chain(
             + [OWNER_FUNDS_WEI] * len(owner_accts),
         )
         bars.advance(1 + len(owner_accts), note="accounts funded")
-        lender_client = ChainClient(w3, lender_acct)
         artifact = load_artifact("ModelRepository")
         address = deploy_repository(lender_client, root / "deployments", artifact=artifact)
         repo = ModelRepository(lender_client, address, artifact.abi)
@@ -365,7 +365,7 @@ def _run_on_chain(
                     owner_repos[plan.index],
                     journals[plan.index],
                     owner_accts[plan.index].address,
-                    params=_owner_params(scenario, rec, owner_repos[plan.index]),
+                    params=_owner_params(scenario),
                 )
             if sub.update_id is not None:
                 with clock.phase("lender: decrypt, score, evaluate"):
@@ -381,7 +381,7 @@ def _run_on_chain(
         bars.start("settle", len(models) * (2 + len(cast)))
         for mech, rec in models.items():
             _settle(repo, owner_repos, rec.model_id, mech, outcomes[mech], lender, bars)
-        last_block = int(w3.eth.block_number)
+        last_block = lender_client.block_number()
 
     with clock.phase("accounting (receipts, mirror)"):
         roles = {lender_acct.address.lower(): "lender", str(faucet).lower(): "faucet"}
@@ -413,12 +413,10 @@ def _run_on_chain(
         shap = np.zeros(len(in_game))
         err = np.zeros(len(in_game))
         if scenario.shapley_permutations and in_game:
-            from hessian_common.learning.updates import build_update
-
-            updates = [
-                build_update(spec.rule, *matrices[i], params=dict(spec.params)) for i in in_game
-            ]
-            utility = SequentialUtility(updates, w0, X_hold, y_hold)
+            updates, base_rows = _valuation_updates(
+                spec, [matrices[i] for i in in_game], _owner_params(scenario)
+            )
+            utility = SequentialUtility(updates, w0, X_hold, y_hold, base_rows=base_rows)
             loo = leave_one_out(utility)
             bars.start("Shapley permutations", scenario.shapley_permutations)
             res = monte_carlo_shapley(
@@ -526,18 +524,40 @@ def _centralized_curve(cast, matrices, X_seed, y_seed, X_hold, y_hold, bars) -> 
     return curve
 
 
-def _owner_params(scenario: Scenario, rec: Any, repo: Any) -> dict[str, float] | None:
-    """What an owner adds to the spec's rule parameters (``owner.share(params=...)``).
+def _owner_params(scenario: Scenario) -> dict[str, float] | None:
+    """What an owner overrides in the rule parameters (``owner.share(params=...)``).
 
-    With ``scenario.owners_pass_model_rows`` (Newton rule): ``model_rows`` = the lender's seed
-    rows + the rows of the updates the contract has accepted so far (``acceptedRows``, public
-    chain state), read just before the owner computes its update. The seed rows come from
-    the lender's record here; a deployed lender would publish them in the model spec.
+    Nothing by default: the owner workflow itself weighs a Newton owner's rows against the
+    rows the model holds (the spec's ``seed_rows`` + the contract's ``acceptedRows``,
+    :func:`hessian_common.owner.update_params`), exactly as the data-owner app does. With
+    ``scenario.owners_pass_model_rows`` off, owners take the plain ``μ`` step
+    (``model_rows = 0``).
     """
-    if not (scenario.owners_pass_model_rows and scenario.update_rule == "newton"):
-        return None
-    accepted = int(repo.model(rec.model_id).accepted_rows)
-    return {"model_rows": float(int(rec.seed_rows) + accepted)}
+    if scenario.update_rule == "newton" and not scenario.owners_pass_model_rows:
+        return {"model_rows": 0.0}
+    return None
+
+
+def _valuation_updates(
+    spec: Any, data: list[tuple[np.ndarray, np.ndarray]], params: dict[str, float] | None
+) -> tuple[list[Any], int]:
+    """Each owner's plaintext update for valuation, with the step the chain run applied.
+
+    The parameters are the owner workflow's (:func:`hessian_common.owner.update_params`).
+    A row-weighted Newton owner becomes a :class:`~hessian_common.learning.updates.
+    NewtonByRows`, taken in each coalition at the rows the model holds there (the spec's
+    seed rows + the rows of the owners before it); every other rule is a fixed map.
+    Returns ``(updates, base_rows)``.
+    """
+    from hessian_common.learning.updates import DEFAULT_PARAMS, build_update, newton_by_rows
+    from hessian_common.owner import update_params
+
+    p = update_params(spec, accepted_rows=0, params=params)
+    if spec.rule == "newton" and p.get("model_rows"):
+        q = {**DEFAULT_PARAMS["newton"], **p}
+        updates = [newton_by_rows(X, y, mu=q["mu"], l2=q["l2"], floor=q["floor"]) for X, y in data]
+        return updates, int(spec.seed_rows or 0)
+    return [build_update(spec.rule, X, y, params=p) for X, y in data], 0
 
 
 def _owner_turn(
@@ -565,6 +585,7 @@ def _owner_turn(
             model_id=model_id,
             base_cid=base_cid,
             params=params,
+            accepted_rows=model.accepted_rows,
         )
         cid = store.put(blob.to_bytes())
         try:
@@ -665,7 +686,7 @@ class _LenderSide:
             metric="auc",
             target=round(float(target), 6),
             mechanism=mech.label,
-            deadline=int(self.repo.client.w3.eth.get_block("latest")["timestamp"]) + 30 * DAY,
+            deadline=self.repo.client.block_timestamp() + 30 * DAY,
             evaluation_window=DAY,
             deposit_wei=DEPOSIT_WEI,
             key_size=sc.key_bits,

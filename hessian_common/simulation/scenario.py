@@ -61,12 +61,14 @@ class Scenario:
         optimum, which survives the strict acceptance rule far more often than ``mu = 0.05``
         (measured on 50 owners: AUC ratio 0.990 against 0.964).
     owners_pass_model_rows : bool
-        Newton rule: each owner passes ``model_rows`` = the rows the current model holds (the
-        lender's seed rows + the contract's ``acceptedRows`` when it computes its update), so
-        its step is the recursive least-squares one
+        Newton rule: each owner's step weighs its rows against the rows the current model
+        holds (the spec's ``seed_rows`` + the contract's ``acceptedRows`` when it computes
+        its update; the owner workflow's own rule, :func:`hessian_common.owner.update_params`,
+        as in the apps), so its step is the recursive least-squares one
         (:func:`hessian_common.learning.updates.proximal_newton`), weighed against everything
         the model has seen instead of a fixed trust region. On by default: with it, 50
         owners of 280 rows reach >= 0.99 of the centralized AUC (docs/simulation/README.md).
+        Off: owners override ``model_rows = 0`` (the plain ``μ`` step).
     """
 
     owners: int = 10

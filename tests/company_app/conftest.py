@@ -145,7 +145,14 @@ def owner_submit(env: Env, model_id: int, owner_index: int, path: Path) -> int:
     model = owner.get_model(repo, env.store, model_id)
     report = owner.validate_for_model(path, model.spec)
     current, base = owner.current_weights(env.store, model)
-    blob = owner.prepare_update(model.spec, current, report.data, model_id=model_id, base_cid=base)
+    blob = owner.prepare_update(
+        model.spec,
+        current,
+        report.data,
+        model_id=model_id,
+        base_cid=base,
+        accepted_rows=model.accepted_rows,
+    )
     cid = env.store.put(blob.to_bytes())
     return repo.submit_update(model_id, cid, report.digest, report.rows)
 

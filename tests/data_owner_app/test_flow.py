@@ -131,9 +131,17 @@ def test_local_path_is_read_in_place(app, client, lender, owner_split):
 
 
 def test_rejected_update_shows_no_reward(app, client, lender, owner_repo, owner_split):
-    """owner_01's update lowers the hold-out AUC of this split: the lender rejects it."""
+    """owner_01's loans with every outcome swapped (Fully Paid <-> Charged Off) pull the
+    model the wrong way: the lender rejects the update."""
+    text = (owner_split / "owner_01.csv").read_text(encoding="utf-8")
+    flipped = (
+        text.replace('"Fully Paid"', '"@"')
+        .replace('"Charged Off"', '"Fully Paid"')
+        .replace('"@"', '"Charged Off"')
+    )
+    assert flipped != text
     job = train_and_submit(
-        client, app, token_of(upload_file(client, lender.model_id, owner_split / "owner_01.csv"))
+        client, app, token_of(upload(client, lender.model_id, flipped.encode(), "flipped.csv"))
     )
     assert job.state == "done", job.error
     accepted, _ = lender.evaluate(1)
@@ -201,7 +209,12 @@ def test_equal_share_is_claimed_after_close(
     from tests.owner.world import open_model
 
     lender = open_model(
-        chain_repo, owner_store, owner_split, name="Equal shares", mechanism=Mechanism.EQUAL
+        chain_repo,
+        owner_store,
+        owner_split,
+        name="Equal shares",
+        mechanism=Mechanism.EQUAL,
+        target=0.99,  # stays open after the update, so the lender closes it
     )
     token = token_of(upload_file(client, lender.model_id, owner_split / "owner_02.csv"))
     job = train_and_submit(client, app, token)

@@ -18,9 +18,11 @@ from hessian_common.learning.updates import (
     gradient_step,
     local_epochs,
     naive_encrypted_gradient_step,
+    newton_by_rows,
     proximal_newton,
     statistics,
 )
+from hessian_common.lender.evaluate import published_weights
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +231,53 @@ def test_newton_with_model_rows_is_recursive_least_squares():
         M += len(B)
     pooled = fit_taylor(np.vstack(blocks), np.concatenate(ys), l2=0.0)
     np.testing.assert_allclose(w, pooled, atol=1e-6)
+
+
+def test_newton_by_rows_is_proximal_newton_at_each_size(data):
+    X, y = data
+    by_rows = newton_by_rows(X, y, mu=0.3, l2=1e-3, floor=0.02)
+    assert by_rows.rows == len(y)
+    for m in (0, 1, 250, 10_000):
+        u, v = by_rows.at(m), proximal_newton(X, y, mu=0.3, l2=1e-3, model_rows=m, floor=0.02)
+        np.testing.assert_array_equal(u.P, v.P)
+        np.testing.assert_array_equal(u.q, v.q)
+        assert u.params == v.params
+    with pytest.raises(DataError, match="model_rows"):
+        by_rows.at(-5)
+
+
+def test_eighty_updates_reencrypted_like_the_lender_never_drift(keys):
+    """The lender's path, 80 times: owner ``apply_encrypted`` on the published model, lender
+    decrypts, rounds (:func:`published_weights`) and publishes ``encrypt_vector`` afresh.
+    The exponent never drifts (−13 published, −13 + P_EXPONENT per update), nothing
+    overflows, and the decrypted model stays within 1e-6 of the plaintext chain."""
+    pk, sk = keys
+    rng = np.random.default_rng(8)
+    d, held = 32, 1_000
+    w0 = rng.normal(0, 0.3, d)
+    enc, w_plain = encrypt_vector(pk, w0), w0.copy()
+    worst = 0.0
+    for _ in range(80):
+        X = np.column_stack([np.ones(60), rng.normal(size=(60, d - 1))])
+        y = (rng.random(60) < 0.2).astype(float)
+        u = proximal_newton(X, y, model_rows=held)
+        candidate = u.apply_encrypted(enc)
+        assert set(candidate.exponents) == {-13 + P_EXPONENT}
+        w_pub = published_weights(decrypt_vector(sk, candidate), pk)
+        enc = encrypt_vector(pk, w_pub)
+        assert set(enc.exponents) == {-13}
+        w_plain = u.apply(w_plain)
+        worst = max(worst, float(np.max(np.abs(decrypt_vector(sk, enc) - w_plain))))
+        held += 60
+    assert worst <= 1e-6, worst
+
+
+def test_without_reencryption_the_exponent_drifts(keys, data):
+    """What the re-encryption fixes: chaining candidates lowers the exponent every time."""
+    pk, _sk = keys
+    X, y = data
+    u = proximal_newton(X, y, model_rows=500)
+    enc = encrypt_vector(pk, fit_taylor(X, y))
+    for k in range(1, 4):
+        enc = u.apply_encrypted(enc)
+        assert set(enc.exponents) == {-13 + k * P_EXPONENT}

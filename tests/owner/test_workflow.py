@@ -83,10 +83,13 @@ def test_update_decrypts_to_the_plaintext_rule(owner_repo, owner_store, lender, 
     assert "0x" + blob.dataset_digest == report.digest
     assert blob.base_model_cid == m.spec_cid
     X = Preprocessor.from_dict(m.spec.preprocessing).transform(report.data.features)
-    expected = build_update("newton", X, report.data.y, {}).apply(
+    # Newton: the owner weighs its rows against the rows the model holds (seed + accepted)
+    assert m.spec.seed_rows > 0 and m.accepted_rows == 0
+    rows_held = {"model_rows": m.spec.seed_rows}
+    expected = build_update("newton", X, report.data.y, rows_held).apply(
         decrypt_vector(lender.sk, m.spec.weights)
     )
-    np.testing.assert_allclose(decrypt_vector(lender.sk, blob.weights), expected, atol=1e-6)
+    np.testing.assert_allclose(decrypt_vector(lender.sk, blob.weights), expected, atol=1e-9)
     assert steps[-1]["done"] == 4
     # round trip through the store format the lender reads
     assert UpdateBlob.from_bytes(blob.to_bytes(), m.spec).rows == blob.rows

@@ -26,6 +26,7 @@ from hessian_common.learning.federated import evaluate_candidate
 from hessian_common.learning.metrics import score_weights
 from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
 from hessian_common.learning.updates import fit_taylor
+from hessian_common.lender.evaluate import published_weights
 from hessian_common.store import EmbeddedStore
 from hessian_common.types import to_ppm
 
@@ -66,11 +67,12 @@ class Lender:
         """Decrypt, score on the hold-out, publish, ``evaluateUpdate``; like the company app."""
         sub = self.repo.submission(update_id)
         blob = UpdateBlob.from_bytes(self.store.get(sub.update_cid), self.spec)
-        w = decrypt_vector(self.sk, blob.weights)
+        w = published_weights(decrypt_vector(self.sk, blob.weights), self.spec.public_key)
         ev = evaluate_candidate(w, self.X_hold, self.y_hold, self.score, "auc", tolerance)
         new_cid = ""
-        if ev.accepted:
-            new_cid = self.store.put(EncryptedModel(blob.weights, version=update_id).to_bytes())
+        if ev.accepted:  # re-encrypted at the standard exponent, as the company app does
+            fresh = encrypt_vector(self.spec.public_key, w)
+            new_cid = self.store.put(EncryptedModel(fresh, version=update_id).to_bytes())
             self.score = ev.score
         self.repo.evaluate_update(update_id, ev.accepted, to_ppm(ev.score), new_cid)
         return ev.accepted, ev.score
@@ -109,6 +111,7 @@ def open_model(
         rule=rule,
         params=dict(params or {}),
         metric="auc",
+        seed_rows=len(seed.y),
     )
     spec_cid = store.put(spec.to_bytes())
     s0 = score_weights(X_hold, hold.y, w0)["auc"]

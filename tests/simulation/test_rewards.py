@@ -137,3 +137,36 @@ def test_utility_rejects_bad_hold_out() -> None:
         SequentialUtility([], np.zeros(2), np.ones((3, 2)), np.zeros(3))
     with pytest.raises(DataError, match="shape"):
         SequentialUtility([], np.zeros(2), np.ones((3, 3)), np.array([0, 1, 0]))
+
+
+def test_row_weighted_owners_take_the_step_of_their_place_in_the_coalition() -> None:
+    """A NewtonByRows owner is applied at M = base rows + the rows of the owners before it,
+    so the coalition in arrival order is the chain run's sequence of row-weighted steps."""
+    from hessian_common.learning.updates import fit_taylor, newton_by_rows, proximal_newton
+
+    rng = np.random.default_rng(3)
+    d = 5
+
+    def owner(n: int) -> tuple[np.ndarray, np.ndarray]:
+        X = np.column_stack([np.ones(n), rng.normal(size=(n, d - 1))])
+        return X, (rng.random(n) < 1 / (1 + np.exp(-X @ np.linspace(-1, 1, d)))).astype(float)
+
+    seed, owners = owner(200), [owner(n) for n in (80, 300, 40)]
+    X_hold, y_hold = owner(400)
+    w0 = fit_taylor(*seed)
+    updates = [newton_by_rows(X, y) for X, y in owners]
+    u = SequentialUtility(updates, w0, X_hold, y_hold, base_rows=200)
+    w, held = w0, 200
+    for X, y in owners:
+        w = proximal_newton(X, y, model_rows=held).apply(w)
+        held += len(y)
+    np.testing.assert_allclose(u.weights([0, 1, 2]), w, atol=1e-12)
+    # owner 2 first: it takes the step on the seed model alone
+    first = proximal_newton(*owners[2], model_rows=200).apply(w0)
+    np.testing.assert_allclose(u.weights([2]), first, atol=1e-12)
+    # each permutation's marginals add up to the score of that order's full coalition
+    res = monte_carlo_shapley(u, max_permutations=1, min_permutations=1, truncation_tol=0)
+    perm = np.random.default_rng(0).permutation(3)
+    np.testing.assert_allclose(res.values.sum(), u(perm) - res.empty_score, atol=1e-12)
+    with pytest.raises(ConfigError, match="base_rows"):
+        SequentialUtility(updates, w0, X_hold, y_hold, base_rows=-1)
