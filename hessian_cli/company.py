@@ -15,27 +15,14 @@ import os
 
 import click
 
-from hessian_common.errors import ChainUnavailable, ConfigError
+from hessian_cli.serving import chain_id_or_none, server_options
+from hessian_common.errors import ConfigError
 
 DEFAULT_PORT = 5000
 
 
-def _chain_id(rpc_url: str) -> int | None:
-    from hessian_common.chain.client import connect
-
-    try:
-        return int(connect(rpc_url, timeout=5).eth.chain_id)
-    except ChainUnavailable:
-        return None
-
-
 @click.group(invoke_without_command=True)
-@click.option("--rpc", "rpc_url", help="Ethereum JSON-RPC URL (default: settings, :8545).")
-@click.option("--port", type=int, default=DEFAULT_PORT, show_default=True, help="HTTP port.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--store-dir", type=click.Path(file_okay=False), help="Embedded store directory.")
-@click.option("--home", type=click.Path(file_okay=False), help="Hessian home ($HESSIAN_HOME).")
-@click.option("--contract", help="ModelRepository address (default: the deployment record).")
+@server_options(DEFAULT_PORT)
 @click.option(
     "--account",
     default="auto",
@@ -65,7 +52,7 @@ def company(
     if not 0 < port < 65536:
         raise click.BadParameter(f"{port} is not a TCP port (1-65535)", param_hint="--port")
     settings = load_settings(home=home, rpc_url=rpc_url, store_dir=store_dir)
-    chain_id = _chain_id(settings.rpc_url)
+    chain_id = chain_id_or_none(settings.rpc_url)
     local = chain_id in LOCAL_CHAIN_IDS
     if account == "auto":
         dev_index = 0 if local else None

@@ -16,29 +16,16 @@ from pathlib import Path
 
 import click
 
-from hessian_common.errors import ChainUnavailable, ConfigError
+from hessian_cli.serving import chain_id_or_none, server_options
+from hessian_common.errors import ConfigError
 
 DEFAULT_PORT = 5001
 ENV_PASSPHRASE = "HESSIAN_OWNER_PASSPHRASE"
 LOCAL_CHAIN_IDS = frozenset({1337, 31337})
 
 
-def _chain_id(rpc_url: str) -> int | None:
-    from hessian_common.chain.client import connect
-
-    try:
-        return int(connect(rpc_url, timeout=5).eth.chain_id)
-    except ChainUnavailable:
-        return None
-
-
 @click.command()
-@click.option("--rpc", "rpc_url", help="Ethereum JSON-RPC URL (default: settings, :8545).")
-@click.option("--port", type=int, default=DEFAULT_PORT, show_default=True, help="HTTP port.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--home", type=click.Path(file_okay=False), help="Hessian home ($HESSIAN_HOME).")
-@click.option("--store-dir", type=click.Path(file_okay=False), help="Embedded store directory.")
-@click.option("--contract", help="ModelRepository address (default: the deployment record).")
+@server_options(DEFAULT_PORT)
 @click.option(
     "--account",
     default="auto",
@@ -80,7 +67,7 @@ def owner(
     }
     if contract:
         config["OWNER_REPO_ADDRESS"] = contract
-    chain_id = _chain_id(settings.rpc_url)
+    chain_id = chain_id_or_none(settings.rpc_url)
     if keystore is None and account == "auto":
         if chain_id is None or chain_id in LOCAL_CHAIN_IDS:
             account = "dev:1"
