@@ -37,6 +37,7 @@ from typing import Any
 
 import click
 
+from hessian_common.chain.node import terminate_pid
 from hessian_common.errors import ChainError, ConfigError, DeploymentNotFound, HessianError
 
 DEMO_TASK_NAME = "Demo: Lending Club default risk"
@@ -81,28 +82,8 @@ def _alive_and_ours(pid: int, command: list[str]) -> bool:
 
 
 def stop_pid(pid: int, proc: subprocess.Popen | None = None, timeout: float = STOP_TIMEOUT):
-    """SIGTERM ``pid`` (one process we started), wait, then SIGKILL."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None:
-            if proc.poll() is not None:
-                return
-        else:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    if proc is not None:
-        proc.wait(timeout=timeout)
+    """SIGTERM ``pid`` (one process we started), wait, then SIGKILL (the chain room's helper)."""
+    terminate_pid(pid, timeout=timeout, proc=proc)
 
 
 def _tail(path: str | Path, lines: int = 15) -> str:

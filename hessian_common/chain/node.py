@@ -257,7 +257,7 @@ def start_node(
     try:
         chain_id = wait_for_rpc(url, timeout, proc)
     except ChainUnavailable as exc:
-        _terminate(proc.pid)
+        terminate_pid(proc.pid)
         raise ChainUnavailable(f"{exc} (log: {log_file})") from exc
     node = LocalNode(
         kind=kind,
@@ -274,28 +274,42 @@ def start_node(
     return node
 
 
-def _terminate(pid: int, timeout: float = 15.0) -> None:
-    """SIGTERM ``pid`` (lets anvil write its state), then SIGKILL after ``timeout``."""
+def _exited(pid: int, proc: subprocess.Popen | None) -> bool:
+    """True once ``pid`` has exited (reaped through ``proc`` or ``waitpid`` when it is ours)."""
+    if proc is not None:
+        return proc.poll() is not None
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == pid
+    except ChildProcessError:  # not our child (started by another CLI call)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
+def terminate_pid(pid: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
+    """Stop one process we started, by its PID: SIGTERM, wait up to ``timeout``, then SIGKILL.
+
+    SIGTERM first lets a node write its state (anvil's ``--dump-state``, Ganache's database).
+    Pass ``proc`` when this process holds the :class:`subprocess.Popen`, so the exit is reaped.
+    """
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == pid:
-                return
-        except ChildProcessError:  # not our child (started by another CLI call)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
+        if _exited(pid, proc):
+            return
         time.sleep(0.1)
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    if proc is not None:
+        proc.wait(timeout=timeout)
 
 
 def stop_node(settings: Settings | None = None) -> LocalNode | None:
@@ -305,6 +319,6 @@ def stop_node(settings: Settings | None = None) -> LocalNode | None:
     if node is None:
         return None
     if alive:
-        _terminate(node.pid)
+        terminate_pid(node.pid)
     _pid_file(settings).unlink(missing_ok=True)
     return node
