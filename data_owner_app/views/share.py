@@ -158,11 +158,9 @@ def _staged(token: str) -> Staged:
     return item
 
 
-@bp.get("/share/<token>")
-def preview(token: str):
-    """Step 2: what the check found, the replay check, and the go button."""
-    item = _staged(token)
-    svc = services()
+def _replay_check(svc: Any, item: Any) -> tuple[Any, Any]:
+    """The contract wrapper (``None`` while the chain is down) and whether this dataset was
+    already submitted to the model (by this owner's journal, and by the contract when up)."""
     try:
         repo = svc.repo
     except ChainUnavailable:
@@ -170,6 +168,15 @@ def preview(token: str):
     replay = owner.already_submitted(
         svc.journal, repo, item.model.model_id, item.report.digest, svc.address
     )
+    return repo, replay
+
+
+@bp.get("/share/<token>")
+def preview(token: str):
+    """Step 2: what the check found, the replay check, and the go button."""
+    item = _staged(token)
+    svc = services()
+    repo, replay = _replay_check(svc, item)
     blockers = []
     if replay.blocked:
         blockers.append(replay.message)
@@ -230,13 +237,7 @@ def start(token: str):
     if item.job_id is not None:
         return redirect(url_for("share.progress", token=token))
     svc = services()
-    try:
-        repo = svc.repo
-    except ChainUnavailable:
-        repo = None
-    replay = owner.already_submitted(
-        svc.journal, repo, item.model.model_id, item.report.digest, svc.address
-    )
+    _repo, replay = _replay_check(svc, item)
     if replay.blocked:
         flash(replay.message, "error")
         return redirect(url_for("share.preview", token=token))
