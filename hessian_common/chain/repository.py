@@ -35,11 +35,40 @@ class Metric(IntEnum):
 
 
 class Mechanism(IntEnum):
-    """Reward mechanism (``ModelRepository.Mechanism``)."""
+    """Reward mechanism (``ModelRepository.Mechanism``); the off-chain mirror in
+    :mod:`hessian_common.rewards.mechanisms` uses the same enum."""
 
     IMPROVEMENT = 0
     EQUAL = 1
     PRO_RATA_ROWS = 2
+
+    @classmethod
+    def parse(cls, value: str | int | Mechanism) -> Mechanism:
+        """``"improvement"``, ``"EQUAL"``, ``"pro-rata-rows"``, ``2`` ... -> member.
+
+        Raises
+        ------
+        ConfigError
+            For a name or number that is not a mechanism.
+        """
+        if isinstance(value, Mechanism):
+            return value
+        if isinstance(value, int):
+            try:
+                return cls(value)
+            except ValueError:
+                raise ConfigError(f"unknown reward mechanism number {value}") from None
+        key = str(value).strip().upper().replace("-", "_")
+        try:
+            return cls[key]
+        except KeyError:
+            names = ", ".join(m.name.lower() for m in cls)
+            raise ConfigError(f"unknown reward mechanism {value!r}; known: {names}") from None
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in the CLI, JSON and reports (``pro_rata_rows``)."""
+        return self.name.lower()
 
 
 class SubmissionStatus(IntEnum):

@@ -31,45 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 
+from hessian_common.chain.repository import Mechanism
 from hessian_common.errors import ConfigError
-
-
-class Mechanism(IntEnum):
-    """Reward mechanisms, numbered as in the contract's ``Mechanism`` enum."""
-
-    IMPROVEMENT = 0
-    EQUAL = 1
-    PRO_RATA_ROWS = 2
-
-    @classmethod
-    def parse(cls, value: str | int | Mechanism) -> Mechanism:
-        """``"improvement"``, ``"EQUAL"``, ``"pro-rata-rows"``, ``2`` ... -> member.
-
-        Raises
-        ------
-        ConfigError
-            For a name or number that is not a mechanism.
-        """
-        if isinstance(value, Mechanism):
-            return value
-        if isinstance(value, int):
-            try:
-                return cls(value)
-            except ValueError:
-                raise ConfigError(f"unknown reward mechanism number {value}") from None
-        key = str(value).strip().upper().replace("-", "_")
-        try:
-            return cls[key]
-        except KeyError:
-            names = ", ".join(m.name.lower() for m in cls)
-            raise ConfigError(f"unknown reward mechanism {value!r}; known: {names}") from None
-
-    @property
-    def label(self) -> str:
-        """Lower-case name used in the CLI, JSON and reports (``pro_rata_rows``)."""
-        return self.name.lower()
 
 
 @dataclass(frozen=True)
