@@ -213,6 +213,18 @@ class ModelSpec:
         return cls.from_dict(_parse_bytes(data, "model spec"))
 
 
+def _weights_for(d: Any, spec: ModelSpec, fmt: str, what: str) -> EncryptedVector:
+    """Check ``d`` is a ``fmt`` blob and return its weights, which must fit ``spec`` (key and
+    length); :class:`DataError` naming ``what`` otherwise."""
+    if not isinstance(d, dict):
+        raise DataError(f"{what} must be a JSON object")
+    _check_format(d, fmt, what)
+    weights = EncryptedVector.from_dict(_get(d, "weights", dict, what), spec.public_key)
+    if len(weights) != spec.dim:
+        raise DataError(f"{what}: {len(weights)} weights, the spec has {spec.dim}")
+    return weights
+
+
 @dataclass(frozen=True)
 class EncryptedModel:
     """``enc(w)`` at some version of a model (0 = the spec's initial weights)."""
@@ -238,12 +250,7 @@ class EncryptedModel:
     def from_dict(cls, d: Any, spec: ModelSpec) -> EncryptedModel:
         """Inverse of :meth:`to_dict`; the weights must fit ``spec`` (key and length)."""
         what = "encrypted model"
-        if not isinstance(d, dict):
-            raise DataError(f"{what} must be a JSON object")
-        _check_format(d, MODEL_FORMAT, what)
-        weights = EncryptedVector.from_dict(_get(d, "weights", dict, what), spec.public_key)
-        if len(weights) != spec.dim:
-            raise DataError(f"{what}: {len(weights)} weights, the spec has {spec.dim}")
+        weights = _weights_for(d, spec, MODEL_FORMAT, what)
         return cls(weights, _get(d, "version", int, what), _get(d, "created_at", str, what))
 
     def to_bytes(self) -> bytes:
@@ -306,12 +313,7 @@ class UpdateBlob:
     def from_dict(cls, d: Any, spec: ModelSpec) -> UpdateBlob:
         """Inverse of :meth:`to_dict`; the weights must fit ``spec`` (key and length)."""
         what = "update"
-        if not isinstance(d, dict):
-            raise DataError(f"{what} must be a JSON object")
-        _check_format(d, UPDATE_FORMAT, what)
-        weights = EncryptedVector.from_dict(_get(d, "weights", dict, what), spec.public_key)
-        if len(weights) != spec.dim:
-            raise DataError(f"{what}: {len(weights)} weights, the spec has {spec.dim}")
+        weights = _weights_for(d, spec, UPDATE_FORMAT, what)
         return cls(
             model_id=_get(d, "model_id", int, what),
             base_model_cid=_get(d, "base_model_cid", str, what),
