@@ -15,6 +15,16 @@ DECA10B_NB_UPDATE_GAS = 113_704
 
 GAS_TARGETS = {"submitUpdate": 120_000, "evaluateUpdate": 120_000, "withdraw": 50_000}
 
+LOANBOOK_GAS_TARGETS = {
+    "applyForLoan": 150_000,
+    "decide": 120_000,
+    "accept": 50_000,
+    "fund": 100_000,
+    "repay": 100_000,
+    "withdraw": 50_000,
+}
+"""Ceilings for the LoanBook operations a borrower or lender repeats per loan."""
+
 PASSPHRASE_ENV = "HESSIAN_KEYSTORE_PASSPHRASE"
 
 
@@ -51,25 +61,75 @@ def resolve_account(account: str | None, keystore: Path | None, passphrase: str 
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write <chainId>.json (default: settings deployments_dir).",
 )
+@click.option(
+    "--loanbook/--no-loanbook",
+    default=True,
+    show_default=True,
+    help="Also deploy a LoanBook linked to the repository (<chainId>-LoanBook.json).",
+)
+@click.option(
+    "--new-repository",
+    is_flag=True,
+    help="Deploy a new ModelRepository even if this chain has a usable one recorded.",
+)
 def deploy(
-    rpc_url: str | None, account: str | None, keystore: Path | None, deployments_dir: Path | None
+    rpc_url: str | None,
+    account: str | None,
+    keystore: Path | None,
+    deployments_dir: Path | None,
+    loanbook: bool,
+    new_repository: bool,
 ) -> None:
-    """Compile and deploy ModelRepository; record it in deployments/<chainId>.json."""
+    """Compile and deploy ModelRepository and a LoanBook; record them in deployments/.
+
+    A ModelRepository already recorded for this chain (code present, same ABI) is reused, so
+    running it again only adds a new LoanBook; without a usable record (or with
+    --new-repository) a new ModelRepository is deployed first. With --no-loanbook only a new
+    ModelRepository is deployed.
+    """
     from hessian_common.chain.client import ChainClient, connect
-    from hessian_common.chain.deploy import deploy_repository, deployment_path, load_deployment
+    from hessian_common.chain.deploy import (
+        deploy_loanbook,
+        deploy_repository,
+        deployment_path,
+        load_deployment,
+        open_repository,
+    )
     from hessian_common.config import load_settings
+    from hessian_common.errors import ChainError, ChainUnavailable
 
     settings = load_settings(rpc_url=rpc_url, deployments_dir=deployments_dir)
     signer = resolve_account(account, keystore, None)
     w3 = connect(settings.rpc_url)
     client = ChainClient(w3, signer)
-    address = deploy_repository(client, settings.deployments_dir)
+    address = None
+    if not new_repository and loanbook:
+        try:
+            address = open_repository(client, settings.deployments_dir).address
+        except ChainUnavailable:
+            raise
+        except ChainError:  # no record, no code there, or another ABI: deploy a new one
+            address = None
+    if address is None:
+        address = deploy_repository(client, settings.deployments_dir)
+        verb = "deployed"
+    else:
+        verb = "reused (recorded, code present, same ABI)"
     dep = load_deployment(w3, settings.deployments_dir)
     path = deployment_path(client.chain_id, settings.deployments_dir)
-    click.echo(f"ModelRepository deployed at {address}")
+    click.echo(f"ModelRepository {verb} at {address}")
     click.echo(f"  chain id {dep.chain_id}, block {dep.block}, deployer {dep.deployer}")
     click.echo(f"  abi sha256 {dep.abi_sha256}")
     click.echo(f"  record: {path}")
+    if not loanbook:
+        return
+    book_address = deploy_loanbook(client, address, settings.deployments_dir)
+    book = load_deployment(w3, settings.deployments_dir, contract="LoanBook")
+    book_path = deployment_path(client.chain_id, settings.deployments_dir, "LoanBook")
+    click.echo(f"LoanBook deployed at {book_address} (repository {address})")
+    click.echo(f"  chain id {book.chain_id}, block {book.block}, deployer {book.deployer}")
+    click.echo(f"  abi sha256 {book.abi_sha256}")
+    click.echo(f"  record: {book_path}")
 
 
 def measure_gas() -> list[tuple[str, str, int]]:
@@ -197,14 +257,130 @@ def measure_gas() -> list[tuple[str, str, int]]:
     return rows
 
 
-def gas_table(rows: list[tuple[str, str, int]]) -> str:
+def measure_loanbook_gas() -> list[tuple[str, str, int]]:
+    """Run every LoanBook operation on a fresh eth-tester chain; ``(operation, case, gas)`` rows.
+
+    The loans are 1 ETH (a $10,000 loan at 1e14 wei per dollar), 12 % APR, 36 months.
+    """
+    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.compile import load_artifact
+    from hessian_common.chain.deploy import deploy_repository
+    from hessian_common.chain.loanbook import LoanBook
+    from hessian_common.chain.repository import ModelRepository, test_set_commitment
+
+    w3 = eth_tester_web3()
+    tester = w3.provider.ethereum_tester
+    accounts = [dev_account(i) for i in range(3)]
+    for i, acc in enumerate(accounts):
+        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    lender_client = ChainClient(w3, accounts[0])
+    rows: list[tuple[str, str, int]] = []
+
+    def gas(op: str, case: str, receipt: dict[str, Any]) -> None:
+        rows.append((op, case, int(receipt["gasUsed"])))
+
+    def travel(seconds: int) -> None:
+        tester.time_travel(lender_client.block_timestamp() + seconds)
+        tester.mine_blocks(1)
+
+    cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # a real CIDv1 raw
+    repo = ModelRepository(lender_client, deploy_repository(lender_client, record=False))
+    model_id = repo.create_model(
+        cid,
+        bounty=10**15,
+        initial_score=600_000,
+        target_score=700_000,
+        deadline=lender_client.block_timestamp() + 86_400,
+        evaluation_window=3_600,
+        test_set_commitment=test_set_commitment(cid, b"\x07" * 32),
+    )
+    repo.close_model(model_id)
+    art = load_artifact("LoanBook")
+    day = 86_400
+    receipt = lender_client.deploy(
+        art.abi, art.bytecode, repo.address, 30 * day, 120 * day, 7 * day
+    )
+    gas("deploy", "LoanBook (30-day instalments, default after 120 days)", receipt)
+    lender = LoanBook(lender_client, receipt["contractAddress"], art.abi)
+    borrower = lender.as_account(lender_client.with_account(accounts[1]))
+    other = lender.as_account(lender_client.with_account(accounts[2]))
+    fn = lender.fn
+    eth, apr, term = 10**18, 1_200, 36
+    gas(
+        "deployModel",
+        "closed model, 59-char policy CID, X25519 key",
+        lender_client.transact(fn.deployModel(model_id, cid, b"\x11" * 32)),
+    )
+
+    def apply(who: LoanBook, n: int, label: str | None = None) -> int:
+        r = who.client.transact(fn.applyForLoan(model_id, bytes([n]) * 32, cid, eth, term))
+        if label:
+            gas("applyForLoan", label, r)
+        return lender.contract.events.LoanApplied().process_receipt(r)[0]["args"]["loanId"]
+
+    a = apply(borrower, 1, "first application (59-char sealed-application CID)")
+    b = apply(borrower, 2, "same borrower, second application")
+    c = apply(other, 3, None)
+    d = apply(other, 4, None)
+    gas(
+        "decide",
+        "approve (instalment computed on chain)",
+        lender_client.transact(fn.decide(a, True, 80_000, apr, eth, term)),
+    )
+    gas(
+        "decide",
+        "approve, 120 months at the 100 % cap",
+        lender_client.transact(fn.decide(c, True, 80_000, 10_000, eth, 120)),
+    )
+    gas("decide", "decline", lender_client.transact(fn.decide(b, False, 450_000, 0, 0, 0)))
+    lender.decide(d, True, 80_000, apr, eth, term)
+    gas("accept", "borrower, within the offer's validity", borrower.client.transact(fn.accept(a)))
+    gas("cancel", "lender, an accepted offer", lender_client.transact(fn.cancel(c)))
+    other.accept(d)
+    gas(
+        "fund",
+        "lender sends the principal (borrower's first credit)",
+        lender_client.transact(fn.fund(a), value=eth),
+    )
+    lender.fund(d)
+    gas("withdraw", "borrower takes the principal", borrower.client.transact(fn.withdraw()))
+    inst = lender.loan(a).installment
+    gas(
+        "repay",
+        "first instalment (lender's first credit)",
+        borrower.client.transact(fn.repay(a), value=inst),
+    )
+    gas("repay", "an instalment", borrower.client.transact(fn.repay(a), value=inst))
+    rest = lender.outstanding(a)
+    gas("repay", "final (fully repaid)", borrower.client.transact(fn.repay(a), value=rest))
+    travel(31 * day)
+    gas(
+        "markLate",
+        "an instalment unpaid after its due date",
+        lender_client.transact(fn.markLate(d)),
+    )
+    gas(
+        "repay",
+        "catches up a late loan (cured)",
+        other.client.transact(fn.repay(d), value=lender.loan(d).installment),
+    )
+    travel(200 * day)
+    gas("markDefault", "overdue by more than 120 days", lender_client.transact(fn.markDefault(d)))
+    gas("repay", "recovery after default", other.client.transact(fn.repay(d), value=10**15))
+    gas("withdraw", "lender takes the repayments", lender_client.transact(fn.withdraw()))
+    gas("retireModel", "no new applications", lender_client.transact(fn.retireModel(model_id)))
+    return rows
+
+
+def gas_table(rows: list[tuple[str, str, int]], targets: dict[str, int] | None = None) -> str:
     """Markdown table of the measured rows, with the 0xDeCA10B reference ratio and targets."""
+    targets = GAS_TARGETS if targets is None else targets
     lines = [
         "| operation | case | gas | ÷ 0xDeCA10B NB update (113,704) | target |",
         "|---|---|---:|---:|---|",
     ]
     for op, case, used in rows:
-        target = GAS_TARGETS.get(op)
+        target = targets.get(op)
         mark = "" if target is None else f"≤ {target:,} {'✓' if used <= target else '✗ OVER'}"
         ratio = used / DECA10B_NB_UPDATE_GAS
         lines.append(f"| `{op}` | {case} | {used:,} | {ratio:.2f} | {mark} |")
@@ -220,26 +396,40 @@ def gas_table(rows: list[tuple[str, str, int]]) -> str:
     help="Markdown file to write the table to.",
 )
 def bench_gas(output: Path) -> None:
-    """Gas per ModelRepository operation on eth-tester, vs 0xDeCA10B's update (113,704)."""
+    """Gas per ModelRepository and LoanBook operation on eth-tester, vs 0xDeCA10B's update."""
     from hessian_common.chain.compile import load_artifact
 
     rows = measure_gas()
+    book_rows = measure_loanbook_gas()
     table = gas_table(rows)
+    book_table = gas_table(book_rows, LOANBOOK_GAS_TARGETS)
     click.echo(table)
+    click.echo("\nLoanBook\n")
+    click.echo(book_table)
     art = load_artifact("ModelRepository")
     text = (
-        "# Gas per ModelRepository operation\n\n"
+        "# Gas per ModelRepository and LoanBook operation\n\n"
         "Written by `hessian bench gas` (eth-tester / py-evm, solc "
         f"{art.compiler.split('+')[0]}, evmVersion shanghai, optimizer 200 runs). "
         "Reference: 0xDeCA10B's Naive Bayes update costs 113,704 gas; the ratio column divides "
         "by it. The plain transfer row is the 21,000 floor measured in the same run.\n\n"
         "CIDs are emitted in events, not stored (a 59-character CID string would cost three "
         "storage slots, ~66k gas, per write); storage keeps ids and packed counters.\n\n"
-        f"{table}\n"
+        "## ModelRepository\n\n"
+        f"{table}\n\n"
+        "## LoanBook\n\n"
+        "A 1 ETH loan (a $10,000 loan at 1e14 wei per dollar), 12 % APR, 36 monthly "
+        "instalments. A loan is four packed storage slots; the application's CID and digest "
+        "and the policy CID are in events; the instalment is computed on chain in `decide` "
+        "(fixed-point `(1 + i)^n` by squaring, so 120 months cost about as much as 36).\n\n"
+        f"{book_table}\n"
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     click.echo(f"\nwritten to {output}")
     over = [r for r in rows if r[0] in GAS_TARGETS and r[2] > GAS_TARGETS[r[0]]]
+    over += [
+        r for r in book_rows if r[0] in LOANBOOK_GAS_TARGETS and r[2] > LOANBOOK_GAS_TARGETS[r[0]]
+    ]
     if over:
         raise click.ClickException(f"over the gas target: {over}")

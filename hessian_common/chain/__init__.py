@@ -1,4 +1,4 @@
-"""The chain room: compile, connect, sign, and talk to ``ModelRepository``.
+"""The chain room: compile, connect, sign, and talk to ``ModelRepository`` and ``LoanBook``.
 
 Public face (see ``docs/architecture.md``)::
 
@@ -9,7 +9,10 @@ Public face (see ``docs/architecture.md``)::
     ModelRepository, ModelInfo, SubmissionInfo, ChainEvent,
     Metric, Mechanism, SubmissionStatus, ModelStatus,
     test_set_commitment, new_salt                         # repository.py
-    deploy_repository, load_deployment, open_repository   # deploy.py
+    LoanBook, LoanInfo, DeploymentInfo, LoanStatus,
+    installment_for, MAX_APR_BPS                          # loanbook.py
+    deploy_repository, load_deployment, open_repository,
+    deploy_loanbook, open_loanbook                        # deploy.py
     start_node, stop_node, node_status                    # node.py
 """
 
@@ -29,9 +32,19 @@ from hessian_common.chain.client import (
 from hessian_common.chain.compile import Artifact, compile_contracts, load_artifact
 from hessian_common.chain.deploy import (
     Deployment,
+    deploy_loanbook,
     deploy_repository,
     load_deployment,
+    open_loanbook,
     open_repository,
+)
+from hessian_common.chain.loanbook import (
+    MAX_APR_BPS,
+    DeploymentInfo,
+    LoanBook,
+    LoanInfo,
+    LoanStatus,
+    installment_for,
 )
 from hessian_common.chain.node import LocalNode, node_status, start_node, stop_node
 from hessian_common.chain.repository import (
@@ -50,11 +63,16 @@ from hessian_common.chain.repository import (
 
 __all__ = [
     "DEV_MNEMONIC",
+    "MAX_APR_BPS",
     "Artifact",
     "ChainClient",
     "ChainEvent",
     "CloseReason",
     "Deployment",
+    "DeploymentInfo",
+    "LoanBook",
+    "LoanInfo",
+    "LoanStatus",
     "LocalNode",
     "Mechanism",
     "Metric",
@@ -67,9 +85,11 @@ __all__ = [
     "compile_contracts",
     "connect",
     "create_keystore",
+    "deploy_loanbook",
     "deploy_repository",
     "dev_account",
     "eth_tester_web3",
+    "installment_for",
     "load_artifact",
     "load_deployment",
     "load_keystore",
@@ -77,6 +97,7 @@ __all__ = [
     "node_errors",
     "node_status",
     "node_url",
+    "open_loanbook",
     "open_repository",
     "start_node",
     "stop_node",

@@ -1,6 +1,8 @@
-"""Deploy ``ModelRepository`` and keep a record per chain in ``deployments/<chainId>.json``.
+"""Deploy ``ModelRepository`` and ``LoanBook``; keep a record per chain and contract.
 
-The record holds what a client needs to find and trust the contract again::
+``deployments/<chainId>.json`` records the ModelRepository, ``deployments/<chainId>-LoanBook.json``
+the LoanBook linked to it. A record holds what a client needs to find and trust the contract
+again::
 
     {"contract": "ModelRepository", "chain_id": 1337, "address": "0x...",
      "abi_sha256": "17c6...", "block": 1, "deployer": "0x...", "tx_hash": "0x...",
@@ -26,11 +28,17 @@ from hessian_common.chain.client import (
     tx_hash_of,
 )
 from hessian_common.chain.compile import Artifact, load_artifact
+from hessian_common.chain.loanbook import LoanBook
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.config import load_settings
-from hessian_common.errors import ChainError, DeploymentNotFound
+from hessian_common.errors import ChainError, ConfigError, DeploymentNotFound
 
 CONTRACT_NAME = "ModelRepository"
+LOANBOOK_NAME = "LoanBook"
+DAY = 86_400
+PAYMENT_PERIOD = 30 * DAY
+DEFAULT_AFTER = 120 * DAY
+OFFER_VALIDITY = 7 * DAY
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,39 @@ class Deployment:
     deployed_at: str
 
 
-def deployment_path(chain_id: int, deployments_dir: Path | None = None) -> Path:
-    """``<deployments_dir>/<chain_id>.json``."""
-    return Path(deployments_dir or load_settings().deployments_dir) / f"{chain_id}.json"
+def deployment_path(
+    chain_id: int, deployments_dir: Path | None = None, contract: str = CONTRACT_NAME
+) -> Path:
+    """``<dir>/<chain_id>.json`` for the repository, else ``<dir>/<chain_id>-<contract>.json``."""
+    name = f"{chain_id}.json" if contract == CONTRACT_NAME else f"{chain_id}-{contract}.json"
+    return Path(deployments_dir or load_settings().deployments_dir) / name
+
+
+def _record(
+    client: ChainClient,
+    artifact: Artifact,
+    receipt: dict,
+    deployments_dir: Path | None,
+) -> None:
+    """Write the deployment record of ``artifact`` (atomically, replacing an earlier one)."""
+    dep = Deployment(
+        contract=artifact.name,
+        chain_id=client.chain_id,
+        address=Web3.to_checksum_address(receipt["contractAddress"]),
+        abi_sha256=artifact.abi_hash,
+        block=int(receipt["blockNumber"]),
+        deployer=client.address,
+        tx_hash=tx_hash_of(receipt),
+        compiler=artifact.compiler,
+        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    path = deployment_path(client.chain_id, deployments_dir, artifact.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(asdict(dep), fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)
 
 
 def deploy_repository(
@@ -68,31 +106,63 @@ def deploy_repository(
     receipt = client.deploy(artifact.abi, artifact.bytecode)
     address = Web3.to_checksum_address(receipt["contractAddress"])
     if record:
-        dep = Deployment(
-            contract=artifact.name,
-            chain_id=client.chain_id,
-            address=address,
-            abi_sha256=artifact.abi_hash,
-            block=int(receipt["blockNumber"]),
-            deployer=client.address,
-            tx_hash=tx_hash_of(receipt),
-            compiler=artifact.compiler,
-            deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        path = deployment_path(client.chain_id, deployments_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(dep), fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
+        _record(client, artifact, receipt, deployments_dir)
     return address
 
 
+def deploy_loanbook(
+    client: ChainClient,
+    repository_address: str,
+    deployments_dir: Path | None = None,
+    *,
+    payment_period: int = PAYMENT_PERIOD,
+    default_after: int = DEFAULT_AFTER,
+    offer_validity: int = OFFER_VALIDITY,
+    record: bool = True,
+    artifact: Artifact | None = None,
+) -> str:
+    """Deploy a ``LoanBook`` linked to the ModelRepository at ``repository_address``.
+
+    Times are seconds (defaults: 30-day instalments, default after 120 days overdue, offers
+    open 7 days). With ``record`` writes ``deployments/<chainId>-LoanBook.json``.
+
+    Raises
+    ------
+    ConfigError
+        A time is not a positive integer, or there is no contract code at
+        ``repository_address`` (nothing is sent).
+    """
+    for name, value in (
+        ("payment_period", payment_period),
+        ("default_after", default_after),
+        ("offer_validity", offer_validity),
+    ):
+        if not isinstance(value, int) or not 0 < value < 2**64:
+            raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}")
+    repo = Web3.to_checksum_address(repository_address)
+    with node_errors(client.url):
+        code = client.w3.eth.get_code(repo)
+    if not code:
+        raise ConfigError(
+            f"no contract at {repo} on chain {client.chain_id} ({client.url}): a LoanBook "
+            "needs a deployed ModelRepository"
+        )
+    artifact = artifact or load_artifact(LOANBOOK_NAME)
+    receipt = client.deploy(
+        artifact.abi, artifact.bytecode, repo, payment_period, default_after, offer_validity
+    )
+    if record:
+        _record(client, artifact, receipt, deployments_dir)
+    return Web3.to_checksum_address(receipt["contractAddress"])
+
+
 def load_deployment(
-    w3: Web3, deployments_dir: Path | None = None, check_code: bool = True
+    w3: Web3,
+    deployments_dir: Path | None = None,
+    check_code: bool = True,
+    contract: str = CONTRACT_NAME,
 ) -> Deployment:
-    """The deployment record for the chain behind ``w3``.
+    """The deployment record of ``contract`` (default the repository) for the chain of ``w3``.
 
     Raises
     ------
@@ -103,10 +173,10 @@ def load_deployment(
         The node behind ``w3`` cannot be reached.
     """
     chain_id = chain_id_of(w3)
-    path = deployment_path(chain_id, deployments_dir)
+    path = deployment_path(chain_id, deployments_dir, contract)
     if not path.exists():
         raise DeploymentNotFound(
-            f"no deployment for chain {chain_id} in {path.parent}; run `hessian deploy`"
+            f"no {contract} deployment for chain {chain_id} in {path.parent}; run `hessian deploy`"
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -134,3 +204,23 @@ def open_repository(client: ChainClient, deployments_dir: Path | None = None) ->
             f"the sources compile to {artifact.abi_hash[:12]}; run `hessian deploy` again"
         )
     return ModelRepository(client, dep.address, artifact.abi, from_block=dep.block)
+
+
+def open_loanbook(client: ChainClient, deployments_dir: Path | None = None) -> LoanBook:
+    """The recorded ``LoanBook`` of ``client``'s chain, checked against our ABI.
+
+    Raises
+    ------
+    DeploymentNotFound
+        No LoanBook record for this chain, or no code at the recorded address.
+    ChainError
+        The recorded ABI is not the one the sources compile to.
+    """
+    dep = load_deployment(client.w3, deployments_dir, contract=LOANBOOK_NAME)
+    artifact = load_artifact(LOANBOOK_NAME)
+    if dep.abi_sha256 != artifact.abi_hash:
+        raise ChainError(
+            f"the LoanBook at {dep.address} (chain {dep.chain_id}) has ABI {dep.abi_sha256[:12]}, "
+            f"the sources compile to {artifact.abi_hash[:12]}; run `hessian deploy` again"
+        )
+    return LoanBook(client, dep.address, artifact.abi, from_block=dep.block)

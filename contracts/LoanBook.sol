@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import "./ModelRepository.sol";
+
+/// @title LoanBook: loans decided by a deployed (closed, trained) Hessian credit model
+/// @notice A lender deploys one of its CLOSED ModelRepository models; borrowers apply to it with
+/// the SHA-256 digest of their plaintext application (the application itself is sealed to the
+/// deployment's X25519 `applicationKey` and stored off-chain, its CID emitted in an event); the
+/// lender records a decision (probability of default in ppm, APR in basis points, principal,
+/// term); the borrower accepts; the lender funds it (the principal is credited to the borrower's
+/// pending balance); the borrower repays monthly-style instalments; late payment and default are
+/// recorded after the due dates. All money moves by pull payments ({withdraw}).
+///
+/// Life cycle of a loan (`LoanStatus`): APPLIED -> OFFERED (approved) | DECLINED;
+/// OFFERED -> ACCEPTED (borrower, before `offerExpires`) -> FUNDED (lender sends the principal)
+/// -> REPAID (fully paid) | DEFAULTED (an instalment overdue by `defaultAfter` or more; later
+/// payments are recoveries). APPLIED / OFFERED / ACCEPTED -> CANCELLED (borrower; the lender
+/// only once it made an offer). `late` is a flag on a FUNDED loan, set by the lender when a due
+/// instalment is unpaid and cleared by the repayment that catches up.
+///
+/// Instalment (integer, mirrored exactly by `hessian_common.chain.loanbook.installment_for`):
+///   WAD = 1e18, i = aprBps * WAD / 120000 (monthly rate, floor),
+///   f = rpow(WAD + i, n): binary exponentiation in WAD fixed point, each product floored
+///       (z = z * x / WAD, x = x * x / WAD),
+///   installment = ceilDiv(ceilDiv(principal * f, f - WAD) * i, WAD)  (= A i f / (f - 1)),
+///   and ceilDiv(principal, n) when aprBps == 0. Rounding is up: the lender is never short.
+/// No overflow for principal < 2^128, n <= 120, aprBps <= 10000: f < 2^74, so
+/// principal * f < 2^202, and ceilDiv(principal * f, f - WAD) <= principal * (1 + 1 / (n i))
+/// < 2^145 with i >= 8.3e12, times i < 2^57 gives < 2^202.
+///
+/// Schedule: instalment k (1..n) falls due at `fundedAt + k * paymentPeriod`;
+/// `dueBy(t) = min(k_due(t), n) * installment` with `k_due(t) = (t - fundedAt) / paymentPeriod`;
+/// `totalOwed = installment * n`.
+///
+/// Timing: instalment k counts as due from the second `fundedAt + k * paymentPeriod` itself
+/// (late from then if unpaid); "before `offerExpires`" includes that second. The borrower's
+/// function is {applyForLoan} (`apply` is a reserved word in Solidity).
+///
+/// Invariant: `address(this).balance == totalPending == sum of pendingOf(account)`; per loan
+/// `repaid <= totalOwed`.
+contract LoanBook {
+    // ------------------------------------------------------------------ types
+
+    /// @notice State of a loan.
+    enum LoanStatus {
+        APPLIED,
+        OFFERED,
+        DECLINED,
+        ACCEPTED,
+        FUNDED,
+        REPAID,
+        DEFAULTED,
+        CANCELLED
+    }
+
+    /// @notice The stored state of a loan (the application CID and digest are in {LoanApplied}).
+    struct Loan {
+        // slot 0
+        address borrower;
+        uint32 modelId;
+        LoanStatus status;
+        bool late;
+        uint16 requestedTerm;
+        uint16 termMonths;
+        // slot 1
+        uint128 amount;
+        uint128 principal;
+        // slot 2
+        uint128 installment;
+        uint128 repaid;
+        // slot 3
+        uint64 appliedAt;
+        uint64 offerExpires;
+        uint64 fundedAt;
+        uint32 pdPpm;
+        uint16 aprBps;
+    }
+
+    /// @notice A deployed model (its policy CID is in {ModelDeployed}).
+    struct Deployment {
+        // slot 0
+        address lender;
+        uint48 deployedAt;
+        bool active;
+        uint32 loanCount;
+        // slot 1
+        bytes32 applicationKey;
+    }
+
+    // ------------------------------------------------------------------ constants
+
+    /// @notice The largest APR, in basis points (100%).
+    uint16 public constant MAX_APR_BPS = 10_000;
+    /// @notice The longest term, in months (payment periods).
+    uint16 public constant MAX_TERM = 120;
+    /// @notice One in parts per million: the largest probability of default.
+    uint32 public constant PPM = 1_000_000;
+
+    uint256 private constant WAD = 1e18;
+    uint256 private constant _NOT_ENTERED = 1;
+    uint256 private constant _ENTERED = 2;
+
+    // ------------------------------------------------------------------ immutables
+
+    /// @notice The ModelRepository whose closed models can be deployed here.
+    ModelRepository public immutable repository;
+    /// @notice Seconds between instalments.
+    uint64 public immutable paymentPeriod;
+    /// @notice Seconds an instalment may be overdue before the loan can be marked DEFAULTED.
+    uint64 public immutable defaultAfter;
+    /// @notice Seconds an offer stays open to acceptance.
+    uint64 public immutable offerValidity;
+
+    // ------------------------------------------------------------------ storage
+
+    uint256 private _guard = _NOT_ENTERED;
+    uint256 private _loanCount;
+    uint256 private _totalPending;
+    mapping(uint256 => Loan) private _loans;
+    mapping(uint256 => Deployment) private _deployments;
+    /// model id => application digest => loan id that used it (0: never used)
+    mapping(uint256 => mapping(bytes32 => uint256)) private _digestUsedBy;
+    mapping(address => uint256) private _pending;
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice A lender deployed a closed model to decide loans.
+    event ModelDeployed(
+        uint256 indexed modelId,
+        address indexed lender,
+        string policyCid,
+        bytes32 applicationKey
+    );
+    /// @notice The model takes no new applications (its loans go on).
+    event ModelRetired(uint256 indexed modelId);
+    /// @notice A borrower applied; the sealed application is at `applicationCid`.
+    event LoanApplied(
+        uint256 indexed loanId,
+        uint256 indexed modelId,
+        address indexed borrower,
+        bytes32 applicationDigest,
+        string applicationCid,
+        uint256 amount,
+        uint16 termMonths
+    );
+    /// @notice The lender decided an application (declined: apr, principal, term are 0).
+    event LoanDecided(
+        uint256 indexed loanId,
+        bool approved,
+        uint32 pdPpm,
+        uint16 aprBps,
+        uint256 principal,
+        uint16 termMonths,
+        uint256 installment
+    );
+    /// @notice The borrower accepted the offer.
+    event OfferAccepted(uint256 indexed loanId);
+    /// @notice The lender funded the loan; the principal is the borrower's to withdraw.
+    event LoanFunded(uint256 indexed loanId, uint256 principal, uint64 fundedAt);
+    /// @notice A payment was made (after a default: a recovery).
+    event Repayment(
+        uint256 indexed loanId,
+        address indexed payer,
+        uint256 amount,
+        uint256 totalRepaid
+    );
+    /// @notice The loan is fully repaid.
+    event LoanRepaid(uint256 indexed loanId);
+    /// @notice The lender recorded a missed instalment; `overdue` = due so far - repaid.
+    event LoanLate(uint256 indexed loanId, uint256 overdue);
+    /// @notice A late loan caught up.
+    event LoanCured(uint256 indexed loanId);
+    /// @notice The lender recorded a default; `outstanding` = total owed - repaid.
+    event LoanDefaulted(uint256 indexed loanId, uint256 outstanding);
+    /// @notice The loan was cancelled before funding by `by`.
+    event LoanCancelled(uint256 indexed loanId, address indexed by);
+    /// @notice `account` withdrew its pending balance.
+    event Withdrawn(address indexed account, uint256 amount);
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice A constructor parameter is zero.
+    error ZeroParameter(string name);
+    /// @notice Only the model's lender may do this.
+    error NotLender(address caller, address lender);
+    /// @notice Only the loan's borrower may do this.
+    error NotBorrower(address caller, address borrower);
+    /// @notice Neither the borrower nor (where allowed) the lender of the loan.
+    error NotParty(address caller, uint256 loanId);
+    /// @notice Only CLOSED models can be deployed.
+    error ModelNotClosed(uint256 modelId);
+    /// @notice The model is already deployed.
+    error AlreadyDeployed(uint256 modelId);
+    /// @notice The model was never deployed here.
+    error ModelNotDeployed(uint256 modelId);
+    /// @notice The model is retired: no new applications.
+    error ModelNotActive(uint256 modelId);
+    /// @notice A CID argument is empty.
+    error EmptyCid();
+    /// @notice The application key is zero.
+    error ZeroKey();
+    /// @notice The application digest is zero.
+    error ZeroDigest();
+    /// @notice An amount is zero.
+    error ZeroAmount();
+    /// @notice A term is outside 1..MAX_TERM months.
+    error InvalidTerm(uint256 termMonths);
+    /// @notice This application digest was already used for this model.
+    error DuplicateApplication(uint256 modelId, bytes32 applicationDigest, uint256 loanId);
+    /// @notice No loan with this id.
+    error UnknownLoan(uint256 loanId);
+    /// @notice The loan is not in a status that allows this.
+    error WrongStatus(uint256 loanId, LoanStatus status);
+    /// @notice A probability of default above one million ppm.
+    error PdOutOfRange(uint256 pdPpm);
+    /// @notice An APR above MAX_APR_BPS.
+    error AprTooHigh(uint256 aprBps, uint256 max);
+    /// @notice The principal is zero or above the amount applied for.
+    error InvalidPrincipal(uint256 principal, uint256 amount);
+    /// @notice The offer expired before it was accepted.
+    error OfferExpired(uint256 loanId, uint256 expires, uint256 timestamp);
+    /// @notice The value sent is not the principal.
+    error WrongAmount(uint256 sent, uint256 required);
+    /// @notice A payment above what is outstanding.
+    error Overpayment(uint256 sent, uint256 outstanding);
+    /// @notice The loan is already marked late.
+    error AlreadyLate(uint256 loanId);
+    /// @notice Nothing is overdue (by at least `defaultAfter`, for a default).
+    error NotOverdue(uint256 loanId, uint256 repaid, uint256 due);
+    /// @notice An amount does not fit in its storage field.
+    error ValueTooLarge(uint256 value, uint256 max);
+    /// @notice No pending balance.
+    error NothingToWithdraw(address account);
+    /// @notice Sending ether failed.
+    error TransferFailed(address to, uint256 amount);
+    /// @notice A guarded function was re-entered.
+    error ReentrancyGuardReentrantCall();
+
+    // ------------------------------------------------------------------ modifiers
+
+    modifier nonReentrant() {
+        if (_guard == _ENTERED) revert ReentrancyGuardReentrantCall();
+        _guard = _ENTERED;
+        _;
+        _guard = _NOT_ENTERED;
+    }
+
+    /// @param repository_ The ModelRepository whose models are deployed here.
+    /// @param paymentPeriod_ Seconds between instalments (e.g. 30 days).
+    /// @param defaultAfter_ Seconds overdue before a default can be recorded (e.g. 120 days).
+    /// @param offerValidity_ Seconds an offer stays open (e.g. 7 days).
+    constructor(
+        address repository_,
+        uint64 paymentPeriod_,
+        uint64 defaultAfter_,
+        uint64 offerValidity_
+    ) {
+        if (repository_ == address(0)) revert ZeroParameter("repository");
+        if (paymentPeriod_ == 0) revert ZeroParameter("paymentPeriod");
+        if (defaultAfter_ == 0) revert ZeroParameter("defaultAfter");
+        if (offerValidity_ == 0) revert ZeroParameter("offerValidity");
+        repository = ModelRepository(repository_);
+        paymentPeriod = paymentPeriod_;
+        defaultAfter = defaultAfter_;
+        offerValidity = offerValidity_;
+    }
+
+    // ------------------------------------------------------------------ lender
+
+    /// @notice Deploy a CLOSED model of the caller's to decide loans.
+    /// @param modelId The ModelRepository model.
+    /// @param policyCid CID of the public lending policy document.
+    /// @param applicationKey X25519 public key applications are sealed to.
+    /// Emits a {ModelDeployed} event.
+    function deployModel(uint256 modelId, string calldata policyCid, bytes32 applicationKey) external {
+        ModelRepository.Model memory m = repository.getModel(modelId);
+        if (msg.sender != m.lender) revert NotLender(msg.sender, m.lender);
+        if (m.status != ModelRepository.ModelStatus.CLOSED) revert ModelNotClosed(modelId);
+        Deployment storage d = _deployments[modelId];
+        if (d.lender != address(0)) revert AlreadyDeployed(modelId);
+        if (bytes(policyCid).length == 0) revert EmptyCid();
+        if (applicationKey == bytes32(0)) revert ZeroKey();
+        d.lender = msg.sender;
+        d.deployedAt = uint48(block.timestamp);
+        d.active = true;
+        d.applicationKey = applicationKey;
+        emit ModelDeployed(modelId, msg.sender, policyCid, applicationKey);
+    }
+
+    /// @notice Stop a deployed model taking applications; its loans go on.
+    /// Emits a {ModelRetired} event.
+    function retireModel(uint256 modelId) external {
+        Deployment storage d = _deployment(modelId);
+        if (msg.sender != d.lender) revert NotLender(msg.sender, d.lender);
+        if (!d.active) revert ModelNotActive(modelId);
+        d.active = false;
+        emit ModelRetired(modelId);
+    }
+
+    /// @notice Decide an application.
+    /// @param loanId An APPLIED loan of one of the caller's models.
+    /// @param approve Offer the loan (OFFERED) or decline it (DECLINED).
+    /// @param pdPpm The model's probability of default, ppm (recorded either way).
+    /// @param aprBps Offered APR in basis points (<= MAX_APR_BPS); ignored when declining.
+    /// @param principal Offered principal in wei, 0 < principal <= amount applied for.
+    /// @param termMonths Offered term, 1..MAX_TERM.
+    /// Emits a {LoanDecided} event.
+    function decide(
+        uint256 loanId,
+        bool approve,
+        uint32 pdPpm,
+        uint16 aprBps,
+        uint128 principal,
+        uint16 termMonths
+    ) external {
+        Loan storage l = _loanAs(loanId, LoanStatus.APPLIED);
+        _onlyLender(l);
+        if (pdPpm > PPM) revert PdOutOfRange(pdPpm);
+        l.pdPpm = pdPpm;
+        if (!approve) {
+            l.status = LoanStatus.DECLINED;
+            emit LoanDecided(loanId, false, pdPpm, 0, 0, 0, 0);
+            return;
+        }
+        if (aprBps > MAX_APR_BPS) revert AprTooHigh(aprBps, MAX_APR_BPS);
+        if (principal == 0 || principal > l.amount) revert InvalidPrincipal(principal, l.amount);
+        if (termMonths == 0 || termMonths > MAX_TERM) revert InvalidTerm(termMonths);
+        uint256 inst = installmentFor(principal, aprBps, termMonths);
+        uint256 owed = inst * termMonths;
+        if (owed > type(uint128).max) revert ValueTooLarge(owed, type(uint128).max);
+        uint256 expires = block.timestamp + offerValidity;
+        if (expires > type(uint64).max) revert ValueTooLarge(expires, type(uint64).max);
+        l.status = LoanStatus.OFFERED;
+        l.aprBps = aprBps;
+        l.principal = principal;
+        l.termMonths = termMonths;
+        l.installment = uint128(inst);
+        l.offerExpires = uint64(expires);
+        emit LoanDecided(loanId, true, pdPpm, aprBps, principal, termMonths, inst);
+    }
+
+    /// @notice Fund an ACCEPTED loan, sending exactly its principal; the borrower withdraws it.
+    /// Emits a {LoanFunded} event.
+    function fund(uint256 loanId) external payable {
+        Loan storage l = _loanAs(loanId, LoanStatus.ACCEPTED);
+        _onlyLender(l);
+        if (msg.value != l.principal) revert WrongAmount(msg.value, l.principal);
+        l.status = LoanStatus.FUNDED;
+        l.fundedAt = uint64(block.timestamp);
+        _credit(l.borrower, msg.value);
+        emit LoanFunded(loanId, msg.value, uint64(block.timestamp));
+    }
+
+    /// @notice Record that a FUNDED loan missed an instalment (`repaid < dueBy(now)`).
+    /// Emits a {LoanLate} event.
+    function markLate(uint256 loanId) external {
+        Loan storage l = _loanAs(loanId, LoanStatus.FUNDED);
+        _onlyLender(l);
+        if (l.late) revert AlreadyLate(loanId);
+        uint256 due = _dueBy(l, block.timestamp);
+        if (l.repaid >= due) revert NotOverdue(loanId, l.repaid, due);
+        l.late = true;
+        emit LoanLate(loanId, due - l.repaid);
+    }
+
+    /// @notice Record a default: an instalment of a FUNDED loan is overdue by at least
+    /// `defaultAfter` (`repaid < dueBy(now - defaultAfter)`).
+    /// Emits a {LoanDefaulted} event.
+    function markDefault(uint256 loanId) external {
+        Loan storage l = _loanAs(loanId, LoanStatus.FUNDED);
+        _onlyLender(l);
+        uint256 due = _dueBy(l, _minusDefaultAfter(block.timestamp));
+        if (l.repaid >= due) revert NotOverdue(loanId, l.repaid, due);
+        l.status = LoanStatus.DEFAULTED;
+        l.late = false; // superseded by the default
+        emit LoanDefaulted(loanId, _totalOwed(l) - l.repaid);
+    }
+
+    // ------------------------------------------------------------------ borrower
+
+    /// @notice Apply for a loan from a deployed, active model.
+    /// @param modelId The deployed model.
+    /// @param applicationDigest SHA-256 of the canonical plaintext application; once per model.
+    /// @param applicationCid CID of the sealed application.
+    /// @param amount Wei asked for (> 0).
+    /// @param termMonths Term asked for, 1..MAX_TERM.
+    /// @return loanId Id of the new loan (from 1, shared by all models).
+    /// Emits a {LoanApplied} event.
+    function applyForLoan(
+        uint256 modelId,
+        bytes32 applicationDigest,
+        string calldata applicationCid,
+        uint128 amount,
+        uint16 termMonths
+    ) external returns (uint256 loanId) {
+        Deployment storage d = _deployment(modelId);
+        if (!d.active) revert ModelNotActive(modelId);
+        if (amount == 0) revert ZeroAmount();
+        if (termMonths == 0 || termMonths > MAX_TERM) revert InvalidTerm(termMonths);
+        if (applicationDigest == bytes32(0)) revert ZeroDigest();
+        if (bytes(applicationCid).length == 0) revert EmptyCid();
+        uint256 usedBy = _digestUsedBy[modelId][applicationDigest];
+        if (usedBy != 0) revert DuplicateApplication(modelId, applicationDigest, usedBy);
+
+        loanId = ++_loanCount;
+        _digestUsedBy[modelId][applicationDigest] = loanId;
+        d.loanCount += 1;
+        Loan storage l = _loans[loanId];
+        l.borrower = msg.sender;
+        l.modelId = uint32(modelId);
+        l.requestedTerm = termMonths;
+        l.amount = amount;
+        l.appliedAt = uint64(block.timestamp);
+        emit LoanApplied(
+            loanId,
+            modelId,
+            msg.sender,
+            applicationDigest,
+            applicationCid,
+            amount,
+            termMonths
+        );
+    }
+
+    /// @notice Accept an offer before it expires.
+    /// Emits an {OfferAccepted} event.
+    function accept(uint256 loanId) external {
+        Loan storage l = _loanAs(loanId, LoanStatus.OFFERED);
+        if (msg.sender != l.borrower) revert NotBorrower(msg.sender, l.borrower);
+        if (block.timestamp > l.offerExpires) {
+            revert OfferExpired(loanId, l.offerExpires, block.timestamp);
+        }
+        l.status = LoanStatus.ACCEPTED;
+        emit OfferAccepted(loanId);
+    }
+
+    /// @notice Pay towards a FUNDED loan, or recover on a DEFAULTED one (anyone may pay).
+    /// @dev `0 < msg.value <= outstanding`; credited to the lender. A FUNDED loan fully paid is
+    /// REPAID; a late one that caught up (`repaid >= dueBy(now)`) is cured.
+    /// Emits a {Repayment} event, and {LoanRepaid} or {LoanCured} when that happens.
+    function repay(uint256 loanId) external payable {
+        Loan storage l = _loan(loanId);
+        LoanStatus status = l.status;
+        if (status != LoanStatus.FUNDED && status != LoanStatus.DEFAULTED) {
+            revert WrongStatus(loanId, status);
+        }
+        if (msg.value == 0) revert ZeroAmount();
+        uint256 owed = _totalOwed(l);
+        uint256 repaid = l.repaid;
+        if (msg.value > owed - repaid) revert Overpayment(msg.value, owed - repaid);
+        repaid += msg.value;
+        l.repaid = uint128(repaid);
+        _credit(_deployments[l.modelId].lender, msg.value);
+        emit Repayment(loanId, msg.sender, msg.value, repaid);
+        if (status != LoanStatus.FUNDED) return;
+        if (repaid == owed) {
+            l.status = LoanStatus.REPAID;
+            l.late = false;
+            emit LoanRepaid(loanId);
+        } else if (l.late && repaid >= _dueBy(l, block.timestamp)) {
+            l.late = false;
+            emit LoanCured(loanId);
+        }
+    }
+
+    /// @notice Cancel a loan before funding: the borrower in APPLIED / OFFERED / ACCEPTED, the
+    /// lender in OFFERED / ACCEPTED.
+    /// Emits a {LoanCancelled} event.
+    function cancel(uint256 loanId) external {
+        Loan storage l = _loan(loanId);
+        LoanStatus status = l.status;
+        bool open = status == LoanStatus.OFFERED || status == LoanStatus.ACCEPTED;
+        if (msg.sender == l.borrower) {
+            if (!open && status != LoanStatus.APPLIED) revert WrongStatus(loanId, status);
+        } else if (msg.sender == _deployments[l.modelId].lender) {
+            if (!open) revert WrongStatus(loanId, status);
+        } else {
+            revert NotParty(msg.sender, loanId);
+        }
+        l.status = LoanStatus.CANCELLED;
+        emit LoanCancelled(loanId, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ everyone
+
+    /// @notice Send the caller its pending balance (principal received, repayments received).
+    /// @dev Checks-effects-interactions and a reentrancy guard.
+    /// Emits a {Withdrawn} event.
+    function withdraw() external nonReentrant {
+        uint256 amount = _pending[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        _pending[msg.sender] = 0;
+        _totalPending -= amount;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok, ) = payable(msg.sender).call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice Number of loans; ids run from 1 to this.
+    function loanCount() external view returns (uint256) {
+        return _loanCount;
+    }
+
+    /// @notice The stored state of a loan.
+    function getLoan(uint256 loanId) external view returns (Loan memory) {
+        return _loan(loanId);
+    }
+
+    /// @notice A deployment (lender == 0: the model is not deployed).
+    function getDeployment(uint256 modelId) external view returns (Deployment memory) {
+        return _deployments[modelId];
+    }
+
+    /// @notice Id of the loan that used `applicationDigest` for `modelId` (0: unused).
+    function digestUsedBy(uint256 modelId, bytes32 applicationDigest) external view returns (uint256) {
+        return _digestUsedBy[modelId][applicationDigest];
+    }
+
+    /// @notice `installment * termMonths` (0 before an offer).
+    function totalOwed(uint256 loanId) external view returns (uint256) {
+        return _totalOwed(_loan(loanId));
+    }
+
+    /// @notice What remains to pay on a FUNDED or DEFAULTED loan (0 otherwise).
+    function outstanding(uint256 loanId) external view returns (uint256) {
+        Loan storage l = _loan(loanId);
+        if (l.status != LoanStatus.FUNDED && l.status != LoanStatus.DEFAULTED) return 0;
+        return _totalOwed(l) - l.repaid;
+    }
+
+    /// @notice Cumulative amount due by `timestamp` (0 unless funded).
+    function dueBy(uint256 loanId, uint256 timestamp) external view returns (uint256) {
+        return _dueBy(_loan(loanId), timestamp);
+    }
+
+    /// @notice The earliest unpaid instalment of a FUNDED loan: its due time, and what to pay
+    /// to be up to date by then (`dueBy(max(timestamp, now)) - repaid`, so arrears included).
+    /// (0, 0) for a loan that is not FUNDED.
+    function nextDue(uint256 loanId) external view returns (uint256 timestamp, uint256 amount) {
+        Loan storage l = _loan(loanId);
+        if (l.status != LoanStatus.FUNDED) return (0, 0);
+        uint256 k = uint256(l.repaid) / l.installment + 1;
+        timestamp = uint256(l.fundedAt) + k * paymentPeriod;
+        uint256 at = timestamp > block.timestamp ? timestamp : block.timestamp;
+        amount = _dueBy(l, at) - l.repaid;
+    }
+
+    /// @notice Balance `account` can withdraw.
+    function pendingOf(address account) external view returns (uint256) {
+        return _pending[account];
+    }
+
+    /// @notice Sum of all pending balances (== this contract's balance).
+    function totalPending() external view returns (uint256) {
+        return _totalPending;
+    }
+
+    /// @notice Whether a FUNDED loan has an unpaid instalment due now ({markLate} would pass
+    /// unless it is already marked).
+    function isLate(uint256 loanId) external view returns (bool) {
+        Loan storage l = _loan(loanId);
+        return l.status == LoanStatus.FUNDED && l.repaid < _dueBy(l, block.timestamp);
+    }
+
+    /// @notice Whether {markDefault} would succeed now.
+    function canDefault(uint256 loanId) external view returns (bool) {
+        Loan storage l = _loan(loanId);
+        return
+            l.status == LoanStatus.FUNDED &&
+            l.repaid < _dueBy(l, _minusDefaultAfter(block.timestamp));
+    }
+
+    /// @notice The instalment of an amortised loan (see the contract notice for the formula).
+    function installmentFor(
+        uint256 principal,
+        uint256 aprBps,
+        uint256 termMonths
+    ) public pure returns (uint256) {
+        if (termMonths == 0 || termMonths > MAX_TERM) revert InvalidTerm(termMonths);
+        if (aprBps > MAX_APR_BPS) revert AprTooHigh(aprBps, MAX_APR_BPS);
+        if (principal > type(uint128).max) revert ValueTooLarge(principal, type(uint128).max);
+        if (aprBps == 0) return _ceilDiv(principal, termMonths);
+        uint256 i = (aprBps * WAD) / 120_000;
+        uint256 f = _rpow(WAD + i, termMonths);
+        return _ceilDiv(_ceilDiv(principal * f, f - WAD) * i, WAD);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _loan(uint256 loanId) private view returns (Loan storage l) {
+        l = _loans[loanId];
+        if (l.borrower == address(0)) revert UnknownLoan(loanId);
+    }
+
+    function _loanAs(uint256 loanId, LoanStatus status) private view returns (Loan storage l) {
+        l = _loan(loanId);
+        if (l.status != status) revert WrongStatus(loanId, l.status);
+    }
+
+    function _deployment(uint256 modelId) private view returns (Deployment storage d) {
+        d = _deployments[modelId];
+        if (d.lender == address(0)) revert ModelNotDeployed(modelId);
+    }
+
+    function _onlyLender(Loan storage l) private view {
+        address lender = _deployments[l.modelId].lender;
+        if (msg.sender != lender) revert NotLender(msg.sender, lender);
+    }
+
+    function _credit(address account, uint256 amount) private {
+        _pending[account] += amount;
+        _totalPending += amount;
+    }
+
+    function _totalOwed(Loan storage l) private view returns (uint256) {
+        return uint256(l.installment) * l.termMonths;
+    }
+
+    function _dueBy(Loan storage l, uint256 timestamp) private view returns (uint256) {
+        uint256 fundedAt = l.fundedAt;
+        if (fundedAt == 0 || timestamp < fundedAt) return 0;
+        uint256 k = (timestamp - fundedAt) / paymentPeriod;
+        if (k > l.termMonths) k = l.termMonths;
+        return k * l.installment;
+    }
+
+    function _minusDefaultAfter(uint256 timestamp) private view returns (uint256) {
+        return timestamp > defaultAfter ? timestamp - defaultAfter : 0;
+    }
+
+    /// x^n in WAD fixed point, by squaring, each product floored.
+    function _rpow(uint256 x, uint256 n) private pure returns (uint256 z) {
+        z = WAD;
+        while (n > 0) {
+            if (n & 1 == 1) z = (z * x) / WAD;
+            n >>= 1;
+            if (n > 0) x = (x * x) / WAD;
+        }
+    }
+
+    function _ceilDiv(uint256 a, uint256 b) private pure returns (uint256) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+}

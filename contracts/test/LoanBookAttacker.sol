@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @notice The part of LoanBook the attacker calls.
+interface ILoanBook {
+    function applyForLoan(
+        uint256 modelId,
+        bytes32 applicationDigest,
+        string calldata applicationCid,
+        uint128 amount,
+        uint16 termMonths
+    ) external returns (uint256);
+
+    function accept(uint256 loanId) external;
+
+    function withdraw() external;
+}
+
+/// @title LoanBookAttacker (tests only)
+/// @notice A borrower that, when paid its principal by {ILoanBook.withdraw}, calls back into the
+/// LoanBook to be paid twice. Modes: 0 = no re-entry (an honest contract borrower),
+/// 1 = re-enter withdraw() and swallow the revert (records its error data),
+/// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails).
+contract LoanBookAttacker {
+    ILoanBook public immutable book;
+    uint8 public mode;
+    uint256 public reentries;
+    bytes public lastReentryError;
+
+    constructor(ILoanBook book_) {
+        book = book_;
+    }
+
+    /// @notice Apply as this contract (it becomes the borrower to be paid).
+    function applyFor(
+        uint256 modelId,
+        bytes32 digest,
+        string calldata cid,
+        uint128 amount,
+        uint16 termMonths
+    ) external returns (uint256) {
+        return book.applyForLoan(modelId, digest, cid, amount, termMonths);
+    }
+
+    /// @notice Accept an offer made to this contract.
+    function acceptOffer(uint256 loanId) external {
+        book.accept(loanId);
+    }
+
+    /// @notice Withdraw with re-entry behaviour `mode_`.
+    function attack(uint8 mode_) external {
+        mode = mode_;
+        book.withdraw();
+    }
+
+    receive() external payable {
+        if (mode == 0 || reentries > 0) return;
+        reentries += 1;
+        if (mode == 1) {
+            try book.withdraw() {
+                lastReentryError = "";
+            } catch (bytes memory reason) {
+                lastReentryError = reason;
+            }
+        } else {
+            book.withdraw();
+        }
+    }
+}

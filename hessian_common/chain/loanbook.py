@@ -1,0 +1,543 @@
+"""Typed wrapper of the ``LoanBook`` contract: loans decided by a deployed credit model.
+
+Amounts are wei (:data:`~hessian_common.types.Wei`), probabilities of default parts per
+million, APRs basis points, terms months (payment periods of ``payment_period`` seconds).
+The contract keeps CIDs (policy, sealed application) and application digests in events only;
+this wrapper reads them back from the logs, so :class:`LoanInfo` and :class:`DeploymentInfo`
+carry them like any other field.
+
+The Solidity function is ``applyForLoan`` (``apply`` is a reserved word in Solidity); the
+wrapper method is :meth:`LoanBook.apply`.
+
+Instalment, exactly as the contract computes it (:func:`installment_for`), for principal ``A``
+wei, APR ``r`` basis points and ``n`` months::
+
+    WAD = 10**18
+    i = r * WAD // 120000                      # monthly rate, floored
+    f = rpow(WAD + i, n)                       # (1 + i)^n by squaring, each product floored
+    M = ceil(ceil(A * f / (f - WAD)) * i / WAD)   # = A i (1+i)^n / ((1+i)^n - 1), rounded up
+    M = ceil(A / n)                            # when r == 0
+
+Total owed is ``M * n``; instalment ``k`` (1..n) falls due ``k * payment_period`` seconds
+after funding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic
+from hexbytes import HexBytes
+from web3 import Web3
+
+from hessian_common.chain.client import ChainClient, node_errors, tx_hash_of
+from hessian_common.chain.repository import ChainEvent
+from hessian_common.errors import ChainError, ConfigError
+from hessian_common.types import CID, PPM, Wei
+
+WAD = 10**18
+MAX_APR_BPS = 10_000
+"""The largest APR the contract takes, in basis points (100%)."""
+MAX_TERM = 120
+"""The longest term, in months."""
+DIGEST_BYTES = 32
+KEY_BYTES = 32
+_UINT128 = 2**128
+
+
+class LoanStatus(IntEnum):
+    """Loan state (``LoanBook.LoanStatus``)."""
+
+    APPLIED = 0
+    OFFERED = 1
+    DECLINED = 2
+    ACCEPTED = 3
+    FUNDED = 4
+    REPAID = 5
+    DEFAULTED = 6
+    CANCELLED = 7
+
+    @property
+    def label(self) -> str:
+        """Lower-case name for the UI and JSON (``"funded"``)."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class LoanInfo:
+    """A loan as recorded on chain (storage plus the digest and CID from its event)."""
+
+    loan_id: int
+    model_id: int
+    borrower: str
+    lender: str
+    status: LoanStatus
+    late: bool
+    application_digest: bytes
+    application_cid: CID
+    amount: Wei
+    """Wei applied for."""
+    requested_term: int
+    """Months applied for."""
+    principal: Wei
+    """Wei offered (0 until approved)."""
+    term_months: int
+    """Months offered (0 until approved)."""
+    apr_bps: int
+    pd_ppm: int
+    installment: Wei
+    repaid: Wei
+    applied_at: int
+    offer_expires: int
+    funded_at: int
+    total_owed: Wei
+    """``installment * term_months``."""
+    outstanding: Wei
+    """``total_owed - repaid`` for a FUNDED or DEFAULTED loan, else 0."""
+
+    @property
+    def pd(self) -> float:
+        """Probability of default as a fraction."""
+        return self.pd_ppm / PPM
+
+    @property
+    def apr(self) -> float:
+        """APR as a fraction (``apr_bps / 10000``)."""
+        return self.apr_bps / 10_000
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """A deployed model (storage plus the policy CID from its event)."""
+
+    model_id: int
+    lender: str
+    policy_cid: CID
+    application_key: bytes
+    """X25519 public key (32 bytes) applications are sealed to."""
+    deployed_at: int
+    active: bool
+    loan_count: int
+
+
+def _rpow(x: int, n: int) -> int:
+    z = WAD
+    while n > 0:
+        if n & 1:
+            z = z * x // WAD
+        n >>= 1
+        if n > 0:
+            x = x * x // WAD
+    return z
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return 0 if a == 0 else (a - 1) // b + 1
+
+
+def installment_for(principal: int, apr_bps: int, term: int) -> int:
+    """The contract's ``installmentFor``: instalment in wei (see the module docstring).
+
+    Raises
+    ------
+    ConfigError
+        ``term`` outside 1..120, ``apr_bps`` outside 0..10000, ``principal`` outside
+        0..2^128-1 (the contract reverts on the same inputs).
+    """
+    if not isinstance(term, int) or not 1 <= term <= MAX_TERM:
+        raise ConfigError(f"term must be 1..{MAX_TERM} months, not {term!r}")
+    if not isinstance(apr_bps, int) or not 0 <= apr_bps <= MAX_APR_BPS:
+        raise ConfigError(f"apr_bps must be 0..{MAX_APR_BPS}, not {apr_bps!r}")
+    if not isinstance(principal, int) or not 0 <= principal < _UINT128:
+        raise ConfigError(f"principal must be 0..2^128-1 wei, not {principal!r}")
+    if apr_bps == 0:
+        return _ceil_div(principal, term)
+    i = apr_bps * WAD // 120_000
+    f = _rpow(WAD + i, term)
+    return _ceil_div(_ceil_div(principal * f, f - WAD) * i, WAD)
+
+
+def _bytes32(value: bytes | str, what: str) -> bytes:
+    try:
+        raw = bytes(HexBytes(value))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{what} must be {DIGEST_BYTES} bytes or hex: {exc}") from None
+    if len(raw) != DIGEST_BYTES:
+        raise ConfigError(f"{what} must be {DIGEST_BYTES} bytes, not {len(raw)}")
+    return raw
+
+
+class LoanBook:
+    """Calls and reads of one deployed ``LoanBook``.
+
+    Every read and write raises :class:`~hessian_common.errors.ChainUnavailable` naming the
+    node's URL when the node cannot be reached; reverts come back as
+    :class:`~hessian_common.errors.ContractRevert` with the custom error's name.
+
+    Parameters
+    ----------
+    client : ChainClient
+        Signs the transactions (its account is the lender or a borrower).
+    address : str
+        The contract address (see :func:`hessian_common.chain.deploy.open_loanbook`).
+    abi : list of dict, optional
+        Defaults to the compiled artefact's ABI.
+    from_block : int
+        First block to search for events (the deployment block).
+    """
+
+    def __init__(
+        self,
+        client: ChainClient,
+        address: str,
+        abi: list[dict[str, Any]] | None = None,
+        from_block: int = 0,
+    ) -> None:
+        from hessian_common.chain.compile import load_artifact
+
+        if abi is None:
+            abi = load_artifact("LoanBook").abi
+        self.client = client
+        self.address = Web3.to_checksum_address(address)
+        self.abi = abi
+        self.from_block = from_block
+        self.contract = client.w3.eth.contract(address=self.address, abi=abi)
+        client.errors.add_abi(abi)
+        # deployModel bubbles ModelRepository's UnknownModel up: decode it too
+        client.errors.add_abi(load_artifact("ModelRepository").abi)
+        self._topics = {
+            HexBytes(event_abi_to_log_topic(e)): e["name"] for e in abi if e["type"] == "event"
+        }
+        self._outputs = {
+            e["name"]: e["outputs"][0]["components"]
+            for e in abi
+            if e["type"] == "function" and e["name"] in ("getLoan", "getDeployment")
+        }
+        self._log_cache: dict[tuple[str, int], dict[str, Any]] = {}
+        self._params: dict[str, Any] = {}
+
+    def as_account(self, client: ChainClient) -> LoanBook:
+        """The same contract, sending with another client (another account)."""
+        return LoanBook(client, self.address, self.abi, self.from_block)
+
+    @property
+    def fn(self) -> Any:
+        """The raw ``contract.functions`` (for what this wrapper does not cover)."""
+        return self.contract.functions
+
+    # ------------------------------------------------------------ lender
+
+    def deploy_model(
+        self, model_id: int, policy_cid: str, application_key: bytes | str
+    ) -> dict[str, Any]:
+        """``deployModel``: link a CLOSED model of ours; returns the receipt."""
+        key = _bytes32(application_key, "application_key")
+        return self.client.transact(self.fn.deployModel(model_id, policy_cid, key))
+
+    def retire_model(self, model_id: int) -> dict[str, Any]:
+        """``retireModel``: no new applications for ``model_id``."""
+        return self.client.transact(self.fn.retireModel(model_id))
+
+    def decide(
+        self,
+        loan_id: int,
+        approve: bool,
+        pd_ppm: int,
+        apr_bps: int = 0,
+        principal_wei: int = 0,
+        term_months: int = 0,
+    ) -> dict[str, Any]:
+        """``decide``: offer (``approve``) or decline; ``pd_ppm`` is recorded either way."""
+        if not isinstance(pd_ppm, int) or not 0 <= pd_ppm <= PPM:
+            raise ConfigError(f"pd_ppm must be an integer 0..{PPM}, not {pd_ppm!r}")
+        if approve:
+            installment_for(principal_wei, apr_bps, term_months)  # same checks as the contract
+        return self.client.transact(
+            self.fn.decide(
+                loan_id,
+                bool(approve),
+                pd_ppm,
+                apr_bps if approve else 0,
+                principal_wei if approve else 0,
+                term_months if approve else 0,
+            )
+        )
+
+    def fund(self, loan_id: int) -> dict[str, Any]:
+        """``fund``: send the offered principal (read from the chain)."""
+        principal = int(self._struct("getLoan", loan_id)["principal"])
+        return self.client.transact(self.fn.fund(loan_id), value=principal)
+
+    def mark_late(self, loan_id: int) -> dict[str, Any]:
+        """``markLate`` (lender): an instalment due is unpaid."""
+        return self.client.transact(self.fn.markLate(loan_id))
+
+    def mark_default(self, loan_id: int) -> dict[str, Any]:
+        """``markDefault`` (lender): an instalment is overdue by more than ``default_after``."""
+        return self.client.transact(self.fn.markDefault(loan_id))
+
+    # ------------------------------------------------------------ borrower and anyone
+
+    def apply(
+        self,
+        model_id: int,
+        digest: bytes | str,
+        application_cid: str,
+        amount_wei: int,
+        term_months: int,
+    ) -> int:
+        """``applyForLoan``; returns the new loan id."""
+        receipt = self.client.transact(
+            self.fn.applyForLoan(
+                model_id, _bytes32(digest, "digest"), application_cid, amount_wei, term_months
+            )
+        )
+        return int(self._event_arg(receipt, "LoanApplied", "loanId"))
+
+    def accept(self, loan_id: int) -> dict[str, Any]:
+        """``accept`` (borrower, before the offer expires)."""
+        return self.client.transact(self.fn.accept(loan_id))
+
+    def repay(self, loan_id: int, amount_wei: int) -> dict[str, Any]:
+        """``repay``: pay ``amount_wei`` (0 < amount <= outstanding) towards the loan."""
+        return self.client.transact(self.fn.repay(loan_id), value=amount_wei)
+
+    def cancel(self, loan_id: int) -> dict[str, Any]:
+        """``cancel``: the borrower before funding, the lender once an offer was made."""
+        return self.client.transact(self.fn.cancel(loan_id))
+
+    def withdraw(self) -> Wei:
+        """``withdraw`` the caller's pending balance; returns the amount."""
+        receipt = self.client.transact(self.fn.withdraw())
+        return Wei(int(self._event_arg(receipt, "Withdrawn", "amount")))
+
+    # ------------------------------------------------------------ reads
+
+    @property
+    def payment_period(self) -> int:
+        """Seconds between instalments."""
+        return self._param("paymentPeriod")
+
+    @property
+    def default_after(self) -> int:
+        """Seconds an instalment may be overdue before a default can be recorded."""
+        return self._param("defaultAfter")
+
+    @property
+    def offer_validity(self) -> int:
+        """Seconds an offer stays open."""
+        return self._param("offerValidity")
+
+    @property
+    def repository_address(self) -> str:
+        """The ModelRepository whose models are deployed here."""
+        return self._param("repository")
+
+    def loan_count(self) -> int:
+        """Number of loans (ids 1..count)."""
+        return int(self.client.call(self.fn.loanCount()))
+
+    def loan(self, loan_id: int) -> LoanInfo:
+        """Everything recorded about a loan (raises ``ContractRevert`` UnknownLoan)."""
+        s = self._struct("getLoan", loan_id)
+        applied = self._log("LoanApplied", "loanId", loan_id) or {}
+        return self._loan_info(loan_id, s, applied)
+
+    def loans(
+        self, model_id: int | None = None, borrower: str | None = None, lender: str | None = None
+    ) -> list[LoanInfo]:
+        """Loans, oldest first, filtered by model, borrower and/or lender (all by default)."""
+        filters: dict[str, Any] = {}
+        if model_id is not None:
+            filters["modelId"] = int(model_id)
+        if borrower is not None:
+            filters["borrower"] = Web3.to_checksum_address(borrower)
+        with node_errors(self.client.url):
+            logs = self.contract.events.LoanApplied().get_logs(
+                from_block=self.from_block, argument_filters=filters or None
+            )
+        out = []
+        for log in sorted(logs, key=lambda x: int(x["args"]["loanId"])):
+            args = dict(log["args"])
+            loan_id = int(args["loanId"])
+            self._log_cache[("LoanApplied", loan_id)] = args
+            info = self._loan_info(loan_id, self._struct("getLoan", loan_id), args)
+            if lender is None or info.lender == Web3.to_checksum_address(lender):
+                out.append(info)
+        return out
+
+    def deployment(self, model_id: int) -> DeploymentInfo | None:
+        """The deployment of ``model_id``; None if it was never deployed here."""
+        d = self._struct("getDeployment", model_id)
+        if int(d["lender"], 16) == 0:
+            return None
+        deployed = self._log("ModelDeployed", "modelId", model_id) or {}
+        return DeploymentInfo(
+            model_id=int(model_id),
+            lender=Web3.to_checksum_address(d["lender"]),
+            policy_cid=CID(deployed.get("policyCid", "")),
+            application_key=bytes(d["applicationKey"]),
+            deployed_at=int(d["deployedAt"]),
+            active=bool(d["active"]),
+            loan_count=int(d["loanCount"]),
+        )
+
+    def deployments(self) -> list[DeploymentInfo]:
+        """Every deployed model (active or retired), in deployment order."""
+        with node_errors(self.client.url):
+            logs = self.contract.events.ModelDeployed().get_logs(from_block=self.from_block)
+        out = []
+        for log in logs:
+            model_id = int(log["args"]["modelId"])
+            self._log_cache[("ModelDeployed", model_id)] = dict(log["args"])
+            info = self.deployment(model_id)
+            if info is not None:
+                out.append(info)
+        return out
+
+    def due_by(self, loan_id: int, timestamp: int) -> Wei:
+        """Cumulative wei due by ``timestamp`` (0 unless funded)."""
+        return Wei(int(self.client.call(self.fn.dueBy(loan_id, int(timestamp)))))
+
+    def next_due(self, loan_id: int) -> tuple[int, Wei]:
+        """``(timestamp, amount)`` of the earliest unpaid instalment; ``(0, 0)`` unless FUNDED.
+
+        ``amount`` brings the loan up to date at that time (arrears included).
+        """
+        ts, amount = self.client.call(self.fn.nextDue(loan_id))
+        return int(ts), Wei(int(amount))
+
+    def total_owed(self, loan_id: int) -> Wei:
+        """``installment * term_months`` of a loan."""
+        return Wei(int(self.client.call(self.fn.totalOwed(loan_id))))
+
+    def outstanding(self, loan_id: int) -> Wei:
+        """What remains to pay on a FUNDED or DEFAULTED loan (0 otherwise)."""
+        return Wei(int(self.client.call(self.fn.outstanding(loan_id))))
+
+    def is_late(self, loan_id: int) -> bool:
+        """A FUNDED loan with an instalment due and unpaid now."""
+        return bool(self.client.call(self.fn.isLate(loan_id)))
+
+    def can_default(self, loan_id: int) -> bool:
+        """Whether ``mark_default(loan_id)`` would succeed now."""
+        return bool(self.client.call(self.fn.canDefault(loan_id)))
+
+    def digest_used(self, model_id: int, digest: bytes | str) -> int:
+        """Id of the loan that used ``digest`` for ``model_id``; 0 if unused."""
+        return int(self.client.call(self.fn.digestUsedBy(model_id, _bytes32(digest, "digest"))))
+
+    def pending(self, address: str | None = None) -> Wei:
+        """Withdrawable balance of ``address`` (default: the client's account)."""
+        who = Web3.to_checksum_address(address or self.client.address)
+        return Wei(int(self.client.call(self.fn.pendingOf(who))))
+
+    def total_pending(self) -> Wei:
+        """Sum of all pending balances (the contract's balance)."""
+        return Wei(int(self.client.call(self.fn.totalPending())))
+
+    def installment_on_chain(self, principal: int, apr_bps: int, term: int) -> Wei:
+        """The contract's ``installmentFor`` (a view call; :func:`installment_for` is local)."""
+        return Wei(int(self.client.call(self.fn.installmentFor(principal, apr_bps, term))))
+
+    def events(
+        self, from_block: int | None = None, to_block: int | str = "latest"
+    ) -> list[ChainEvent]:
+        """Every event of this contract in ``[from_block, to_block]``, in chain order."""
+        with node_errors(self.client.url):
+            logs = self.client.w3.eth.get_logs(
+                {
+                    "address": self.address,
+                    "fromBlock": self.from_block if from_block is None else from_block,
+                    "toBlock": to_block,
+                }
+            )
+        out = []
+        for log in logs:
+            name = self._topics.get(HexBytes(log["topics"][0])) if log["topics"] else None
+            if name is None:
+                continue
+            decoded = getattr(self.contract.events, name)().process_log(log)
+            out.append(
+                ChainEvent(
+                    name=name,
+                    args=dict(decoded["args"]),
+                    block_number=int(log["blockNumber"]),
+                    transaction_hash=tx_hash_of(log),
+                    log_index=int(log["logIndex"]),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ internals
+
+    def _loan_info(self, loan_id: int, s: dict[str, Any], applied: dict[str, Any]) -> LoanInfo:
+        status = LoanStatus(s["status"])
+        total = int(s["installment"]) * int(s["termMonths"])
+        owing = status in (LoanStatus.FUNDED, LoanStatus.DEFAULTED)
+        lender = self._lender_of(int(s["modelId"]))
+        return LoanInfo(
+            loan_id=int(loan_id),
+            model_id=int(s["modelId"]),
+            borrower=Web3.to_checksum_address(s["borrower"]),
+            lender=lender,
+            status=status,
+            late=bool(s["late"]),
+            application_digest=bytes(applied.get("applicationDigest", b"")),
+            application_cid=CID(applied.get("applicationCid", "")),
+            amount=Wei(int(s["amount"])),
+            requested_term=int(s["requestedTerm"]),
+            principal=Wei(int(s["principal"])),
+            term_months=int(s["termMonths"]),
+            apr_bps=int(s["aprBps"]),
+            pd_ppm=int(s["pdPpm"]),
+            installment=Wei(int(s["installment"])),
+            repaid=Wei(int(s["repaid"])),
+            applied_at=int(s["appliedAt"]),
+            offer_expires=int(s["offerExpires"]),
+            funded_at=int(s["fundedAt"]),
+            total_owed=Wei(total),
+            outstanding=Wei(total - int(s["repaid"]) if owing else 0),
+        )
+
+    def _lender_of(self, model_id: int) -> str:
+        key = ("lender", model_id)
+        if key not in self._log_cache:  # a deployment's lender never changes
+            d = self._struct("getDeployment", model_id)
+            self._log_cache[key] = {"lender": Web3.to_checksum_address(d["lender"])}
+        return self._log_cache[key]["lender"]
+
+    def _param(self, name: str) -> Any:
+        if name not in self._params:  # immutables
+            value = self.client.call(getattr(self.fn, name)())
+            self._params[name] = value if isinstance(value, str) else int(value)
+        return self._params[name]
+
+    def _struct(self, getter: str, key: int) -> dict[str, Any]:
+        """Call a struct getter and name its fields from the ABI."""
+        values = self.client.call(getattr(self.fn, getter)(key))
+        names = [c["name"] for c in self._outputs[getter]]
+        return dict(zip(names, values, strict=True))
+
+    def _event_arg(self, receipt: dict[str, Any], event: str, arg: str) -> Any:
+        from web3.logs import DISCARD
+
+        logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)
+        if not logs:
+            raise ChainError(f"no {event} event in transaction to {self.address}")
+        return logs[0]["args"][arg]
+
+    def _log(self, event: str, key: str, value: int) -> dict[str, Any] | None:
+        """The (first) ``event`` whose indexed ``key`` equals ``value``; immutable, so cached."""
+        cache_key = (event, int(value))
+        if cache_key not in self._log_cache:
+            with node_errors(self.client.url):
+                logs = getattr(self.contract.events, event)().get_logs(
+                    from_block=self.from_block, argument_filters={key: int(value)}
+                )
+            if not logs:
+                return None
+            self._log_cache[cache_key] = dict(logs[0]["args"])
+        return self._log_cache[cache_key]

@@ -1,0 +1,272 @@
+# ruff: noqa: F811  (the fixtures come from loanbook_support and are named as arguments)
+"""LoanBook: fund, repay, the schedule, late / cured / default, recoveries, withdraw."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import function_signature_to_4byte_selector
+
+from hessian_common.chain.compile import load_artifact
+from hessian_common.chain.loanbook import LoanStatus, installment_for
+from hessian_common.errors import ContractRevert
+from tests.contracts.conftest import reverts
+from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
+    AMOUNT,
+    APP_CID,
+    APR,
+    DEFAULT_AFTER,
+    PD,
+    PERIOD,
+    TERM,
+    book,
+    clock,
+    digest,
+    loanbook,
+)
+
+INST = installment_for(AMOUNT, APR, TERM)
+TOTAL = INST * TERM
+
+
+def _revert(action, name):
+    with pytest.raises(ContractRevert) as info:
+        action()
+    assert info.value.error_name == name, info.value
+    return info.value.error_args
+
+
+def test_fund_credits_the_borrower(book):
+    loan_id = book.accepted(1)
+    fn = book.lender.fn
+    with reverts("NotLender"):
+        book.borrower.client.transact(fn.fund(loan_id), value=AMOUNT)
+    args = _revert(
+        lambda: book.lender.client.transact(fn.fund(loan_id), value=AMOUNT - 1), "WrongAmount"
+    )
+    assert args == (AMOUNT - 1, AMOUNT)
+    _revert(lambda: book.lender.client.transact(fn.fund(loan_id), value=AMOUNT + 1), "WrongAmount")
+    offered = book.offered(2)
+    with reverts("WrongStatus"):
+        book.lender.fund(offered)
+    receipt = book.lender.fund(loan_id)
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.FUNDED and loan.funded_at == book.time.now()
+    assert loan.outstanding == TOTAL and loan.repaid == 0 and not loan.late
+    assert book.borrower.pending() == AMOUNT and book.lender.total_pending() == AMOUNT
+    (ev,) = [e for e in book.lender.events() if e.name == "LoanFunded"]
+    assert ev.args["principal"] == AMOUNT and ev.block_number == receipt["blockNumber"]
+    with reverts("WrongStatus"):
+        book.lender.fund(loan_id)
+    with reverts("WrongStatus"):
+        book.borrower.accept(loan_id)
+    book.balance_matches()
+
+
+def test_schedule_views(book):
+    loan_id = book.funded(1)
+    f = book.lender.loan(loan_id).funded_at
+    due = book.lender.due_by
+    assert due(loan_id, f - 1) == 0 and due(loan_id, f) == 0
+    assert due(loan_id, f + PERIOD - 1) == 0
+    assert due(loan_id, f + PERIOD) == INST
+    assert due(loan_id, f + 3 * PERIOD + 5) == 3 * INST
+    assert due(loan_id, f + TERM * PERIOD) == TOTAL
+    assert due(loan_id, f + 100 * TERM * PERIOD) == TOTAL  # capped at the total
+    assert book.lender.next_due(loan_id) == (f + PERIOD, INST)
+    book.borrower.repay(loan_id, INST // 2)
+    assert book.lender.next_due(loan_id) == (f + PERIOD, INST - INST // 2)
+    book.borrower.repay(loan_id, INST - INST // 2)
+    assert book.lender.next_due(loan_id) == (f + 2 * PERIOD, INST)
+    book.time.advance(3 * PERIOD + 10)  # instalments 2 and 3 due, 4 not yet
+    assert book.lender.next_due(loan_id) == (f + 2 * PERIOD, 2 * INST)
+    assert book.lender.is_late(loan_id) and not book.lender.can_default(loan_id)
+    applied = book.applied(2)
+    assert book.lender.due_by(applied, f + 10 * PERIOD) == 0
+    assert book.lender.next_due(applied) == (0, 0)
+    assert not book.lender.is_late(applied) and not book.lender.can_default(applied)
+
+
+def test_repay_instalments_then_final(book):
+    loan_id = book.funded(1)
+    lender_address = book.lender.client.address
+    with reverts("ZeroAmount"):
+        book.borrower.repay(loan_id, 0)
+    args = _revert(lambda: book.borrower.repay(loan_id, TOTAL + 1), "Overpayment")
+    assert args == (TOTAL + 1, TOTAL)
+    for k in range(1, TERM):
+        payer = book.outsider if k == 3 else book.borrower  # anyone may pay
+        payer.repay(loan_id, INST)
+        loan = book.lender.loan(loan_id)
+        assert loan.repaid == k * INST and loan.outstanding == TOTAL - k * INST
+        assert loan.status == LoanStatus.FUNDED
+    assert book.lender.pending(lender_address) == (TERM - 1) * INST
+    _revert(lambda: book.borrower.repay(loan_id, INST + 1), "Overpayment")
+    book.borrower.repay(loan_id, INST)
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.REPAID and loan.repaid == TOTAL and loan.outstanding == 0
+    assert book.lender.pending() == TOTAL
+    names = [e.name for e in book.lender.events()]
+    assert names.count("Repayment") == TERM and names.count("LoanRepaid") == 1
+    with reverts("WrongStatus"):
+        book.borrower.repay(loan_id, 1)
+    for action in (book.lender.mark_late, book.lender.mark_default):
+        with reverts("WrongStatus"):
+            action(loan_id)
+    assert book.lender.next_due(loan_id) == (0, 0)
+    book.balance_matches()
+
+
+def test_repay_in_one_go_early(book):
+    loan_id = book.funded(1)
+    book.borrower.repay(loan_id, TOTAL)
+    assert book.status(loan_id) == LoanStatus.REPAID
+
+
+def test_repay_refuses_unfunded(book):
+    for loan_id in (book.applied(1), book.offered(2), book.accepted(3)):
+        with reverts("WrongStatus"):
+            book.borrower.repay(loan_id, 1)
+    with reverts("UnknownLoan"):
+        book.borrower.repay(99, 1)
+
+
+def test_mark_late_edges_and_cure(book):
+    loan_id = book.funded(1)
+    f = book.lender.loan(loan_id).funded_at
+    with reverts("NotLender"):
+        book.borrower.mark_late(loan_id)
+    clock(book.time, f + PERIOD - 1)
+    args = _revert(lambda: book.lender.mark_late(loan_id), "NotOverdue")
+    assert args == (loan_id, 0, 0)
+    assert not book.lender.is_late(loan_id)
+    clock(book.time, f + PERIOD)  # the first instalment is due
+    assert book.lender.is_late(loan_id)
+    book.lender.mark_late(loan_id)
+    loan = book.lender.loan(loan_id)
+    assert loan.late and loan.status == LoanStatus.FUNDED
+    (ev,) = [e for e in book.lender.events() if e.name == "LoanLate"]
+    assert ev.args["overdue"] == INST
+    with reverts("AlreadyLate"):
+        book.lender.mark_late(loan_id)
+    book.borrower.repay(loan_id, INST - 1)  # not caught up: still late
+    assert book.lender.loan(loan_id).late
+    book.borrower.repay(loan_id, 1)
+    assert not book.lender.loan(loan_id).late
+    assert [e.name for e in book.lender.events()].count("LoanCured") == 1
+    with reverts("NotOverdue"):
+        book.lender.mark_late(loan_id)
+
+
+def test_paid_ahead_is_not_late(book):
+    loan_id = book.funded(1)
+    book.borrower.repay(loan_id, 2 * INST)
+    f = book.lender.loan(loan_id).funded_at
+    clock(book.time, f + 3 * PERIOD - 1)
+    with reverts("NotOverdue"):
+        book.lender.mark_late(loan_id)
+    clock(book.time, f + 3 * PERIOD)
+    book.lender.mark_late(loan_id)
+
+
+def test_mark_default_edges(book):
+    loan_id = book.funded(1)
+    f = book.lender.loan(loan_id).funded_at
+    book.borrower.repay(loan_id, INST)  # the first instalment is paid: the second defaults
+    with reverts("NotLender"):
+        book.borrower.mark_default(loan_id)
+    clock(book.time, f + 2 * PERIOD + DEFAULT_AFTER - 1)
+    args = _revert(lambda: book.lender.mark_default(loan_id), "NotOverdue")
+    assert args == (loan_id, INST, INST)
+    assert book.lender.is_late(loan_id) and not book.lender.can_default(loan_id)
+    book.lender.mark_late(loan_id)
+    clock(book.time, f + 2 * PERIOD + DEFAULT_AFTER)  # overdue by exactly DEFAULT_AFTER
+    assert book.lender.can_default(loan_id)
+    book.lender.mark_default(loan_id)
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.DEFAULTED and loan.outstanding == TOTAL - INST
+    assert not loan.late  # the default supersedes the late flag
+    (ev,) = [e for e in book.lender.events() if e.name == "LoanDefaulted"]
+    assert ev.args["outstanding"] == TOTAL - INST
+    assert not book.lender.can_default(loan_id) and not book.lender.is_late(loan_id)
+    for action in (book.lender.mark_default, book.lender.mark_late):
+        with reverts("WrongStatus"):
+            action(loan_id)
+
+
+def test_default_without_marking_late_first_and_recoveries(book):
+    loan_id = book.funded(1)
+    book.time.advance(PERIOD + DEFAULT_AFTER + 1)
+    book.lender.mark_default(loan_id)
+    before = book.lender.pending()
+    book.borrower.repay(loan_id, TOTAL // 3)  # a recovery: the status stays DEFAULTED
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.DEFAULTED and loan.repaid == TOTAL // 3
+    assert loan.outstanding == TOTAL - TOTAL // 3
+    assert book.lender.pending() == before + TOTAL // 3
+    with reverts("Overpayment"):
+        book.borrower.repay(loan_id, loan.outstanding + 1)
+    book.outsider.repay(loan_id, loan.outstanding)  # recovered in full: still DEFAULTED
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.DEFAULTED and loan.outstanding == 0
+    assert loan.repaid == loan.total_owed
+    with reverts("Overpayment"):
+        book.borrower.repay(loan_id, 1)
+    assert book.lender.next_due(loan_id) == (0, 0)
+    book.balance_matches()
+
+
+def test_withdraw_principal_and_repayments(book, w3):
+    loan_id = book.funded(1)
+    borrower, lender = book.borrower, book.lender
+    with reverts("NothingToWithdraw"):
+        lender.withdraw()
+    before = w3.eth.get_balance(borrower.client.address)
+    assert borrower.withdraw() == AMOUNT
+    after = w3.eth.get_balance(borrower.client.address)
+    assert before < after < before + AMOUNT
+    assert borrower.pending() == 0 and w3.eth.get_balance(lender.address) == 0
+    with reverts("NothingToWithdraw"):
+        borrower.withdraw()
+    borrower.repay(loan_id, 2 * INST)
+    book.balance_matches()
+    assert lender.withdraw() == 2 * INST
+    assert lender.total_pending() == 0 == w3.eth.get_balance(lender.address)
+    names = [e.name for e in lender.events() if e.name == "Withdrawn"]
+    assert len(names) == 2
+
+
+def _attacker(book, client):
+    art = load_artifact("LoanBookAttacker")
+    receipt = client.deploy(art.abi, art.bytecode, book.lender.address)
+    attacker = client.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    client.transact(attacker.functions.applyFor(book.model_id, digest(7), APP_CID, AMOUNT, TERM))
+    loan_id = book.lender.loan_count()
+    book.lender.decide(loan_id, True, PD, APR, AMOUNT, TERM)
+    client.transact(attacker.functions.acceptOffer(loan_id))
+    book.funded(1)  # another borrower's principal is in the contract too
+    book.lender.fund(loan_id)
+    return attacker
+
+
+def test_reentrant_withdraw_is_refused_by_the_guard(book, clients, w3):
+    attacker = _attacker(book, clients[2])
+    before = w3.eth.get_balance(book.lender.address)
+    clients[2].transact(attacker.functions.attack(1))
+    assert w3.eth.get_balance(attacker.address) == AMOUNT  # paid once, not twice
+    assert w3.eth.get_balance(book.lender.address) == before - AMOUNT
+    error = bytes(attacker.functions.lastReentryError().call())
+    assert error[:4] == function_signature_to_4byte_selector("ReentrancyGuardReentrantCall()")
+    assert book.lender.pending(attacker.address) == 0
+    book.balance_matches()
+
+
+def test_reentrancy_that_bubbles_up_fails_and_changes_nothing(book, clients, w3):
+    attacker = _attacker(book, clients[2])
+    before = w3.eth.get_balance(book.lender.address)
+    with reverts("TransferFailed"):
+        clients[2].transact(attacker.functions.attack(2))
+    assert book.lender.pending(attacker.address) == AMOUNT
+    assert w3.eth.get_balance(book.lender.address) == before
+    clients[2].transact(attacker.functions.attack(0))  # an honest contract borrower
+    assert w3.eth.get_balance(attacker.address) == AMOUNT
+    book.balance_matches()
