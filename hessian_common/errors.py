@@ -5,6 +5,7 @@ exceptions still catch them (``except ValueError`` catches a :class:`SchemaError
 
     HessianError
     ├── ConfigError(ValueError)
+    │   └── LendingInputError       (carries ``errors``: field -> message)
     ├── DataError(ValueError)
     │   └── SchemaError
     ├── CryptoError
@@ -24,6 +25,7 @@ secrets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -33,6 +35,16 @@ class HessianError(Exception):
 
 class ConfigError(HessianError, ValueError):
     """A configuration value (option, environment variable, config file) is invalid."""
+
+
+class LendingInputError(ConfigError):
+    """Inputs of a lending operation (an application, a pricing policy, a decision) are
+    invalid; ``errors`` maps each field to its message. Raised before anything is written or
+    sent."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
 class DataError(HessianError, ValueError):

@@ -226,6 +226,18 @@ class LocalModels:
             self._holdouts[model_id] = (X, y)
         return self._holdouts[model_id]
 
+    def seal_secret(self, secret: bytes) -> dict[str, Any]:
+        """``secret`` sealed at rest with the books' passphrase (scrypt + AES-256-GCM)."""
+        from hessian_common.lending.sealing import seal_key_at_rest
+
+        return seal_key_at_rest(secret, self._passphrase)
+
+    def open_secret(self, sealed: Mapping[str, Any]) -> bytes:
+        """The secret :meth:`seal_secret` sealed (``KeyPassphraseError`` on a wrong one)."""
+        from hessian_common.lending.sealing import open_key_at_rest
+
+        return open_key_at_rest(dict(sealed), self._passphrase)
+
     def reveal_material(self, model_id: int) -> tuple[bytes, bytes]:
         """The committed hold-out's bytes and the commitment salt."""
         data = self._read(model_id, TEST_SET_FILE, "the hold-out")

@@ -1,0 +1,341 @@
+"""The borrower's side of lending, UI-free (the data-owner app's ``/borrow`` pages call these).
+
+``book`` is a :class:`~hessian_common.chain.loanbook.LoanBook` whose client signs as the
+borrower; ``store`` the content store. A borrower
+
+1. lists the lenders (:func:`lenders`): active deployments and their public policy documents;
+2. applies (:func:`apply`): the application is checked against the policy (term, amount),
+   sealed to the deployment's application key (:func:`~.sealing.seal`), put on the store, and
+   ``applyForLoan(modelId, sha256(application), cid, amountWei, term)`` is sent. The
+   plaintext is kept only locally, in ``<state_dir>/applications/<loanId>.json`` (0600), so
+   the borrower sees what they sent;
+3. follows their loans (:func:`my_loans`), accepts an offer (:func:`accept`), withdraws the
+   principal once funded (:func:`withdraw`), repays (:func:`repay`, :func:`repay_all`).
+
+Every refusal (:class:`LendingInputError`) happens before anything is written or sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hessian_common.errors import (
+    BlobNotFound,
+    ContractRevert,
+    LendingInputError,
+    StoreError,
+    StoreIntegrityError,
+)
+from hessian_common.lending.application import Application
+from hessian_common.lending.pricing import PricingPolicy
+from hessian_common.lending.sealing import seal
+from hessian_common.types import Wei
+
+POLICY_FORMAT = "hessian.lending-policy/1"
+APPLICATIONS_DIR = "applications"
+
+
+@dataclass(frozen=True)
+class LenderOffer:
+    """An active deployment as a borrower sees it (``error`` set when its policy is unusable)."""
+
+    model_id: int
+    lender: str
+    policy_cid: str
+    application_key: bytes
+    deployed_at: int
+    loan_count: int
+    policy: PricingPolicy | None
+    model_cid: str = ""
+    schema: str = ""
+    fields: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None and self.policy is not None
+
+
+@dataclass(frozen=True)
+class BorrowerLoan:
+    """One of the borrower's loans (amounts in wei, times unix seconds)."""
+
+    loan: Any
+    status: str
+    amount: Wei
+    term: int
+    apr_bps: int
+    installment: Wei
+    principal: Wei
+    total_owed: Wei
+    offer_expires: int
+    repaid: Wei
+    outstanding: Wei
+    next_due_at: int
+    next_due_amount: Wei
+    late: bool
+    application: Application | None
+
+    @property
+    def loan_id(self) -> int:
+        return int(self.loan.loan_id)
+
+
+def _offer(store: Any, d: Any) -> LenderOffer:
+    base = dict(
+        model_id=int(d.model_id),
+        lender=d.lender,
+        policy_cid=str(d.policy_cid),
+        application_key=bytes(d.application_key),
+        deployed_at=int(d.deployed_at),
+        loan_count=int(d.loan_count),
+    )
+    try:
+        doc = store.get_json(d.policy_cid)
+        if not isinstance(doc, dict) or doc.get("format") != POLICY_FORMAT:
+            raise LendingInputError({"policy": f"not a {POLICY_FORMAT} document"})
+        if int(doc.get("model_id", -1)) != int(d.model_id):
+            raise LendingInputError({"policy": "the document is for another model"})
+        if bytes.fromhex(str(doc.get("application_key", ""))) != bytes(d.application_key):
+            raise LendingInputError({"policy": "its application key differs from the chain's"})
+        policy = PricingPolicy.from_dict(doc["policy"])
+    except (BlobNotFound, StoreIntegrityError, LendingInputError, KeyError, ValueError) as exc:
+        return LenderOffer(**base, policy=None, error=f"policy {d.policy_cid}: {exc}")
+    return LenderOffer(
+        **base,
+        policy=policy,
+        model_cid=str(doc.get("model_cid", "")),
+        schema=str(doc.get("schema", "")),
+        fields=tuple(str(f) for f in doc.get("fields", [])),
+    )
+
+
+def lenders(book: Any, store: Any) -> list[LenderOffer]:
+    """Active deployments with their policy documents (unreadable ones carry ``error``)."""
+    return [_offer(store, d) for d in book.deployments() if d.active]
+
+
+def lender_offer(book: Any, store: Any, model_id: int) -> LenderOffer:
+    """The deployment of ``model_id`` (:class:`LendingInputError` if none or retired)."""
+    d = book.deployment(int(model_id))
+    if d is None:
+        raise LendingInputError({"model": f"model #{model_id} is not deployed for lending"})
+    if not d.active:
+        raise LendingInputError({"model": f"model #{model_id} no longer takes applications"})
+    return _offer(store, d)
+
+
+def _apps_dir(state_dir: Path | str | None) -> Path | None:
+    return None if state_dir is None else Path(state_dir) / APPLICATIONS_DIR
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def check_application(offer: LenderOffer, application: Application) -> None:
+    """The policy's terms and amounts (:class:`LendingInputError` naming the field)."""
+    if not offer.usable:
+        raise LendingInputError({"model": offer.error or "the lender's policy is unusable"})
+    policy = offer.policy
+    assert policy is not None
+    errors: dict[str, str] = {}
+    if application.term not in policy.terms:
+        terms = ", ".join(str(t) for t in policy.terms)
+        errors["term"] = f"this lender offers {terms} months"
+    if not policy.min_amount <= application.amount <= policy.max_amount:
+        errors["loan_amnt"] = (
+            f"this lender lends ${policy.min_amount:,.0f} to ${policy.max_amount:,.0f}"
+        )
+    if errors:
+        raise LendingInputError(errors)
+
+
+def apply(
+    book: Any,
+    store: Any,
+    model_id: int,
+    application: Application,
+    *,
+    state_dir: Path | str | None = None,
+) -> int:
+    """Seal, store and send ``application`` to ``model_id``'s lender; returns the loan id.
+
+    Raises
+    ------
+    LendingInputError
+        The model is not deployed / retired, its policy is unusable, the term or amount is
+        not offered, or this very application was already sent to this model (nothing is
+        written or sent).
+    """
+    if not isinstance(application, Application):
+        raise LendingInputError({"application": "not an Application (parse the form first)"})
+    offer = lender_offer(book, store, model_id)
+    check_application(offer, application)
+    assert offer.policy is not None
+    digest = application.digest()
+    used = book.digest_used(int(model_id), digest)
+    if used:
+        raise LendingInputError(
+            {"application": f"this application was already sent to model #{model_id} "
+             f"(loan #{used})"}
+        )  # fmt: skip
+    plain = application.to_bytes()
+    blob = seal(offer.application_key, plain)
+    apps = _apps_dir(state_dir)
+    pending = None
+    if apps is not None:  # keep the plaintext before anything leaves the machine
+        pending = apps / f"pending-{digest.hex()}.json"
+        _write_private(pending, plain)
+    cid = store.put(blob)
+    amount_wei = offer.policy.to_wei(application.amount)
+    loan_id = book.apply(int(model_id), digest, str(cid), amount_wei, application.term)
+    if pending is not None and apps is not None:
+        os.replace(pending, apps / f"{loan_id}.json")
+    return int(loan_id)
+
+
+def _saved_application(state_dir: Path | str | None, loan: Any) -> Application | None:
+    apps = _apps_dir(state_dir)
+    if apps is None:
+        return None
+    for path in (
+        apps / f"{loan.loan_id}.json",
+        apps / f"pending-{loan.application_digest.hex()}.json",
+    ):
+        try:
+            app = Application.from_bytes(path.read_bytes())
+        except (OSError, LendingInputError):
+            continue
+        if app.digest() == bytes(loan.application_digest):
+            return app
+    return None
+
+
+def my_loans(
+    book: Any, address: str | None = None, state_dir: Path | str | None = None
+) -> list[BorrowerLoan]:
+    """The loans of ``address`` (default: the book's account), oldest first."""
+    from hessian_common.chain.loanbook import LoanStatus
+
+    who = address or book.client.address
+    out = []
+    for loan in book.loans(borrower=who):
+        funded = loan.status == LoanStatus.FUNDED
+        ts, amount = book.next_due(loan.loan_id) if funded else (0, 0)
+        out.append(
+            BorrowerLoan(
+                loan=loan,
+                status=loan.status.label,
+                amount=loan.amount,
+                term=int(loan.term_months or loan.requested_term),
+                apr_bps=int(loan.apr_bps),
+                installment=loan.installment,
+                principal=loan.principal,
+                total_owed=loan.total_owed,
+                offer_expires=int(loan.offer_expires),
+                repaid=loan.repaid,
+                outstanding=loan.outstanding,
+                next_due_at=int(ts),
+                next_due_amount=Wei(int(amount)),
+                late=bool(funded and (loan.late or book.is_late(loan.loan_id))),
+                application=_saved_application(state_dir, loan),
+            )
+        )
+    return out
+
+
+def _mine(book: Any, loan_id: int) -> Any:
+    try:
+        loan = book.loan(int(loan_id))
+    except ContractRevert:
+        raise LendingInputError({"loan": f"there is no loan #{loan_id}"}) from None
+    if loan.borrower.lower() != book.client.address.lower():
+        raise LendingInputError({"loan": f"loan #{loan_id} is not yours"})
+    return loan
+
+
+def _require(book: Any, loan_id: int, statuses: tuple[Any, ...], what: str) -> Any:
+    loan = _mine(book, loan_id)
+    if loan.status not in statuses:
+        raise LendingInputError(
+            {"loan": f"cannot {what} loan #{loan_id}: it is {loan.status.label}"}
+        )
+    return loan
+
+
+def accept(book: Any, loan_id: int) -> dict[str, Any]:
+    """Accept the offer (before it expires)."""
+    from hessian_common.chain.loanbook import LoanStatus
+
+    loan = _require(book, loan_id, (LoanStatus.OFFERED,), "accept")
+    now = book.client.block_timestamp()
+    if now > loan.offer_expires:
+        raise LendingInputError({"loan": f"the offer of loan #{loan_id} has expired"})
+    return book.accept(int(loan_id))
+
+
+def cancel(book: Any, loan_id: int) -> dict[str, Any]:
+    """Withdraw the application or turn down the offer (before funding)."""
+    from hessian_common.chain.loanbook import LoanStatus
+
+    states = (LoanStatus.APPLIED, LoanStatus.OFFERED, LoanStatus.ACCEPTED)
+    _require(book, loan_id, states, "cancel")
+    return book.cancel(int(loan_id))
+
+
+def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, Any]:
+    """Pay ``amount_wei`` towards a funded (or defaulted) loan.
+
+    ``None``: the next instalment (what brings the loan up to date at its next due date,
+    arrears included; at least one instalment), capped at the outstanding amount.
+    """
+    from hessian_common.chain.loanbook import LoanStatus
+
+    loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
+    outstanding = int(loan.outstanding)
+    if amount_wei is None:
+        _ts, due = book.next_due(int(loan_id)) if loan.status == LoanStatus.FUNDED else (0, 0)
+        amount = min(max(int(due), int(loan.installment)), outstanding)
+    else:
+        amount = amount_wei
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= outstanding:
+        raise LendingInputError(
+            {"amount": f"must be 1..{outstanding} wei (the outstanding amount), got {amount!r}"}
+        )
+    return book.repay(int(loan_id), int(amount))
+
+
+def repay_all(book: Any, loan_id: int) -> dict[str, Any]:
+    """Pay off everything outstanding."""
+    from hessian_common.chain.loanbook import LoanStatus
+
+    loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
+    return book.repay(int(loan_id), int(loan.outstanding))
+
+
+def withdraw(book: Any) -> Wei:
+    """Withdraw the borrower's pending credit (the funded principal); 0 without a
+    transaction when there is none."""
+    if not book.pending():
+        return Wei(0)
+    return book.withdraw()
+
+
+def read_policy(store: Any, cid: str) -> dict[str, Any]:
+    """The raw policy document at ``cid`` (for display)."""
+    try:
+        return json.loads(store.get(cid))
+    except (StoreError, ValueError) as exc:
+        raise LendingInputError({"policy": f"{cid}: {exc}"}) from None

@@ -1,0 +1,691 @@
+"""The lender's lending desk, UI-free: deploy a closed model, decide applications, run loans.
+
+Used by the company app, the CLI and the simulation. A :class:`LendingDesk` holds the
+lender's :class:`~hessian_common.lender.Lender` (its local books, store and repository) and
+a :class:`~hessian_common.chain.loanbook.LoanBook` whose client signs as the lender.
+
+Deploying model ``m`` (:meth:`LendingDesk.deploy`)::
+
+    checks          policy valid; m is ours (local record) and CLOSED on chain
+    w               = D(enc(w_current))      the chain's current model CID, the Paillier key
+    credit model    = build_credit_model(w, spec, hold-out)   (Platt, cross-fitted; rates)
+    p, P            = new X25519 application key
+    local (0600)    models/<m>/lending/{credit_model.json, calibration.json,
+                                        application_key.json (p sealed), policy.json}
+    store           the public policy document (hessian.lending-policy/1) -> policyCid
+    chain           deployModel(m, policyCid, P)
+
+Everything local is written *before* the transaction, so a crash never loses the key; a
+second call reuses the local deployment if the chain has none, and returns the chain's if
+it has one. Bad inputs raise :class:`LendingInputError` before anything is written or sent.
+
+Deciding a loan: open the sealed application (the chain's CID, the application key), check
+its SHA-256 against the chain's digest and its amount and term against the request, score it
+(:class:`~hessian_common.lending.scoring.CreditModel`) and price it
+(:func:`~hessian_common.lending.pricing.quote`): the quote is the *suggested* decision. An
+application that cannot be read or does not match is shown with the error and a suggested
+decline (recorded with PD 100 %).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hessian_common.errors import (
+    BlobNotFound,
+    ConfigError,
+    CryptoError,
+    LendingInputError,
+    StoreIntegrityError,
+)
+from hessian_common.lending.application import Application
+from hessian_common.lending.calibration import CalibrationSummary
+from hessian_common.lending.pricing import (
+    PricingPolicy,
+    Quote,
+    expected_cash_flows,
+    irr_annual,
+    quote,
+)
+from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
+from hessian_common.lending.sealing import (
+    new_application_key,
+    open_sealed,
+    public_key_of,
+)
+from hessian_common.types import PPM, Wei, to_ppm
+
+POLICY_FORMAT = "hessian.lending-policy/1"
+LENDING_DIR = "lending"
+CREDIT_MODEL_FILE = "credit_model.json"
+CALIBRATION_FILE = "calibration.json"
+KEY_FILE = "application_key.json"
+POLICY_FILE = "policy.json"
+
+PD_BUCKETS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.35, 1.0000001)
+"""Edges of the PD buckets of :meth:`LendingDesk.performance` (last: above the default cap)."""
+
+
+def _noop(*_a: Any, **_k: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class DeployedModel:
+    """One of our deployed models: chain state, the public policy and the calibration."""
+
+    model_id: int
+    name: str
+    model_cid: str
+    policy: PricingPolicy
+    policy_cid: str
+    application_key: bytes
+    deployed_at: int
+    active: bool
+    loan_count: int
+    calibration: CalibrationSummary
+    reference_rates: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """A loan application as the lender sees it, with the suggested decision (``quote``)."""
+
+    loan: Any
+    application: Application | None
+    score: Score | None
+    quote: Quote
+    error: str | None = None
+
+    @property
+    def loan_id(self) -> int:
+        return int(self.loan.loan_id)
+
+    @property
+    def status(self) -> str:
+        return self.loan.status.label
+
+    @property
+    def suggested_approve(self) -> bool:
+        return self.error is None and self.quote.approved
+
+    @property
+    def pd_ppm(self) -> int:
+        """The PD recorded with the decision (100 % when the application is unusable)."""
+        return PPM if self.score is None else int(to_ppm(self.score.pd))
+
+
+@dataclass(frozen=True)
+class LoanView:
+    """A loan in the lender's book."""
+
+    loan: Any
+    grade: str | None
+    pd: float
+    apr: float
+    status: str
+    repaid: Wei
+    outstanding: Wei
+    next_due_at: int
+    next_due_amount: Wei
+    can_mark_late: bool
+    can_default: bool
+
+
+@dataclass
+class PerformanceRow:
+    """Counts and money of one group of loans (a grade, a PD bucket, or all)."""
+
+    label: str
+    applied: int = 0
+    decided: int = 0
+    approved: int = 0
+    funded: int = 0
+    resolved: int = 0
+    defaulted: int = 0
+    pd_sum: float = 0.0
+    lent: int = 0
+    received: int = 0
+    expected_flows: float = 0.0
+    resolved_lent: int = 0
+    resolved_received: int = 0
+    irr_weighted: float = 0.0
+
+    @property
+    def approval_rate(self) -> float:
+        """approved / decided (NaN before any decision)."""
+        return self.approved / self.decided if self.decided else float("nan")
+
+    @property
+    def default_rate(self) -> float:
+        """Realised: defaulted / resolved (repaid or defaulted) funded loans."""
+        return self.defaulted / self.resolved if self.resolved else float("nan")
+
+    @property
+    def mean_pd(self) -> float:
+        """Mean predicted PD of the funded loans."""
+        return self.pd_sum / self.funded if self.funded else float("nan")
+
+    @property
+    def expected_return(self) -> float:
+        """Principal-weighted annualised IRR of the expected flows at the decided APRs."""
+        return self.irr_weighted / self.lent if self.lent else float("nan")
+
+    @property
+    def expected_total_return(self) -> float:
+        """``Σ E[CF] / lent − 1`` over funded loans (undiscounted)."""
+        return self.expected_flows / self.lent - 1.0 if self.lent else float("nan")
+
+    @property
+    def realised_total_return(self) -> float:
+        """``received / lent − 1`` over resolved loans (undiscounted, recoveries included)."""
+        return (
+            self.resolved_received / self.resolved_lent - 1.0
+            if self.resolved_lent
+            else float("nan")
+        )
+
+
+@dataclass
+class Performance:
+    """:meth:`LendingDesk.performance`: by grade, by PD bucket, and all loans (money in wei)."""
+
+    total: PerformanceRow
+    by_grade: list[PerformanceRow] = field(default_factory=list)
+    by_pd: list[PerformanceRow] = field(default_factory=list)
+
+
+class LendingDesk:
+    """The lender's side of lending (see the module docstring).
+
+    Parameters
+    ----------
+    lender : Lender
+        Its books hold the models' records, keys and hold-outs (and the passphrase).
+    book : LoanBook
+        Signing as the lender's account.
+    """
+
+    def __init__(self, lender: Any, book: Any):
+        if book.client.address != lender.address:
+            raise ConfigError(
+                f"the LoanBook client signs as {book.client.address}, the lender is "
+                f"{lender.address}"
+            )
+        self.lender = lender
+        self.book = book
+        self.store = lender.store
+        self._models: dict[int, CreditModel] = {}
+        self._keys: dict[int, bytes] = {}
+        self._policies: dict[int, PricingPolicy] = {}
+        self._opened: dict[int, tuple[Application | None, str | None]] = {}
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------ local files
+
+    def _dir(self, model_id: int) -> Path:
+        return self.lender.books.dir(int(model_id)) / LENDING_DIR
+
+    def _has_local(self, model_id: int) -> bool:
+        d = self._dir(model_id)
+        return all(
+            (d / f).is_file() for f in (CREDIT_MODEL_FILE, CALIBRATION_FILE, KEY_FILE, POLICY_FILE)
+        )
+
+    def _read_json(self, model_id: int, name: str) -> Any:
+        path = self._dir(model_id) / name
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+
+    def _write_json(self, model_id: int, name: str, obj: Any) -> None:
+        from hessian_common.lender.state import write_private
+
+        write_private(self._dir(model_id) / name, json.dumps(obj, indent=1).encode())
+
+    def credit_model(self, model_id: int) -> CreditModel:
+        """The deployed credit model of ``model_id`` (local, private; cached)."""
+        if model_id not in self._models:
+            self._models[model_id] = CreditModel.from_dict(
+                self._read_json(model_id, CREDIT_MODEL_FILE)
+            )
+        return self._models[model_id]
+
+    def _application_key(self, model_id: int) -> bytes:
+        if model_id not in self._keys:
+            d = self._read_json(model_id, KEY_FILE)
+            self._keys[model_id] = self.lender.books.open_secret(d)
+        return self._keys[model_id]
+
+    def policy(self, model_id: int) -> PricingPolicy:
+        """The pricing policy ``model_id`` was deployed with."""
+        if model_id not in self._policies:
+            d = self._read_json(model_id, POLICY_FILE)
+            self._policies[model_id] = PricingPolicy.from_dict(d["policy"])
+        return self._policies[model_id]
+
+    # ------------------------------------------------------------ deploy
+
+    def _check_deployable(self, model_id: int, policy: PricingPolicy) -> tuple[Any, Any]:
+        from hessian_common.chain import ModelStatus
+
+        errors = policy.errors() if isinstance(policy, PricingPolicy) else {"policy": "missing"}
+        if not self.lender.has_record(model_id):
+            errors["model"] = f"model #{model_id} is not one of this lender's models"
+            raise LendingInputError(errors)
+        info = self.lender.repo.model(int(model_id))
+        if str(info.lender).lower() != self.lender.address.lower():
+            errors["model"] = f"model #{model_id} belongs to {info.lender}"
+        elif info.status != ModelStatus.CLOSED:
+            errors["model"] = f"model #{model_id} is still open; close it before deploying"
+        if errors:
+            raise LendingInputError(errors)
+        return self.lender.record(model_id), info
+
+    def deploy(
+        self, model_id: int, policy: PricingPolicy | None = None, progress: Any = None
+    ) -> DeployedModel:
+        """Deploy a closed model of ours with ``policy`` (see the module docstring)."""
+        from hessian_common.crypto import decrypt_vector
+        from hessian_common.lender.audit import weights_at
+
+        step = progress or _noop
+        model_id = int(model_id)
+        policy = PricingPolicy() if policy is None else policy
+        with self._lock:
+            record, info = self._check_deployable(model_id, policy)
+            on_chain = self.book.deployment(model_id)
+            if on_chain is not None:
+                if not self._has_local(model_id):
+                    raise ConfigError(
+                        f"model #{model_id} is deployed on chain but its lending files are "
+                        f"missing from {self._dir(model_id)}"
+                    )
+                return self.deployed_model(model_id)  # type: ignore[return-value]
+            books = self.lender.books
+            reuse = self._has_local(model_id) and (
+                self.credit_model(model_id).model_cid == str(info.model_cid)
+            )
+            if reuse:
+                step(message="reusing the local deployment files")
+                model = self.credit_model(model_id)
+                private = self._application_key(model_id)
+                public = public_key_of(private)
+                summary = CalibrationSummary.from_dict(self._read_json(model_id, CALIBRATION_FILE))
+            else:
+                step(message="decrypting the current model")
+                spec = books.spec(record.spec_cid)
+                cid = str(info.model_cid)
+                enc = weights_at(self.store, spec, cid, record.spec_cid)
+                w = decrypt_vector(books.private_key(model_id), enc, self.lender.workers)
+                step(message="calibrating on the hold-out")
+                X, y = books.holdout(model_id)
+                model, summary = build_credit_model(w, spec, X, y, model_id, cid)
+                private, public = new_application_key()
+                step(message="saving the credit model and the application key")
+                self._write_json(model_id, CREDIT_MODEL_FILE, model.to_dict())
+                self._write_json(model_id, CALIBRATION_FILE, summary.to_dict())
+                self._write_json(model_id, KEY_FILE, self.lender.books.seal_secret(private))
+            doc = {
+                "format": POLICY_FORMAT,
+                "model_id": model_id,
+                "model_cid": model.model_cid,
+                "schema": model.schema_name,
+                "policy": policy.to_dict(),
+                "application_key": public.hex(),
+                "fields": _field_names(),
+                "lender": self.lender.address,
+                "loanbook": self.book.address,
+            }
+            self._write_json(model_id, POLICY_FILE, {**doc, "policy_cid": None})
+            step(message="publishing the policy")
+            policy_cid = str(self.store.put_json(doc))
+            self.store.pin(policy_cid)
+            self._write_json(model_id, POLICY_FILE, {**doc, "policy_cid": policy_cid})
+            self._models[model_id], self._keys[model_id] = model, private
+            self._policies[model_id] = policy
+            step(message="deploying on chain")
+            self.book.deploy_model(model_id, policy_cid, public)
+            return self.deployed_model(model_id)  # type: ignore[return-value]
+
+    def retire(self, model_id: int) -> None:
+        """Stop new applications for ``model_id`` (existing loans go on)."""
+        self._own_deployment(model_id)
+        self.book.retire_model(int(model_id))
+
+    def deployed_model(self, model_id: int) -> DeployedModel | None:
+        """Our deployment of ``model_id`` (None if not deployed by us or no local files)."""
+        d = self.book.deployment(int(model_id))
+        if d is None or d.lender.lower() != self.lender.address.lower():
+            return None
+        if not self._has_local(model_id):
+            return None
+        model = self.credit_model(int(model_id))
+        return DeployedModel(
+            model_id=int(model_id),
+            name=self.lender.record(model_id).name,
+            model_cid=model.model_cid,
+            policy=self.policy(int(model_id)),
+            policy_cid=str(d.policy_cid),
+            application_key=bytes(d.application_key),
+            deployed_at=int(d.deployed_at),
+            active=bool(d.active),
+            loan_count=int(d.loan_count),
+            calibration=CalibrationSummary.from_dict(self._read_json(model_id, CALIBRATION_FILE)),
+            reference_rates=dict(model.reference_rates),
+        )
+
+    def deployed(self) -> list[DeployedModel]:
+        """Our deployed models, in deployment order."""
+        out = []
+        for d in self.book.deployments():
+            if d.lender.lower() == self.lender.address.lower():
+                view = self.deployed_model(d.model_id)
+                if view is not None:
+                    out.append(view)
+        return out
+
+    def _own_deployment(self, model_id: int) -> None:
+        if self.deployed_model(int(model_id)) is None:
+            raise LendingInputError({"model": f"model #{model_id} is not deployed by this lender"})
+
+    # ------------------------------------------------------------ applications
+
+    def _open(self, loan: Any) -> tuple[Application | None, str | None]:
+        """The loan's application, checked against the chain (cached), or an error."""
+        loan_id = int(loan.loan_id)
+        if loan_id in self._opened:
+            return self._opened[loan_id]
+        result: tuple[Application | None, str | None]
+        try:
+            blob = self.store.get(loan.application_cid)
+            plain = open_sealed(self._application_key(int(loan.model_id)), blob)
+            if hashlib.sha256(plain).digest() != bytes(loan.application_digest):
+                raise LendingInputError({"application": "does not match the digest on chain"})
+            app = Application.from_bytes(plain)
+            policy = self.policy(int(loan.model_id))
+            if policy.to_wei(app.amount) != int(loan.amount) or app.term != loan.requested_term:
+                raise LendingInputError(
+                    {"application": "amount or term differ from the request on chain"}
+                )
+            result = (app, None)
+        except (BlobNotFound, StoreIntegrityError) as exc:
+            result = (None, f"sealed application {loan.application_cid} unavailable: {exc}")
+        except (CryptoError, LendingInputError) as exc:
+            result = (None, f"unusable application: {exc}")
+        # keep only final answers (a store outage raises StoreUnavailable, not cached)
+        self._opened[loan_id] = result
+        return result
+
+    def _view(self, loan: Any) -> ApplicationView:
+        app, error = self._open(loan)
+        policy = self.policy(int(loan.model_id))
+        if app is None:
+            q = Quote(False, 0, 1.0, error or "unreadable", 0.0, 0.0, 0.0, None)
+            return ApplicationView(loan, None, None, q, error)
+        score = self.credit_model(int(loan.model_id)).score(app)
+        return ApplicationView(loan, app, score, quote(policy, score.pd, app.amount, app.term))
+
+    def _our_loans(self, model_id: int | None = None) -> list[Any]:
+        mine = {d.model_id for d in self.deployed()}
+        if model_id is not None:
+            mine &= {int(model_id)}
+        return [
+            loan
+            for loan in self.book.loans(model_id=model_id, lender=self.lender.address)
+            if loan.model_id in mine
+        ]
+
+    def applications(
+        self, status: str = "pending", model_id: int | None = None
+    ) -> list[ApplicationView]:
+        """Applications to our models with the suggested decision, oldest first.
+
+        ``status``: ``"pending"`` (waiting for a decision) or ``"all"``.
+        """
+        from hessian_common.chain.loanbook import LoanStatus
+
+        if status not in ("pending", "all"):
+            raise LendingInputError({"status": f"{status!r} is not 'pending' or 'all'"})
+        loans = self._our_loans(model_id)
+        if status == "pending":
+            loans = [x for x in loans if x.status == LoanStatus.APPLIED]
+        return [self._view(x) for x in loans]
+
+    def application(self, loan_id: int) -> ApplicationView:
+        """One application of ours (:class:`LendingInputError` if not ours)."""
+        return self._view(self._our_loan(loan_id))
+
+    def _our_loan(self, loan_id: int) -> Any:
+        from hessian_common.errors import ContractRevert
+
+        try:
+            loan = self.book.loan(int(loan_id))
+        except ContractRevert:
+            raise LendingInputError({"loan": f"there is no loan #{loan_id}"}) from None
+        if loan.lender.lower() != self.lender.address.lower() or not self._has_local(loan.model_id):
+            raise LendingInputError({"loan": f"loan #{loan_id} is not for one of our models"})
+        return loan
+
+    def decide(
+        self,
+        loan_id: int,
+        approve: bool | None = None,
+        apr_bps: int | None = None,
+        principal_wei: int | None = None,
+    ) -> ApplicationView:
+        """Decide an application (``None``: follow the suggestion) and record it on chain.
+
+        A manual approval may set ``apr_bps`` (at most the policy's cap) and a smaller
+        ``principal_wei``; the term is the one asked for. The PD is recorded either way.
+        """
+        from hessian_common.chain.loanbook import LoanStatus
+
+        with self._lock:
+            view = self._view(self._our_loan(loan_id))
+            loan = view.loan
+            if loan.status != LoanStatus.APPLIED:
+                raise LendingInputError(
+                    {"loan": f"loan #{loan_id} is {loan.status.label}, not waiting for a decision"}
+                )
+            go = view.suggested_approve if approve is None else bool(approve)
+            if not go:
+                self.book.decide(int(loan_id), False, view.pd_ppm)
+                return self._view(self.book.loan(int(loan_id)))
+            policy = self.policy(int(loan.model_id))
+            errors: dict[str, str] = {}
+            if view.application is None:
+                errors["approve"] = f"cannot approve an unusable application ({view.error})"
+            apr = view.quote.apr_bps if apr_bps is None else apr_bps
+            if isinstance(apr, bool) or not isinstance(apr, int | np.integer):
+                errors["apr_bps"] = f"must be whole basis points, got {apr!r}"
+            elif apr_bps is None and not view.quote.approved:
+                errors["apr_bps"] = f"no suggested APR ({view.quote.reason}); give one"
+            elif not 0 <= apr <= policy.max_apr_bps:
+                errors["apr_bps"] = f"must be 0..{policy.max_apr_bps} (the policy's cap)"
+            principal = int(loan.amount) if principal_wei is None else principal_wei
+            if isinstance(principal, bool) or not isinstance(principal, int | np.integer):
+                errors["principal_wei"] = f"must be whole wei, got {principal!r}"
+            elif not 0 < principal <= int(loan.amount):
+                errors["principal_wei"] = f"must be 1..{int(loan.amount)} (the amount asked)"
+            if errors:
+                raise LendingInputError(errors)
+            self.book.decide(
+                int(loan_id), True, view.pd_ppm, int(apr), int(principal), loan.requested_term
+            )
+            return self._view(self.book.loan(int(loan_id)))
+
+    def decide_all_pending(
+        self, model_id: int | None = None, progress: Any = None
+    ) -> list[ApplicationView]:
+        """Follow the suggestion on every pending application, oldest first."""
+        step = progress or _noop
+        pending = self.applications("pending", model_id)
+        out = []
+        for k, view in enumerate(pending):
+            step(done=k, total=len(pending), message=f"deciding loan #{view.loan_id}")
+            out.append(self.decide(view.loan_id))
+        step(done=len(pending), total=len(pending), message="done")
+        return out
+
+    # ------------------------------------------------------------ loans
+
+    def _require(self, loan_id: int, statuses: tuple[Any, ...], what: str) -> Any:
+        loan = self._our_loan(loan_id)
+        if loan.status not in statuses:
+            raise LendingInputError(
+                {"loan": f"cannot {what} loan #{loan_id}: it is {loan.status.label}"}
+            )
+        return loan
+
+    def fund(self, loan_id: int) -> dict[str, Any]:
+        """Send the principal of an accepted loan (credited to the borrower)."""
+        from hessian_common.chain.loanbook import LoanStatus
+
+        self._require(loan_id, (LoanStatus.ACCEPTED,), "fund")
+        return self.book.fund(int(loan_id))
+
+    def mark_late(self, loan_id: int) -> dict[str, Any]:
+        """Record that an instalment due is unpaid."""
+        from hessian_common.chain.loanbook import LoanStatus
+
+        self._require(loan_id, (LoanStatus.FUNDED,), "mark late")
+        if not self.book.is_late(int(loan_id)):
+            raise LendingInputError({"loan": f"loan #{loan_id} has nothing overdue"})
+        return self.book.mark_late(int(loan_id))
+
+    def mark_default(self, loan_id: int) -> dict[str, Any]:
+        """Record a default (an instalment overdue by more than the contract's window)."""
+        from hessian_common.chain.loanbook import LoanStatus
+
+        self._require(loan_id, (LoanStatus.FUNDED,), "mark as defaulted")
+        if not self.book.can_default(int(loan_id)):
+            raise LendingInputError(
+                {"loan": f"loan #{loan_id} is not overdue long enough to default"}
+            )
+        return self.book.mark_default(int(loan_id))
+
+    def cancel(self, loan_id: int) -> dict[str, Any]:
+        """Withdraw an offer (offered or accepted, not yet funded)."""
+        from hessian_common.chain.loanbook import LoanStatus
+
+        self._require(loan_id, (LoanStatus.OFFERED, LoanStatus.ACCEPTED), "cancel")
+        return self.book.cancel(int(loan_id))
+
+    def withdraw(self) -> Wei:
+        """Withdraw repayments credited to the lender (0 without a transaction if none)."""
+        if not self.book.pending():
+            return Wei(0)
+        return self.book.withdraw()
+
+    def loan_book(self, model_id: int | None = None) -> list[LoanView]:
+        """Our loans with what the lender acts on (next due, late, can default)."""
+        from hessian_common.chain.loanbook import LoanStatus
+
+        out = []
+        for loan in self._our_loans(model_id):
+            app, _ = self._open(loan)
+            funded = loan.status == LoanStatus.FUNDED
+            ts, amount = self.book.next_due(loan.loan_id) if funded else (0, Wei(0))
+            late_now = funded and self.book.is_late(loan.loan_id)
+            out.append(
+                LoanView(
+                    loan=loan,
+                    grade=app.grade if app else None,
+                    pd=loan.pd,
+                    apr=loan.apr,
+                    status=("late" if funded and loan.late else loan.status.label),
+                    repaid=loan.repaid,
+                    outstanding=loan.outstanding,
+                    next_due_at=int(ts),
+                    next_due_amount=Wei(int(amount)),
+                    can_mark_late=bool(late_now and not loan.late),
+                    can_default=bool(funded and self.book.can_default(loan.loan_id)),
+                )
+            )
+        return out
+
+    def performance(self, model_id: int | None = None) -> Performance:
+        """Approval, funding and default counts and money, by grade and by PD bucket."""
+        from hessian_common.chain.loanbook import LoanStatus
+
+        decided_states = {
+            LoanStatus.OFFERED, LoanStatus.DECLINED, LoanStatus.ACCEPTED, LoanStatus.FUNDED,
+            LoanStatus.REPAID, LoanStatus.DEFAULTED,
+        }  # fmt: skip
+        funded_states = {LoanStatus.FUNDED, LoanStatus.REPAID, LoanStatus.DEFAULTED}
+        total = PerformanceRow("all")
+        grades: dict[str, PerformanceRow] = {}
+        buckets = [
+            PerformanceRow(f"{lo:.0%}-{min(hi, 1.0):.0%}") for lo, hi in pairwise(PD_BUCKETS)
+        ]
+        for loan in self._our_loans(model_id):
+            app, _ = self._open(loan)
+            rows = [total, grades.setdefault(app.grade if app else "?", PerformanceRow(""))]
+            decided = loan.status in decided_states or (
+                loan.status == LoanStatus.CANCELLED and int(loan.principal) > 0
+            )
+            if decided and app is not None:
+                k = int(np.searchsorted(PD_BUCKETS, loan.pd, side="right")) - 1
+                rows.append(buckets[min(max(k, 0), len(buckets) - 1)])
+            for row in rows:
+                _add(row, loan, decided, loan.status in funded_states, self.policy(loan.model_id))
+        for g, row in grades.items():
+            row.label = g
+        return Performance(
+            total=total,
+            by_grade=[grades[g] for g in sorted(grades)],
+            by_pd=[b for b in buckets if b.applied],
+        )
+
+
+def _add(row: PerformanceRow, loan: Any, decided: bool, funded: bool, policy: Any) -> None:
+    from hessian_common.chain.loanbook import LoanStatus
+
+    row.applied += 1
+    if not decided:
+        return
+    row.decided += 1
+    approved = int(loan.principal) > 0
+    row.approved += approved
+    if not funded:
+        return
+    principal = int(loan.principal)
+    row.funded += 1
+    row.pd_sum += loan.pd
+    row.lent += principal
+    row.received += int(loan.repaid)
+    dollars = policy.to_dollars(principal)
+    cf = expected_cash_flows(loan.pd, loan.apr, loan.term_months, dollars, policy.recovery_rate)
+    row.expected_flows += float(cf.sum()) * policy.wei_per_dollar
+    row.irr_weighted += irr_annual(cf, dollars) * principal
+    if loan.status in (LoanStatus.REPAID, LoanStatus.DEFAULTED):
+        row.resolved += 1
+        row.defaulted += loan.status == LoanStatus.DEFAULTED
+        row.resolved_lent += principal
+        row.resolved_received += int(loan.repaid)
+
+
+def _field_names() -> list[str]:
+    from hessian_common.lending.application import APPLICATION_FIELDS
+
+    return [f.name for f in APPLICATION_FIELDS]
+
+
+__all__ = [
+    "ApplicationView",
+    "DeployedModel",
+    "LendingDesk",
+    "LoanView",
+    "Performance",
+    "PerformanceRow",
+]

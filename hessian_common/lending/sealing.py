@@ -1,0 +1,176 @@
+"""Sealed boxes for loan applications, and the lender's application key at rest.
+
+An application is sealed to the lender's per-deployment X25519 *application key* (its public
+half is on chain and in the policy document)::
+
+    e, E = fresh X25519 key pair (ephemeral, one per application)
+    z    = X25519(e, P)                                   P: the lender's public key
+    k    = HKDF-SHA256(z, salt = E ‖ P, info = "hessian.sealed-application/1", 32 bytes)
+    blob = MAGIC ‖ E (32) ‖ nonce (12) ‖ AES-256-GCM_k(plaintext, aad = MAGIC ‖ E ‖ P) ‖ tag (16)
+
+Only the holder of ``p`` (``P = X25519(p, 9)``) derives ``z = X25519(p, E)`` and so ``k``;
+GCM authenticates everything, so a wrong key or a changed byte gives :class:`CryptoError`.
+The sender keeps no secret (``e`` is forgotten), and each blob has a fresh ``k``.
+
+The lender keeps ``p`` sealed with its passphrase, the construction of the Paillier keys
+(:mod:`hessian_common.crypto.paillier`): ``scrypt(passphrase, salt)`` → AES-256-GCM.
+
+X25519, HKDF and AES-GCM come from pycryptodome (already used for the Paillier keys), not a
+hand-written implementation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from typing import Any
+
+from hessian_common.errors import CryptoError, KeyPassphraseError
+
+MAGIC = b"HSA1"
+INFO = b"hessian.sealed-application/1"
+KEY_FORMAT = "hessian.application-key/1"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+SCRYPT_N = 2**15
+
+
+def _private(private32: bytes) -> Any:
+    from Crypto.Protocol.DH import import_x25519_private_key
+
+    if not isinstance(private32, bytes | bytearray) or len(private32) != KEY_BYTES:
+        raise CryptoError("an X25519 private key is 32 bytes")
+    return import_x25519_private_key(bytes(private32))
+
+
+def _public(public32: bytes) -> Any:
+    from Crypto.Protocol.DH import import_x25519_public_key
+
+    if not isinstance(public32, bytes | bytearray) or len(public32) != KEY_BYTES:
+        raise CryptoError("an X25519 public key is 32 bytes")
+    try:
+        return import_x25519_public_key(bytes(public32))
+    except ValueError as exc:
+        raise CryptoError(f"not a valid X25519 public key: {exc}") from None
+
+
+def _raw_public(key: Any) -> bytes:
+    return bytes(key.public_key().export_key(format="raw"))
+
+
+def public_key_of(private32: bytes) -> bytes:
+    """The 32-byte public key of a 32-byte X25519 private key."""
+    return _raw_public(_private(private32))
+
+
+def new_application_key() -> tuple[bytes, bytes]:
+    """A fresh X25519 key pair ``(private 32 bytes, public 32 bytes)``."""
+    private = os.urandom(KEY_BYTES)
+    return private, public_key_of(private)
+
+
+def _shared_key(priv: Any, pub: Any, eph_pub: bytes, recipient: bytes) -> bytes:
+    from Crypto.Hash import SHA256
+    from Crypto.Protocol.DH import key_agreement
+    from Crypto.Protocol.KDF import HKDF
+
+    try:
+        z = key_agreement(static_priv=priv, static_pub=pub, kdf=lambda x: x)
+    except ValueError as exc:  # low-order point: all-zero shared secret
+        raise CryptoError(f"X25519 key agreement failed: {exc}") from None
+    return HKDF(z, KEY_BYTES, eph_pub + recipient, SHA256, context=INFO)
+
+
+def seal(public32: bytes, plaintext: bytes) -> bytes:
+    """Encrypt ``plaintext`` to the holder of the private key of ``public32``."""
+    from Crypto.Cipher import AES
+
+    recipient = bytes(public32)
+    pub = _public(recipient)
+    eph_priv, eph_pub = new_application_key()
+    key = _shared_key(_private(eph_priv), pub, eph_pub, recipient)
+    nonce = os.urandom(NONCE_BYTES)
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    cipher.update(MAGIC + eph_pub + recipient)
+    ct, tag = cipher.encrypt_and_digest(bytes(plaintext))
+    return MAGIC + eph_pub + nonce + ct + tag
+
+
+def open_sealed(private32: bytes, blob: bytes) -> bytes:
+    """Decrypt a :func:`seal` blob; :class:`CryptoError` on a wrong key or any tampering."""
+    from Crypto.Cipher import AES
+
+    blob = bytes(blob)
+    head = len(MAGIC) + KEY_BYTES + NONCE_BYTES
+    if len(blob) < head + TAG_BYTES or not blob.startswith(MAGIC):
+        raise CryptoError("not a sealed application (bad header or too short)")
+    eph_pub = blob[len(MAGIC) : len(MAGIC) + KEY_BYTES]
+    nonce = blob[len(MAGIC) + KEY_BYTES : head]
+    ct, tag = blob[head:-TAG_BYTES], blob[-TAG_BYTES:]
+    priv = _private(private32)
+    recipient = _raw_public(priv)
+    key = _shared_key(priv, _public(eph_pub), eph_pub, recipient)
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    cipher.update(MAGIC + eph_pub + recipient)
+    try:
+        return cipher.decrypt_and_verify(ct, tag)
+    except ValueError:
+        raise CryptoError(
+            "cannot open the sealed application: wrong application key or modified blob"
+        ) from None
+
+
+def seal_key_at_rest(private32: bytes, passphrase: str, scrypt_n: int = SCRYPT_N) -> dict:
+    """The application private key sealed with a passphrase (scrypt + AES-256-GCM), as JSON."""
+    from Crypto.Cipher import AES
+
+    from hessian_common.crypto.paillier import _kdf
+
+    public = public_key_of(private32)
+    salt, nonce = os.urandom(16), os.urandom(NONCE_BYTES)
+    cipher = AES.new(_kdf(passphrase, salt, scrypt_n), AES.MODE_GCM, nonce=nonce)
+    cipher.update(KEY_FORMAT.encode() + public)
+    ct, tag = cipher.encrypt_and_digest(bytes(private32))
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    return {
+        "format": KEY_FORMAT,
+        "public_key": public.hex(),
+        "kdf": {"name": "scrypt", "salt": b64(salt), "n": scrypt_n, "r": 8, "p": 1},
+        "cipher": {"name": "aes-256-gcm", "nonce": b64(nonce), "tag": b64(tag)},
+        "ciphertext": b64(ct),
+    }
+
+
+def open_key_at_rest(d: Any, passphrase: str) -> bytes:
+    """Inverse of :func:`seal_key_at_rest`; :class:`KeyPassphraseError` on a wrong passphrase."""
+    from Crypto.Cipher import AES
+
+    from hessian_common.crypto.paillier import _kdf
+
+    if not isinstance(d, dict) or d.get("format") != KEY_FORMAT:
+        raise CryptoError(f"application key file: not a {KEY_FORMAT} document")
+    try:
+        public = bytes.fromhex(d["public_key"])
+        kdf, cip = d["kdf"], d["cipher"]
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        nonce = base64.b64decode(cip["nonce"], validate=True)
+        tag = base64.b64decode(cip["tag"], validate=True)
+        ct = base64.b64decode(d["ciphertext"], validate=True)
+        n = int(kdf["n"])
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise CryptoError(f"application key file is malformed: {exc}") from None
+    if kdf.get("name") != "scrypt" or cip.get("name") != "aes-256-gcm" or n < 2 or n & (n - 1):
+        raise CryptoError("application key file: unsupported kdf or cipher parameters")
+    cipher = AES.new(_kdf(passphrase, salt, n), AES.MODE_GCM, nonce=nonce)
+    cipher.update(KEY_FORMAT.encode() + public)
+    try:
+        private = cipher.decrypt_and_verify(ct, tag)
+    except ValueError:
+        raise KeyPassphraseError(
+            "wrong passphrase for the application key (or the key file was modified)"
+        ) from None
+    if public_key_of(private) != public:
+        raise CryptoError("application key file: the private key does not match its public key")
+    return private
