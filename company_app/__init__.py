@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         CONTRACT_ADDRESS=None,
         ACCOUNT_DEV_INDEX=None,
         COMPANY_PASSPHRASE=None,
+        LOANBOOK_ADDRESS=None,
         KEY_SIZES=DEFAULT_KEY_SIZES,
         DEFAULT_KEY_SIZE=2048,
         AUTO_EVALUATE_INTERVAL=3.0,
@@ -59,12 +60,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         job_workers=1,
     )
 
-    from company_app.views import account, dashboard, models, tasks
+    from company_app.views import account, dashboard, lending, models, tasks
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(lending.bp)
 
     from company_app import filters, worker
 

@@ -16,8 +16,10 @@ from wtforms import (
     DecimalField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     ValidationError,
+    widgets,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -152,3 +154,118 @@ class CreateTaskForm(FlaskForm):
             ]
             ok = False
         return ok
+
+
+# --- Lending: deploy a closed model with a pricing policy, decide applications ----------------
+
+TERM_CHOICES = [SelectChoice(36, "36 months"), SelectChoice(60, "60 months")]
+
+
+def _pct(label: str, default: str, lo: str, hi: str, description: str = "") -> DecimalField:
+    return DecimalField(
+        label,
+        places=None,
+        default=Decimal(default),
+        description=description,
+        validators=[InputRequired(), NumberRange(min=Decimal(lo), max=Decimal(hi))],
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several check boxes for one list-valued field."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class DeployPolicyForm(FlaskForm):
+    """The public pricing policy a closed model is deployed with (percentages on the form,
+    basis points and wei per dollar in :class:`~hessian_common.lending.pricing.PricingPolicy`).
+
+    The quote is the smallest APR on the grid ``[min APR, max APR]`` (step ``step_bps``) whose
+    expected NPV at the required return is >= 0; applicants above ``max PD`` are declined.
+    """
+
+    required_return_pct = _pct(
+        "Required annual return (%)",
+        "8",
+        "0",
+        "100",
+        "Cost of funds plus margin: the discount rate of the expected cash flows.",
+    )
+    recovery_rate_pct = _pct(
+        "Recovery rate (%)",
+        "10",
+        "0",
+        "100",
+        "Share of the outstanding balance recovered after a default.",
+    )
+    max_pd_pct = _pct(
+        "Maximum PD (%)",
+        "35",
+        "0",
+        "100",
+        "Applicants whose default probability is higher are declined.",
+    )
+    min_apr_pct = _pct("Lowest APR (%)", "5", "0", "100")
+    max_apr_pct = _pct("APR cap (%)", "30", "0", "100", "No offer above this rate.")
+    step_bps = IntegerField(
+        "APR grid step (bps)",
+        default=5,
+        validators=[InputRequired(), NumberRange(min=1, max=1000)],
+    )
+    min_amount = IntegerField(
+        "Smallest loan ($)", default=1000, validators=[InputRequired(), NumberRange(min=1)]
+    )
+    max_amount = IntegerField(
+        "Largest loan ($)", default=40000, validators=[InputRequired(), NumberRange(min=1)]
+    )
+    terms = MultiCheckboxField("Terms", choices=TERM_CHOICES, coerce=int, default=[36, 60])
+    dollars_per_eth = DecimalField(
+        "US dollars per ETH",
+        places=None,
+        default=Decimal("10000"),
+        description="On chain, amounts are wei: a $10,000 loan is 1 ETH at the default rate.",
+        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("1e12"))],
+    )
+
+    def _bps(self, field: DecimalField) -> None:
+        if field.data is not None and (field.data * 100) != (field.data * 100).to_integral_value():
+            raise ValidationError("Give the rate in whole basis points (at most 2 decimals).")
+
+    validate_required_return_pct = _bps
+    validate_min_apr_pct = _bps
+    validate_max_apr_pct = _bps
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field validators, then the checks that involve two fields."""
+        ok = super().validate(extra_validators)
+        if not self.terms.data and not self.terms.errors:
+            self.terms.errors = [*self.terms.errors, "Choose at least one term."]
+            ok = False
+        lo, hi = self.min_apr_pct.data, self.max_apr_pct.data
+        if lo is not None and hi is not None and not self.max_apr_pct.errors and lo > hi:
+            self.max_apr_pct.errors = [*self.max_apr_pct.errors, "The cap is below the lowest APR."]
+            ok = False
+        lo, hi = self.min_amount.data, self.max_amount.data
+        if lo is not None and hi is not None and not self.max_amount.errors and lo > hi:
+            self.max_amount.errors = [
+                *self.max_amount.errors,
+                "The largest loan is below the smallest.",
+            ]
+            ok = False
+        return ok
+
+
+class ApproveAtForm(FlaskForm):
+    """Approve an application at an APR of the lender's choice (checked against the cap)."""
+
+    apr_pct = DecimalField(
+        "APR (%)",
+        places=None,
+        validators=[InputRequired(), NumberRange(min=Decimal("0"), max=Decimal("100"))],
+    )
+
+    def validate_apr_pct(self, field: DecimalField) -> None:
+        if field.data is not None and (field.data * 100) != (field.data * 100).to_integral_value():
+            raise ValidationError("Give the rate in whole basis points (at most 2 decimals).")

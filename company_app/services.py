@@ -14,6 +14,8 @@ Config keys (``create_app(test_config)`` or defaults from :func:`load_settings`)
                             of ``app.config`` at start so no template can show it
 ``W3``, ``STORE_OBJ``       ready objects (tests: an eth-tester ``Web3``, a store)
 ``KEY_SIZES``               key sizes the create form offers
+``LOANBOOK_ADDRESS``        use this LoanBook instead of ``deployments/<chainId>-LoanBook.json``
+``LOANBOOK_OBJ``            a ready ``LoanBook`` signing as the lender (tests)
 ==========================  =====================================================
 
 Nothing is contacted at start-up: a chain that is down shows in the status bar, and any
@@ -108,6 +110,53 @@ def lender(app: Flask | None = None) -> Any:
                 passphrase=app.extensions.get("company_passphrase"),
             )
             app.extensions["company_lender"] = obj
+    return obj
+
+
+def loanbook(app: Flask | None = None) -> Any:
+    """The :class:`~hessian_common.chain.loanbook.LoanBook`, signing as the lender.
+
+    ``LOANBOOK_OBJ`` (tests), else ``LOANBOOK_ADDRESS``, else the deployment record
+    ``deployments/<chainId>-LoanBook.json`` via ``open_loanbook``. Raises
+    ``DeploymentNotFound`` when there is none (the lending pages show how to deploy one);
+    nothing is cached then, so a LoanBook deployed later is found on the next request.
+    """
+    app = app or current_app
+    obj = app.config.get("LOANBOOK_OBJ") or app.extensions.get("company_loanbook")
+    if obj is not None:
+        return obj
+    client = lender(app).repo.client  # outside the lock: ``lender`` takes it too
+    with _lock:
+        obj = app.extensions.get("company_loanbook")
+        if obj is None:
+            address = app.config.get("LOANBOOK_ADDRESS")
+            if address:
+                from hessian_common.chain.loanbook import LoanBook
+
+                obj = LoanBook(client, address)
+            else:
+                from hessian_common.chain.deploy import open_loanbook
+
+                obj = open_loanbook(client, settings(app).deployments_dir)
+            app.extensions["company_loanbook"] = obj
+    return obj
+
+
+def desk(app: Flask | None = None) -> Any:
+    """The lender's :class:`~hessian_common.lending.desk.LendingDesk` (the app's lender on the
+    LoanBook of :func:`loanbook`); raises ``DeploymentNotFound`` without a LoanBook."""
+    app = app or current_app
+    obj = app.extensions.get("company_desk")
+    if obj is not None:
+        return obj
+    lender_obj, book = lender(app), loanbook(app)
+    with _lock:
+        obj = app.extensions.get("company_desk")
+        if obj is None:
+            from hessian_common.lending.desk import LendingDesk
+
+            obj = LendingDesk(lender_obj, book)
+            app.extensions["company_desk"] = obj
     return obj
 
 

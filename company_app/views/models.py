@@ -11,6 +11,7 @@ from company_app import services, worker
 from company_app.charts import ScorePoint, score_history_svg
 from company_app.filters import eth
 from company_app.forms import ActionForm
+from company_app.views import lending
 from hessian_common.web import jobs
 
 bp = Blueprint("models", __name__, url_prefix="/models")
@@ -47,6 +48,7 @@ def show(model_id: int):
         active_jobs=active,
         recent_jobs=recent,
         auto=worker.is_auto(current_app, model_id),
+        lending=None if d.summary.status == "open" else lending.deployment_state(model_id),
     )
 
 

@@ -1,0 +1,443 @@
+"""The lender's lending pages: deployed models (policy, calibration, performance) and the
+deploy form, the application queue with the suggested decisions, and the loan book.
+
+Every action goes through :class:`~hessian_common.lending.desk.LendingDesk` (the app's
+``services.desk()``); nothing here talks to the contract directly. An action the contract
+would refuse (fund a loan that is not accepted, mark late a loan that is not behind, approve
+above the policy's cap) is refused here first, with a message, and nothing is sent. Without a
+LoanBook on the chain every page shows how to deploy one (not an error 500).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from company_app import services
+from company_app.charts import predicted_vs_realised_svg, reliability_svg
+from company_app.filters import eth
+from company_app.forms import ActionForm, ApproveAtForm, DeployPolicyForm
+from hessian_common.errors import DeploymentNotFound, HessianError, LendingInputError
+from hessian_common.lending.pricing import PricingPolicy
+from hessian_common.web import jobs
+
+bp = Blueprint("lending", __name__, url_prefix="/lending")
+
+JOB_TAG = "lending"
+
+# PricingPolicy field (and LendingDesk error key) -> the deploy form's field.
+POLICY_FIELD = {
+    "required_return": "required_return_pct",
+    "recovery_rate": "recovery_rate_pct",
+    "max_pd": "max_pd_pct",
+    "min_apr_bps": "min_apr_pct",
+    "max_apr_bps": "max_apr_pct",
+    "step_bps": "step_bps",
+    "wei_per_dollar": "dollars_per_eth",
+    "min_amount": "min_amount",
+    "max_amount": "max_amount",
+    "terms": "terms",
+}
+
+WEI = Decimal(10**18)
+
+
+@bp.errorhandler(DeploymentNotFound)
+def _no_loanbook(exc: DeploymentNotFound):
+    """No LoanBook (or no repository) recorded for this chain: say how to get one."""
+    return render_template("lending_missing.html", error=str(exc)), 503
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _app():
+    """The real app object (a background job outlives the request's ``current_app``)."""
+    return current_app._get_current_object()
+
+
+def _checked() -> bool:
+    """The CSRF check of a one-button action (CSRFProtect already refused a bad token)."""
+    return ActionForm().validate_on_submit()
+
+
+def deploy_form(model_id: int) -> DeployPolicyForm:
+    """The deploy form of one model; prefixed so several fit on one page."""
+    return DeployPolicyForm(prefix=f"m{model_id}")
+
+
+def policy_from_form(form: DeployPolicyForm) -> PricingPolicy:
+    """A :class:`PricingPolicy` from a validated form (percent -> fraction / basis points,
+    dollars per ETH -> wei per dollar = round(1e18 / dollars_per_eth))."""
+    return PricingPolicy(
+        required_return=float(form.required_return_pct.data / 100),
+        recovery_rate=float(form.recovery_rate_pct.data / 100),
+        max_pd=float(form.max_pd_pct.data / 100),
+        min_apr_bps=int(form.min_apr_pct.data * 100),
+        max_apr_bps=int(form.max_apr_pct.data * 100),
+        step_bps=int(form.step_bps.data),
+        wei_per_dollar=int((WEI / form.dollars_per_eth.data).to_integral_value()),
+        min_amount=float(form.min_amount.data),
+        max_amount=float(form.max_amount.data),
+        terms=tuple(sorted(int(t) for t in form.terms.data)),
+    )
+
+
+def _show_errors(form: DeployPolicyForm, errors: dict[str, str]) -> None:
+    for key, message in errors.items():
+        field = getattr(form, POLICY_FIELD.get(key, key), None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        elif key in ("model", "policy"):
+            form.form_errors.append(message)
+        else:
+            form.form_errors.append(f"{key}: {message}")
+
+
+def _summaries() -> dict[int, Any]:
+    """The lender's models (ModelSummary) by id."""
+    return {m.model_id: m for m in services.lender().models()}
+
+
+def deployable(desk: Any, models: dict[int, Any]) -> list[Any]:
+    """Closed models of ours with no deployment on the LoanBook yet."""
+    out = []
+    for m in models.values():
+        if m.status == "open":
+            continue
+        if desk.book.deployment(m.model_id) is None:
+            out.append(m)
+    return out
+
+
+def deployment_state(model_id: int) -> Any:
+    """For the model page: the model's ``DeploymentInfo``, ``None`` when not deployed, or
+    ``False`` when lending is unavailable (no LoanBook, chain trouble): never raises."""
+    try:
+        return services.loanbook().deployment(model_id)
+    except HessianError:
+        return False
+
+
+def _recent(job, seconds: float = 600.0) -> bool:
+    return job.finished is not None and time.time() - job.finished < seconds
+
+
+# --- deployed models ----------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    """Deployed models (policy, calibration with its reliability chart, performance by grade
+    and PD bucket) and a deploy form for each closed model not deployed yet."""
+    desk = services.desk()
+    models = _summaries()
+    deployed = desk.deployed()
+    calibration_charts = {
+        dm.model_id: reliability_svg(
+            dm.calibration.raw.bins, dm.calibration.calibrated.bins, dm.calibration.chosen
+        )
+        for dm in deployed
+    }
+    performance = {dm.model_id: desk.performance(dm.model_id) for dm in deployed}
+    perf_charts = {
+        mid: predicted_vs_realised_svg(
+            [g.label for g in p.by_grade],
+            [g.mean_pd for g in p.by_grade],
+            [g.default_rate for g in p.by_grade],
+        )
+        for mid, p in performance.items()
+        if p.by_grade
+    }
+    forms = {m.model_id: deploy_form(m.model_id) for m in deployable(desk, models)}
+    return render_template(
+        "lending_index.html",
+        deployed=deployed,
+        models=models,
+        calibration_charts=calibration_charts,
+        performance=performance,
+        perf_charts=perf_charts,
+        forms=forms,
+        book=desk.book,
+    )
+
+
+@bp.route("/deploy/<int:model_id>", methods=["GET", "POST"])
+def deploy(model_id: int):
+    """The deploy form of one model; a valid POST calibrates and deploys it."""
+    desk = services.desk()
+    models = _summaries()
+    m = models.get(model_id)
+    if m is None:
+        abort(404, description=f"model #{model_id} is not one of this lender's models")
+    if desk.book.deployment(model_id) is not None:
+        flash(f"Model #{model_id} is already deployed for lending.", "info")
+        return redirect(url_for("lending.index"))
+    form = deploy_form(model_id)
+    if m.status == "open":
+        form.form_errors.append(
+            f"Model #{model_id} is still open for training: close it first (model page)."
+        )
+    elif form.validate_on_submit():
+        policy = policy_from_form(form)
+        errors = policy.errors()
+        if errors:
+            _show_errors(form, errors)
+        else:
+            try:
+                dm = desk.deploy(model_id, policy)
+            except LendingInputError as exc:
+                _show_errors(form, exc.errors or {"model": str(exc)})
+            else:
+                chosen = dm.calibration.chosen
+                flash(
+                    f"Model #{model_id} is deployed for lending (calibration: {chosen}); "
+                    "borrowers can now apply.",
+                    "success",
+                )
+                return redirect(url_for("lending.index"))
+    status = 400 if form.is_submitted() or form.form_errors else 200
+    return render_template("lending_deploy.html", m=m, form=form), status
+
+
+# --- applications -------------------------------------------------------------------------
+
+
+@bp.get("/applications")
+def applications():
+    """Pending applications with score, grade and the suggested decision; decided ones below."""
+    active = jobs().active(kind=JOB_TAG)  # before the chain reads (see models.show)
+    recent = [j for j in jobs().list(kind=JOB_TAG)[:5] if _recent(j)]
+    desk = services.desk()
+    every = desk.applications(status="all")
+    pending = [a for a in every if a.loan.status.name == "APPLIED"]
+    decided = [a for a in every if a.loan.status.name != "APPLIED"]
+    caps = {dm.model_id: dm.policy for dm in desk.deployed()}  # for the APR fields' bounds
+    return render_template(
+        "lending_applications.html",
+        pending=pending,
+        decided=decided,
+        caps=caps,
+        form=ActionForm(),
+        approve_form=ApproveAtForm(),
+        active_jobs=active,
+        recent_jobs=recent,
+        book=desk.book,
+    )
+
+
+def _pending_view(desk: Any, loan_id: int) -> Any | None:
+    """The application if it is ours and waiting for a decision, else None."""
+    try:
+        view = desk.application(loan_id)
+    except LendingInputError:
+        return None
+    return view if view.loan.status.name == "APPLIED" else None
+
+
+def _back():
+    return redirect(url_for("lending.applications"))
+
+
+def _refused(loan_id: int, exc: LendingInputError) -> None:
+    detail = "; ".join(exc.errors.values()) if exc.errors else str(exc)
+    flash(f"Application #{loan_id}: {detail}. Nothing was sent.", "error")
+
+
+def _decide(loan_id: int, **how: Any):
+    """Decide a pending application (``how``: ``approve``, ``apr_bps``) and say what
+    happened; a refused decision sends nothing."""
+    desk = services.desk()
+    if _pending_view(desk, loan_id) is None:
+        flash(f"Application #{loan_id} is not waiting for a decision. Nothing was sent.", "error")
+        return _back()
+    try:
+        view = desk.decide(loan_id, **how)
+    except LendingInputError as exc:
+        _refused(loan_id, exc)
+    else:
+        flash(_decided_message(view), "success")
+    return _back()
+
+
+@bp.post("/applications/<int:loan_id>/suggested")
+def decide_suggested(loan_id: int):
+    """Decide one application as the desk suggests (approve at the quote, or decline)."""
+    _checked()
+    return _decide(loan_id)
+
+
+@bp.post("/applications/<int:loan_id>/decline")
+def decline(loan_id: int):
+    """Decline one application (the PD is recorded on chain)."""
+    _checked()
+    return _decide(loan_id, approve=False)
+
+
+@bp.post("/applications/<int:loan_id>/approve")
+def approve_at(loan_id: int):
+    """Approve one application at the lender's APR, within the policy's APR range."""
+    form = ApproveAtForm()
+    desk = services.desk()
+    view = _pending_view(desk, loan_id)
+    if view is None:
+        flash(f"Application #{loan_id} is not waiting for a decision. Nothing was sent.", "error")
+        return _back()
+    if not form.validate_on_submit():
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        flash(f"Application #{loan_id}: APR: {errors}. Nothing was sent.", "error")
+        return _back()
+    apr_bps = int(form.apr_pct.data * 100)
+    policy = desk.policy(view.loan.model_id)
+    if not policy.min_apr_bps <= apr_bps <= policy.max_apr_bps:
+        flash(
+            f"Application #{loan_id}: {apr_bps / 100:.2f}% is outside the policy's range "
+            f"{policy.min_apr_bps / 100:.2f}%–{policy.max_apr_bps / 100:.2f}%. "
+            "Nothing was sent.",
+            "error",
+        )
+        return _back()
+    return _decide(loan_id, approve=True, apr_bps=apr_bps)
+
+
+def _decided_message(view: Any) -> str:
+    loan = view.loan
+    if loan.status.name == "OFFERED":
+        return (
+            f"Application #{loan.loan_id} approved at {loan.apr_bps / 100:.2f}% APR: "
+            f"offer of {eth(loan.principal)} over {loan.term_months} months sent."
+        )
+    return f"Application #{loan.loan_id} declined."
+
+
+def _decide_all(progress, desk: Any) -> str:
+    views = desk.decide_all_pending(progress=progress)
+    approved = sum(1 for v in views if v.loan.status.name == "OFFERED")
+    return f"{len(views)} decided: {approved} approved, {len(views) - approved} declined"
+
+
+@bp.post("/applications/decide-all")
+def decide_all():
+    """Decide every pending application as suggested, in the background."""
+    _checked()
+    desk = services.desk()
+    if jobs().active(kind=JOB_TAG):
+        flash("Applications are already being decided.", "warning")
+        return _back()
+    pending = desk.applications(status="pending")
+    if not pending:
+        flash("No application is pending.", "info")
+        return _back()
+    jobs().submit(
+        f"Decide {len(pending)} pending application(s) as suggested",
+        _decide_all,
+        desk,
+        tags={"kind": JOB_TAG},
+    )
+    return _back()
+
+
+# --- loans --------------------------------------------------------------------------------
+
+
+@bp.get("/loans")
+def loans():
+    """The loan book: status, amounts, repayments, next due, lateness; the actions the
+    contract allows now; realised vs predicted default rates; repayments to withdraw."""
+    desk = services.desk()
+    book = desk.loan_book()
+    performance = desk.performance()
+    pending = desk.book.pending(desk.lender.address)
+    wei_per_dollar = {dm.model_id: dm.policy.wei_per_dollar for dm in desk.deployed()}
+    return render_template(
+        "lending_loans.html",
+        loans=book,
+        performance=performance,
+        pending=pending,
+        wei_per_dollar=wei_per_dollar,
+        chain_now=desk.book.client.block_timestamp(),
+        form=ActionForm(),
+        book=desk.book,
+    )
+
+
+def _loan_view(desk: Any, loan_id: int) -> Any:
+    for view in desk.loan_book():
+        if view.loan.loan_id == loan_id:
+            return view
+    abort(404, description=f"loan #{loan_id} is not in this lender's book")
+
+
+def _to_loans():
+    return redirect(url_for("lending.loans"))
+
+
+ALLOWED = {
+    "fund": (lambda v: v.loan.status.name == "ACCEPTED", "accepted by the borrower"),
+    "mark-late": (lambda v: bool(v.can_mark_late), "behind its schedule (and not marked late)"),
+    "mark-default": (lambda v: bool(v.can_default), "overdue past the default period"),
+    "cancel": (
+        lambda v: v.loan.status.name in ("OFFERED", "ACCEPTED"),
+        "an open offer (offered or accepted, not funded)",
+    ),
+}
+
+
+@bp.post("/loans/<int:loan_id>/<action>")
+def loan_action(loan_id: int, action: str):
+    """Fund, mark late, mark default or cancel one loan, when the contract allows it now."""
+    if action not in ALLOWED:
+        abort(404)
+    _checked()
+    desk = services.desk()
+    view = _loan_view(desk, loan_id)
+    allowed, needs = ALLOWED[action]
+    if not allowed(view):
+        flash(
+            f"Loan #{loan_id} cannot be {_done(action)}: it is not {needs}. Nothing was sent.",
+            "error",
+        )
+        return _to_loans()
+    try:
+        _act(desk, action, view)
+    except LendingInputError as exc:
+        detail = "; ".join(exc.errors.values()) if exc.errors else str(exc)
+        flash(f"Loan #{loan_id}: {detail}. Nothing was sent.", "error")
+    return _to_loans()
+
+
+def _act(desk: Any, action: str, view: Any) -> None:
+    loan_id = view.loan.loan_id
+    if action == "fund":
+        desk.fund(loan_id)
+        flash(f"Loan #{loan_id} funded: {eth(view.loan.principal)} sent.", "success")
+    elif action == "mark-late":
+        desk.mark_late(loan_id)
+        flash(f"Loan #{loan_id} is marked late.", "success")
+    elif action == "mark-default":
+        desk.mark_default(loan_id)
+        flash(f"Loan #{loan_id} is marked in default.", "success")
+    else:
+        desk.cancel(loan_id)
+        flash(f"The offer of loan #{loan_id} is cancelled.", "success")
+
+
+def _done(action: str) -> str:
+    return {
+        "fund": "funded",
+        "mark-late": "marked late",
+        "mark-default": "marked in default",
+        "cancel": "cancelled",
+    }[action]
+
+
+@bp.post("/withdraw")
+def withdraw():
+    """Withdraw the repayments the LoanBook holds for the lender."""
+    _checked()
+    amount = services.desk().withdraw()
+    flash(f"Withdrew {eth(amount)} of repayments to your account.", "success")
+    return redirect(request.referrer or url_for("lending.loans"))
