@@ -9,7 +9,8 @@ nothing is lost when the store or the chain is down.
 
 Blueprints: ``account`` (overview, balance, rewards, withdraw), ``models`` (open models),
 ``share`` (upload, validate, preview, train and submit), ``submissions`` (my submissions and
-the journal).
+the journal), ``borrow`` (apply to a lender's deployed credit model, accept, withdraw, repay:
+the borrower's pages live here because this is the person's own app, with their key).
 """
 
 from __future__ import annotations
@@ -54,12 +55,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         layout="layout.html",
     )
 
-    from data_owner_app.views import account, models, share, submissions
+    from data_owner_app.views import account, borrow, models, share, submissions
 
     app.register_blueprint(account.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(share.bp)
     app.register_blueprint(submissions.bp)
+    app.register_blueprint(borrow.bp)
     _register_filters(app)
     app.context_processor(lambda: {"owner_services": lambda: owner})
 

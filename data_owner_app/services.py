@@ -6,19 +6,21 @@ chain connection is made on first use and not cached while the node is down, so 
 
 Configuration keys (``create_app(test_config)`` may set any of them):
 
-=========================  ====================================================================
-``HESSIAN_SETTINGS``       a :class:`hessian_common.config.Settings` (rpc_url, store, home, ...)
-``OWNER_STATE_DIR``        where the journal, uploads and secret key live (``<home>/owner``)
-``OWNER_ACCOUNT``          ``"dev:N"`` (local chains' well-known keys) or an eth-account
-                           ``LocalAccount``
-``OWNER_KEYSTORE``         an encrypted keystore file (with ``OWNER_PASSPHRASE``, kept in memory)
-``OWNER_REPO``             a ready ``ModelRepository`` (tests on eth-tester)
-``OWNER_REPO_ADDRESS``     the contract address (default: ``deployments/<chainId>.json``)
-``OWNER_STORE``            a ready ``ContentStore`` (default: ``open_store(settings)``)
-``OWNER_WORKER``           start the background retry worker (default ``True``, not in testing)
-``OWNER_RETRY_INTERVAL``   seconds between worker passes (default 3)
-``OWNER_BACKOFF_BASE``     first retry delay in seconds (default 2, doubling, capped at 300)
-=========================  ====================================================================
+==========================  ====================================================================
+``HESSIAN_SETTINGS``        a :class:`hessian_common.config.Settings` (rpc_url, store, home, ...)
+``OWNER_STATE_DIR``         where the journal, uploads and secret key live (``<home>/owner``)
+``OWNER_ACCOUNT``           ``"dev:N"`` (local chains' well-known keys) or an eth-account
+                            ``LocalAccount``
+``OWNER_KEYSTORE``          an encrypted keystore file (with ``OWNER_PASSPHRASE``, kept in memory)
+``OWNER_REPO``              a ready ``ModelRepository`` (tests on eth-tester)
+``OWNER_REPO_ADDRESS``      the contract address (default: ``deployments/<chainId>.json``)
+``OWNER_STORE``             a ready ``ContentStore`` (default: ``open_store(settings)``)
+``OWNER_WORKER``            start the background retry worker (default ``True``, not in testing)
+``OWNER_RETRY_INTERVAL``    seconds between worker passes (default 3)
+``OWNER_BACKOFF_BASE``      first retry delay in seconds (default 2, doubling, capped at 300)
+``OWNER_LOANBOOK``          a ready ``LoanBook`` signing as the owner (tests on eth-tester)
+``OWNER_LOANBOOK_ADDRESS``  the LoanBook address (default: ``deployments/<chainId>-LoanBook.json``)
+==========================  ====================================================================
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class OwnerServices:
         self._lock = threading.RLock()
         self._repo: Any = cfg.get("OWNER_REPO")
         self._store: Any = cfg.get("OWNER_STORE")
+        self._loanbook: Any = cfg.get("OWNER_LOANBOOK")
         self._account: Any = None
         self.worker: RetryWorker | None = None
 
@@ -125,6 +128,33 @@ class OwnerServices:
                 else:
                     self._repo = open_repository(client, self.settings.deployments_dir)
             return self._repo
+
+    @property
+    def loanbook(self) -> Any:
+        """The ``LoanBook`` signing as this app's account (the borrower's pages).
+
+        Built on the same chain client as :attr:`repo`, at ``OWNER_LOANBOOK_ADDRESS`` or from
+        ``deployments/<chainId>-LoanBook.json``. Raises ``DeploymentNotFound`` when no LoanBook
+        is deployed on this chain and ``ChainUnavailable`` when the node is down (neither is
+        cached, so the page recovers once the contract or the node is there).
+        """
+        with self._lock:
+            if self._loanbook is None:
+                from hessian_common.chain.deploy import open_loanbook
+                from hessian_common.chain.loanbook import LoanBook
+
+                client = self.repo.client
+                address = self._cfg.get("OWNER_LOANBOOK_ADDRESS")
+                if address:
+                    self._loanbook = LoanBook(client, address)
+                else:
+                    self._loanbook = open_loanbook(client, self.settings.deployments_dir)
+            return self._loanbook
+
+    @property
+    def borrow_dir(self) -> Path:
+        """Where the borrower's own copies of their applications live (``<state>/borrow``)."""
+        return self.state_dir / "borrow"
 
     @property
     def w3(self) -> Any:

@@ -1,0 +1,319 @@
+"""Borrow: apply to a lender's deployed credit model, follow the loan, accept, withdraw, repay.
+
+The borrower's pages live in the data-owner app (one local app per person, holding their key,
+their journal and CSRF-protected forms; a member of the public may share data and borrow).
+Everything goes through :mod:`hessian_common.lending.borrower` and the ``LoanBook`` contract
+signing as this app's account (:attr:`OwnerServices.loanbook`).
+
+Pages (blueprint ``borrow``, prefix ``/borrow``):
+
+- ``GET /borrow/``: lenders with a deployed model (policy summary, "Apply"), my loans, the
+  LoanBook balance waiting to be withdrawn.
+- ``GET/POST /borrow/apply/<model_id>``: the application form (fields from
+  ``APPLICATION_FIELDS``). Bad input re-renders the form with per-field messages; nothing is
+  stored or sent. A good application is sealed to the lender's key, put on the store and sent
+  (``apply`` on chain); then the loan's page.
+- ``GET /borrow/loans`` and ``GET /borrow/loans/<id>``: status, the offer, the PD the lender
+  recorded, the repayment schedule, and the buttons ``POST .../accept``, ``.../cancel``,
+  ``.../repay`` (next instalment), ``.../repay-all``; ``POST /borrow/withdraw`` pulls the funded
+  principal (and anything else the LoanBook owes this account).
+
+No LoanBook on this chain -> a page that says so (status 503), not an error trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+
+from data_owner_app.forms import ActionForm, application_form
+from data_owner_app.services import services
+from hessian_common.errors import DeploymentNotFound, LendingInputError
+
+bp = Blueprint("borrow", __name__, url_prefix="/borrow")
+
+EXPIRED = "The form expired; reload the page and try again."
+
+STATUS_LABELS = {
+    "APPLIED": "Applied — waiting for the lender",
+    "OFFERED": "Offered — accept before it expires",
+    "DECLINED": "Declined",
+    "ACCEPTED": "Accepted — waiting for funding",
+    "FUNDED": "Funded — repaying",
+    "REPAID": "Repaid",
+    "DEFAULTED": "Defaulted",
+    "CANCELLED": "Cancelled",
+}
+STATUS_BADGES = {
+    "APPLIED": "waiting",
+    "OFFERED": "warn",
+    "DECLINED": "rejected",
+    "ACCEPTED": "waiting",
+    "FUNDED": "open",
+    "REPAID": "accepted",
+    "DEFAULTED": "bad",
+    "CANCELLED": "closed",
+}
+
+
+@bp.errorhandler(DeploymentNotFound)
+def _no_loanbook(exc: DeploymentNotFound):
+    return render_template("borrow_unavailable.html", reason=str(exc)), 503
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {"loan_status_label": STATUS_LABELS, "loan_status_badge": STATUS_BADGES}
+
+
+# ---------------------------------------------------------------------- pages
+@bp.get("/")
+def index():
+    """Lenders to apply to, my loans, the balance to withdraw."""
+    from hessian_common.lending import borrower
+
+    svc = services()
+    book = svc.loanbook
+    offers = borrower.lenders(book, svc.store)
+    loans = borrower.my_loans(book, svc.address, state_dir=svc.borrow_dir)
+    return render_template(
+        "borrow_index.html",
+        offers=offers,
+        names=_names([*offers, *loans]),
+        loans=loans,
+        pending=book.pending(svc.address),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/apply/<int:model_id>", methods=["GET", "POST"])
+def apply(model_id: int):
+    """The application form; a good one is sealed, stored, sent, then its loan page."""
+    from hessian_common.lending import borrower
+    from hessian_common.lending.application import APPLICATION_FIELDS, parse_application
+
+    svc = services()
+    book = svc.loanbook
+    try:
+        offer = borrower.lender_offer(book, svc.store, model_id)
+    except LendingInputError as exc:
+        abort(404, description="; ".join(exc.errors.values()))
+    policy = offer.policy.to_dict() if offer.policy is not None else {}
+    form = application_form(APPLICATION_FIELDS, policy=policy)
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        values = {f.name: (form[f.name].data or "").strip() for f in APPLICATION_FIELDS}
+        try:
+            application = parse_application(values)
+            # every refusal of borrower.apply comes before anything is written or sent
+            loan_id = borrower.apply(
+                book, svc.store, model_id, application, state_dir=svc.borrow_dir
+            )
+        except LendingInputError as exc:
+            errors = dict(exc.errors) or {"application": str(exc)}
+        else:
+            flash(
+                f"Application sent as loan #{loan_id}: sealed to the lender's key; the chain "
+                "holds only its digest.",
+                "success",
+            )
+            return redirect(url_for("borrow.loan", loan_id=loan_id))
+        for name, message in errors.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, message]
+    elif form.is_submitted():
+        errors = {"csrf_token": EXPIRED}
+    general = [m for n, m in errors.items() if n not in form or n == "csrf_token"]
+    return render_template(
+        "borrow_apply.html",
+        offer=offer,
+        name=_names([offer]).get(offer.model_id),
+        form=form,
+        fields=APPLICATION_FIELDS,
+        errors=errors,
+        general_errors=general,
+    ), (400 if errors else 200)
+
+
+@bp.get("/loans")
+def loans():
+    """All my loans."""
+    from hessian_common.lending import borrower
+
+    svc = services()
+    book = svc.loanbook
+    mine = borrower.my_loans(book, svc.address, state_dir=svc.borrow_dir)
+    return render_template(
+        "borrow_loans.html",
+        loans=mine,
+        names=_names(mine),
+        pending=book.pending(svc.address),
+        form=ActionForm(),
+    )
+
+
+@bp.get("/loans/<int:loan_id>")
+def loan(loan_id: int):
+    """One loan: status, offer, PD, schedule and the actions its status allows."""
+    svc = services()
+    book = svc.loanbook
+    view = _my_loan(loan_id)
+    from hessian_common.lending.application import APPLICATION_FIELDS
+
+    return render_template(
+        "borrow_loan.html",
+        loan=view,
+        name=_names([view]).get(view.loan.model_id),
+        labels={f.name: f.label for f in APPLICATION_FIELDS},
+        info=view.loan,
+        schedule=repayment_schedule(view.loan, book.payment_period),
+        pending=book.pending(svc.address),
+        form=ActionForm(),
+    )
+
+
+# ---------------------------------------------------------------------- actions
+@bp.post("/loans/<int:loan_id>/accept")
+def accept(loan_id: int):
+    """Accept the lender's offer (before it expires)."""
+    from hessian_common.lending import borrower
+
+    if not _form_ok():
+        return redirect(url_for("borrow.loan", loan_id=loan_id))
+    _my_loan(loan_id)
+    borrower.accept(services().loanbook, loan_id)
+    flash(f"Offer accepted for loan #{loan_id}; the lender funds it next.", "success")
+    return redirect(url_for("borrow.loan", loan_id=loan_id))
+
+
+@bp.post("/loans/<int:loan_id>/cancel")
+def cancel(loan_id: int):
+    """Withdraw the application or decline the offer (before funding)."""
+    from hessian_common.lending import borrower
+
+    if not _form_ok():
+        return redirect(url_for("borrow.loan", loan_id=loan_id))
+    _my_loan(loan_id)
+    borrower.cancel(services().loanbook, loan_id)
+    flash(f"Loan #{loan_id} cancelled.", "success")
+    return redirect(url_for("borrow.loan", loan_id=loan_id))
+
+
+@bp.post("/loans/<int:loan_id>/repay")
+def repay(loan_id: int):
+    """Pay the next instalment (capped at what is outstanding)."""
+    from hessian_common.lending import borrower
+
+    if not _form_ok():
+        return redirect(url_for("borrow.loan", loan_id=loan_id))
+    _my_loan(loan_id)
+    borrower.repay(services().loanbook, loan_id)
+    flash(f"Instalment paid on loan #{loan_id}.", "success")
+    return redirect(url_for("borrow.loan", loan_id=loan_id))
+
+
+@bp.post("/loans/<int:loan_id>/repay-all")
+def repay_all(loan_id: int):
+    """Pay everything outstanding."""
+    from hessian_common.lending import borrower
+
+    if not _form_ok():
+        return redirect(url_for("borrow.loan", loan_id=loan_id))
+    _my_loan(loan_id)
+    borrower.repay_all(services().loanbook, loan_id)
+    flash(f"Loan #{loan_id} paid in full.", "success")
+    return redirect(url_for("borrow.loan", loan_id=loan_id))
+
+
+@bp.post("/withdraw")
+def withdraw():
+    """Pull what the LoanBook owes this account (the funded principal) to the wallet."""
+    from hessian_common.lending import borrower
+
+    if not _form_ok():
+        return redirect(url_for("borrow.index"))
+    amount = borrower.withdraw(services().loanbook)
+    flash(f"Withdrew {amount / 10**18:.6f} ETH from the LoanBook to your account.", "success")
+    return redirect(url_for("borrow.index"))
+
+
+# ---------------------------------------------------------------------- helpers
+@dataclass(frozen=True)
+class Instalment:
+    """One row of the repayment schedule.
+
+    Instalment ``k`` (1..n) is due at ``funded_at + k * payment_period`` (the contract's rule);
+    each is ``installment`` wei (the contract's ``totalOwed = installment * n``). ``paid`` is
+    how much of it the cumulative repayments cover: ``clip(repaid - (k-1)*installment, 0,
+    installment)``.
+    """
+
+    number: int
+    due_at: int | None
+    amount: int
+    paid: int
+
+    @property
+    def state(self) -> str:
+        """``"paid"``, ``"part"`` or ``"due"``."""
+        if self.paid >= self.amount:
+            return "paid"
+        return "part" if self.paid else "due"
+
+
+def repayment_schedule(info: Any, payment_period: int) -> list[Instalment]:
+    """The instalments of a loan (a ``LoanInfo``) with due dates once funded, and what is paid.
+
+    Empty until the loan has an offer (no instalment amount yet).
+    """
+    installment, term = int(info.installment), int(info.term_months)
+    if not installment or not term:
+        return []
+    funded_at, repaid = int(info.funded_at), int(info.repaid)
+    return [
+        Instalment(
+            number=k,
+            due_at=funded_at + k * int(payment_period) if funded_at else None,
+            amount=installment,
+            paid=min(max(repaid - (k - 1) * installment, 0), installment),
+        )
+        for k in range(1, term + 1)
+    ]
+
+
+def _form_ok() -> bool:
+    if ActionForm().validate_on_submit():
+        return True
+    flash(EXPIRED, "error")
+    return False
+
+
+def _my_loan(loan_id: int) -> Any:
+    """This account's loan ``loan_id`` (as ``borrower.my_loans`` shows it), or 404."""
+    from hessian_common.lending import borrower
+
+    svc = services()
+    for item in borrower.my_loans(svc.loanbook, svc.address, state_dir=svc.borrow_dir):
+        if item.loan_id == loan_id:
+            return item
+    abort(404, description=f"Loan #{loan_id} is not one of this account's loans.")
+
+
+def _names(items: list) -> dict[int, str]:
+    """Task names of the models of ``items`` (offers or loans; from their specs on the store).
+
+    ``{}`` when the repository or the store cannot say (the pages then show model ids).
+    """
+    from hessian_common import owner
+    from hessian_common.errors import HessianError
+
+    ids = {int(getattr(i, "model_id", None) or i.loan.model_id) for i in items}
+    if not ids:
+        return {}
+    svc = services()
+    try:
+        return owner.model_names(svc.repo, svc.store, ids)
+    except HessianError:
+        return {}

@@ -1,0 +1,381 @@
+"""A borrower's story in Debian Chromium: apply, get an offer, accept, withdraw, repay in full.
+
+Real everything: a Ganache started for this module, both contracts deployed by ``hessian
+deploy`` (ModelRepository + LoanBook), one embedded content store shared by all parties. The
+lender's small task (512-bit key) is created, closed and deployed for lending through the
+library (``Lender`` + ``LendingDesk``) in the company app's own state directory; then
+``hessian company`` (the lender, dev account 0) and ``hessian owner`` (the borrower, dev
+account 3) run as processes on free 127.0.0.1 ports. In the browser:
+
+1. the borrower sees the lender's policy on ``/borrow/``, sends an application with a bad
+   amount (errors on the form, nothing on chain), then a good one;
+2. the lender approves it as suggested on ``/lending/applications`` (company app);
+3. the borrower sees the offer (APR, instalment, total, PD) and accepts it;
+4. the lender funds it on ``/lending/loans``;
+5. the borrower withdraws the principal and repays everything.
+
+The chain is asserted at every step (``LoanBook`` wrapper: status, pending balances, wallet
+balances). Screenshots go to a temporary directory (``HESSIAN_E2E_SCREENSHOTS`` to keep them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import clean_env, eventually, hessian_cmd, spawn
+from tests.fixtures.procs import free_port, stop_process, wait_http
+
+pytestmark = [pytest.mark.browser, pytest.mark.ganache, pytest.mark.slow]
+
+TASK = "E2E lending model"
+LENDER, BORROWER = 0, 3
+ETH = 10**18
+
+APPLICATION = {
+    "loan_amnt": "8000",
+    "annual_inc": "110000",
+    "dti": "9.5",
+    "fico_range_low": "770",
+    "delinq_2yrs": "0",
+    "inq_last_6mths": "0",
+    "open_acc": "8",
+    "pub_rec": "0",
+    "revol_bal": "3500",
+    "revol_util": "15",
+    "total_acc": "18",
+    "earliest_cr_line": "Jun-2003",
+}
+CHOICES = {
+    "term": "36",
+    "grade": "A",
+    "emp_length": "10+ years",
+    "home_ownership": "MORTGAGE",
+    "purpose": "credit_card",
+    "verification_status": "Verified",
+    "addr_state": "NY",
+}
+
+
+@dataclass
+class World:
+    """Everything the story runs against."""
+
+    root: Path
+    rpc_url: str
+    deployments: Path
+    store_dir: Path
+    company_home: Path
+    model_id: int
+    company: str
+    owner: str
+    shots: Path
+    logs: list[Path] = field(default_factory=list)
+    step: int = 0
+
+    def book(self, index: int = 9):
+        """The LoanBook as dev account ``index`` sees it (a bystander by default)."""
+        from hessian_common.chain import ChainClient, connect, dev_account
+        from hessian_common.chain.deploy import open_loanbook
+
+        return open_loanbook(
+            ChainClient(connect(self.rpc_url), dev_account(index)), self.deployments
+        )
+
+    def desk(self):
+        """The lender's ``LendingDesk`` on the company app's state (the pages' fallback)."""
+        from hessian_common.chain.client import connect
+        from hessian_common.chain.deploy import open_loanbook
+        from hessian_common.lender import Lender
+        from hessian_common.lending.desk import LendingDesk
+        from hessian_common.store import EmbeddedStore
+
+        lender = Lender.open(
+            connect(self.rpc_url),
+            EmbeddedStore(self.store_dir),
+            state_root=self.company_home / "company",
+            contract_address=_record(self.deployments, "1337.json")["address"],
+            dev_index=LENDER,
+        )
+        return LendingDesk(lender, open_loanbook(lender.repo.client, self.deployments))
+
+    def balance(self, index: int) -> int:
+        from hessian_common.chain import connect, dev_account
+
+        return connect(self.rpc_url).eth.get_balance(dev_account(index).address)
+
+    def shot(self, page, name: str) -> Path:
+        self.step += 1
+        path = self.shots / f"{self.step:02d}_{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def log_tails(self) -> str:
+        out = []
+        for log in self.logs:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            out.append(f"--- {log.name}\n" + "\n".join(text.splitlines()[-30:]))
+        return "\n".join(out)
+
+
+def _record(deployments: Path, name: str) -> dict:
+    return json.loads((deployments / name).read_text())
+
+
+def _address(index: int) -> str:
+    from hessian_common.chain import dev_account
+
+    return dev_account(index).address
+
+
+def _lending_pages() -> bool:
+    """Whether the company app has its lending pages (written alongside this test)."""
+    import company_app
+
+    return (Path(company_app.__file__).parent / "views" / "lending.py").exists()
+
+
+def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: Path) -> int:
+    """Create, close and deploy a small task through the library, in the company's state."""
+    from hessian_common.chain.client import connect
+    from hessian_common.chain.deploy import open_loanbook
+    from hessian_common.data import generate_loans, write_export
+    from hessian_common.lender import Lender, TaskParams
+    from hessian_common.lending.desk import LendingDesk
+    from hessian_common.store import EmbeddedStore
+
+    data = root / "data" / "lender_loans.csv"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    write_export(generate_loans(2000, 21), data, "original")
+    lender = Lender.open(
+        connect(rpc_url),
+        EmbeddedStore(common["HESSIAN_STORE_DIR"]),
+        state_root=company_home / "company",
+        contract_address=_record(common["HESSIAN_DEPLOYMENTS_DIR"], "1337.json")["address"],
+        dev_index=LENDER,
+    )
+    record = lender.create_task(
+        TaskParams(
+            name=TASK,
+            bounty_wei=1 * ETH,
+            metric="auc",
+            target=0.95,
+            mechanism="improvement",
+            deadline=int(time.time()) + 7 * 86400,
+            evaluation_window=3600,
+            key_size=512,
+            update_rule="newton",
+            hyper={"mu": 0.05},
+            data_path=data,
+            holdout_fraction=0.6,
+        )
+    )
+    lender.close(record.model_id)
+    book = open_loanbook(lender.repo.client, common["HESSIAN_DEPLOYMENTS_DIR"])
+    LendingDesk(lender, book).deploy(record.model_id)
+    return record.model_id
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from hessian_common.chain.node import launch, wait_for_rpc
+
+    root = tmp_path_factory.mktemp("borrower_story")
+    shots = Path(os.environ.get("HESSIAN_E2E_SCREENSHOTS") or root / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    chain_dir = root / "chain"
+    port = free_port()
+    node = launch("ganache", port, state_dir=chain_dir, log_path=chain_dir / "ganache.log")
+    procs = [node]
+    rpc_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_rpc(rpc_url, timeout=90, proc=node)
+        common = {
+            "HESSIAN_RPC_URL": rpc_url,
+            "HESSIAN_STORE": "embedded",
+            "HESSIAN_STORE_DIR": root / "store",
+            "HESSIAN_DEPLOYMENTS_DIR": root / "deployments",
+        }
+        deploy = subprocess.run(
+            hessian_cmd("deploy", "--account", f"dev:{LENDER}"),
+            capture_output=True,
+            text=True,
+            env=clean_env(HESSIAN_HOME=root / "deployer", **common),
+            timeout=300,
+        )
+        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+        assert (root / "deployments" / "1337-LoanBook.json").exists(), deploy.stdout
+
+        company_home = root / "company-home"
+        model_id = _deploy_lender_model(root, rpc_url, common, company_home)
+
+        logs = []
+        company_port, owner_port = free_port(), free_port()
+        log = root / "logs" / "company.log"
+        company = spawn(
+            hessian_cmd("company", "--port", str(company_port), "--account", f"dev:{LENDER}"),
+            clean_env(HESSIAN_HOME=company_home, **common),
+            log,
+        )
+        procs.append(company)
+        logs.append(log)
+        log = root / "logs" / "borrower.log"
+        owner = spawn(
+            hessian_cmd("owner", "--port", str(owner_port), "--account", f"dev:{BORROWER}"),
+            clean_env(HESSIAN_HOME=root / "borrower-home", **common),
+            log,
+        )
+        procs.append(owner)
+        logs.append(log)
+        urls = {
+            "company": f"http://127.0.0.1:{company_port}",
+            "owner": f"http://127.0.0.1:{owner_port}",
+        }
+        wait_http(urls["company"] + "/", timeout=60, proc=company)
+        wait_http(urls["owner"] + "/", timeout=60, proc=owner)
+        yield World(
+            root=root,
+            rpc_url=rpc_url,
+            deployments=root / "deployments",
+            store_dir=root / "store",
+            company_home=company_home,
+            model_id=model_id,
+            company=urls["company"],
+            owner=urls["owner"],
+            shots=shots,
+            logs=logs,
+        )
+    finally:
+        for proc in reversed(procs):
+            stop_process(proc)
+
+
+def _text(page) -> str:
+    return " ".join(page.text_content("body").split())
+
+
+def _click(page, name: str | re.Pattern) -> None:
+    page.get_by_role("button", name=name).first.click()
+    page.wait_for_load_state()
+
+
+def _fill_application(page, **over: str) -> None:
+    for name, value in {**APPLICATION, **over}.items():
+        page.fill(f"input[name={name}]", value)
+    for name, value in CHOICES.items():
+        page.select_option(f"select[name={name}]", value)
+
+
+def test_a_borrower_applies_accepts_withdraws_and_repays(world: World, page):
+    try:
+        _story(world, page)
+    except Exception:
+        world.shot(page, "failure")
+        print(world.log_tails())
+        raise
+
+
+def _story(w: World, page) -> None:
+    from hessian_common.chain.loanbook import LoanStatus
+
+    book = w.book()
+    borrower, lender = _address(BORROWER), _address(LENDER)
+
+    # ---------------------------------------------------------------- 1. apply
+    page.goto(w.owner + "/")
+    page.get_by_role("link", name="Borrow").first.click()
+    page.wait_for_url(re.compile(r".*/borrow/$"))
+    text = _text(page)
+    assert TASK in text, text
+    assert "5.00% – 30.00%" in text and "36 or 60 months" in text
+    w.shot(page, "borrow_lenders")
+    page.get_by_role("link", name="Apply").first.click()
+    page.wait_for_url(re.compile(rf".*/borrow/apply/{w.model_id}$"))
+    assert f"Apply to “{TASK}”" in _text(page)
+
+    _fill_application(page, loan_amnt="a lot", earliest_cr_line="someday")
+    _click(page, "Seal and send the application")
+    text = _text(page)
+    assert "Please correct the application." in text and "Nothing was stored or sent." in text
+    assert "'a lot' is not a number" in text and "not a month like Jan-2005" in text
+    w.shot(page, "borrow_bad_application")
+    assert book.loan_count() == 0
+
+    _fill_application(page)
+    _click(page, "Seal and send the application")
+    page.wait_for_url(re.compile(r".*/borrow/loans/1$"))
+    text = _text(page)
+    assert "Loan #1" in text and "applied" in text and "No offer yet" in text, text
+    info = book.loan(1)
+    assert info.status is LoanStatus.APPLIED and info.borrower == borrower
+    assert info.amount == 8000 * 10**14 and info.requested_term == 36
+    w.shot(page, "borrow_applied")
+
+    # ---------------------------------------------------------------- 2. the lender decides
+    if _lending_pages():
+        page.goto(w.company + "/lending/applications")
+        text = _text(page)
+        assert "#1" in text, text
+        w.shot(page, "lender_queue")
+        # the suggested decision for a strong applicant: "Approve at <APR>"
+        page.locator("#loan-1").get_by_role("button", name=re.compile(r"^Approve at \d")).click()
+        page.wait_for_load_state()
+    else:
+        w.desk().decide(1)
+    eventually(lambda: book.loan(1).status is not LoanStatus.APPLIED, timeout=60)
+    info = book.loan(1)
+    assert info.status is LoanStatus.OFFERED, f"declined at pd {info.pd_ppm} ppm"
+
+    # ---------------------------------------------------------------- 3. accept
+    page.goto(w.owner + "/borrow/loans/1")
+    text = _text(page)
+    assert "offered" in text and f"{info.apr_bps / 100:.2f}%" in text, text
+    assert f"{info.pd_ppm / 10000:.2f}%" in text and "Offer expires" in text
+    w.shot(page, "borrow_offer")
+    _click(page, "Accept the offer")
+    assert "Offer accepted" in _text(page)
+    assert book.loan(1).status is LoanStatus.ACCEPTED
+
+    # ---------------------------------------------------------------- 4. the lender funds
+    if _lending_pages():
+        page.goto(w.company + "/lending/loans")
+        w.shot(page, "lender_loans")
+        _click(page, re.compile(r"^Fund "))
+    else:
+        w.desk().fund(1)
+    eventually(lambda: book.loan(1).status is LoanStatus.FUNDED, timeout=60)
+    info = book.loan(1)
+    assert book.pending(borrower) == info.principal
+
+    # ---------------------------------------------------------------- 5. withdraw and repay
+    page.goto(w.owner + "/borrow/")
+    wallet = w.balance(BORROWER)
+    _click(page, "Withdraw to my wallet")
+    assert "Withdrew" in _text(page)
+    assert book.pending(borrower) == 0
+    gained = w.balance(BORROWER) - wallet
+    assert info.principal - ETH // 100 < gained <= info.principal
+
+    lender_pending = book.pending(lender)
+    page.goto(w.owner + "/borrow/loans/1")
+    assert "Repayment schedule" in _text(page)
+    _click(page, "Repay next instalment")
+    info = book.loan(1)
+    assert info.repaid == info.installment and info.status is LoanStatus.FUNDED
+    _click(page, re.compile(r"^Repay all"))
+    text = _text(page)
+    assert "paid in full" in text and "repaid" in text, text
+    w.shot(page, "borrow_repaid")
+
+    info = book.loan(1)
+    assert info.status is LoanStatus.REPAID and info.repaid == info.total_owed
+    assert book.pending(lender) == lender_pending + info.total_owed
+    assert book.total_pending() == book.pending(lender)  # nothing else is held
+    assert info.total_owed > info.principal  # interest was paid
