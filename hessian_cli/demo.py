@@ -41,6 +41,8 @@ from hessian_common.chain.node import terminate_pid
 from hessian_common.errors import ChainError, ConfigError, DeploymentNotFound, HessianError
 
 DEMO_TASK_NAME = "Demo: Lending Club default risk"
+DEMO_LENDING_NAME = "Demo: deployed credit model"
+"""A second demo model: trained by the demo owners' files, closed and deployed for lending."""
 DEFAULT_HOME = Path("var") / "demo"
 LENDER_DEV_INDEX = 0
 READY_TIMEOUT = 90.0
@@ -155,6 +157,8 @@ class Demo:
         self.settings: Any = None
         self.address: str | None = None
         self.model_id: int | None = None
+        self.loanbook_address: str | None = None
+        self.lending_model_id: int | None = None
         self.urls: dict[str, str] = {}
 
     # ---------------------------------------------------------------- paths
@@ -312,7 +316,27 @@ class Demo:
             self.echo(f"contract  deploying ModelRepository ({exc.__class__.__name__})")
             self.address = deploy_repository(client, self.settings.deployments_dir)
             self.echo(f"contract  deployed at {self.address}")
+        self.deploy_loanbook()
         return self.address
+
+    def deploy_loanbook(self) -> str:
+        """The recorded LoanBook if it is linked to our ModelRepository; else deploy one."""
+        from hessian_common.chain import deploy_loanbook, open_loanbook
+
+        client = self.lender_client()
+        try:
+            book = open_loanbook(client, self.settings.deployments_dir)
+            if book.repository_address.lower() != str(self.address).lower():
+                raise DeploymentNotFound(f"the recorded LoanBook reads {book.repository_address}")
+            self.loanbook_address = book.address
+            self.echo(f"contract  reusing LoanBook at {self.loanbook_address}")
+        except (DeploymentNotFound, ChainError) as exc:
+            self.echo(f"contract  deploying LoanBook ({exc.__class__.__name__})")
+            self.loanbook_address = deploy_loanbook(
+                client, str(self.address), self.settings.deployments_dir
+            )
+            self.echo(f"contract  LoanBook deployed at {self.loanbook_address}")
+        return self.loanbook_address
 
     def make_data(self) -> None:
         """Owner files and the lender's loans, unless a manifest of these parameters exists."""
@@ -388,6 +412,70 @@ class Demo:
         )
         return self.model_id
 
+    def make_lending_model(self) -> int:
+        """The deployed demo credit model: reuse it, else train, close and deploy one.
+
+        A second task on the lender's loans is trained with one encrypted update per demo
+        owner file (through the owner workflow and each owner's own journal, as the owner app
+        would), evaluated by the lender, closed, and deployed on the LoanBook with the
+        default pricing policy, so borrowers can apply at once.
+        """
+        from hessian_common.chain import ChainClient, dev_account, open_loanbook
+        from hessian_common.journal import Journal
+        from hessian_common.lender import TaskParams
+        from hessian_common.lending.desk import LendingDesk
+
+        lender = self.open_lender()
+        book = open_loanbook(lender.repo.client, self.settings.deployments_dir)
+        desk = LendingDesk(lender, book)
+        for record in reversed(lender.records()):
+            if record.name == DEMO_LENDING_NAME and book.deployment(record.model_id):
+                self.lending_model_id = record.model_id
+                self.echo(f"lending   reusing deployed model #{record.model_id}")
+                return record.model_id
+        from hessian_common import owner as owner_flow
+
+        now = int(time.time())
+        params = TaskParams(
+            name=DEMO_LENDING_NAME,
+            bounty_wei=10**18,
+            metric="auc",
+            target=0.80,
+            mechanism="improvement",
+            deadline=now + 30 * 24 * 3600,
+            evaluation_window=3 * 24 * 3600,
+            key_size=self.opts.key_size,
+            update_rule="newton",
+            holdout_fraction=0.5,
+            data_path=self.data_dir / "lender_loans.csv",
+        )
+        self.echo(f"lending   training {DEMO_LENDING_NAME!r} with the owners' files ...")
+        record = lender.create_task(params)
+        store = lender.store
+        for k, path in enumerate(self.owner_files(), start=1):
+            account = dev_account(k)
+            state = self.home / f"owner-{k}" / "owner"
+            state.mkdir(parents=True, exist_ok=True)
+            owner_flow.share(
+                Journal(state / "journal.sqlite"),
+                store,
+                lender.repo.as_account(ChainClient(lender.repo.client.w3, account)),
+                model=record.model_id,
+                path=path,
+                owner=account.address,
+                label=path.name,
+            )
+        lender.evaluate_all_waiting(record.model_id)
+        lender.close(record.model_id)
+        deployed = desk.deploy(record.model_id)
+        self.lending_model_id = record.model_id
+        info = lender.repo.model(record.model_id)
+        self.echo(
+            f"lending   model #{record.model_id} deployed (AUC {info.current_score / 1e6:.4f}; "
+            f"calibration {deployed.calibration.chosen})"
+        )
+        return record.model_id
+
     def start_apps(self) -> None:
         """The company app and one data-owner app per owner, each answering HTTP 200."""
         base = self.opts.port_base
@@ -435,11 +523,21 @@ class Demo:
         self.deploy()
         self.make_data()
         self.make_task()
+        self.make_lending_model()
         self.start_apps()
 
     def verify(self) -> dict[str, int]:
-        """GET every app's front page; ``name -> status`` (all 200, else raises)."""
-        return {name: wait_http_ok(url + "/", timeout=30) for name, url in self.urls.items()}
+        """GET every front page and the lending pages; ``name -> status`` (all 200 or raise)."""
+        pages = {name: url + "/" for name, url in self.urls.items()}
+        pages["company lending"] = self.urls["company"] + "/lending/"
+        pages.update(
+            {
+                f"{name} borrow": url + "/borrow/"
+                for name, url in self.urls.items()
+                if name != "company"
+            }
+        )
+        return {name: wait_http_ok(url, timeout=30) for name, url in pages.items()}
 
     def banner(self, check: bool = False) -> str:
         """What a newcomer reads once everything is up."""
@@ -449,6 +547,14 @@ class Demo:
             lines.append(f"  data owner {k}           {self.urls[f'owner-{k}']}/   dev account {k}")
         lines.append(f"  chain                  {self.rpc_url}   contract {self.address}")
         lines.append(f"  demo task              model #{self.model_id} ({DEMO_TASK_NAME})")
+        lines.append(
+            f"  deployed credit model  model #{self.lending_model_id} ({DEMO_LENDING_NAME}); "
+            f"LoanBook {self.loanbook_address}"
+        )
+        lines.append(
+            f"  borrow                 {self.urls['owner-1']}/borrow/   lend "
+            f"{self.urls['company']}/lending/"
+        )
         lines.append("")
         lines.append("Files a data owner can upload (one per owner app):")
         for path in self.owner_files():
