@@ -3,6 +3,10 @@
 Example::
 
     hessian simulate --owners 50 --bad 5 --partition iid --mechanism all --out docs/simulation
+    hessian simulate --owners 50 --bad 5 --borrowers 200 --required-return 8 --max-apr 30
+
+After training, ``--borrowers N`` generated applicants (default 200; 0 skips the phase) apply
+to the closed model deployed on a LoanBook; their loans run to repayment or default on chain.
 
 Progress bars go to stderr; the wall-clock per phase is printed at the end (stderr), and
 ``--json`` prints the summary object on stdout.
@@ -115,6 +119,35 @@ class _Bars:
     help="Bound on Monte-Carlo Shapley permutations (0: skip valuation).",
 )
 @click.option(
+    "--borrowers",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Borrowers of the lending phase after training (0: no lending phase).",
+)
+@click.option(
+    "--required-return",
+    type=float,
+    default=None,
+    metavar="PCT",
+    help="Lender's required annual return, percent [8].",
+)
+@click.option("--max-apr", type=float, default=None, metavar="PCT", help="APR cap, percent [30].")
+@click.option(
+    "--max-pd",
+    type=float,
+    default=None,
+    metavar="PCT",
+    help="Decline above this probability of default, percent [35].",
+)
+@click.option(
+    "--recovery-rate",
+    type=float,
+    default=None,
+    metavar="PCT",
+    help="Share of the balance recovered after a default, percent [10].",
+)
+@click.option(
     "--chain",
     "chain_kind",
     type=click.Choice(["ganache", "anvil", "eth-tester"]),
@@ -150,6 +183,11 @@ def simulate(
     lr: float | None,
     epochs: int | None,
     shapley_permutations: int,
+    borrowers: int,
+    required_return: float | None,
+    max_apr: float | None,
+    max_pd: float | None,
+    recovery_rate: float | None,
     chain_kind: str,
     rpc: str | None,
     out_dir: Path,
@@ -165,6 +203,7 @@ def simulate(
     if rows is not None and rows < 1:
         raise ConfigError(f"--rows must be positive, not {rows}")
     mechanisms = tuple(Mechanism) if mechanism == "all" else (Mechanism.parse(mechanism),)
+    policy = _policy_overrides(required_return, max_apr, max_pd, recovery_rate)
     scenario = Scenario(
         owners=owners,
         bad=bad,
@@ -179,6 +218,8 @@ def simulate(
         shapley_permutations=shapley_permutations,
         update_rule=rule,
         owners_pass_model_rows=not plain_newton,
+        borrowers=borrowers,
+        lending_policy=policy,
         hyper={
             k: v
             for k, v in {"mu": mu if rule == "newton" else None, "lr": lr, "epochs": epochs}.items()
@@ -204,5 +245,45 @@ def simulate(
         f"{summary['replays_rejected']}/{summary['replays_attempted']}; report: {page}",
         file=err,
     )
+    lending = summary.get("lending")
+    if lending:
+        r = lending["returns"]
+        click.echo(
+            f"lending: {lending['approved']}/{lending['applied']} approved "
+            f"({lending['approval_rate'] * 100:.1f}%), {lending['defaulted']} defaulted "
+            f"({lending['default_rate'] * 100:.1f}%); return {_pct(r['irr'])} a year "
+            f"(x{_num(r['money_multiple'])}) vs expected {_pct(r['expected_irr'])} "
+            f"(x{_num(r['expected_money_multiple'])}); {lending['total_s']:.1f} s",
+            file=err,
+        )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.2f}%"
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _policy_overrides(
+    required_return: float | None,
+    max_apr: float | None,
+    max_pd: float | None,
+    recovery_rate: float | None,
+) -> dict[str, float | int]:
+    """Pricing-policy overrides from the percent options (only those given)."""
+    out: dict[str, float | int] = {}
+    if required_return is not None:
+        out["required_return"] = required_return / 100
+    if max_apr is not None:
+        if max_apr != max_apr or max_apr < 0:
+            raise ConfigError(f"--max-apr must be a percent >= 0, not {max_apr}")
+        out["max_apr_bps"] = round(max_apr * 100)
+    if max_pd is not None:
+        out["max_pd"] = max_pd / 100
+    if recovery_rate is not None:
+        out["recovery_rate"] = recovery_rate / 100
+    return out

@@ -8,6 +8,9 @@
     out_dir/bad_owner_earnings.png     share of the bounty paid to each misbehaviour
     out_dir/gas_per_role.png           gas by role and operation
     out_dir/phases.png                 wall-clock per phase
+    out_dir/lending_by_grade.png       approval and default rate by grade   } when the run
+    out_dir/lending_calibration.png    predicted vs realised default by PD  } had a lending
+    out_dir/lending_returns.png        realised vs expected cash flows      } phase
     out_dir/report.html                all of it, images inlined (base64), with tables
     out_dir/summary.json               the --json summary
     out_dir/result.json                everything measured
@@ -26,6 +29,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 
 from hessian_common.errors import ConfigError
 from hessian_common.simulation.result import WEI_PER_ETH, SimulationResult
@@ -46,6 +50,8 @@ PLOTS = (
     "gas_per_role",
     "phases",
 )
+LENDING_PLOTS = ("lending_by_grade", "lending_calibration", "lending_returns")
+"""Drawn only when the run had a lending phase (``result.lending``)."""
 
 
 def _eth(wei: int) -> float:
@@ -191,6 +197,184 @@ def plot_phases(result: SimulationResult, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_lending_by_grade(result: SimulationResult, path: Path) -> None:
+    """Approval rate and default rates by credit grade (lending phase)."""
+    rows = result.lending.summary()["by_grade"]
+    grades = list(rows)
+    x = np.arange(len(grades))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    axes[0].bar(x, [rows[g]["approval_rate"] * 100 for g in grades], color="#2ca02c")
+    for i, g in enumerate(grades):
+        axes[0].text(i, rows[g]["approval_rate"] * 100, f"{rows[g]['approved']}/"
+                     f"{rows[g]['applied']}", ha="center", va="bottom", fontsize=8)  # fmt: skip
+    axes[0].set_ylabel("% of applications approved")
+    axes[0].set_title("Approval rate by grade")
+    w = 0.38
+
+    def pct(v: float | None) -> float:
+        return 0.0 if v is None else v * 100
+
+    axes[1].bar(x - w / 2, [pct(rows[g]["default_rate_funded"]) for g in grades], w,
+                label="funded loans, realised on chain", color="#d62728")  # fmt: skip
+    axes[1].bar(x + w / 2, [pct(rows[g]["default_rate_applicants_truth"]) for g in grades], w,
+                label="all applicants (ground truth)", color="#7f7f7f")  # fmt: skip
+    axes[1].set_ylabel("% defaulted")
+    axes[1].set_title("Default rate by grade")
+    axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xticks(x, grades)
+        ax.set_xlabel("credit grade")
+        ax.grid(alpha=0.3, axis="y")
+    _save(fig, path)
+
+
+def plot_lending_calibration(result: SimulationResult, path: Path) -> None:
+    """Mean predicted PD vs realised default rate per PD bucket, 95 % Wilson intervals."""
+    s = result.lending.summary()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    top = 0.4
+    for key, label, colour, style in (  # funded last: on top where the two coincide
+        ("pd_buckets_applicants", "all applicants (ground truth)", "#7f7f7f", "s--"),
+        ("pd_buckets_funded", "funded loans (defaults on chain)", "#d62728", "o-"),
+    ):
+        rows = s[key]
+        if not rows:
+            continue
+        xs = [r["mean_pd"] for r in rows]
+        ys = [r["default_rate"] for r in rows]
+        err = [[y - r["ci_low"] for y, r in zip(ys, rows, strict=True)],
+               [r["ci_high"] - y for y, r in zip(ys, rows, strict=True)]]  # fmt: skip
+        ax.errorbar(xs, ys, yerr=err, fmt=style, color=colour, label=label, capsize=3, ms=4)
+        top = max(top, *xs, *[r["ci_high"] for r in rows])
+    ax.plot([0, top], [0, top], "k:", lw=1, label="perfect calibration")
+    ax.set_xlabel("mean predicted PD (bucket)")
+    ax.set_ylabel("realised default rate")
+    ax.set_title("Predicted vs realised default by PD bucket")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def plot_lending_returns(result: SimulationResult, path: Path) -> None:
+    """Cumulative portfolio cash flow (dollars), realised on chain vs the pricing rule."""
+    lending = result.lending
+    r = lending.summary()["returns"]
+    lent = r["lent_usd"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for flows, label, style in (
+        (lending.realised_flows(), "realised (repayments on chain)", "-"),
+        (lending.expected_flows, "expected (pricing rule)", "--"),
+    ):
+        cum = np.concatenate([[-lent], -lent + np.cumsum(flows)]) if lent else np.zeros(1)
+        ax.plot(np.arange(len(cum)), cum / 1000, style, label=label)
+    ax.axhline(0, color="grey", lw=0.8)
+    irr, exp_irr = r["irr"], r["expected_irr"]
+    ax.set_title(
+        "Portfolio: realised IRR "
+        + ("-" if irr is None else f"{irr * 100:.2f}%")
+        + " vs expected "
+        + ("-" if exp_irr is None else f"{exp_irr * 100:.2f}%")
+        + " a year"
+    )
+    ax.set_xlabel("months after funding")
+    ax.set_ylabel("cumulative cash flow (k$)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def _fmt_pct(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def _lending_html(result: SimulationResult, figure) -> str:
+    """The lending section of the page ('' when the run had none)."""
+    if result.lending is None:
+        return ""
+    s = result.lending.summary()
+    r = s["returns"]
+    head = _table(
+        ["figure", "value"],
+        [
+            ["model deployed", f"{s['model_id']} ({s['mechanism']}), LoanBook {s['loanbook']}"],
+            ["borrowers (applied)", f"{s['borrowers']} ({s['applied']})"],
+            ["approved and funded", f"{s['approved']} ({_fmt_pct(s['approval_rate'])})"],
+            ["defaulted (of funded)", f"{s['defaulted']} ({_fmt_pct(s['default_rate'])})"],
+            ["applicants' default rate (ground truth)",
+             _fmt_pct(s["applicant_default_rate_truth"])],
+            ["declined applicants' default rate (ground truth)",
+             _fmt_pct(s["declined_default_rate_truth"])],
+            ["mean PD / APR of funded loans",
+             f"{_fmt_pct(s['mean_pd_funded'])} / {_fmt_pct(s['mean_apr_funded'], 2)}"],
+            ["lent / received", f"${r['lent_usd']:,.0f} / ${r['received_usd']:,.0f}"],
+            ["money multiple: realised / expected",
+             f"{_num(r['money_multiple'])} / {_num(r['expected_money_multiple'])}"],
+            ["annualised IRR: realised / expected",
+             f"{_fmt_pct(r['irr'], 2)} / {_fmt_pct(r['expected_irr'], 2)}"],
+            ["principal-weighted quoted return / required",
+             f"{_fmt_pct(r['mean_quoted_return'], 2)} / {_fmt_pct(r['required_return'], 2)}"],
+            ["recovered after defaults", f"${r['recovered_usd']:,.0f}"],
+            ["months simulated on chain", s["months_simulated"]],
+            ["chain totals match the simulated payments", s["chain_matches"]],
+            ["wall-clock of the phase", f"{s['total_s']:.1f} s"],
+        ],
+    )  # fmt: skip
+    grades = _table(
+        ["grade", "applied", "approved", "approval", "mean PD", "mean APR", "defaulted",
+         "default rate (funded)", "default rate (all, truth)", "default rate (declined, truth)"],
+        [
+            [g, v["applied"], v["approved"], _fmt_pct(v["approval_rate"]),
+             _fmt_pct(v["mean_pd_approved"]), _fmt_pct(v["mean_apr_approved"], 2),
+             v["defaulted"], _fmt_pct(v["default_rate_funded"]),
+             _fmt_pct(v["default_rate_applicants_truth"]),
+             _fmt_pct(v["default_rate_declined_truth"])]
+            for g, v in s["by_grade"].items()
+        ],
+    )  # fmt: skip
+
+    def buckets(rows: list[dict]) -> str:
+        return _table(
+            ["PD bucket", "loans", "mean predicted PD", "realised default rate", "95% interval"],
+            [
+                [f"{b['lo'] * 100:.0f}-{b['hi'] * 100:.0f}%", b["count"],
+                 _fmt_pct(b["mean_pd"]), _fmt_pct(b["default_rate"]),
+                 f"{_fmt_pct(b['ci_low'])} - {_fmt_pct(b['ci_high'])}"]
+                for b in rows
+            ],
+        )  # fmt: skip
+
+    gas = _table(
+        ["operation", "mean gas per call"],
+        [[op, f"{g:,}"] for op, g in s["gas_mean_per_operation"].items()],
+    )
+    phases = _table(["phase", "seconds"], [[k, f"{v:.2f}"] for k, v in s["phases_s"].items()])
+    return f"""<h1>Lending: the trained model decides {s["borrowers"]} loans</h1>
+<p>The closed model is deployed on a LoanBook on the same chain. Generated borrowers (a seed
+distinct from the training data's) apply with sealed applications; the lender decides each as
+its pricing rule suggests; approved loans are accepted and funded, and then run month by month
+on chain: a borrower whose generated loan was <em>Fully Paid</em> pays every instalment, a
+<em>Charged Off</em> one stops after k instalments (k from the pricing rule's constant-hazard
+model, conditioned on default); the lender marks the default once an instalment is overdue by
+more than the book's defaultAfter, and a recovery of recovery_rate &times; the scheduled
+balance is paid (the pricing rule's assumption, about four months later than it assumes).
+Realised returns come from the repayments on chain; expected ones from the pricing rule's
+expected cash flows of the same loans.</p>
+<h2>Headline</h2>{head}
+{figure("lending_by_grade", "Approval and default rate by grade")}
+<h2>By grade</h2>{grades}
+{figure("lending_calibration", "Predicted vs realised default by PD bucket")}
+<h2>Calibration: funded loans (defaults on chain)</h2>{buckets(s["pd_buckets_funded"])}
+<h2>Calibration: all applicants (ground truth)</h2>{buckets(s["pd_buckets_applicants"])}
+{figure("lending_returns", "Cumulative cash flow of the portfolio, realised vs expected")}
+<h2>Gas per lending operation</h2>{gas}
+<h2>Wall-clock of the lending phase</h2>{phases}
+"""
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
 def _table(header: list[str], rows: list[list[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
@@ -321,6 +505,7 @@ of the model built from a coalition's updates, applied in plaintext).</p>
 {figure("bad_owner_earnings", "Share of the bounty earned by misbehaving owners")}
 {figure("gas_per_role", "Gas per role")}
 {figure("phases", "Wall-clock per phase")}
+{_lending_html(result, figure)}
 <h2>Owners</h2>{owners}
 <h2>Gas</h2>{gas}
 <h2>Wall-clock</h2>{phases}
@@ -348,6 +533,12 @@ def write_report(result: SimulationResult, out_dir: str | Path) -> Path:
         "gas_per_role": plot_gas,
         "phases": plot_phases,
     }
+    if result.lending is not None:
+        painters |= {
+            "lending_by_grade": plot_lending_by_grade,
+            "lending_calibration": plot_lending_calibration,
+            "lending_returns": plot_lending_returns,
+        }
     images: dict[str, bytes] = {}
     for name, paint in painters.items():
         path = out / f"{name}.png"

@@ -7,7 +7,10 @@ CLI read only these.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hessian_common.simulation.lending import LendingOutcome
 
 WEI_PER_ETH = 10**18
 
@@ -101,6 +104,8 @@ class SimulationResult:
     phases: dict[str, float]
     conditions: dict[str, Any] = field(default_factory=dict)
     shapley_permutations: int = 0
+    lending: LendingOutcome | None = None
+    """The lending phase's measurements (``None`` when the run had no borrowers)."""
 
     def owner(self, index: int) -> OwnerOutcome:
         """The owner with this split index."""
@@ -175,11 +180,13 @@ class SimulationResult:
             "shapley_permutations": self.shapley_permutations,
             "conditions": self.conditions,
             "scenario": self.scenario,
+            "lending": self.lending.summary() if self.lending is not None else None,
         }
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-safe (wei as strings)."""
         d = asdict(self)
+        d["lending"] = self.lending.to_dict() if self.lending is not None else None
         for run in d["runs"]:
             run["rewards_wei"] = {str(k): str(v) for k, v in run["rewards_wei"].items()}
             run["withdrawn_wei"] = {str(k): str(v) for k, v in run["withdrawn_wei"].items()}

@@ -22,6 +22,9 @@ Nothing is mocked. Per run:
 6. **baseline** and **valuation**: the centralized scikit-learn baseline after each arrival
    (pooled honest data), and leave-one-out + Monte-Carlo Shapley values of the owners
    (:mod:`hessian_common.rewards.valuation`).
+7. **lending** (``scenario.borrowers > 0``): the closed primary model is deployed on a
+   ``LoanBook`` on the same chain and decides ``borrowers`` generated applicants, whose loans
+   then run to repayment or default on chain (:mod:`.lending`).
 
 Wall-clock is measured per phase; gas per role comes from the receipts (:mod:`.gas`).
 """
@@ -447,6 +450,14 @@ def _run_on_chain(
                 )
             )
 
+    lending_out = None
+    if scenario.borrowers:
+        lending_out = _lending_phase(
+            scenario, chain, lender, repo, store, lender_client, models[primary_mech],
+            primary_mech, root, bars,
+        )  # fmt: skip
+        clock.phases.update(lending_out.phases)
+
     conditions = {
         "cpus": os.cpu_count(),
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
@@ -467,6 +478,38 @@ def _run_on_chain(
         phases=clock.phases,
         conditions=conditions,
         shapley_permutations=shap_perms,
+        lending=lending_out,
+    )
+
+
+def _lending_phase(
+    scenario: Scenario,
+    chain: _Chain,
+    lender: _LenderSide,
+    repo: Any,
+    store: Any,
+    lender_client: Any,
+    rec: Any,
+    mech: Mechanism,
+    root: Path,
+    bars: Progress,
+) -> Any:
+    """The lending phase (:mod:`.lending`) on the primary model, on the same chain."""
+    from hessian_common.simulation.lending import LendingSetup, run_lending
+
+    setup = LendingSetup(
+        w3=chain.w3,
+        lender=lender.lender,
+        lender_client=lender_client,
+        repository_address=repo.address,
+        store=store,
+        model_id=int(rec.model_id),
+        mechanism=mech.label,
+        fund=lambda accounts, amounts: _fund(chain, accounts, amounts),
+        root=root / "lending",
+    )
+    return run_lending(
+        setup, scenario.borrowers, scenario.seed, scenario.lending_policy, progress=bars
     )
 
 

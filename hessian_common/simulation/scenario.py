@@ -69,6 +69,12 @@ class Scenario:
         the model has seen instead of a fixed trust region. On by default: with it, 50
         owners of 280 rows reach >= 0.99 of the centralized AUC (docs/simulation/README.md).
         Off: owners override ``model_rows = 0`` (the plain ``μ`` step).
+    borrowers : int
+        Borrowers of the lending phase (:mod:`.lending`) run after training on the primary
+        model (IMPROVEMENT if it ran, else the first mechanism's); 0 = no lending phase.
+    lending_policy : dict
+        Overrides of the lender's :class:`~hessian_common.lending.pricing.PricingPolicy`
+        (``required_return``, ``max_apr_bps``, ``max_pd``, ``recovery_rate``, ...).
     """
 
     owners: int = 10
@@ -89,6 +95,8 @@ class Scenario:
     update_rule: str = "newton"
     hyper: dict = field(default_factory=lambda: {"mu": 0.5})
     owners_pass_model_rows: bool = True
+    borrowers: int = 200
+    lending_policy: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.owners < 2:
@@ -123,6 +131,14 @@ class Scenario:
             )
         if self.shapley_permutations < 0:
             raise ConfigError("shapley permutations must be >= 0")
+        if isinstance(self.borrowers, bool) or not isinstance(self.borrowers, int):
+            raise ConfigError(f"--borrowers must be a whole number, not {self.borrowers!r}")
+        if not 0 <= self.borrowers <= 100_000:
+            raise ConfigError(f"--borrowers must be between 0 and 100000, not {self.borrowers}")
+        if self.lending_policy:
+            from hessian_common.simulation.lending import lending_policy
+
+            lending_policy(self.lending_policy)  # ConfigError naming the bad option
 
     def to_dict(self) -> dict:
         """JSON-safe dict (mechanisms by name)."""

@@ -31,6 +31,7 @@ def result(tmp_path_factory):
         key_bits=512,
         mechanisms=tuple(Mechanism),
         shapley_permutations=30,
+        borrowers=0,  # the lending phase has its own tests (test_lending_run.py)
     )
     return run_simulation(scenario, chain="eth-tester", workdir=tmp_path_factory.mktemp("sim"))
 
