@@ -10,9 +10,10 @@ BENCHES = {
     "gas": "hessian_cli.chain:bench_gas",
     "update": "hessian_cli.train:bench_update",
     "store": "hessian_cli.store:bench_store",
+    "lending": "hessian_cli.bench_lending:bench_lending",
 }
 
 
 @click.group(cls=LazyGroup, lazy=BENCHES)
 def bench() -> None:
-    """Benchmarks: gas per operation, encrypted-update speed, store round-trips."""
+    """Benchmarks: gas per operation, encrypted-update speed, store round-trips, lending."""

@@ -20,7 +20,7 @@ COMMANDS = [
     "demo",
     "simulate",
 ]
-BENCHES = ["gas", "update", "store"]
+BENCHES = ["gas", "update", "store", "lending"]
 
 
 def hessian(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
