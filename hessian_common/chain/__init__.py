@@ -6,7 +6,8 @@ Public face (see ``docs/architecture.md``)::
     connect, dev_account, load_keystore, create_keystore,
     ChainClient, eth_tester_web3, DEV_MNEMONIC,
     chain_id_of, node_errors, node_url, tx_hash_of        # client.py
-    ModelRepository, ModelInfo, SubmissionInfo, ChainEvent,
+    ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
+    ModelRepository, ModelInfo, SubmissionInfo,
     Metric, Mechanism, SubmissionStatus, ModelStatus,
     test_set_commitment, new_salt                         # repository.py
     LoanBook, LoanInfo, DeploymentInfo, LoanStatus,
@@ -48,7 +49,6 @@ from hessian_common.chain.loanbook import (
 )
 from hessian_common.chain.node import LocalNode, node_status, start_node, stop_node
 from hessian_common.chain.repository import (
-    ChainEvent,
     CloseReason,
     Mechanism,
     Metric,
@@ -60,6 +60,7 @@ from hessian_common.chain.repository import (
     new_salt,
     test_set_commitment,
 )
+from hessian_common.chain.wrapper import ChainEvent, ContractWrapper
 
 __all__ = [
     "DEV_MNEMONIC",
@@ -68,6 +69,7 @@ __all__ = [
     "ChainClient",
     "ChainEvent",
     "CloseReason",
+    "ContractWrapper",
     "Deployment",
     "DeploymentInfo",
     "LoanBook",

@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 
-from hessian_common.chain.client import ChainClient, node_errors, tx_hash_of
-from hessian_common.chain.repository import ChainEvent
-from hessian_common.errors import ChainError, ConfigError
+from hessian_common.chain.client import node_errors
+from hessian_common.chain.wrapper import ContractWrapper
+from hessian_common.errors import ConfigError
 from hessian_common.types import CID, PPM, Wei
 
 WAD = 10**18
@@ -169,63 +168,22 @@ def _bytes32(value: bytes | str, what: str) -> bytes:
     return raw
 
 
-class LoanBook:
+class LoanBook(ContractWrapper):
     """Calls and reads of one deployed ``LoanBook``.
 
     Every read and write raises :class:`~hessian_common.errors.ChainUnavailable` naming the
     node's URL when the node cannot be reached; reverts come back as
     :class:`~hessian_common.errors.ContractRevert` with the custom error's name.
 
-    Parameters
-    ----------
-    client : ChainClient
-        Signs the transactions (its account is the lender or a borrower).
-    address : str
-        The contract address (see :func:`hessian_common.chain.deploy.open_loanbook`).
-    abi : list of dict, optional
-        Defaults to the compiled artefact's ABI.
-    from_block : int
-        First block to search for events (the deployment block).
+    Constructed as :class:`~hessian_common.chain.wrapper.ContractWrapper` (``client`` signs as
+    the lender or a borrower; the address from
+    :func:`hessian_common.chain.deploy.open_loanbook`).
     """
 
-    def __init__(
-        self,
-        client: ChainClient,
-        address: str,
-        abi: list[dict[str, Any]] | None = None,
-        from_block: int = 0,
-    ) -> None:
-        from hessian_common.chain.compile import load_artifact
-
-        if abi is None:
-            abi = load_artifact("LoanBook").abi
-        self.client = client
-        self.address = Web3.to_checksum_address(address)
-        self.abi = abi
-        self.from_block = from_block
-        self.contract = client.w3.eth.contract(address=self.address, abi=abi)
-        client.errors.add_abi(abi)
-        # deployModel bubbles ModelRepository's UnknownModel up: decode it too
-        client.errors.add_abi(load_artifact("ModelRepository").abi)
-        self._topics = {
-            HexBytes(event_abi_to_log_topic(e)): e["name"] for e in abi if e["type"] == "event"
-        }
-        self._outputs = {
-            e["name"]: e["outputs"][0]["components"]
-            for e in abi
-            if e["type"] == "function" and e["name"] in ("getLoan", "getDeployment")
-        }
-        self._log_cache: dict[tuple[str, int], dict[str, Any]] = {}
-        self._params: dict[str, Any] = {}
-
-    def as_account(self, client: ChainClient) -> LoanBook:
-        """The same contract, sending with another client (another account)."""
-        return LoanBook(client, self.address, self.abi, self.from_block)
-
-    @property
-    def fn(self) -> Any:
-        """The raw ``contract.functions`` (for what this wrapper does not cover)."""
-        return self.contract.functions
+    artifact = "LoanBook"
+    struct_getters = ("getLoan", "getDeployment")
+    foreign_errors = ("ModelRepository",)
+    """``deployModel`` bubbles ModelRepository's ``UnknownModel`` up: decode it too."""
 
     # ------------------------------------------------------------ lender
 
@@ -318,22 +276,22 @@ class LoanBook:
     @property
     def payment_period(self) -> int:
         """Seconds between instalments."""
-        return self._param("paymentPeriod")
+        return self._immutable("paymentPeriod")
 
     @property
     def default_after(self) -> int:
         """Seconds an instalment may be overdue before a default can be recorded."""
-        return self._param("defaultAfter")
+        return self._immutable("defaultAfter")
 
     @property
     def offer_validity(self) -> int:
         """Seconds an offer stays open."""
-        return self._param("offerValidity")
+        return self._immutable("offerValidity")
 
     @property
     def repository_address(self) -> str:
         """The ModelRepository whose models are deployed here."""
-        return self._param("repository")
+        return self._immutable("repository")
 
     def loan_count(self) -> int:
         """Number of loans (ids 1..count)."""
@@ -442,35 +400,6 @@ class LoanBook:
         """The contract's ``installmentFor`` (a view call; :func:`installment_for` is local)."""
         return Wei(int(self.client.call(self.fn.installmentFor(principal, apr_bps, term))))
 
-    def events(
-        self, from_block: int | None = None, to_block: int | str = "latest"
-    ) -> list[ChainEvent]:
-        """Every event of this contract in ``[from_block, to_block]``, in chain order."""
-        with node_errors(self.client.url):
-            logs = self.client.w3.eth.get_logs(
-                {
-                    "address": self.address,
-                    "fromBlock": self.from_block if from_block is None else from_block,
-                    "toBlock": to_block,
-                }
-            )
-        out = []
-        for log in logs:
-            name = self._topics.get(HexBytes(log["topics"][0])) if log["topics"] else None
-            if name is None:
-                continue
-            decoded = getattr(self.contract.events, name)().process_log(log)
-            out.append(
-                ChainEvent(
-                    name=name,
-                    args=dict(decoded["args"]),
-                    block_number=int(log["blockNumber"]),
-                    transaction_hash=tx_hash_of(log),
-                    log_index=int(log["logIndex"]),
-                )
-            )
-        return out
-
     # ------------------------------------------------------------ internals
 
     def _loan_info(self, loan_id: int, s: dict[str, Any], applied: dict[str, Any]) -> LoanInfo:
@@ -508,36 +437,3 @@ class LoanBook:
             d = self._struct("getDeployment", model_id)
             self._log_cache[key] = {"lender": Web3.to_checksum_address(d["lender"])}
         return self._log_cache[key]["lender"]
-
-    def _param(self, name: str) -> Any:
-        if name not in self._params:  # immutables
-            value = self.client.call(getattr(self.fn, name)())
-            self._params[name] = value if isinstance(value, str) else int(value)
-        return self._params[name]
-
-    def _struct(self, getter: str, key: int) -> dict[str, Any]:
-        """Call a struct getter and name its fields from the ABI."""
-        values = self.client.call(getattr(self.fn, getter)(key))
-        names = [c["name"] for c in self._outputs[getter]]
-        return dict(zip(names, values, strict=True))
-
-    def _event_arg(self, receipt: dict[str, Any], event: str, arg: str) -> Any:
-        from web3.logs import DISCARD
-
-        logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)
-        if not logs:
-            raise ChainError(f"no {event} event in transaction to {self.address}")
-        return logs[0]["args"][arg]
-
-    def _log(self, event: str, key: str, value: int) -> dict[str, Any] | None:
-        """The (first) ``event`` whose indexed ``key`` equals ``value``; immutable, so cached."""
-        cache_key = (event, int(value))
-        if cache_key not in self._log_cache:
-            with node_errors(self.client.url):
-                logs = getattr(self.contract.events, event)().get_logs(
-                    from_block=self.from_block, argument_filters={key: int(value)}
-                )
-            if not logs:
-                return None
-            self._log_cache[cache_key] = dict(logs[0]["args"])
-        return self._log_cache[cache_key]

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 
-from hessian_common.chain.client import ChainClient, node_errors, tx_hash_of
-from hessian_common.errors import ChainError, ConfigError
+from hessian_common.chain.wrapper import ChainEvent as ChainEvent  # re-exported: it lived here
+from hessian_common.chain.wrapper import ContractWrapper
+from hessian_common.errors import ConfigError
 from hessian_common.types import CID, PPM, Ppm, Wei
 
 DIGEST_BYTES = 32
@@ -160,17 +160,6 @@ class SubmissionInfo:
     new_model_cid: CID | None
 
 
-@dataclass(frozen=True)
-class ChainEvent:
-    """One decoded contract event."""
-
-    name: str
-    args: dict[str, Any]
-    block_number: int
-    transaction_hash: str
-    log_index: int
-
-
 def test_set_commitment(test_set_cid: str, salt: bytes) -> bytes:
     """``keccak256(abi.encodePacked(testSetCid, salt))``: what ``createModel`` takes."""
     if len(salt) != 32:
@@ -199,60 +188,20 @@ def _score(value: int, what: str) -> int:
     return value
 
 
-class ModelRepository:
+class ModelRepository(ContractWrapper):
     """Calls and reads of one deployed ``ModelRepository``.
 
     Every read and write raises :class:`~hessian_common.errors.ChainUnavailable` naming the
     node's URL when the node cannot be reached (views through :meth:`ChainClient.call`, logs
     here), so callers never see a raw ``requests`` error.
 
-    Parameters
-    ----------
-    client : ChainClient
-        Signs the transactions (its account is the lender or the owner).
-    address : str
-        The contract address (see :func:`hessian_common.chain.deploy.load_deployment`).
-    abi : list of dict, optional
-        Defaults to the compiled artefact's ABI.
-    from_block : int
-        First block to search for events (the deployment block).
+    Constructed as :class:`~hessian_common.chain.wrapper.ContractWrapper` (``client`` signs as
+    the lender or an owner; the address from
+    :func:`hessian_common.chain.deploy.load_deployment`).
     """
 
-    def __init__(
-        self,
-        client: ChainClient,
-        address: str,
-        abi: list[dict[str, Any]] | None = None,
-        from_block: int = 0,
-    ) -> None:
-        if abi is None:
-            from hessian_common.chain.compile import load_artifact
-
-            abi = load_artifact("ModelRepository").abi
-        self.client = client
-        self.address = Web3.to_checksum_address(address)
-        self.abi = abi
-        self.from_block = from_block
-        self.contract = client.w3.eth.contract(address=self.address, abi=abi)
-        client.errors.add_abi(abi)
-        self._topics = {
-            HexBytes(event_abi_to_log_topic(e)): e["name"] for e in abi if e["type"] == "event"
-        }
-        self._outputs = {
-            e["name"]: e["outputs"][0]["components"]
-            for e in abi
-            if e["type"] == "function" and e["name"] in ("getModel", "getSubmission")
-        }
-        self._cid_cache: dict[tuple[str, int], dict[str, Any]] = {}
-
-    def as_account(self, client: ChainClient) -> ModelRepository:
-        """The same contract, sending with another client (another account)."""
-        return ModelRepository(client, self.address, self.abi, self.from_block)
-
-    @property
-    def fn(self) -> Any:
-        """The raw ``contract.functions`` (for what this wrapper does not cover)."""
-        return self.contract.functions
+    artifact = "ModelRepository"
+    struct_getters = ("getModel", "getSubmission")
 
     # ------------------------------------------------------------ lender
 
@@ -465,72 +414,3 @@ class ModelRepository:
         keys = ("bounty", "paid", "owed", "remaining", "reclaimed", "deposits_held")
         values = self.client.call(self.fn.escrowOf(model_id))
         return dict(zip((*keys, "deposits_forfeited"), (int(v) for v in values), strict=True))
-
-    def events(
-        self, from_block: int | None = None, to_block: int | str = "latest"
-    ) -> list[ChainEvent]:
-        """Every event of this contract in ``[from_block, to_block]``, in chain order.
-
-        For a background worker: remember the last block seen and ask again from the next.
-        Raises :class:`ChainUnavailable` (naming the node) if the node cannot be reached.
-        """
-        with node_errors(self.client.url):
-            logs = self.client.w3.eth.get_logs(
-                {
-                    "address": self.address,
-                    "fromBlock": self.from_block if from_block is None else from_block,
-                    "toBlock": to_block,
-                }
-            )
-        out = []
-        for log in logs:
-            name = self._topics.get(HexBytes(log["topics"][0])) if log["topics"] else None
-            if name is None:
-                continue
-            decoded = getattr(self.contract.events, name)().process_log(log)
-            out.append(
-                ChainEvent(
-                    name=name,
-                    args=dict(decoded["args"]),
-                    block_number=int(log["blockNumber"]),
-                    transaction_hash=tx_hash_of(log),
-                    log_index=int(log["logIndex"]),
-                )
-            )
-        return out
-
-    # ------------------------------------------------------------ internals
-
-    def _struct(self, getter: str, key: int) -> dict[str, Any]:
-        """Call a struct getter and name its fields from the ABI."""
-        values = self.client.call(getattr(self.fn, getter)(key))
-        names = [c["name"] for c in self._outputs[getter]]
-        return dict(zip(names, values, strict=True))
-
-    def _event_arg(self, receipt: dict[str, Any], event: str, arg: str) -> Any:
-        logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=_DISCARD)
-        if not logs:
-            raise ChainError(f"no {event} event in transaction to {self.address}")
-        return logs[0]["args"][arg]
-
-    def _log(self, event: str, key: str, value: int) -> dict[str, Any] | None:
-        """The (first) ``event`` whose indexed ``key`` equals ``value``; immutable, so cached."""
-        cache_key = (event, int(value))
-        if cache_key not in self._cid_cache:
-            with node_errors(self.client.url):
-                logs = getattr(self.contract.events, event)().get_logs(
-                    from_block=self.from_block, argument_filters={key: int(value)}
-                )
-            if not logs:
-                return None
-            self._cid_cache[cache_key] = dict(logs[0]["args"])
-        return self._cid_cache[cache_key]
-
-
-def _discard() -> Any:
-    from web3.logs import DISCARD
-
-    return DISCARD
-
-
-_DISCARD = _discard()

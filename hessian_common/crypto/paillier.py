@@ -15,7 +15,8 @@ Formats (all JSON, integers as lowercase hex strings, ciphertexts base64):
 - encrypted vector: ``{"format": "hessian.encvec/1", "key": "<fingerprint>", "exponent": e,
   "ciphertexts": ["<base64>", ...]}`` (``"exponents": [...]`` instead when they differ)
 - private key at rest: scrypt(passphrase) → AES-256-GCM over ``{"p","q"}``, the public key as
-  associated data; a wrong passphrase or a modified file is a :class:`KeyPassphraseError`.
+  associated data (:mod:`hessian_common.crypto.passphrase`); a wrong passphrase or a modified
+  file is a :class:`KeyPassphraseError`.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from typing import Any
 
 import numpy as np
 import phe
-from Crypto.Cipher import AES
-from Crypto.Protocol.KDF import scrypt
 
 from hessian_common.crypto import raw
-from hessian_common.errors import CryptoError, KeyPassphraseError
+from hessian_common.crypto.passphrase import SCRYPT_N, open_with_passphrase, seal_with_passphrase
+from hessian_common.errors import CryptoError
 
 DEFAULT_KEY_BITS = 2048
 DEFAULT_EXPONENT = -13
@@ -46,8 +46,6 @@ DEFAULT_EXPONENT = -13
 PUBLIC_FORMAT = "hessian.paillier.public/1"
 PRIVATE_FORMAT = "hessian.paillier.private/1"
 VECTOR_FORMAT = "hessian.encvec/1"
-SCRYPT_N = 2**15
-"""scrypt cost (N=2^15, r=8, p=1: ~0.1 s and 32 MiB per unlock; OWASP's minimum is 2^15)."""
 
 PublicKey = phe.PaillierPublicKey
 PrivateKey = phe.PaillierPrivateKey
@@ -105,30 +103,19 @@ def public_key_from_dict(d: Any) -> PublicKey:
 # --------------------------------------------------------------------------- private keys
 
 
-def _kdf(passphrase: str, salt: bytes, n: int) -> bytes:
-    if not isinstance(passphrase, str) or not passphrase:
-        raise KeyPassphraseError("the passphrase must be a non-empty string")
-    return scrypt(passphrase.encode("utf-8"), salt, 32, N=n, r=8, p=1)
+def _public_aad(pk_dict: dict) -> bytes:
+    """The associated data of a sealed private key: its public key's canonical JSON."""
+    return json.dumps(pk_dict, sort_keys=True).encode()
 
 
 def private_key_to_encrypted_dict(
     sk: PrivateKey, passphrase: str, scrypt_n: int = SCRYPT_N
 ) -> dict:
     """The private key sealed with a passphrase (scrypt + AES-256-GCM), as a JSON-ready dict."""
-    salt, nonce = os.urandom(16), os.urandom(12)
     pub = public_key_to_dict(sk.public_key)
-    cipher = AES.new(_kdf(passphrase, salt, scrypt_n), AES.MODE_GCM, nonce=nonce)
-    cipher.update(json.dumps(pub, sort_keys=True).encode())
     secret = json.dumps({"p": format(sk.p, "x"), "q": format(sk.q, "x")}).encode()
-    ct, tag = cipher.encrypt_and_digest(secret)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return {
-        "format": PRIVATE_FORMAT,
-        "public_key": pub,
-        "kdf": {"name": "scrypt", "salt": b64(salt), "n": scrypt_n, "r": 8, "p": 1},
-        "cipher": {"name": "aes-256-gcm", "nonce": b64(nonce), "tag": b64(tag)},
-        "ciphertext": b64(ct),
-    }
+    sealed = seal_with_passphrase(secret, passphrase, _public_aad(pub), scrypt_n)
+    return {"format": PRIVATE_FORMAT, "public_key": pub, **sealed}
 
 
 def private_key_from_encrypted_dict(d: Any, passphrase: str) -> PrivateKey:
@@ -136,24 +123,10 @@ def private_key_from_encrypted_dict(d: Any, passphrase: str) -> PrivateKey:
     _require_format(d, PRIVATE_FORMAT, "private key file")
     try:
         pk = public_key_from_dict(d["public_key"])
-        kdf, cip = d["kdf"], d["cipher"]
-        salt = base64.b64decode(kdf["salt"], validate=True)
-        nonce = base64.b64decode(cip["nonce"], validate=True)
-        tag = base64.b64decode(cip["tag"], validate=True)
-        ct = base64.b64decode(d["ciphertext"], validate=True)
-        n = int(kdf["n"])
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except KeyError as exc:
         raise CryptoError(f"private key file is malformed: {exc}") from None
-    if kdf.get("name") != "scrypt" or cip.get("name") != "aes-256-gcm" or n < 2 or n & (n - 1):
-        raise CryptoError("private key file: unsupported kdf or cipher parameters")
-    cipher = AES.new(_kdf(passphrase, salt, n), AES.MODE_GCM, nonce=nonce)
-    cipher.update(json.dumps(public_key_to_dict(pk), sort_keys=True).encode())
-    try:
-        secret = json.loads(cipher.decrypt_and_verify(ct, tag))
-    except ValueError:
-        raise KeyPassphraseError(
-            "wrong passphrase for the private key (or the key file was modified)"
-        ) from None
+    raw = open_with_passphrase(d, passphrase, _public_aad(public_key_to_dict(pk)), "private key")
+    secret = json.loads(raw)  # authenticated: written by private_key_to_encrypted_dict
     p, q = _hex_int(secret.get("p"), "private key p"), _hex_int(secret.get("q"), "private key q")
     if p * q != pk.n:
         raise CryptoError("private key file: p·q does not match the public key")

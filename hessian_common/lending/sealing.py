@@ -13,7 +13,7 @@ GCM authenticates everything, so a wrong key or a changed byte gives :class:`Cry
 The sender keeps no secret (``e`` is forgotten), and each blob has a fresh ``k``.
 
 The lender keeps ``p`` sealed with its passphrase, the construction of the Paillier keys
-(:mod:`hessian_common.crypto.paillier`): ``scrypt(passphrase, salt)`` → AES-256-GCM.
+(:mod:`hessian_common.crypto.passphrase`): ``scrypt(passphrase, salt)`` → AES-256-GCM.
 
 X25519, HKDF and AES-GCM come from pycryptodome (already used for the Paillier keys), not a
 hand-written implementation.
@@ -21,12 +21,11 @@ hand-written implementation.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from typing import Any
 
-from hessian_common.errors import CryptoError, KeyPassphraseError
+from hessian_common.crypto.passphrase import SCRYPT_N, open_with_passphrase, seal_with_passphrase
+from hessian_common.errors import CryptoError
 
 MAGIC = b"HSA1"
 INFO = b"hessian.sealed-application/1"
@@ -34,7 +33,6 @@ KEY_FORMAT = "hessian.application-key/1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
-SCRYPT_N = 2**15
 
 
 def _private(private32: bytes) -> Any:
@@ -124,53 +122,23 @@ def open_sealed(private32: bytes, blob: bytes) -> bytes:
 
 def seal_key_at_rest(private32: bytes, passphrase: str, scrypt_n: int = SCRYPT_N) -> dict:
     """The application private key sealed with a passphrase (scrypt + AES-256-GCM), as JSON."""
-    from Crypto.Cipher import AES
-
-    from hessian_common.crypto.paillier import _kdf
-
     public = public_key_of(private32)
-    salt, nonce = os.urandom(16), os.urandom(NONCE_BYTES)
-    cipher = AES.new(_kdf(passphrase, salt, scrypt_n), AES.MODE_GCM, nonce=nonce)
-    cipher.update(KEY_FORMAT.encode() + public)
-    ct, tag = cipher.encrypt_and_digest(bytes(private32))
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return {
-        "format": KEY_FORMAT,
-        "public_key": public.hex(),
-        "kdf": {"name": "scrypt", "salt": b64(salt), "n": scrypt_n, "r": 8, "p": 1},
-        "cipher": {"name": "aes-256-gcm", "nonce": b64(nonce), "tag": b64(tag)},
-        "ciphertext": b64(ct),
-    }
+    sealed = seal_with_passphrase(
+        bytes(private32), passphrase, KEY_FORMAT.encode() + public, scrypt_n
+    )
+    return {"format": KEY_FORMAT, "public_key": public.hex(), **sealed}
 
 
 def open_key_at_rest(d: Any, passphrase: str) -> bytes:
     """Inverse of :func:`seal_key_at_rest`; :class:`KeyPassphraseError` on a wrong passphrase."""
-    from Crypto.Cipher import AES
-
-    from hessian_common.crypto.paillier import _kdf
-
     if not isinstance(d, dict) or d.get("format") != KEY_FORMAT:
         raise CryptoError(f"application key file: not a {KEY_FORMAT} document")
     try:
         public = bytes.fromhex(d["public_key"])
-        kdf, cip = d["kdf"], d["cipher"]
-        salt = base64.b64decode(kdf["salt"], validate=True)
-        nonce = base64.b64decode(cip["nonce"], validate=True)
-        tag = base64.b64decode(cip["tag"], validate=True)
-        ct = base64.b64decode(d["ciphertext"], validate=True)
-        n = int(kdf["n"])
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise CryptoError(f"application key file is malformed: {exc}") from None
-    if kdf.get("name") != "scrypt" or cip.get("name") != "aes-256-gcm" or n < 2 or n & (n - 1):
-        raise CryptoError("application key file: unsupported kdf or cipher parameters")
-    cipher = AES.new(_kdf(passphrase, salt, n), AES.MODE_GCM, nonce=nonce)
-    cipher.update(KEY_FORMAT.encode() + public)
-    try:
-        private = cipher.decrypt_and_verify(ct, tag)
-    except ValueError:
-        raise KeyPassphraseError(
-            "wrong passphrase for the application key (or the key file was modified)"
-        ) from None
+    aad = KEY_FORMAT.encode() + public
+    private = open_with_passphrase(d, passphrase, aad, "application key")
     if public_key_of(private) != public:
         raise CryptoError("application key file: the private key does not match its public key")
     return private

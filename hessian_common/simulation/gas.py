@@ -9,7 +9,7 @@ estimated: these are the ``gasUsed`` of the receipts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from eth_utils import function_abi_to_4byte_selector
@@ -24,6 +24,41 @@ def selectors(abi: list[dict[str, Any]]) -> dict[bytes, str]:
     return {
         bytes(function_abi_to_4byte_selector(e)): e["name"] for e in abi if e["type"] == "function"
     }
+
+
+def transactions_by_role(
+    w3: Web3,
+    first_block: int,
+    last_block: int,
+    roles: Mapping[str, str],
+    abi: list[dict[str, Any]],
+) -> Iterator[tuple[str, str, int]]:
+    """``(role, operation, gasUsed)`` of every transaction in blocks ``first_block..last_block``.
+
+    The role is ``roles[sender]`` (lower-case address; ``"other"`` if absent); the operation
+    the function of ``abi`` the input's selector names, ``"deploy"`` (contract creation),
+    ``"transfer"`` (no call data) or ``"other call"``, prefixed ``"reverted "`` for a mined
+    revert. Raises :class:`~hessian_common.errors.ChainUnavailable` (naming the URL) if the
+    node stops answering.
+    """
+    names = selectors(abi)
+    url = node_url(w3)
+    for number in range(first_block, last_block + 1):
+        with node_errors(url):
+            block = w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            with node_errors(url):
+                receipt = w3.eth.get_transaction_receipt(tx["hash"])
+            data = HexBytes(tx.get("input") or tx.get("data") or b"")
+            if tx.get("to") is None:
+                op = "deploy"
+            elif len(data) < 4:
+                op = "transfer"
+            else:
+                op = names.get(bytes(data[:4]), "other call")
+            if receipt["status"] != 1:
+                op = f"reverted {op}"
+            yield roles.get(str(tx["from"]).lower(), "other"), op, int(receipt["gasUsed"])
 
 
 def gas_by_role(
@@ -48,25 +83,8 @@ def gas_by_role(
     Raises :class:`~hessian_common.errors.ChainUnavailable` (naming the URL) if the node
     stops answering.
     """
-    names = selectors(abi)
-    url = node_url(w3)
     out: dict[str, dict[str, int]] = {}
-    for number in range(first_block, last_block + 1):
-        with node_errors(url):
-            block = w3.eth.get_block(number, full_transactions=True)
-        for tx in block["transactions"]:
-            with node_errors(url):
-                receipt = w3.eth.get_transaction_receipt(tx["hash"])
-            data = HexBytes(tx.get("input") or tx.get("data") or b"")
-            if tx.get("to") is None:
-                op = "deploy"
-            elif len(data) < 4:
-                op = "transfer"
-            else:
-                op = names.get(bytes(data[:4]), "other call")
-            if receipt["status"] != 1:
-                op = f"reverted {op}"
-            role = roles.get(str(tx["from"]).lower(), "other")
-            per = out.setdefault(role, {})
-            per[op] = per.get(op, 0) + int(receipt["gasUsed"])
+    for role, op, gas in transactions_by_role(w3, first_block, last_block, roles, abi):
+        per = out.setdefault(role, {})
+        per[op] = per.get(op, 0) + gas
     return out

@@ -54,9 +54,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -384,35 +382,15 @@ def gas_per_operation(
     w3: Any, first_block: int, last_block: int, roles: Mapping[str, str], abi: list[dict]
 ) -> dict[str, dict[str, dict[str, int]]]:
     """``{role: {operation: {"count", "gas"}}}`` from the receipts of blocks
-    ``first_block..last_block`` (operation names from ``abi``'s selectors, like
-    :func:`hessian_common.simulation.gas.gas_by_role`, which sums without counting)."""
-    from hexbytes import HexBytes
+    ``first_block..last_block`` (the transactions of
+    :func:`hessian_common.simulation.gas.transactions_by_role`, counted and summed)."""
+    from hessian_common.simulation.gas import transactions_by_role
 
-    from hessian_common.chain.client import node_errors, node_url
-    from hessian_common.simulation.gas import selectors
-
-    names = selectors(abi)
-    url = node_url(w3)
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for number in range(first_block, last_block + 1):
-        with node_errors(url):
-            block = w3.eth.get_block(number, full_transactions=True)
-        for tx in block["transactions"]:
-            with node_errors(url):
-                receipt = w3.eth.get_transaction_receipt(tx["hash"])
-            data = HexBytes(tx.get("input") or tx.get("data") or b"")
-            if tx.get("to") is None:
-                op = "deploy"
-            elif len(data) < 4:
-                op = "transfer"
-            else:
-                op = names.get(bytes(data[:4]), "other call")
-            if receipt["status"] != 1:
-                op = f"reverted {op}"
-            per = out.setdefault(roles.get(str(tx["from"]).lower(), "other"), {})
-            slot = per.setdefault(op, {"count": 0, "gas": 0})
-            slot["count"] += 1
-            slot["gas"] += int(receipt["gasUsed"])
+    for role, op, gas in transactions_by_role(w3, first_block, last_block, roles, abi):
+        slot = out.setdefault(role, {}).setdefault(op, {"count": 0, "gas": 0})
+        slot["count"] += 1
+        slot["gas"] += gas
     return out
 
 
@@ -466,19 +444,6 @@ class LendingSetup:
     mechanism: str
     fund: Callable[[list[Any], list[int]], Any]
     root: Path
-
-
-class _Phases:
-    def __init__(self) -> None:
-        self.phases: dict[str, float] = {}
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t0
 
 
 def lending_policy(overrides: Mapping[str, Any] | None) -> Any:
@@ -609,7 +574,9 @@ class _LendingPhase:
         self.setup = setup
         self.policy = policy
         self.bars = bars
-        self.clock = _Phases()
+        from hessian_common.simulation.run import PhaseClock
+
+        self.clock = PhaseClock()
         self.client = setup.lender_client
         self.gas: dict[str, dict[str, dict[str, int]]] = {}
         self.books: dict[int, Any] = {}  # loan id -> LoanBook signing as its borrower

@@ -87,7 +87,7 @@ class _Silent:
         return None
 
 
-class _Clock:
+class PhaseClock:
     """Wall-clock per phase (phases may be entered several times; times add up)."""
 
     def __init__(self) -> None:
@@ -264,7 +264,7 @@ def run_simulation(
 def _run(
     scenario: Scenario, chain_kind: str, rpc_url: str | None, bars: Progress, root: Path
 ) -> SimulationResult:
-    clock = _Clock()
+    clock = PhaseClock()
     cast = plan_owners(scenario)
     with clock.phase("chain + deploy"):
         bars.start("chain", 3 + scenario.owners)
@@ -281,7 +281,7 @@ def _run_on_chain(
     chain: _Chain,
     bars: Progress,
     root: Path,
-    clock: _Clock,
+    clock: PhaseClock,
 ) -> SimulationResult:
     from hessian_common import lender as lender_mod
     from hessian_common import owner as owner_mod

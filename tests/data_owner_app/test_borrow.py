@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from hessian_common.chain.repository import ModelRepository
 from hessian_common.config import load_settings
 from hessian_common.store import EmbeddedStore
 from tests.fixtures.chain import fund_accounts
+from tests.fixtures.lending import closed_lending_model
 
 PASSPHRASE = "borrow-test-passphrase"
 ETH = 10**18
@@ -75,7 +75,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
     from hessian_common.data.generator import generate_split
-    from hessian_common.lender import Lender, LenderState, TaskParams
+    from hessian_common.lender import Lender, LenderState
     from hessian_common.lending.desk import LendingDesk
 
     root = tmp_path_factory.mktemp("borrow")
@@ -90,26 +90,11 @@ def world(tmp_path_factory) -> World:
     store = EmbeddedStore(root / "store")
     lender = Lender(repo, store, LenderState(root / "company"), PASSPHRASE)
     name = "Borrowers' test model"
-    record = lender.create_task(
-        TaskParams(
-            name=name,
-            bounty_wei=1 * ETH,
-            metric="auc",
-            target=0.99,
-            mechanism="improvement",
-            deadline=int(time.time()) + 7 * 86400,
-            evaluation_window=3600,
-            key_size=512,
-            update_rule="newton",
-            hyper={"mu": 0.05},
-            data_path=root / "data" / "lender_seed.csv",
-            holdout_fraction=0.5,
-        )
-    )
-    lender.close(record.model_id)
     desk = LendingDesk(lender, book)
-    desk.deploy(record.model_id)
-    return World(w3, clients, repo, book, store, desk, record.model_id, name)
+    model_id = closed_lending_model(
+        lender, root / "data" / "lender_seed.csv", name=name, mu=0.05, desk=desk
+    )
+    return World(w3, clients, repo, book, store, desk, model_id, name)
 
 
 @pytest.fixture

@@ -24,13 +24,13 @@ import json
 import os
 import re
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.helpers import clean_env, eventually, hessian_cmd, spawn
+from tests.fixtures.lending import closed_lending_model
 from tests.fixtures.procs import free_port, stop_process, wait_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.ganache, pytest.mark.slow]
@@ -147,7 +147,7 @@ def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: P
     from hessian_common.chain.client import connect
     from hessian_common.chain.deploy import open_loanbook
     from hessian_common.data import generate_loans, write_export
-    from hessian_common.lender import Lender, TaskParams
+    from hessian_common.lender import Lender
     from hessian_common.lending.desk import LendingDesk
     from hessian_common.store import EmbeddedStore
 
@@ -161,26 +161,16 @@ def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: P
         contract_address=_record(common["HESSIAN_DEPLOYMENTS_DIR"], "1337.json")["address"],
         dev_index=LENDER,
     )
-    record = lender.create_task(
-        TaskParams(
-            name=TASK,
-            bounty_wei=1 * ETH,
-            metric="auc",
-            target=0.95,
-            mechanism="improvement",
-            deadline=int(time.time()) + 7 * 86400,
-            evaluation_window=3600,
-            key_size=512,
-            update_rule="newton",
-            hyper={"mu": 0.05},
-            data_path=data,
-            holdout_fraction=0.6,
-        )
-    )
-    lender.close(record.model_id)
     book = open_loanbook(lender.repo.client, common["HESSIAN_DEPLOYMENTS_DIR"])
-    LendingDesk(lender, book).deploy(record.model_id)
-    return record.model_id
+    return closed_lending_model(
+        lender,
+        data,
+        name=TASK,
+        target=0.95,
+        mu=0.05,
+        holdout_fraction=0.6,
+        desk=LendingDesk(lender, book),
+    )
 
 
 @pytest.fixture(scope="module")

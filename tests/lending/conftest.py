@@ -9,15 +9,15 @@ LoanBook, the embedded store, and a small closed lender task (512-bit Paillier k
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.fixtures.lending import closed_lending_model, lending_task
+
 PASSPHRASE = "lending-test-passphrase"
-ETH = 10**18
 
 
 @pytest.fixture(scope="session")
@@ -53,23 +53,8 @@ class LendingEnv:
 
 
 def make_task(lender: Any, data_path: Path, name: str = "Lending test") -> int:
-    from hessian_common.lender import TaskParams
-
-    params = TaskParams(
-        name=name,
-        bounty_wei=ETH,
-        metric="auc",
-        target=0.99,
-        mechanism="improvement",
-        deadline=int(time.time()) + 7 * 86400,
-        evaluation_window=3600,
-        key_size=512,
-        update_rule="newton",
-        hyper={"mu": 0.5},
-        data_path=data_path,
-        holdout_fraction=0.4,
-    )
-    return int(lender.create_task(params).model_id)
+    """The small lending task, left OPEN (see :mod:`tests.fixtures.lending`)."""
+    return lending_task(lender, data_path, name=name, mu=0.5, holdout_fraction=0.4)
 
 
 @pytest.fixture
@@ -82,8 +67,9 @@ def lending(w3, accounts, clients, repository, chain_time, tmp_path, lending_dat
 
     store = EmbeddedStore(tmp_path / "store")
     lender = Lender(repository, store, LenderState(tmp_path / "company"), PASSPHRASE)
-    model_id = make_task(lender, lending_data)
-    lender.close(model_id)
+    model_id = closed_lending_model(
+        lender, lending_data, name="Lending test", mu=0.5, holdout_fraction=0.4
+    )
     address = deploy_loanbook(clients[0], repository.address, record=False)
     book = LoanBook(clients[0], address)
     return LendingEnv(
