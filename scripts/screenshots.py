@@ -12,6 +12,8 @@ What it does, all on this machine:
 4. serves the company app with waitress on a free port and drives Chromium with Playwright:
    ``company_dashboard.png``, ``company_model.png`` (a model page with its score chart),
    ``company_create.png`` and ``company_audit.png``.
+
+``parse_args``, ``shoot`` and ``serve_and_shoot`` are shared with ``screenshots_lending.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +109,11 @@ def populate(lender, repo_for, store, data: Path) -> None:
     return busy, audited
 
 
-def shoot(url: str, out: Path, busy: int, audited: int) -> list[Path]:
+def shoot(url: str, out: Path, pages: Iterable[tuple[str, str, bool]]) -> list[Path]:
+    """Screenshots of the app at ``url`` in headless Chromium (1360x900 viewport).
+
+    ``pages`` holds ``(file name, path, full page?)``; each PNG goes to ``out / file name``.
+    """
     from playwright.sync_api import sync_playwright
 
     shots = []
@@ -116,12 +123,7 @@ def shoot(url: str, out: Path, busy: int, audited: int) -> list[Path]:
         )
         ctx = browser.new_context(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
         page = ctx.new_page()
-        for name, path, full in (
-            ("company_dashboard.png", "/", False),
-            ("company_model.png", f"/models/{busy}", True),
-            ("company_create.png", "/models/new", True),
-            ("company_audit.png", f"/models/{audited}/audit", False),
-        ):
+        for name, path, full in pages:
             page.goto(url + path)
             page.wait_for_load_state("networkidle")
             target = out / name
@@ -131,14 +133,41 @@ def shoot(url: str, out: Path, busy: int, audited: int) -> list[Path]:
     return shots
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
+    """``--out`` (made if missing; ``docs/screenshots`` by default) and ``--keep``."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     ap.add_argument("--keep", action="store_true", help="keep serving until Ctrl-C")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    return args
 
+
+def serve_and_shoot(
+    app, out: Path, pages: Iterable[tuple[str, str, bool]], *, keep: bool, threads: int
+) -> None:
+    """Serve ``app`` with waitress on a free 127.0.0.1 port, :func:`shoot` ``pages`` into
+    ``out`` and, with ``keep``, go on serving until Ctrl-C; the server is closed at the end."""
     from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=free_port(), threads=threads)
+    threading.Thread(target=server.run, daemon=True).start()
+    url = f"http://127.0.0.1:{server.effective_port}"
+    try:
+        for shot in shoot(url, out, pages):
+            print(f"wrote {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}")
+        if keep:
+            print(f"serving on {url} (Ctrl-C to stop)")
+            while True:
+                time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv, __doc__.splitlines()[0])
 
     from company_app import create_app, services
     from hessian_common.data.generator import generate_split
@@ -146,7 +175,6 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="hessian-shots-"))
     port = free_port()
     node = launch("anvil", port, state_dir=work / "anvil", log_path=work / "anvil.log")
-    server = None
     try:
         rpc = f"http://127.0.0.1:{port}"
         wait_for_rpc(rpc, timeout=60, proc=node)
@@ -173,21 +201,16 @@ def main(argv: list[str] | None = None) -> int:
             return clients[i]
 
         busy, audited = populate(lender, repo_for, store, work / "data")
-        web_port = free_port()
-        server = create_server(app, host="127.0.0.1", port=web_port, threads=4)
-        threading.Thread(target=server.run, daemon=True).start()
-        url = f"http://127.0.0.1:{web_port}"
-        for shot in shoot(url, args.out, busy, audited):
-            print(f"wrote {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}")
-        if args.keep:
-            print(f"serving on {url} (Ctrl-C to stop)")
-            while True:
-                time.sleep(1)
+        pages = (
+            ("company_dashboard.png", "/", False),
+            ("company_model.png", f"/models/{busy}", True),
+            ("company_create.png", "/models/new", True),
+            ("company_audit.png", f"/models/{audited}/audit", False),
+        )
+        serve_and_shoot(app, args.out, pages, keep=args.keep, threads=4)
     except KeyboardInterrupt:
         pass
     finally:
-        if server is not None:
-            server.close()
         stop_process(node)
     return 0
 

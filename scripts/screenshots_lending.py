@@ -13,10 +13,8 @@ app is served with waitress on a free 127.0.0.1 port and Playwright takes
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,9 +24,8 @@ sys.path.insert(0, str(ROOT))
 from hessian_common.chain import ChainClient, deploy_repository, dev_account  # noqa: E402
 from hessian_common.chain.client import eth_tester_web3  # noqa: E402
 from hessian_common.chain.deploy import deploy_loanbook  # noqa: E402
-from tests.fixtures.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from scripts.screenshots import parse_args, serve_and_shoot  # noqa: E402
 from tests.fixtures.chain import fund_accounts  # noqa: E402
-from tests.fixtures.procs import free_port  # noqa: E402
 
 ETH = 10**18
 DAY = 86400
@@ -92,38 +89,8 @@ def populate(app, w3, work: Path) -> None:
         desk.mark_late(offered[3][0])
 
 
-def shoot(url: str, out: Path) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
-    shots = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        ctx = browser.new_context(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
-        page = ctx.new_page()
-        for name, path in (
-            ("company_lending.png", "/lending/"),
-            ("company_lending_applications.png", "/lending/applications"),
-            ("company_lending_loans.png", "/lending/loans"),
-        ):
-            page.goto(url + path)
-            page.wait_for_load_state("networkidle")
-            target = out / name
-            page.screenshot(path=str(target), full_page=True)
-            shots.append(target)
-        browser.close()
-    return shots
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    ap.add_argument("--keep", action="store_true", help="keep serving until Ctrl-C")
-    args = ap.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-
-    from waitress.server import create_server
+    args = parse_args(argv, __doc__.splitlines()[0])
 
     from company_app import create_app
 
@@ -145,20 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     populate(app, w3, work)
-    server = create_server(app, host="127.0.0.1", port=free_port(), threads=1)
-    threading.Thread(target=server.run, daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}"
-    try:
-        for shot in shoot(url, args.out):
-            print(f"wrote {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}")
-        if args.keep:
-            print(f"serving on {url} (Ctrl-C to stop)")
-            while True:
-                time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    pages = (
+        ("company_lending.png", "/lending/", True),
+        ("company_lending_applications.png", "/lending/applications", True),
+        ("company_lending_loans.png", "/lending/loans", True),
+    )
+    serve_and_shoot(app, args.out, pages, keep=args.keep, threads=1)
     return 0
 
 

@@ -6,18 +6,16 @@ chain without a LoanBook gets a clear page."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from company_app import create_app, services
 from hessian_common.chain.loanbook import LoanStatus
-from hessian_common.lender import TaskParams
 from tests.company_app.conftest import app_config, csrf, wait_jobs
+from tests.fixtures.lending import lending_task
 
 pytestmark = pytest.mark.slow
 
-ETH = 10**18
 DAY = 86400
 
 
@@ -62,24 +60,11 @@ def _lender(app):
 def closed_model(lapp, lender_data) -> int:
     """A small closed training task of the app's lender (512-bit key)."""
     lender = _lender(lapp)
-    record = lender.create_task(
-        TaskParams(
-            name="Loans to deploy",
-            bounty_wei=ETH,
-            metric="auc",
-            target=0.99,
-            mechanism="improvement",
-            deadline=int(time.time()) + 7 * DAY,
-            evaluation_window=3600,
-            key_size=512,
-            update_rule="newton",
-            hyper={"mu": 0.05},
-            data_path=lender_data["lender"],
-            holdout_fraction=0.4,
-        )
+    model_id = lending_task(
+        lender, lender_data["lender"], name="Loans to deploy", holdout_fraction=0.4
     )
-    lender.close(record.model_id)
-    return record.model_id
+    lender.close(model_id)
+    return model_id
 
 
 def deploy_fields(token: str, model_id: int, **over: str) -> dict[str, object]:
@@ -249,30 +234,16 @@ def test_deploy_page_validates_then_deploys(lapp, lweb, env, closed_model):
 
 
 def test_open_model_cannot_be_deployed(lapp, lweb, env, lender_data):
-    lender = _lender(lapp)
-    record = lender.create_task(
-        TaskParams(
-            name="Still open",
-            bounty_wei=ETH,
-            metric="auc",
-            target=0.99,
-            mechanism="improvement",
-            deadline=int(time.time()) + 7 * DAY,
-            evaluation_window=3600,
-            key_size=512,
-            update_rule="newton",
-            hyper={"mu": 0.05},
-            data_path=lender_data["lender"],
-        )
+    # TaskParams' default hold-out share (0.3), as this test always used.
+    model_id = lending_task(
+        _lender(lapp), lender_data["lender"], name="Still open", holdout_fraction=0.3
     )
     before = env.w3.eth.block_number
-    resp = lweb.post(
-        f"/lending/deploy/{record.model_id}", data=deploy_fields(_token(lweb), record.model_id)
-    )
+    resp = lweb.post(f"/lending/deploy/{model_id}", data=deploy_fields(_token(lweb), model_id))
     assert resp.status_code == 400 and "still open" in resp.get_data(as_text=True)
     assert env.w3.eth.block_number == before
-    assert _book(lapp).deployment(record.model_id) is None
-    assert "Deploy for lending" not in lweb.get(f"/models/{record.model_id}").get_data(as_text=True)
+    assert _book(lapp).deployment(model_id) is None
+    assert "Deploy for lending" not in lweb.get(f"/models/{model_id}").get_data(as_text=True)
 
 
 # --- applications ---------------------------------------------------------------------------

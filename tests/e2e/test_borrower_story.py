@@ -21,17 +21,26 @@ balances). Screenshots go to a temporary directory (``HESSIAN_E2E_SCREENSHOTS`` 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import clean_env, eventually, hessian_cmd, spawn
+from tests.e2e.helpers import (
+    StoryWorld,
+    common_env,
+    eventually,
+    run_deploy,
+    screenshots_dir,
+    start_app,
+    start_ganache,
+    stop_all,
+)
+from tests.e2e.helpers import dev_address as _address
+from tests.e2e.helpers import page_text as _text
 from tests.fixtures.lending import closed_lending_model
-from tests.fixtures.procs import free_port, stop_process, wait_http
+from tests.fixtures.procs import free_port, wait_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.ganache, pytest.mark.slow]
 
@@ -65,7 +74,7 @@ CHOICES = {
 
 
 @dataclass
-class World:
+class World(StoryWorld):
     """Everything the story runs against."""
 
     root: Path
@@ -106,33 +115,9 @@ class World:
         )
         return LendingDesk(lender, open_loanbook(lender.repo.client, self.deployments))
 
-    def balance(self, index: int) -> int:
-        from hessian_common.chain import connect, dev_account
-
-        return connect(self.rpc_url).eth.get_balance(dev_account(index).address)
-
-    def shot(self, page, name: str) -> Path:
-        self.step += 1
-        path = self.shots / f"{self.step:02d}_{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def log_tails(self) -> str:
-        out = []
-        for log in self.logs:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            out.append(f"--- {log.name}\n" + "\n".join(text.splitlines()[-30:]))
-        return "\n".join(out)
-
 
 def _record(deployments: Path, name: str) -> dict:
     return json.loads((deployments / name).read_text())
-
-
-def _address(index: int) -> str:
-    from hessian_common.chain import dev_account
-
-    return dev_account(index).address
 
 
 def _lending_pages() -> bool:
@@ -175,33 +160,14 @@ def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: P
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from hessian_common.chain.node import launch, wait_for_rpc
-
     root = tmp_path_factory.mktemp("borrower_story")
-    shots = Path(os.environ.get("HESSIAN_E2E_SCREENSHOTS") or root / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    chain_dir = root / "chain"
-    port = free_port()
-    node = launch("ganache", port, state_dir=chain_dir, log_path=chain_dir / "ganache.log")
+    shots = screenshots_dir(root)
+    node, rpc_url = start_ganache(root)
     procs = [node]
-    rpc_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_rpc(rpc_url, timeout=90, proc=node)
-        common = {
-            "HESSIAN_RPC_URL": rpc_url,
-            "HESSIAN_STORE": "embedded",
-            "HESSIAN_STORE_DIR": root / "store",
-            "HESSIAN_DEPLOYMENTS_DIR": root / "deployments",
-        }
-        deploy = subprocess.run(
-            hessian_cmd("deploy", "--account", f"dev:{LENDER}"),
-            capture_output=True,
-            text=True,
-            env=clean_env(HESSIAN_HOME=root / "deployer", **common),
-            timeout=300,
-        )
-        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-        assert (root / "deployments" / "1337-LoanBook.json").exists(), deploy.stdout
+        common = common_env(root, rpc_url)
+        deployed = run_deploy(root, common, LENDER)
+        assert (root / "deployments" / "1337-LoanBook.json").exists(), deployed
 
         company_home = root / "company-home"
         model_id = _deploy_lender_model(root, rpc_url, common, company_home)
@@ -209,19 +175,11 @@ def world(tmp_path_factory):
         logs = []
         company_port, owner_port = free_port(), free_port()
         log = root / "logs" / "company.log"
-        company = spawn(
-            hessian_cmd("company", "--port", str(company_port), "--account", f"dev:{LENDER}"),
-            clean_env(HESSIAN_HOME=company_home, **common),
-            log,
-        )
+        company = start_app("company", company_port, LENDER, company_home, common, log)
         procs.append(company)
         logs.append(log)
         log = root / "logs" / "borrower.log"
-        owner = spawn(
-            hessian_cmd("owner", "--port", str(owner_port), "--account", f"dev:{BORROWER}"),
-            clean_env(HESSIAN_HOME=root / "borrower-home", **common),
-            log,
-        )
+        owner = start_app("owner", owner_port, BORROWER, root / "borrower-home", common, log)
         procs.append(owner)
         logs.append(log)
         urls = {
@@ -243,12 +201,7 @@ def world(tmp_path_factory):
             logs=logs,
         )
     finally:
-        for proc in reversed(procs):
-            stop_process(proc)
-
-
-def _text(page) -> str:
-    return " ".join(page.text_content("body").split())
+        stop_all(procs)
 
 
 def _click(page, name: str | re.Pattern) -> None:
@@ -264,12 +217,7 @@ def _fill_application(page, **over: str) -> None:
 
 
 def test_a_borrower_applies_accepts_withdraws_and_repays(world: World, page):
-    try:
-        _story(world, page)
-    except Exception:
-        world.shot(page, "failure")
-        print(world.log_tails())
-        raise
+    world.tell(page, _story)
 
 
 def _story(w: World, page) -> None:

@@ -20,16 +20,25 @@ statuses, pending balances, balances after withdrawal. Screenshots go to a tempo
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import clean_env, eventually, hessian_cmd, spawn
-from tests.fixtures.procs import free_port, stop_process, wait_http
+from tests.e2e.helpers import (
+    StoryWorld,
+    common_env,
+    eventually,
+    run_deploy,
+    screenshots_dir,
+    start_app,
+    start_ganache,
+    stop_all,
+)
+from tests.e2e.helpers import dev_address as _address
+from tests.e2e.helpers import page_text as _text
+from tests.fixtures.procs import free_port, wait_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.ganache, pytest.mark.slow]
 
@@ -40,7 +49,7 @@ ETH = 10**18
 
 
 @dataclass
-class World:
+class World(StoryWorld):
     """Everything the story runs against."""
 
     root: Path
@@ -59,39 +68,13 @@ class World:
 
         return ModelRepository(ChainClient(connect(self.rpc_url), dev_account(9)), self.address)
 
-    def balance(self, index: int) -> int:
-        from hessian_common.chain import connect, dev_account
-
-        return connect(self.rpc_url).eth.get_balance(dev_account(index).address)
-
-    def shot(self, page, name: str) -> Path:
-        self.step += 1
-        path = self.shots / f"{self.step:02d}_{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def log_tails(self) -> str:
-        out = []
-        for log in self.logs:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            out.append(f"--- {log.name}\n" + "\n".join(text.splitlines()[-30:]))
-        return "\n".join(out)
-
-
-def _address(acct: int) -> str:
-    from hessian_common.chain import dev_account
-
-    return dev_account(acct).address
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from hessian_common.chain.node import launch, wait_for_rpc
     from hessian_common.data import generate_loans, generate_split, write_export
 
     root = tmp_path_factory.mktemp("story")
-    shots = Path(os.environ.get("HESSIAN_E2E_SCREENSHOTS") or root / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots_dir(root)
 
     data_dir = root / "data"
     manifest = generate_split(data_dir, 6000, len(OWNERS), seed=11)
@@ -104,37 +87,17 @@ def world(tmp_path_factory):
         **{f"owner-{k}": data_dir / f"owner_{k:02d}.csv" for k in OWNERS},
     }
 
-    chain_dir = root / "chain"
-    port = free_port()
-    node = launch("ganache", port, state_dir=chain_dir, log_path=chain_dir / "ganache.log")
+    node, rpc_url = start_ganache(root)
     procs = [node]
-    rpc_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_rpc(rpc_url, timeout=90, proc=node)
-        common = {
-            "HESSIAN_RPC_URL": rpc_url,
-            "HESSIAN_STORE": "embedded",
-            "HESSIAN_STORE_DIR": root / "store",
-            "HESSIAN_DEPLOYMENTS_DIR": root / "deployments",
-        }
-        deploy = subprocess.run(
-            hessian_cmd("deploy", "--account", f"dev:{LENDER}"),
-            capture_output=True,
-            text=True,
-            env=clean_env(HESSIAN_HOME=root / "deployer", **common),
-            timeout=300,
-        )
-        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+        common = common_env(root, rpc_url)
+        run_deploy(root, common, LENDER)
         record = json.loads((root / "deployments" / "1337.json").read_text())
 
         logs = []
         company_port = free_port()
         log = root / "logs" / "company.log"
-        company = spawn(
-            hessian_cmd("company", "--port", str(company_port), "--account", f"dev:{LENDER}"),
-            clean_env(HESSIAN_HOME=root / "company-home", **common),
-            log,
-        )
+        company = start_app("company", company_port, LENDER, root / "company-home", common, log)
         procs.append(company)
         logs.append(log)
         owners = {}
@@ -142,11 +105,7 @@ def world(tmp_path_factory):
         for k in OWNERS:
             p = free_port()
             log = root / "logs" / f"owner-{k}.log"
-            proc = spawn(
-                hessian_cmd("owner", "--port", str(p), "--account", f"dev:{k}"),
-                clean_env(HESSIAN_HOME=root / f"owner-{k}-home", **common),
-                log,
-            )
+            proc = start_app("owner", p, k, root / f"owner-{k}-home", common, log)
             procs.append(proc)
             logs.append(log)
             owners[k] = f"http://127.0.0.1:{p}"
@@ -165,13 +124,7 @@ def world(tmp_path_factory):
             logs=logs,
         )
     finally:
-        for proc in reversed(procs):
-            stop_process(proc)
-
-
-def _text(page) -> str:
-    """The page's text as in the HTML (not as CSS shows it: labels may be upper-cased)."""
-    return " ".join(page.text_content("body").split())
+        stop_all(procs)
 
 
 def _click(page, name: str | re.Pattern) -> None:
@@ -179,12 +132,7 @@ def _click(page, name: str | re.Pattern) -> None:
 
 
 def test_the_whole_story_in_the_browser(world: World, page):
-    try:
-        _story(world, page)
-    except Exception:
-        world.shot(page, "failure")
-        print(world.log_tails())
-        raise
+    world.tell(page, _story)
 
 
 def _story(w: World, page) -> None:
