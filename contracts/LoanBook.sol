@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import "./ModelRepository.sol";
+import "./ReentrancyGuard.sol";
 
 /// @title LoanBook: loans decided by a deployed (closed, trained) Hessian credit model
 /// @notice A lender deploys one of its CLOSED ModelRepository models; borrowers apply to it with
@@ -39,7 +40,7 @@ import "./ModelRepository.sol";
 ///
 /// Invariant: `address(this).balance == totalPending == sum of pendingOf(account)`; per loan
 /// `repaid <= totalOwed`.
-contract LoanBook {
+contract LoanBook is ReentrancyGuard {
     // ------------------------------------------------------------------ types
 
     /// @notice State of a loan.
@@ -98,8 +99,6 @@ contract LoanBook {
     uint32 public constant PPM = 1_000_000;
 
     uint256 private constant WAD = 1e18;
-    uint256 private constant _NOT_ENTERED = 1;
-    uint256 private constant _ENTERED = 2;
 
     // ------------------------------------------------------------------ immutables
 
@@ -114,7 +113,6 @@ contract LoanBook {
 
     // ------------------------------------------------------------------ storage
 
-    uint256 private _guard = _NOT_ENTERED;
     uint256 private _loanCount;
     uint256 private _totalPending;
     mapping(uint256 => Loan) private _loans;
@@ -234,17 +232,6 @@ contract LoanBook {
     error NothingToWithdraw(address account);
     /// @notice Sending ether failed.
     error TransferFailed(address to, uint256 amount);
-    /// @notice A guarded function was re-entered.
-    error ReentrancyGuardReentrantCall();
-
-    // ------------------------------------------------------------------ modifiers
-
-    modifier nonReentrant() {
-        if (_guard == _ENTERED) revert ReentrancyGuardReentrantCall();
-        _guard = _ENTERED;
-        _;
-        _guard = _NOT_ENTERED;
-    }
 
     /// @param repository_ The ModelRepository whose models are deployed here.
     /// @param paymentPeriod_ Seconds between instalments (e.g. 30 days).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import "./ReentrancyGuard.sol";
+
 /// @title ModelRepository: bounty escrow and official state of Hessian's encrypted credit models
 /// @notice A lender posts a training task with a bounty; data owners submit encrypted updates
 /// (stored off-chain on IPFS, referenced by CID); the lender evaluates them on its private
@@ -44,7 +46,7 @@ pragma solidity 0.8.28;
 /// credited to owners, `owed = pool - claimed` is fixed shares not yet claimed and `reclaimed` is
 /// credited back to the lender. Deposits: `submissionCount * submissionDeposit` == held (waiting)
 /// + refunded + forfeited. See {escrowOf}.
-contract ModelRepository {
+contract ModelRepository is ReentrancyGuard {
     // ------------------------------------------------------------------ types
 
     /// @notice Score metric the lender evaluates with.
@@ -137,12 +139,9 @@ contract ModelRepository {
     /// @notice One in parts per million: the largest valid score.
     uint32 public constant PPM = 1_000_000;
 
-    uint256 private constant _NOT_ENTERED = 1;
-    uint256 private constant _ENTERED = 2;
 
     // ------------------------------------------------------------------ storage
 
-    uint256 private _guard = _NOT_ENTERED;
     uint32 private _modelCount;
     uint32 private _submissionCount;
     mapping(uint256 => Model) private _models;
@@ -280,17 +279,6 @@ contract ModelRepository {
     error NothingToWithdraw(address account);
     /// @notice Sending ether failed.
     error TransferFailed(address to, uint256 amount);
-    /// @notice A guarded function was re-entered.
-    error ReentrancyGuardReentrantCall();
-
-    // ------------------------------------------------------------------ modifiers
-
-    modifier nonReentrant() {
-        if (_guard == _ENTERED) revert ReentrancyGuardReentrantCall();
-        _guard = _ENTERED;
-        _;
-        _guard = _NOT_ENTERED;
-    }
 
     // ------------------------------------------------------------------ lender
 
