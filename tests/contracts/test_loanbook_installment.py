@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,9 +17,17 @@ from tests.contracts.loanbook_support import loanbook  # noqa: F401  (fixture)
 UINT128_MAX = 2**128 - 1
 
 
-def _annuity(principal: float, apr_bps: int, term: int) -> float:
-    i = apr_bps / 10_000 / 12
-    return principal / term if i == 0 else principal * i / (1 - (1 + i) ** -term)
+def _annuity(principal: int, apr_bps: int, term: int) -> Fraction:
+    """The exact annuity ``A i (1+i)^n / ((1+i)^n - 1)``, ``i = apr / 12``, in rationals.
+
+    Floats are not good enough for the reference: ``1 - (1+i)^-n`` cancels catastrophically
+    for a small rate and a short term (at 3 bp over one month the float answer is 3e-12 high).
+    """
+    i = Fraction(apr_bps, 120_000)
+    if i == 0:
+        return Fraction(principal, term)
+    growth = (1 + i) ** term
+    return principal * i * growth / (growth - 1)
 
 
 @settings(
@@ -44,9 +54,10 @@ def test_python_mirror_equals_contract(loanbook, principal, apr_bps, term):
 def test_close_to_the_annuity_and_never_short(principal, apr_bps, term):
     exact = _annuity(principal, apr_bps, term)
     got = installment_for(principal, apr_bps, term)
-    # rounding is upward at every division; the monthly rate is floored to 1e-18 (tiny)
-    assert got >= exact * (1 - 1e-12) - 1
-    assert got <= exact * (1 + 1e-9) + 2
+    # rounding is upward at every division; the monthly rate is floored to 1e-18, which lowers
+    # the annuity by at most (1e-18 / i) of itself <= 1.2e-13 (d ln A / di <= 1 / i)
+    assert got >= exact * (1 - Fraction(1, 10**12)) - 1
+    assert got <= exact * (1 + Fraction(1, 10**9)) + 2
     assert got * term >= principal
 
 
