@@ -47,6 +47,18 @@ class LendingInputError(ConfigError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
+class ApplicationAlreadySent(LendingInputError):
+    """This very application (same digest) is already on chain for that model, as ``loan_id``
+    (e.g. its transaction was mined but the answer was lost when the node went down)."""
+
+    def __init__(self, model_id: int, loan_id: int):
+        self.model_id, self.loan_id = int(model_id), int(loan_id)
+        super().__init__(
+            {"application": f"this application was already sent to model #{model_id} "
+             f"(loan #{loan_id})"}
+        )  # fmt: skip
+
+
 class DataError(HessianError, ValueError):
     """Input data cannot be used; the message names the file, row and column."""
 

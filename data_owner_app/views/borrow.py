@@ -12,7 +12,10 @@ Pages (blueprint ``borrow``, prefix ``/borrow``):
 - ``GET/POST /borrow/apply/<model_id>``: the application form (fields from
   ``APPLICATION_FIELDS``). Bad input re-renders the form with per-field messages; nothing is
   stored or sent. A good application is sealed to the lender's key, put on the store and sent
-  (``apply`` on chain); then the loan's page.
+  (``apply`` on chain); then the loan's page. A well-formed application is kept as a draft
+  (0600, in the owner's state directory) until it is on chain, so a chain or store outage
+  loses nothing: the form comes back filled in. ``POST /borrow/apply/<model_id>/discard`` deletes
+  the draft.
 - ``GET /borrow/loans`` and ``GET /borrow/loans/<id>``: status, the offer, the PD the lender
   recorded, the repayment schedule, and the buttons ``POST .../accept``, ``.../cancel``,
   ``.../repay`` (next instalment), ``.../repay-all``; ``POST /borrow/withdraw`` pulls the funded
@@ -26,11 +29,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from data_owner_app.forms import ActionForm, application_form
 from data_owner_app.services import services
-from hessian_common.errors import DeploymentNotFound, LendingInputError
+from hessian_common.errors import (
+    ApplicationAlreadySent,
+    ChainUnavailable,
+    DeploymentNotFound,
+    LendingInputError,
+    StoreUnavailable,
+)
 
 bp = Blueprint("borrow", __name__, url_prefix="/borrow")
 
@@ -88,21 +106,70 @@ def index():
     )
 
 
+KEPT = (
+    "Nothing was sent. Your answers are kept on this machine and will be filled in when you "
+    "come back to this form."
+)
+
+
+def _keep_posted_answers(model_id: int) -> bool:
+    """Save a posted application as a draft before the chain or the store is touched.
+
+    Only a genuine post (valid CSRF token, when CSRF is on) of a well-formed application is
+    written: bad input leaves nothing behind. Returns whether a draft was written.
+    """
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    from hessian_common.lending import borrower
+    from hessian_common.lending.application import APPLICATION_FIELDS, parse_application
+
+    if request.method != "POST":
+        return False
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            return False
+    values = {f.name: (request.form.get(f.name) or "").strip() for f in APPLICATION_FIELDS}
+    try:
+        parse_application(values)
+    except LendingInputError:
+        return False
+    borrower.save_draft(services().borrow_dir, model_id, values)
+    return True
+
+
 @bp.route("/apply/<int:model_id>", methods=["GET", "POST"])
 def apply(model_id: int):
-    """The application form; a good one is sealed, stored, sent, then its loan page."""
+    """The application form; a good one is sealed, stored, sent, then its loan page.
+
+    A well-formed application is kept as a draft until it is on chain: if the chain or the
+    store is down, nothing is sent, the page says so (503) and the form comes back filled in
+    (now, or on the next visit). A refused application leaves no draft.
+    """
+    from werkzeug.datastructures import MultiDict
+
     from hessian_common.lending import borrower
     from hessian_common.lending.application import APPLICATION_FIELDS, parse_application
 
     svc = services()
-    book = svc.loanbook
+    kept = _keep_posted_answers(model_id)
     try:
+        book = svc.loanbook
         offer = borrower.lender_offer(book, svc.store, model_id)
     except LendingInputError as exc:
         abort(404, description="; ".join(exc.errors.values()))
+    except (ChainUnavailable, StoreUnavailable):
+        if kept:
+            flash(KEPT, "warning")
+        raise
     policy = offer.policy.to_dict() if offer.policy is not None else {}
-    form = application_form(APPLICATION_FIELDS, policy=policy)
+    draft = borrower.load_draft(svc.borrow_dir, model_id) if request.method == "GET" else None
+    prefill = {"formdata": MultiDict(draft.values)} if draft is not None else {}
+    form = application_form(APPLICATION_FIELDS, policy=policy, **prefill)
     errors: dict[str, str] = {}
+    outage: str | None = None
     if form.validate_on_submit():
         values = {f.name: (form[f.name].data or "").strip() for f in APPLICATION_FIELDS}
         try:
@@ -111,9 +178,21 @@ def apply(model_id: int):
             loan_id = borrower.apply(
                 book, svc.store, model_id, application, state_dir=svc.borrow_dir
             )
+        except ApplicationAlreadySent as exc:
+            borrower.discard_draft(svc.borrow_dir, model_id)
+            if book.loan(exc.loan_id).borrower.lower() != svc.address.lower():
+                errors = dict(exc.errors)
+            else:  # ours: its answer was lost on the way back (e.g. the node went down)
+                flash(f"This application was already sent, as loan #{exc.loan_id}.", "success")
+                return redirect(url_for("borrow.loan", loan_id=exc.loan_id))
         except LendingInputError as exc:
             errors = dict(exc.errors) or {"application": str(exc)}
+            if kept:  # refused: the form below has the answers; nothing stays behind
+                borrower.discard_draft(svc.borrow_dir, model_id)
+        except (ChainUnavailable, StoreUnavailable) as exc:
+            outage = str(exc)
         else:
+            borrower.discard_draft(svc.borrow_dir, model_id)
             flash(
                 f"Application sent as loan #{loan_id}: sealed to the lender's key; the chain "
                 "holds only its digest.",
@@ -126,6 +205,7 @@ def apply(model_id: int):
     elif form.is_submitted():
         errors = {"csrf_token": EXPIRED}
     general = [m for n, m in errors.items() if n not in form or n == "csrf_token"]
+    status = 503 if outage else 400 if errors else 200
     return render_template(
         "borrow_apply.html",
         offer=offer,
@@ -134,7 +214,22 @@ def apply(model_id: int):
         fields=APPLICATION_FIELDS,
         errors=errors,
         general_errors=general,
-    ), (400 if errors else 200)
+        outage=outage,
+        kept=KEPT,
+        draft=draft,
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.post("/apply/<int:model_id>/discard")
+def discard_draft(model_id: int):
+    """Forget the unsent answers kept for this lender's form."""
+    from hessian_common.lending import borrower
+
+    if _form_ok():
+        borrower.discard_draft(services().borrow_dir, model_id)
+        flash("Your unsent answers were deleted from this machine.", "success")
+    return redirect(url_for("borrow.apply", model_id=model_id))
 
 
 @bp.get("/loans")

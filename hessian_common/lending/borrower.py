@@ -9,6 +9,9 @@ borrower; ``store`` the content store. A borrower
    ``applyForLoan(modelId, sha256(application), cid, amountWei, term)`` is sent. The
    plaintext is kept only locally, in ``<state_dir>/applications/<loanId>.json`` (0600), so
    the borrower sees what they sent;
+   the form's answers are kept as a *draft* (:func:`save_draft`, ``<state_dir>/drafts/``,
+   0600) from the moment it is posted until the application is on chain, so an outage of the
+   chain or the store loses nothing: the form comes back filled in (:func:`load_draft`);
 3. follows their loans (:func:`my_loans`), accepts an offer (:func:`accept`), withdraws the
    principal once funded (:func:`withdraw`), repays (:func:`repay`, :func:`repay_all`).
 
@@ -19,11 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hessian_common.errors import (
+    ApplicationAlreadySent,
     BlobNotFound,
     ContractRevert,
     LendingInputError,
@@ -37,6 +43,7 @@ from hessian_common.types import Wei
 
 POLICY_FORMAT = "hessian.lending-policy/1"
 APPLICATIONS_DIR = "applications"
+DRAFTS_DIR = "drafts"
 
 
 @dataclass(frozen=True)
@@ -175,9 +182,13 @@ def apply(
     Raises
     ------
     LendingInputError
-        The model is not deployed / retired, its policy is unusable, the term or amount is
-        not offered, or this very application was already sent to this model (nothing is
-        written or sent).
+        The model is not deployed / retired, its policy is unusable, or the term or amount
+        is not offered (nothing is written or sent);
+        :class:`~hessian_common.errors.ApplicationAlreadySent` (a ``LendingInputError``) when
+        this very application is already on chain for this model.
+    ChainUnavailable, StoreUnavailable
+        The node or the store is down; nothing is on chain yet (a sealed blob may be left in
+        the store; the local plaintext stays as ``applications/pending-<digest>.json``).
     """
     if not isinstance(application, Application):
         raise LendingInputError({"application": "not an Application (parse the form first)"})
@@ -186,14 +197,15 @@ def apply(
     assert offer.policy is not None
     digest = application.digest()
     used = book.digest_used(int(model_id), digest)
+    apps = _apps_dir(state_dir)
     if used:
-        raise LendingInputError(
-            {"application": f"this application was already sent to model #{model_id} "
-             f"(loan #{used})"}
-        )  # fmt: skip
+        # sent before (perhaps the answer was lost): the local copy gets the loan's name
+        pending = None if apps is None else apps / f"pending-{digest.hex()}.json"
+        if pending is not None and pending.is_file():
+            os.replace(pending, apps / f"{int(used)}.json")
+        raise ApplicationAlreadySent(int(model_id), int(used))
     plain = application.to_bytes()
     blob = seal(offer.application_key, plain)
-    apps = _apps_dir(state_dir)
     pending = None
     if apps is not None:  # keep the plaintext before anything leaves the machine
         pending = apps / f"pending-{digest.hex()}.json"
@@ -204,6 +216,60 @@ def apply(
     if pending is not None and apps is not None:
         os.replace(pending, apps / f"{loan_id}.json")
     return int(loan_id)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The answers of an application form not yet on chain (as typed, field name -> text)."""
+
+    model_id: int
+    values: dict[str, str]
+    saved_at: float
+
+
+def _draft_path(state_dir: Path | str, model_id: int) -> Path:
+    return Path(state_dir) / DRAFTS_DIR / f"model-{int(model_id)}.json"
+
+
+def save_draft(
+    state_dir: Path | str, model_id: int, values: Mapping[str, Any], *, now: float | None = None
+) -> Path:
+    """Keep the form's answers for ``model_id`` on this machine (0600) until they are sent.
+
+    Only the application's own fields are kept (see
+    :data:`~hessian_common.lending.application.APPLICATION_FIELDS`), as text, at most 200
+    characters each; a later draft for the same model replaces the earlier one.
+    """
+    from hessian_common.lending.application import APPLICATION_FIELDS
+
+    kept = {
+        f.name: str(values.get(f.name) or "")[:200]
+        for f in APPLICATION_FIELDS
+        if values.get(f.name) not in (None, "")
+    }
+    doc = {"model_id": int(model_id), "saved_at": time.time() if now is None else now,
+           "values": kept}  # fmt: skip
+    path = _draft_path(state_dir, model_id)
+    _write_private(path, json.dumps(doc, sort_keys=True).encode())
+    return path
+
+
+def load_draft(state_dir: Path | str | None, model_id: int) -> Draft | None:
+    """The saved answers for ``model_id``, or ``None`` (no draft, or an unreadable one)."""
+    if state_dir is None:
+        return None
+    try:
+        doc = json.loads(_draft_path(state_dir, model_id).read_text())
+        values = {str(k): str(v) for k, v in dict(doc["values"]).items()}
+        return Draft(int(model_id), values, float(doc["saved_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def discard_draft(state_dir: Path | str | None, model_id: int) -> None:
+    """Forget the saved answers for ``model_id`` (once the application is on chain)."""
+    if state_dir is not None:
+        _draft_path(state_dir, model_id).unlink(missing_ok=True)
 
 
 def _saved_application(state_dir: Path | str | None, loan: Any) -> Application | None:

@@ -207,9 +207,60 @@ def test_bad_application_shows_errors_and_changes_nothing(web, app, world):
     assert r.status_code == 400 and "between 1,000 and 40,000" in text(r)
     assert world.book.loan_count() == before_loans
     assert store_files(world) == before_files
-    assert not (app.extensions["owner"].borrow_dir / "applications").exists() or not list(
-        (app.extensions["owner"].borrow_dir / "applications").iterdir()
+    for kept in ("applications", "drafts"):  # no local copy, no draft either
+        folder = app.extensions["owner"].borrow_dir / kept
+        assert not folder.exists() or not list(folder.iterdir()), kept
+
+
+def test_a_kept_draft_fills_the_form_and_can_be_cleared(web, app, world):
+    """What an outage leaves behind (see test_borrow_outage.py): the answers come back."""
+    from hessian_common.lending import borrower
+
+    folder = app.extensions["owner"].borrow_dir
+    url = f"/borrow/apply/{world.model_id}"
+    borrower.save_draft(folder, world.model_id, {**GOOD, "annual_inc": "98765", "junk": "x"})
+    draft = folder / "drafts" / f"model-{world.model_id}.json"
+    assert draft.stat().st_mode & 0o777 == 0o600
+    assert "junk" not in draft.read_text()  # only the application's own fields
+    page = web.get(url)
+    assert page.status_code == 200
+    assert "Filled in with your answers not yet sent" in text(page)
+    assert 'value="98765"' in page.get_data(as_text=True)
+    r = web.post(f"{url}/discard", data={"csrf_token": token(web, url)})
+    assert r.status_code == 302 and not draft.exists()
+    page = web.get(url)
+    assert "not yet sent" not in text(page) and 'value="98765"' not in page.get_data(as_text=True)
+    # without a valid token the draft stays
+    borrower.save_draft(folder, world.model_id, GOOD)
+    assert web.post(f"{url}/discard", data={}).status_code == 400 and draft.exists()
+    # sent: the draft is gone
+    loan_id = loan_id_of(apply(web, world, loan_amnt="3300"))
+    assert world.book.loan(loan_id).amount == 3300 * 10**14
+    assert not draft.exists()
+
+
+def test_answer_lost_then_sent_again_finds_the_loan(web, app, world):
+    """The transaction was mined but its answer never came back; sending again does not make a
+    second loan: the page goes to the one on chain and the local copy gets its name."""
+    from hessian_common.lending import borrower
+    from hessian_common.lending.application import parse_application
+
+    folder = app.extensions["owner"].borrow_dir
+    answers = {**GOOD, "loan_amnt": "4400"}
+    book = world.book_as(BORROWER)
+    loan_id = borrower.apply(book, world.store, world.model_id, parse_application(answers))
+    pending = (
+        folder / "applications" / f"pending-{book.loan(loan_id).application_digest.hex()}.json"
     )
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    pending.write_bytes(parse_application(answers).to_bytes())  # as a lost answer leaves it
+    before = world.book.loan_count()
+    r = apply(web, world, loan_amnt="4400")
+    assert loan_id_of(r) == loan_id
+    assert world.book.loan_count() == before
+    assert "already sent, as loan" in text(web.get(r.headers["Location"]))
+    assert not pending.exists() and (folder / "applications" / f"{loan_id}.json").exists()
+    assert not (folder / "drafts" / f"model-{world.model_id}.json").exists()
 
 
 def test_post_without_csrf_token_is_refused(web, world):

@@ -1,53 +1,29 @@
 """The chain stops in the middle of a submission and comes back: the submission lands once.
 
 A real Ganache (npm) with a persistent database directory, stopped and started again by its
-PID. The app talks to it by URL, exactly as ``hessian owner --rpc URL`` does.
+PID (``restartable_ganache`` in tests/data_owner_app/conftest.py). The app talks to it by URL,
+exactly as ``hessian owner --rpc URL`` does.
 """
 
 from __future__ import annotations
-
-import subprocess
 
 import pytest
 
 from data_owner_app import create_app
 from hessian_common.chain import ChainClient, connect, dev_account
-from hessian_common.chain.node import launch, wait_for_rpc
 from hessian_common.config import load_settings
 from hessian_common.journal import State
 from hessian_common.store import EmbeddedStore
 from tests.data_owner_app.helpers import token_of, train_and_submit, upload_file
-from tests.fixtures.procs import free_port, stop_process
 from tests.owner.world import LENDER, as_owner, deploy, open_model
 
 pytestmark = [pytest.mark.ganache, pytest.mark.slow]
 
 
-class Ganache:
-    """One Ganache node on a fixed port and database directory, restartable by PID."""
-
-    def __init__(self, state_dir):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.state_dir = state_dir
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = launch("ganache", self.port, self.state_dir, self.state_dir / "ganache.log")
-        wait_for_rpc(self.url, timeout=90, proc=self.proc)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, timeout=30)
-            self.proc = None
-
-
 @pytest.fixture
-def ganache(tmp_path):
-    node = Ganache(tmp_path / "ganache")
-    node.start()
-    yield node
-    node.stop()
+def ganache(restartable_ganache):
+    """This module's own node (not the session's), to stop and start again."""
+    return restartable_ganache
 
 
 def test_chain_stopped_mid_submission_then_restarted(ganache, tmp_path, owner_split):

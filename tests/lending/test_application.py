@@ -134,3 +134,25 @@ def test_features_frame_columns(lending_club_schema):
     assert np.isnan(f["revol_util"][0]) and np.isnan(f["emp_length"][0])
     assert f["credit_history_years"][0] == pytest.approx(21.83, abs=0.01)
     assert isinstance(f, pd.DataFrame) and len(f) == 1
+
+
+def test_drafts_keep_only_the_form_fields_and_survive_garbage(tmp_path):
+    """The borrower's unsent answers (``borrower.save_draft``): private, scoped, forgiving."""
+    from hessian_common.lending import borrower
+
+    assert borrower.load_draft(tmp_path, 3) is None  # none yet
+    assert borrower.load_draft(None, 3) is None  # no state directory: no drafts
+    path = borrower.save_draft(
+        tmp_path, 3, {"annual_inc": "50000", "grade": "B", "evil": "x", "dti": ""}, now=1.5e9
+    )
+    assert path.stat().st_mode & 0o777 == 0o600
+    draft = borrower.load_draft(tmp_path, 3)
+    assert draft == borrower.Draft(3, {"annual_inc": "50000", "grade": "B"}, 1.5e9)
+    assert borrower.load_draft(tmp_path, 4) is None  # per model
+    borrower.save_draft(tmp_path, 3, {"annual_inc": "9" * 500})
+    assert len(borrower.load_draft(tmp_path, 3).values["annual_inc"]) == 200  # capped
+    path.write_text("{not json")
+    assert borrower.load_draft(tmp_path, 3) is None  # unreadable: as if none
+    borrower.discard_draft(tmp_path, 3)
+    borrower.discard_draft(tmp_path, 3)  # twice is fine
+    assert not path.exists()
