@@ -265,6 +265,7 @@ def loan(loan_id: int):
         info=view.loan,
         schedule=repayment_schedule(view.loan, book.payment_period),
         pending=book.pending(svc.address),
+        chain_now=book.client.block_timestamp(),  # the contract's clock, not this machine's
         form=ActionForm(),
     )
 
