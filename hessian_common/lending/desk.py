@@ -104,6 +104,8 @@ class ApplicationView:
     score: Score | None
     quote: Quote
     error: str | None = None
+    waiting: bool = False
+    """The sealed application is not in the store (yet): *decide all* leaves it pending."""
 
     @property
     def loan_id(self) -> int:
@@ -418,7 +420,10 @@ class LendingDesk:
                     {"application": "amount or term differ from the request on chain"}
                 )
             result = (app, None)
-        except (BlobNotFound, StoreIntegrityError) as exc:
+        except BlobNotFound as exc:
+            # not cached: on a content network the blob may still arrive (the next read retries)
+            return (None, f"sealed application {loan.application_cid} not found (yet): {exc}")
+        except StoreIntegrityError as exc:
             result = (None, f"sealed application {loan.application_cid} unavailable: {exc}")
         except (CryptoError, LendingInputError) as exc:
             result = (None, f"unusable application: {exc}")
@@ -431,7 +436,9 @@ class LendingDesk:
         policy = self.policy(int(loan.model_id))
         if app is None:
             q = Quote(False, 0, 1.0, error or "unreadable", 0.0, 0.0, 0.0, None)
-            return ApplicationView(loan, None, None, q, error)
+            # only a blob not found yet is left out of the cache (see _open)
+            waiting = int(loan.loan_id) not in self._opened
+            return ApplicationView(loan, None, None, q, error, waiting)
         score = self.credit_model(int(loan.model_id)).score(app)
         return ApplicationView(loan, app, score, quote(policy, score.pd, app.amount, app.term))
 
@@ -527,9 +534,13 @@ class LendingDesk:
     def decide_all_pending(
         self, model_id: int | None = None, progress: Any = None
     ) -> list[ApplicationView]:
-        """Follow the suggestion on every pending application, oldest first."""
+        """Follow the suggestion on every pending application, oldest first.
+
+        An application whose sealed blob is not in the store yet is left pending (it may
+        still arrive); one that cannot be used (wrong key, wrong digest) is declined.
+        """
         step = progress or _noop
-        pending = self.applications("pending", model_id)
+        pending = [v for v in self.applications("pending", model_id) if not v.waiting]
         out = []
         for k, view in enumerate(pending):
             step(done=k, total=len(pending), message=f"deciding loan #{view.loan_id}")

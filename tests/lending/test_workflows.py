@@ -17,6 +17,7 @@ from hessian_common.lending.application import (
 )
 from hessian_common.lending.pricing import PricingPolicy, quote
 from hessian_common.lending.sealing import new_application_key, open_key_at_rest, seal
+from hessian_common.store import cid_of
 from tests.lending.conftest import PASSPHRASE, make_task
 
 DAY = 86400
@@ -301,6 +302,27 @@ def test_unreadable_applications_are_suggested_declines(lending):
     with pytest.raises(LendingInputError):
         desk.decide(loan_id, approve=True, apr_bps=1000)
     assert desk.decide(loan_id).loan.status == LoanStatus.DECLINED
+
+
+def test_an_application_whose_blob_is_not_there_yet_is_read_when_it_arrives(lending):
+    desk, m = lending.desk, lending.model_id
+    desk.deploy(m)
+    bbook = lending.borrower_book(5)
+    app, _ = pick(lending, approved=True)
+    blob = seal(bytes(lending.book.deployment(m).application_key), app.to_bytes())
+    cid = cid_of(blob)  # announced on chain before the store has it
+    loan_id = bbook.apply(m, app.digest(), cid, desk.policy(m).to_wei(app.amount), app.term)
+    [view] = desk.applications()
+    assert view.error and "not found" in view.error and not view.suggested_approve
+    assert view.waiting
+    assert desk.decide_all_pending() == []  # not declined for want of a blob: still pending
+    assert lending.book.loan(loan_id).status is LoanStatus.APPLIED
+    assert lending.store.put(blob) == cid
+    [view] = desk.applications()  # read again, not the cached miss
+    assert view.error is None and view.loan.loan_id == loan_id and view.suggested_approve
+    assert not view.waiting
+    [decided] = desk.decide_all_pending()
+    assert decided.loan.status is LoanStatus.OFFERED
 
 
 def _form(app: Application) -> dict[str, str]:
