@@ -112,32 +112,38 @@ KEPT = (
 )
 
 
-def _keep_posted_answers(model_id: int) -> bool:
+def _keep_posted_answers(model_id: int) -> Any:
     """Save a posted application as a draft before the chain or the store is touched.
 
     Only a genuine post (valid CSRF token, when CSRF is on) of a well-formed application is
-    written: bad input leaves nothing behind. Returns whether a draft was written.
+    written: bad input leaves nothing behind. Returns the parsed ``Application`` that was
+    kept, or ``None``.
     """
     from flask_wtf.csrf import validate_csrf
     from wtforms import ValidationError
 
     from hessian_common.lending import borrower
-    from hessian_common.lending.application import APPLICATION_FIELDS, parse_application
+    from hessian_common.lending.application import parse_application
 
     if request.method != "POST":
-        return False
+        return None
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
-            return False
-    values = {f.name: (request.form.get(f.name) or "").strip() for f in APPLICATION_FIELDS}
+            return None
+    folder = services().borrow_dir
+    values = borrower.draft_values(request.form)
+    earlier = borrower.load_draft(folder, model_id)
+    # the same answers as a kept draft: the same application (its time stamp too), so one
+    # that reached the chain while the page said otherwise is recognised, not sent twice
+    same = earlier is not None and earlier.values == values
     try:
-        parse_application(values)
+        application = parse_application(values, created_at=earlier.created_at if same else None)
     except LendingInputError:
-        return False
-    borrower.save_draft(services().borrow_dir, model_id, values)
-    return True
+        return None
+    borrower.save_draft(folder, model_id, values, created_at=application.created_at)
+    return application
 
 
 @bp.route("/apply/<int:model_id>", methods=["GET", "POST"])
@@ -161,7 +167,7 @@ def apply(model_id: int):
     except LendingInputError as exc:
         abort(404, description="; ".join(exc.errors.values()))
     except (ChainUnavailable, StoreUnavailable):
-        if kept:
+        if kept is not None:
             flash(KEPT, "warning")
         raise
     policy = offer.policy.to_dict() if offer.policy is not None else {}
@@ -173,7 +179,7 @@ def apply(model_id: int):
     if form.validate_on_submit():
         values = {f.name: (form[f.name].data or "").strip() for f in APPLICATION_FIELDS}
         try:
-            application = parse_application(values)
+            application = kept if kept is not None else parse_application(values)
             # every refusal of borrower.apply comes before anything is written or sent
             loan_id = borrower.apply(
                 book, svc.store, model_id, application, state_dir=svc.borrow_dir
@@ -187,7 +193,7 @@ def apply(model_id: int):
                 return redirect(url_for("borrow.loan", loan_id=exc.loan_id))
         except LendingInputError as exc:
             errors = dict(exc.errors) or {"application": str(exc)}
-            if kept:  # refused: the form below has the answers; nothing stays behind
+            if kept is not None:  # refused: the form below has the answers; nothing stays
                 borrower.discard_draft(svc.borrow_dir, model_id)
         except (ChainUnavailable, StoreUnavailable) as exc:
             outage = str(exc)

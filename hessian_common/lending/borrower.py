@@ -220,35 +220,52 @@ def apply(
 
 @dataclass(frozen=True)
 class Draft:
-    """The answers of an application form not yet on chain (as typed, field name -> text)."""
+    """The answers of an application form not yet on chain (as typed, field name -> text).
+
+    ``created_at`` is the time stamped on the application built from them, when it was
+    well-formed: sending the same answers again reuses it, so the same application (same
+    digest) goes out, and one that did reach the chain is recognised
+    (:class:`~hessian_common.errors.ApplicationAlreadySent`) instead of sent twice.
+    """
 
     model_id: int
     values: dict[str, str]
     saved_at: float
+    created_at: str | None = None
 
 
 def _draft_path(state_dir: Path | str, model_id: int) -> Path:
     return Path(state_dir) / DRAFTS_DIR / f"model-{int(model_id)}.json"
 
 
+def draft_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """The application's own fields of a form (see
+    :data:`~hessian_common.lending.application.APPLICATION_FIELDS`), as text, at most 200
+    characters each, empty ones left out: what a draft keeps and compares."""
+    from hessian_common.lending.application import APPLICATION_FIELDS
+
+    return {
+        f.name: str(values.get(f.name) or "").strip()[:200]
+        for f in APPLICATION_FIELDS
+        if str(values.get(f.name) or "").strip()
+    }
+
+
 def save_draft(
-    state_dir: Path | str, model_id: int, values: Mapping[str, Any], *, now: float | None = None
+    state_dir: Path | str,
+    model_id: int,
+    values: Mapping[str, Any],
+    *,
+    created_at: str | None = None,
+    now: float | None = None,
 ) -> Path:
     """Keep the form's answers for ``model_id`` on this machine (0600) until they are sent.
 
-    Only the application's own fields are kept (see
-    :data:`~hessian_common.lending.application.APPLICATION_FIELDS`), as text, at most 200
-    characters each; a later draft for the same model replaces the earlier one.
+    Only :func:`draft_values` of ``values`` are kept, with the application's ``created_at``
+    when given; a later draft for the same model replaces the earlier one.
     """
-    from hessian_common.lending.application import APPLICATION_FIELDS
-
-    kept = {
-        f.name: str(values.get(f.name) or "")[:200]
-        for f in APPLICATION_FIELDS
-        if values.get(f.name) not in (None, "")
-    }
     doc = {"model_id": int(model_id), "saved_at": time.time() if now is None else now,
-           "values": kept}  # fmt: skip
+           "values": draft_values(values), "created_at": created_at}  # fmt: skip
     path = _draft_path(state_dir, model_id)
     _write_private(path, json.dumps(doc, sort_keys=True).encode())
     return path
@@ -261,7 +278,13 @@ def load_draft(state_dir: Path | str | None, model_id: int) -> Draft | None:
     try:
         doc = json.loads(_draft_path(state_dir, model_id).read_text())
         values = {str(k): str(v) for k, v in dict(doc["values"]).items()}
-        return Draft(int(model_id), values, float(doc["saved_at"]))
+        created = doc.get("created_at")
+        return Draft(
+            int(model_id),
+            values,
+            float(doc["saved_at"]),
+            None if created is None else str(created),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -248,18 +248,41 @@ def test_answer_lost_then_sent_again_finds_the_loan(web, app, world):
     folder = app.extensions["owner"].borrow_dir
     answers = {**GOOD, "loan_amnt": "4400"}
     book = world.book_as(BORROWER)
-    loan_id = borrower.apply(book, world.store, world.model_id, parse_application(answers))
+    # the form was posted (its answers kept) and sent; then the page showed an outage
+    stamp = "2026-01-02T03:04:05Z"
+    borrower.save_draft(folder, world.model_id, answers, created_at=stamp)
+    application = parse_application(answers, created_at=stamp)
+    loan_id = borrower.apply(book, world.store, world.model_id, application)
     pending = (
         folder / "applications" / f"pending-{book.loan(loan_id).application_digest.hex()}.json"
     )
     pending.parent.mkdir(parents=True, exist_ok=True)
-    pending.write_bytes(parse_application(answers).to_bytes())  # as a lost answer leaves it
+    pending.write_bytes(application.to_bytes())  # as a lost answer leaves it
     before = world.book.loan_count()
     r = apply(web, world, loan_amnt="4400")
     assert loan_id_of(r) == loan_id
     assert world.book.loan_count() == before
     assert "already sent, as loan" in text(web.get(r.headers["Location"]))
     assert not pending.exists() and (folder / "applications" / f"{loan_id}.json").exists()
+    assert not (folder / "drafts" / f"model-{world.model_id}.json").exists()
+
+
+def test_the_same_application_on_someone_elses_loan_is_refused(web, app, world):
+    """Identical answers and time stamp already sent by another account: refused, not ours."""
+    from hessian_common.lending import borrower
+    from hessian_common.lending.application import parse_application
+
+    folder = app.extensions["owner"].borrow_dir
+    answers = {**GOOD, "loan_amnt": "4500"}
+    stamp = "2026-01-02T03:04:06Z"
+    borrower.save_draft(folder, world.model_id, answers, created_at=stamp)
+    theirs = parse_application(answers, created_at=stamp)
+    loan_id = borrower.apply(world.book_as(OTHER), world.store, world.model_id, theirs)
+    before = world.book.loan_count()
+    r = apply(web, world, loan_amnt="4500")
+    assert r.status_code == 400
+    assert f"already sent to model #{world.model_id} (loan #{loan_id})" in text(r)
+    assert world.book.loan_count() == before
     assert not (folder / "drafts" / f"model-{world.model_id}.json").exists()
 
 

@@ -70,7 +70,8 @@ def test_chain_down_keeps_the_answers_then_sends_once(restartable_ganache, tmp_p
         assert "The chain is unreachable" in t and node.url in t
         assert "Nothing was sent. Your answers are kept on this machine" in t
         assert draft.stat().st_mode & 0o777 == 0o600
-        assert json.loads(draft.read_text())["values"]["annual_inc"] == "87654"
+        kept = json.loads(draft.read_text())
+        assert kept["values"]["annual_inc"] == "87654" and kept["created_at"]
 
         node.start()  # same database: the contracts and the deployed model are still there
         assert book.loan_count() == 0  # nothing reached the chain
@@ -87,7 +88,11 @@ def test_chain_down_keeps_the_answers_then_sends_once(restartable_ganache, tmp_p
         [loan] = book.loans()
         assert loan.status is LoanStatus.APPLIED and loan.borrower == dev_account(1).address
         assert loan.amount == 7700 * 10**14
-        assert bytes(loan.application_digest) == parse_application(answers).digest()
+        # the very application that could not be sent: the same answers and time stamp
+        sent = parse_application(answers, created_at=kept["created_at"])
+        assert bytes(loan.application_digest) == sent.digest()
+        copy = app.extensions["owner"].borrow_dir / "applications" / f"{loan.loan_id}.json"
+        assert copy.read_bytes() == sent.to_bytes()
         assert "not yet sent" not in text(web.get(url))
     finally:
         from hessian_common.web import jobs

@@ -149,8 +149,10 @@ def test_drafts_keep_only_the_form_fields_and_survive_garbage(tmp_path):
     draft = borrower.load_draft(tmp_path, 3)
     assert draft == borrower.Draft(3, {"annual_inc": "50000", "grade": "B"}, 1.5e9)
     assert borrower.load_draft(tmp_path, 4) is None  # per model
-    borrower.save_draft(tmp_path, 3, {"annual_inc": "9" * 500})
-    assert len(borrower.load_draft(tmp_path, 3).values["annual_inc"]) == 200  # capped
+    borrower.save_draft(tmp_path, 3, {"annual_inc": "9" * 500}, created_at="2026-01-02T03:04:05Z")
+    again = borrower.load_draft(tmp_path, 3)
+    assert len(again.values["annual_inc"]) == 200  # capped
+    assert again.created_at == "2026-01-02T03:04:05Z"  # the application's stamp, kept
     path.write_text("{not json")
     assert borrower.load_draft(tmp_path, 3) is None  # unreadable: as if none
     borrower.discard_draft(tmp_path, 3)
