@@ -48,8 +48,9 @@ class LendingInputError(ConfigError):
 
 
 class ApplicationAlreadySent(LendingInputError):
-    """This very application (same digest) is already on chain for that model, as ``loan_id``
-    (e.g. its transaction was mined but the answer was lost when the node went down)."""
+    """This very application (same digest) is already on chain for that model, as the
+    sender's own loan ``loan_id`` (e.g. its transaction was mined but the answer was lost when
+    the node went down)."""
 
     def __init__(self, model_id: int, loan_id: int):
         self.model_id, self.loan_id = int(model_id), int(loan_id)

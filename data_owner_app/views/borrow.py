@@ -184,13 +184,10 @@ def apply(model_id: int):
             loan_id = borrower.apply(
                 book, svc.store, model_id, application, state_dir=svc.borrow_dir
             )
-        except ApplicationAlreadySent as exc:
+        except ApplicationAlreadySent as exc:  # its answer was lost (e.g. the node went down)
             borrower.discard_draft(svc.borrow_dir, model_id)
-            if book.loan(exc.loan_id).borrower.lower() != svc.address.lower():
-                errors = dict(exc.errors)
-            else:  # ours: its answer was lost on the way back (e.g. the node went down)
-                flash(f"This application was already sent, as loan #{exc.loan_id}.", "success")
-                return redirect(url_for("borrow.loan", loan_id=exc.loan_id))
+            flash(f"This application was already sent, as loan #{exc.loan_id}.", "success")
+            return redirect(url_for("borrow.loan", loan_id=exc.loan_id))
         except LendingInputError as exc:
             errors = dict(exc.errors) or {"application": str(exc)}
             if kept is not None:  # refused: the form below has the answers; nothing stays

@@ -185,7 +185,8 @@ def apply(
         The model is not deployed / retired, its policy is unusable, or the term or amount
         is not offered (nothing is written or sent);
         :class:`~hessian_common.errors.ApplicationAlreadySent` (a ``LendingInputError``) when
-        this very application is already on chain for this model.
+        this very application is already on chain for this model as this account's loan (a
+        plain ``LendingInputError`` when it is another account's).
     ChainUnavailable, StoreUnavailable
         The node or the store is down; nothing is on chain yet (a sealed blob may be left in
         the store; the local plaintext stays as ``applications/pending-<digest>.json``).
@@ -198,8 +199,13 @@ def apply(
     digest = application.digest()
     used = book.digest_used(int(model_id), digest)
     apps = _apps_dir(state_dir)
+    if used and book.loan(int(used)).borrower.lower() != book.client.address.lower():
+        raise LendingInputError(
+            {"application": f"this application was already sent to model #{model_id} "
+             f"(loan #{used})"}
+        )  # fmt: skip
     if used:
-        # sent before (perhaps the answer was lost): the local copy gets the loan's name
+        # we sent it before (perhaps the answer was lost): the local copy gets the loan's name
         pending = None if apps is None else apps / f"pending-{digest.hex()}.json"
         if pending is not None and pending.is_file():
             os.replace(pending, apps / f"{int(used)}.json")

@@ -278,11 +278,15 @@ def test_the_same_application_on_someone_elses_loan_is_refused(web, app, world):
     borrower.save_draft(folder, world.model_id, answers, created_at=stamp)
     theirs = parse_application(answers, created_at=stamp)
     loan_id = borrower.apply(world.book_as(OTHER), world.store, world.model_id, theirs)
+    ours = folder / "applications" / f"pending-{theirs.digest().hex()}.json"
+    ours.parent.mkdir(parents=True, exist_ok=True)
+    ours.write_bytes(theirs.to_bytes())  # a copy of ours that never went out
     before = world.book.loan_count()
     r = apply(web, world, loan_amnt="4500")
     assert r.status_code == 400
     assert f"already sent to model #{world.model_id} (loan #{loan_id})" in text(r)
     assert world.book.loan_count() == before
+    assert ours.exists() and not (folder / "applications" / f"{loan_id}.json").exists()
     assert not (folder / "drafts" / f"model-{world.model_id}.json").exists()
 
 
