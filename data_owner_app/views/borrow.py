@@ -32,7 +32,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -115,23 +114,15 @@ KEPT = (
 def _keep_posted_answers(model_id: int) -> Any:
     """Save a posted application as a draft before the chain or the store is touched.
 
-    Only a genuine post (valid CSRF token, when CSRF is on) of a well-formed application is
-    written: bad input leaves nothing behind. Returns the parsed ``Application`` that was
-    kept, or ``None``.
+    Only a well-formed application is written (a post without a valid CSRF token never gets
+    here: ``CSRFProtect`` refuses it first); bad input leaves nothing behind. Returns the
+    parsed ``Application`` that was kept, or ``None``.
     """
-    from flask_wtf.csrf import validate_csrf
-    from wtforms import ValidationError
-
     from hessian_common.lending import borrower
     from hessian_common.lending.application import parse_application
 
     if request.method != "POST":
         return None
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
-            return None
     folder = services().borrow_dir
     values = borrower.draft_values(request.form)
     earlier = borrower.load_draft(folder, model_id)

@@ -290,11 +290,12 @@ def test_the_same_application_on_someone_elses_loan_is_refused(web, app, world):
     assert not (folder / "drafts" / f"model-{world.model_id}.json").exists()
 
 
-def test_post_without_csrf_token_is_refused(web, world):
+def test_post_without_csrf_token_is_refused(web, app, world):
     before = world.book.loan_count()
     r = web.post(f"/borrow/apply/{world.model_id}", data=GOOD)
     assert r.status_code == 400
     assert world.book.loan_count() == before
+    assert not (app.extensions["owner"].borrow_dir / "drafts").exists()  # not even a draft
     loan_id = loan_id_of(apply(web, world, loan_amnt="2100"))
     r = web.post(f"/borrow/loans/{loan_id}/cancel")
     assert r.status_code in (302, 400)
