@@ -6,33 +6,55 @@ import "./ReentrancyGuard.sol";
 /// @title ModelRepository: bounty escrow and official state of Hessian's encrypted credit models
 /// @notice A lender posts a training task with a bounty; data owners submit encrypted updates
 /// (stored off-chain on IPFS, referenced by CID); the lender evaluates them on its private
-/// hold-out set and the contract pays the owners from the escrowed bounty.
+/// hold-out set, in the order they were submitted, and the contract pays the owners from the
+/// escrowed bounty. After the model closes the lender must reveal its committed test set and a
+/// decryption transcript before a deadline fixed at creation; a lender that does not is never
+/// paid back: what remains goes to the owners who submitted.
 ///
 /// Units: scores are integers in parts per million (0.731 AUC == 731000); amounts in wei.
 ///
-/// Reward mechanisms, all O(1) gas per call (there is no loop over owners anywhere):
-/// - IMPROVEMENT: an accepted update that raises the best score so far from `s` to `s'` earns
-///   `bounty * (s' - s) / (targetScore - initialScore)`, capped by what remains.
-/// - EQUAL: when the model is finalised, what remains becomes a pool; each accepted submission
-///   claims `pool / acceptedCount`.
-/// - PRO_RATA_ROWS: as EQUAL, but each accepted submission claims `pool * rows / acceptedRows`.
-///   In both, the last claim takes the rounding dust, so the pool is paid out exactly.
+/// Reward mechanisms, all O(1) gas per call (there is no loop over owners anywhere). A
+/// submission is *paid* when it is accepted and raises the best score so far `s` to `s'` with
+/// a gain `s' - s >= max(minGain, 1)`: gains within the hold-out's noise earn nothing.
+/// - IMPROVEMENT: a paid submission earns `bounty * (s' - s) / (targetScore - initialScore)`
+///   at once, capped by what remains unreserved.
+/// - EQUAL: when the model is finalised, what remains becomes a pool; each paid submission
+///   claims `pool / paidCount`.
+/// - PRO_RATA_GAIN: as EQUAL, but each paid submission claims `pool * gain / totalGain`: pay for
+///   the measured contribution. (Rows are self-declared and nobody can check them, so no
+///   mechanism pays by rows.)
+///   In both share mechanisms the last claim takes the rounding dust, so the pool is paid out
+///   exactly.
 ///
-/// Life cycle of a model: OPEN -> CLOSED (at the target score, after the deadline by anyone, or
-/// early by the lender) -> finalised (closed and no submission waiting; EQUAL/PRO_RATA shares
-/// are fixed then) -> the lender reclaims what was not allotted.
+/// Order: a model's waiting submissions form a FIFO queue (a linked list through
+/// `Submission.next`, head and tail in the model). {evaluateUpdate} and {settleStale} take only
+/// the head, so a lender cannot pick which submission to look at first (e.g. accept a
+/// sock-puppet copy of an honest update ahead of the original).
 ///
 /// Stalling: a submission WAITING longer than `evaluationWindow` is stale. The lender may still
-/// evaluate it, but anyone may instead settle it with {settleStale}: its deposit is refunded and
-/// its owner is paid from the bounty (IMPROVEMENT: `remaining / waitingCount`, an equal split of
-/// what remains among the submissions waiting; EQUAL/PRO_RATA_ROWS: it counts as accepted and
-/// shares the pool). A closed model cannot be finalised, so the bounty cannot be reclaimed,
-/// while any submission waits: a lender never gains by not evaluating.
+/// evaluate it, but anyone may instead settle it (queue order) with {settleStale}: its deposit is
+/// refunded and its owner is paid the stale reserve fixed when it was submitted:
+/// `min(staleReward, remaining - reserved)` at that moment, set aside from the bounty until the
+/// submission leaves the queue. Later submissions (a lender's sock-puppet flood, say) cannot
+/// dilute it; the reserve an owner gets is known before sharing. A closed model cannot be
+/// finalised, so the bounty cannot be reclaimed, while any submission waits.
 ///
-/// Anti-spam deposit: each submission sends exactly `submissionDeposit`. It is refunded to the
-/// owner when the submission is accepted or settled as stale. When the lender rejects it, the
-/// deposit is forfeited and locked in this contract for ever (burned): it goes neither to the
-/// lender (who must not profit from rejecting) nor back to the spammer.
+/// Anti-spam deposit: each submission sends exactly `submissionDeposit`. It is refunded when the
+/// submission is accepted or settled as stale. When the lender rejects it, the deposit is
+/// forfeited and locked in this contract for ever (burned): it goes neither to the lender (who
+/// must not profit from rejecting) nor back to the spammer.
+///
+/// Replays: a dataset digest is recorded per (model, owner, digest), so a watcher who copies an
+/// honest owner's pending (CID, digest, rows) cannot block the owner's own submission; the
+/// lender rejects the copy because the update blob is signed by the owner it names.
+///
+/// Audit: after close and before `revealDeadline = deadline + evaluationWindow + revealWindow`
+/// the lender calls {revealTestSet} with the test set CID, the salt of its commitment and the CID
+/// of the decryption transcript (every evaluated candidate's plaintext and Paillier randomness),
+/// so anyone re-encrypts, compares with the ciphertexts and re-scores every evaluation. Only
+/// then can it {reclaim}. Past the deadline without a reveal, anyone may {claimForfeit}: what
+/// remains is split equally among the model's submissions (`pool / submissionCount`, the last
+/// claim takes the dust).
 ///
 /// CIDs are not kept in storage (a CID string costs 3 storage slots): they are emitted in events
 /// ({ModelCreated}, {UpdateSubmitted}, {UpdateEvaluated}, {TestSetRevealed}) that the Python
@@ -43,9 +65,10 @@ import "./ReentrancyGuard.sol";
 /// CID string and `salt` 32 random bytes (see {testSetCommitmentOf}).
 ///
 /// Escrow invariant, per model: `paid + owed + remaining + reclaimed == bounty`, where `paid` is
-/// credited to owners, `owed = pool - claimed` is fixed shares not yet claimed and `reclaimed` is
-/// credited back to the lender. Deposits: `submissionCount * submissionDeposit` == held (waiting)
-/// + refunded + forfeited. See {escrowOf}.
+/// credited to owners, `owed = pool - claimed` is fixed shares (or forfeit shares) not yet
+/// claimed and `reclaimed` is credited back to the lender; `reserved <= remaining`. Deposits:
+/// `submissionCount * submissionDeposit` == held (waiting) + refunded + forfeited. See
+/// {escrowOf}.
 contract ModelRepository is ReentrancyGuard {
     // ------------------------------------------------------------------ types
 
@@ -59,7 +82,7 @@ contract ModelRepository is ReentrancyGuard {
     enum Mechanism {
         IMPROVEMENT,
         EQUAL,
-        PRO_RATA_ROWS
+        PRO_RATA_GAIN
     }
 
     /// @notice State of a submission.
@@ -82,6 +105,21 @@ contract ModelRepository is ReentrancyGuard {
         CLOSED_BY_LENDER
     }
 
+    /// @notice What the lender fixes when it creates a model (all checked by {createModel}).
+    struct Terms {
+        Metric metric;
+        Mechanism mechanism;
+        uint32 initialScore;
+        uint32 targetScore;
+        uint32 minGain;
+        uint64 deadline;
+        uint32 evaluationWindow;
+        uint32 revealWindow;
+        uint96 submissionDeposit;
+        uint64 maxRows;
+        uint96 staleReward;
+    }
+
     /// @notice The stored state of a model (CIDs are in events, see the contract notice).
     struct Model {
         // slot 0
@@ -91,31 +129,44 @@ contract ModelRepository is ReentrancyGuard {
         ModelStatus status;
         bool finalized;
         bool revealed;
+        bool forfeited;
         uint32 initialScore;
         // slot 1
         uint32 targetScore;
         uint32 currentScore;
+        uint32 minGain;
         uint40 deadline;
         uint32 evaluationWindow;
+        uint32 revealWindow;
         uint32 submissionCount;
+        // slot 2
         uint32 waitingCount;
         uint32 acceptedCount;
-        // slot 2
-        uint128 remaining;
-        uint128 paid;
-        // slot 3
-        uint128 bounty;
-        uint96 submissionDeposit;
+        uint32 paidCount;
+        uint32 rejectedCount;
         uint32 claimedCount;
+        uint32 lastAcceptedUpdateId;
+        uint32 head;
+        uint32 tail;
+        // slot 3
+        uint128 remaining;
+        uint128 reserved;
         // slot 4
+        uint128 paid;
+        uint96 acceptedRows;
+        // slot 5
+        uint128 bounty;
+        uint96 staleReward;
+        // slot 6
         uint128 pool;
         uint128 claimed;
-        // slot 5
-        uint64 acceptedRows;
-        uint32 lastAcceptedUpdateId;
-        uint32 rejectedCount;
+        // slot 7
         uint128 reclaimed;
-        // slot 6
+        uint64 totalGain;
+        // slot 8
+        uint96 submissionDeposit;
+        uint64 maxRows;
+        // slot 9
         bytes32 testSetCommitment;
     }
 
@@ -131,14 +182,25 @@ contract ModelRepository is ReentrancyGuard {
         // slot 1
         uint64 rows;
         uint32 newScore;
-        uint128 reward;
+        uint32 gain;
+        uint32 next;
+        /// While WAITING: the stale reserve set aside for it; afterwards: what it was paid
+        /// (IMPROVEMENT reward, stale reserve, or share once claimed).
+        uint96 amount;
     }
 
     // ------------------------------------------------------------------ constants
 
     /// @notice One in parts per million: the largest valid score.
     uint32 public constant PPM = 1_000_000;
+    /// @notice The latest deadline a model may have, from its creation.
+    uint256 public constant MAX_DURATION = 366 days;
+    /// @notice The longest evaluation window and the longest reveal window.
+    uint256 public constant MAX_WINDOW = 90 days;
 
+    /// @notice Reason code of an accepted update (the others are the lender's rejection codes,
+    /// documented off chain: hessian_common.chain.repository.Reason).
+    uint8 public constant REASON_ACCEPTED = 0;
 
     // ------------------------------------------------------------------ storage
 
@@ -146,7 +208,7 @@ contract ModelRepository is ReentrancyGuard {
     uint32 private _submissionCount;
     mapping(uint256 => Model) private _models;
     mapping(uint256 => Submission) private _submissions;
-    /// model id => dataset digest => id of the submission that used it (0: never used)
+    /// model id => keccak256(owner, dataset digest) => id of the submission that used it
     mapping(uint256 => mapping(bytes32 => uint256)) private _digestUsedBy;
     mapping(address => uint256) private _pending;
 
@@ -157,39 +219,37 @@ contract ModelRepository is ReentrancyGuard {
         uint256 indexed modelId,
         address indexed lender,
         string specCid,
-        Metric metric,
-        Mechanism mechanism,
-        uint32 initialScore,
-        uint32 targetScore,
-        uint64 deadline,
-        uint32 evaluationWindow,
-        uint256 submissionDeposit,
+        Terms terms,
         uint256 bounty,
         bytes32 testSetCommitment
     );
 
-    /// @notice A data owner submitted an encrypted update.
+    /// @notice A data owner submitted an encrypted update; `staleReserve` is set aside for it.
     event UpdateSubmitted(
         uint256 indexed modelId,
         uint256 indexed updateId,
         address indexed owner,
         string updateCid,
         bytes32 datasetDigest,
-        uint64 rows
+        uint64 rows,
+        uint256 staleReserve
     );
 
-    /// @notice The lender evaluated a submission; `reward` was credited now (IMPROVEMENT only).
+    /// @notice The lender evaluated a submission; `reward` was credited now (IMPROVEMENT only);
+    /// `gain` is the paid gain (0: not paid); `reason` is 0 when accepted, else a rejection code.
     event UpdateEvaluated(
         uint256 indexed modelId,
         uint256 indexed updateId,
         address indexed owner,
         bool accepted,
+        uint8 reason,
         uint32 newScore,
+        uint32 gain,
         string newModelCid,
         uint256 reward
     );
 
-    /// @notice A stale submission was settled by `settler`; `reward` was credited now.
+    /// @notice A stale submission was settled by `settler`; its reserve `reward` was credited.
     event StaleSettled(
         uint256 indexed modelId,
         uint256 indexed updateId,
@@ -202,10 +262,21 @@ contract ModelRepository is ReentrancyGuard {
     event ModelClosed(uint256 indexed modelId, CloseReason reason, uint32 score);
 
     /// @notice A closed model has no submission waiting: shares are fixed (`pool` may be 0).
-    event ModelFinalized(uint256 indexed modelId, uint256 pool, uint32 acceptedCount, uint64 rows);
+    event ModelFinalized(uint256 indexed modelId, uint256 pool, uint32 paidCount, uint64 totalGain);
 
-    /// @notice An accepted submission's share of the pool was credited to its owner.
+    /// @notice A paid submission's share of an EQUAL / PRO_RATA_GAIN pool was credited.
     event ShareClaimed(
+        uint256 indexed modelId,
+        uint256 indexed updateId,
+        address indexed owner,
+        uint256 amount
+    );
+
+    /// @notice The lender missed the reveal deadline: `pool` is split among the submissions.
+    event BountyForfeited(uint256 indexed modelId, uint256 pool, uint32 submissionCount);
+
+    /// @notice A submission's share of a forfeited bounty was credited to its owner.
+    event ForfeitClaimed(
         uint256 indexed modelId,
         uint256 indexed updateId,
         address indexed owner,
@@ -215,8 +286,13 @@ contract ModelRepository is ReentrancyGuard {
     /// @notice What remained of the bounty was credited back to the lender.
     event BountyReclaimed(uint256 indexed modelId, address indexed lender, uint256 amount);
 
-    /// @notice The lender revealed the committed test set.
-    event TestSetRevealed(uint256 indexed modelId, string testSetCid, bytes32 salt);
+    /// @notice The lender revealed the committed test set and its decryption transcript.
+    event TestSetRevealed(
+        uint256 indexed modelId,
+        string testSetCid,
+        bytes32 salt,
+        string transcriptCid
+    );
 
     /// @notice `account` withdrew its pending balance.
     event Withdrawn(address indexed account, uint256 amount);
@@ -227,12 +303,20 @@ contract ModelRepository is ReentrancyGuard {
     error ScoreOutOfRange(uint256 score);
     /// @notice The target score is not above the initial score.
     error InvalidScores(uint256 initialScore, uint256 targetScore);
+    /// @notice The minimum paid gain is not below `targetScore - initialScore`.
+    error InvalidMinGain(uint256 minGain, uint256 span);
     /// @notice The deadline is not in the future.
     error DeadlineInPast(uint256 deadline, uint256 timestamp);
+    /// @notice The deadline is more than MAX_DURATION away.
+    error DeadlineTooFar(uint256 deadline, uint256 latest);
+    /// @notice A window is zero or longer than MAX_WINDOW.
+    error InvalidWindow(uint256 window, uint256 max);
     /// @notice A model needs a bounty.
     error ZeroBounty();
-    /// @notice A model needs a non-zero evaluation window.
-    error ZeroEvaluationWindow();
+    /// @notice The stale reward is zero or above the bounty.
+    error InvalidStaleReward(uint256 staleReward, uint256 bounty);
+    /// @notice A model must allow at least one row per submission.
+    error ZeroMaxRows();
     /// @notice A CID argument is empty.
     error EmptyCid();
     /// @notice An amount or count does not fit in its storage field.
@@ -251,28 +335,40 @@ contract ModelRepository is ReentrancyGuard {
     error DeadlineNotReached(uint256 modelId, uint256 deadline, uint256 timestamp);
     /// @notice The value sent is not the model's submission deposit.
     error WrongDeposit(uint256 sent, uint256 required);
-    /// @notice This dataset digest was already submitted to this model (replay).
+    /// @notice This owner already submitted this dataset digest to this model (replay).
     error DigestAlreadySubmitted(uint256 modelId, bytes32 datasetDigest, uint256 updateId);
-    /// @notice A submission must cover at least one row.
-    error ZeroRows();
+    /// @notice A submission must cover 1..maxRows rows.
+    error InvalidRows(uint256 rows, uint256 maxRows);
     /// @notice Only the model's lender may do this.
     error NotLender(address caller, address lender);
     /// @notice The submission was already evaluated or settled.
     error NotWaiting(uint256 updateId, Status status);
+    /// @notice Submissions are evaluated or settled in the order they arrived; `expected` is next.
+    error OutOfOrder(uint256 updateId, uint256 expected);
+    /// @notice An accepted update needs reason code 0, a rejected one a non-zero code.
+    error InvalidReason(bool accepted, uint8 reason);
     /// @notice The submission has not waited longer than the evaluation window yet.
     error NotStale(uint256 updateId, uint256 staleAfter, uint256 timestamp);
     /// @notice Submissions are still waiting for an evaluation.
     error SubmissionsWaiting(uint256 modelId, uint256 waitingCount);
     /// @notice The model's mechanism has no shares to claim.
     error NoShares(uint256 modelId, Mechanism mechanism);
-    /// @notice Only accepted submissions earn a share.
-    error NotAccepted(uint256 updateId, Status status);
+    /// @notice Only paid submissions (accepted with a gain of at least `minGain`) earn a share.
+    error NotPaid(uint256 updateId);
     /// @notice The share of this submission was already claimed.
     error AlreadyClaimed(uint256 updateId);
     /// @notice Nothing remains to reclaim.
     error NothingToReclaim(uint256 modelId);
     /// @notice The test set was already revealed.
     error AlreadyRevealed(uint256 modelId);
+    /// @notice The lender must reveal before it reclaims.
+    error NotRevealed(uint256 modelId);
+    /// @notice The reveal deadline passed: the bounty left is forfeited to the submitters.
+    error RevealDeadlinePassed(uint256 modelId, uint256 revealDeadline, uint256 timestamp);
+    /// @notice The reveal deadline has not passed (or the lender revealed): nothing to forfeit.
+    error NotForfeitable(uint256 modelId, uint256 revealDeadline, uint256 timestamp);
+    /// @notice Nothing remained of the bounty to forfeit (shares or rewards took it all).
+    error NothingToForfeit(uint256 modelId);
     /// @notice `keccak256(abi.encodePacked(testSetCid, salt))` is not the model's commitment.
     error CommitmentMismatch(uint256 modelId, bytes32 expected, bytes32 actual);
     /// @notice No pending balance.
@@ -284,79 +380,84 @@ contract ModelRepository is ReentrancyGuard {
 
     /// @notice Create a model and escrow the bounty sent with the call.
     /// @param specCid CID of the model spec (schema, preprocessing, public key, enc(w), rule).
-    /// @param metric Score metric the lender evaluates with.
-    /// @param initialScore Score of the initial model on the hold-out set, ppm.
-    /// @param targetScore Score at which the model closes, ppm; above `initialScore`.
-    /// @param mechanism How the bounty is paid out.
-    /// @param deadline Unix time after which no submission is taken and anyone may close.
-    /// @param evaluationWindow Seconds the lender has to evaluate a submission before it is stale.
-    /// @param submissionDeposit Wei each submission must send (0: none).
     /// @param testSetCommitment `keccak256(abi.encodePacked(testSetCid, salt))`.
+    /// @param t The terms: metric; mechanism; initial score of the initial model on the hold-out
+    /// (ppm); target score at which the model closes (ppm, above the initial one); minimum paid
+    /// gain (ppm, below target - initial); deadline (unix time, at most MAX_DURATION away)
+    /// after which no submission is taken and anyone may close; evaluation window (seconds the
+    /// lender has to evaluate a submission before it is stale, 1..MAX_WINDOW); reveal window
+    /// (seconds after `deadline + evaluationWindow` to reveal, 1..MAX_WINDOW); submission
+    /// deposit (wei, 0: none); maximum rows per submission (> 0); stale reward (wei reserved per
+    /// submission for the case the lender stalls, 0 < staleReward <= bounty).
     /// @return modelId Id of the new model (from 1).
     /// Emits a {ModelCreated} event.
     function createModel(
         string calldata specCid,
-        Metric metric,
-        uint32 initialScore,
-        uint32 targetScore,
-        Mechanism mechanism,
-        uint64 deadline,
-        uint32 evaluationWindow,
-        uint96 submissionDeposit,
-        bytes32 testSetCommitment
+        bytes32 testSetCommitment,
+        Terms calldata t
     ) external payable returns (uint256 modelId) {
         if (bytes(specCid).length == 0) revert EmptyCid();
-        if (targetScore > PPM) revert ScoreOutOfRange(targetScore);
-        if (targetScore <= initialScore) revert InvalidScores(initialScore, targetScore);
-        if (deadline <= block.timestamp) revert DeadlineInPast(deadline, block.timestamp);
-        if (deadline > type(uint40).max) revert ValueTooLarge(deadline, type(uint40).max);
-        if (evaluationWindow == 0) revert ZeroEvaluationWindow();
+        if (t.targetScore > PPM) revert ScoreOutOfRange(t.targetScore);
+        if (t.targetScore <= t.initialScore) revert InvalidScores(t.initialScore, t.targetScore);
+        if (t.minGain >= t.targetScore - t.initialScore) {
+            revert InvalidMinGain(t.minGain, t.targetScore - t.initialScore);
+        }
+        if (t.deadline <= block.timestamp) revert DeadlineInPast(t.deadline, block.timestamp);
+        if (t.deadline > block.timestamp + MAX_DURATION) {
+            revert DeadlineTooFar(t.deadline, block.timestamp + MAX_DURATION);
+        }
+        if (t.evaluationWindow == 0 || t.evaluationWindow > MAX_WINDOW) {
+            revert InvalidWindow(t.evaluationWindow, MAX_WINDOW);
+        }
+        if (t.revealWindow == 0 || t.revealWindow > MAX_WINDOW) {
+            revert InvalidWindow(t.revealWindow, MAX_WINDOW);
+        }
+        if (t.maxRows == 0) revert ZeroMaxRows();
         if (msg.value == 0) revert ZeroBounty();
-        if (msg.value > type(uint128).max) revert ValueTooLarge(msg.value, type(uint128).max);
+        if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value, type(uint96).max);
+        if (t.staleReward == 0 || t.staleReward > msg.value) {
+            revert InvalidStaleReward(t.staleReward, msg.value);
+        }
         if (_modelCount == type(uint32).max) revert ValueTooLarge(_modelCount, type(uint32).max);
 
         modelId = ++_modelCount;
         Model storage m = _models[modelId];
         m.lender = msg.sender;
-        m.metric = metric;
-        m.mechanism = mechanism;
-        m.initialScore = initialScore;
-        m.targetScore = targetScore;
-        m.currentScore = initialScore;
-        m.deadline = uint40(deadline);
-        m.evaluationWindow = evaluationWindow;
+        m.metric = t.metric;
+        m.mechanism = t.mechanism;
+        m.initialScore = t.initialScore;
+        m.targetScore = t.targetScore;
+        m.currentScore = t.initialScore;
+        m.minGain = t.minGain;
+        m.deadline = uint40(t.deadline);
+        m.evaluationWindow = t.evaluationWindow;
+        m.revealWindow = t.revealWindow;
         m.remaining = uint128(msg.value);
         m.bounty = uint128(msg.value);
-        m.submissionDeposit = submissionDeposit;
+        m.staleReward = t.staleReward;
+        m.submissionDeposit = t.submissionDeposit;
+        m.maxRows = t.maxRows;
         m.testSetCommitment = testSetCommitment;
-        emit ModelCreated(
-            modelId,
-            msg.sender,
-            specCid,
-            metric,
-            mechanism,
-            initialScore,
-            targetScore,
-            deadline,
-            evaluationWindow,
-            submissionDeposit,
-            msg.value,
-            testSetCommitment
-        );
+        emit ModelCreated(modelId, msg.sender, specCid, t, msg.value, testSetCommitment);
     }
 
-    /// @notice Record the lender's evaluation of a waiting submission and pay by mechanism.
+    /// @notice Record the lender's evaluation of the oldest waiting submission of its model and
+    /// pay by mechanism.
     /// @dev Allowed after close and after the evaluation window, as long as nobody settled the
-    /// submission. Accepted: deposit refunded; IMPROVEMENT pays for the gain over the best
-    /// score so far; reaching the target closes the model. Rejected: deposit forfeited.
-    /// @param updateId The submission.
+    /// submission. Accepted: deposit refunded; the submission is paid when it raises the best
+    /// score by at least `max(minGain, 1)` (IMPROVEMENT: at once; EQUAL / PRO_RATA_GAIN: a share
+    /// at finalisation); reaching the target closes the model. Rejected: deposit forfeited.
+    /// Either way the submission's stale reserve goes back to the unreserved bounty.
+    /// @param updateId The submission; it must be the head of its model's queue.
     /// @param accepted Whether the update is kept.
+    /// @param reason 0 when accepted, else the lender's rejection code.
     /// @param newScore Score of the updated model on the hold-out set, ppm.
     /// @param newModelCid CID of the new encrypted model (may be empty when rejected).
     /// Emits an {UpdateEvaluated} event, and {ModelClosed}/{ModelFinalized} when they happen.
     function evaluateUpdate(
         uint256 updateId,
         bool accepted,
+        uint8 reason,
         uint32 newScore,
         string calldata newModelCid
     ) external {
@@ -364,14 +465,15 @@ contract ModelRepository is ReentrancyGuard {
         uint256 modelId = s.modelId;
         Model storage m = _models[modelId];
         if (msg.sender != m.lender) revert NotLender(msg.sender, m.lender);
+        if (m.head != updateId) revert OutOfOrder(updateId, m.head);
         if (newScore > PPM) revert ScoreOutOfRange(newScore);
+        if (accepted != (reason == REASON_ACCEPTED)) revert InvalidReason(accepted, reason);
         if (accepted && bytes(newModelCid).length == 0) revert EmptyCid();
 
-        address owner = s.owner;
-        uint256 reward;
-        uint256 credit;
-        m.waitingCount -= 1;
+        _dequeue(m, s);
         s.newScore = newScore;
+        uint256 reward;
+        uint32 gain;
         if (accepted) {
             s.status = Status.ACCEPTED;
             m.acceptedCount += 1;
@@ -380,25 +482,28 @@ contract ModelRepository is ReentrancyGuard {
             uint32 best = m.currentScore;
             if (newScore > best) {
                 m.currentScore = newScore;
-                if (m.mechanism == Mechanism.IMPROVEMENT) {
-                    reward =
-                        (uint256(m.bounty) * (newScore - best)) /
-                        (m.targetScore - m.initialScore);
-                    if (reward > m.remaining) reward = m.remaining;
-                    if (reward > 0) {
-                        m.remaining -= uint128(reward);
-                        m.paid += uint128(reward);
-                        s.reward = uint128(reward);
-                    }
+                if (newScore - best >= m.minGain) {
+                    gain = newScore - best;
+                    reward = _pay(m, s, gain);
                 }
             }
-            credit = reward + m.submissionDeposit;
-            if (credit > 0) _pending[owner] += credit;
+            uint256 credit = reward + m.submissionDeposit;
+            if (credit > 0) _pending[s.owner] += credit;
         } else {
             s.status = Status.REJECTED;
             m.rejectedCount += 1;
         }
-        emit UpdateEvaluated(modelId, updateId, owner, accepted, newScore, newModelCid, reward);
+        emit UpdateEvaluated(
+            modelId,
+            updateId,
+            s.owner,
+            accepted,
+            reason,
+            newScore,
+            gain,
+            newModelCid,
+            reward
+        );
 
         if (m.status == ModelStatus.OPEN) {
             if (accepted && newScore >= m.targetScore) {
@@ -428,8 +533,8 @@ contract ModelRepository is ReentrancyGuard {
     }
 
     /// @notice Credit what remains of the bounty back to the lender (withdraw it afterwards).
-    /// @dev Only once the model is closed and finalised, i.e. no submission is waiting (stale
-    /// ones must be evaluated or settled first).
+    /// @dev Only once the model is closed and finalised (no submission waiting) and the test
+    /// set and decryption transcript are revealed.
     /// @param modelId The model.
     /// Emits a {BountyReclaimed} event.
     function reclaim(uint256 modelId) external {
@@ -437,6 +542,7 @@ contract ModelRepository is ReentrancyGuard {
         if (msg.sender != m.lender) revert NotLender(msg.sender, m.lender);
         if (m.status == ModelStatus.OPEN) revert ModelStillOpen(modelId);
         if (!m.finalized) revert SubmissionsWaiting(modelId, m.waitingCount);
+        if (!m.revealed) revert NotRevealed(modelId);
         uint256 amount = m.remaining;
         if (amount == 0) revert NothingToReclaim(modelId);
         m.remaining = 0;
@@ -445,31 +551,43 @@ contract ModelRepository is ReentrancyGuard {
         emit BountyReclaimed(modelId, msg.sender, amount);
     }
 
-    /// @notice Reveal the committed test set so anyone can audit the recorded scores.
-    /// @param modelId The model; it must be closed.
+    /// @notice Reveal the committed test set and the decryption transcript so anyone can audit
+    /// every recorded score.
+    /// @param modelId The model; it must be closed with nothing waiting, before its reveal
+    /// deadline.
     /// @param testSetCid CID of the hold-out set.
     /// @param salt The 32 bytes used in the commitment.
+    /// @param transcriptCid CID of the decryption transcript (plaintexts and randomness).
     /// Emits a {TestSetRevealed} event.
-    function revealTestSet(uint256 modelId, string calldata testSetCid, bytes32 salt) external {
+    function revealTestSet(
+        uint256 modelId,
+        string calldata testSetCid,
+        bytes32 salt,
+        string calldata transcriptCid
+    ) external {
         Model storage m = _model(modelId);
         if (msg.sender != m.lender) revert NotLender(msg.sender, m.lender);
         if (m.status == ModelStatus.OPEN) revert ModelStillOpen(modelId);
+        if (!m.finalized) revert SubmissionsWaiting(modelId, m.waitingCount);
         if (m.revealed) revert AlreadyRevealed(modelId);
+        uint256 due = _revealDeadline(m);
+        if (block.timestamp > due) revert RevealDeadlinePassed(modelId, due, block.timestamp);
+        if (bytes(transcriptCid).length == 0) revert EmptyCid();
         bytes32 actual = testSetCommitmentOf(testSetCid, salt);
         if (actual != m.testSetCommitment) {
             revert CommitmentMismatch(modelId, m.testSetCommitment, actual);
         }
         m.revealed = true;
-        emit TestSetRevealed(modelId, testSetCid, salt);
+        emit TestSetRevealed(modelId, testSetCid, salt, transcriptCid);
     }
 
     // ------------------------------------------------------------------ data owners
 
     /// @notice Submit an encrypted update, sending exactly the model's submission deposit.
     /// @param modelId The model.
-    /// @param updateCid CID of the update blob.
-    /// @param datasetDigest Digest of the owner's dataset; each digest once per model.
-    /// @param rows Number of rows the update was computed from (> 0).
+    /// @param updateCid CID of the update blob (signed by the sender, naming it).
+    /// @param datasetDigest Digest of the owner's dataset; once per (model, owner).
+    /// @param rows Number of rows the update was computed from (1..maxRows; self-declared).
     /// @return updateId Id of the new submission (from 1, shared by all models).
     /// Emits an {UpdateSubmitted} event.
     function submitUpdate(
@@ -485,74 +603,84 @@ contract ModelRepository is ReentrancyGuard {
         }
         if (msg.value != m.submissionDeposit) revert WrongDeposit(msg.value, m.submissionDeposit);
         if (bytes(updateCid).length == 0) revert EmptyCid();
-        if (rows == 0) revert ZeroRows();
-        uint256 usedBy = _digestUsedBy[modelId][datasetDigest];
+        if (rows == 0 || rows > m.maxRows) revert InvalidRows(rows, m.maxRows);
+        bytes32 key = _digestKey(msg.sender, datasetDigest);
+        uint256 usedBy = _digestUsedBy[modelId][key];
         if (usedBy != 0) revert DigestAlreadySubmitted(modelId, datasetDigest, usedBy);
         if (_submissionCount == type(uint32).max) {
             revert ValueTooLarge(_submissionCount, type(uint32).max);
         }
 
         updateId = ++_submissionCount;
-        _digestUsedBy[modelId][datasetDigest] = updateId;
+        _digestUsedBy[modelId][key] = updateId;
+        uint256 free = uint256(m.remaining) - m.reserved;
+        uint96 reserve = free < m.staleReward ? uint96(free) : m.staleReward;
+        m.reserved += reserve;
         m.submissionCount += 1;
         m.waitingCount += 1;
-        _submissions[updateId] = Submission({
-            owner: msg.sender,
-            modelId: uint32(modelId),
-            submittedAt: uint40(block.timestamp),
-            status: Status.WAITING,
-            stale: false,
-            claimed: false,
-            rows: rows,
-            newScore: 0,
-            reward: 0
-        });
-        emit UpdateSubmitted(modelId, updateId, msg.sender, updateCid, datasetDigest, rows);
+        if (m.tail == 0) {
+            m.head = uint32(updateId);
+        } else {
+            _submissions[m.tail].next = uint32(updateId);
+        }
+        m.tail = uint32(updateId);
+        Submission storage s = _submissions[updateId];
+        s.owner = msg.sender;
+        s.modelId = uint32(modelId);
+        s.submittedAt = uint40(block.timestamp);
+        s.rows = rows;
+        s.amount = reserve;
+        emit UpdateSubmitted(
+            modelId,
+            updateId,
+            msg.sender,
+            updateCid,
+            datasetDigest,
+            rows,
+            reserve
+        );
     }
 
-    /// @notice Settle a submission the lender left waiting longer than the evaluation window.
-    /// @dev Anyone may call. The deposit is refunded. IMPROVEMENT: the owner is credited
-    /// `remaining / waitingCount` now. EQUAL/PRO_RATA_ROWS: the submission counts as accepted
-    /// and shares the pool when the model is finalised.
-    /// @param updateId The stale submission.
+    /// @notice Settle the oldest waiting submission of a model once the lender left it waiting
+    /// longer than the evaluation window.
+    /// @dev Anyone may call. The deposit is refunded and the owner is credited the stale reserve
+    /// fixed at submission (whatever the mechanism; it takes no share of a pool).
+    /// @param updateId The stale submission; it must be the head of its model's queue.
     /// Emits a {StaleSettled} event, and {ModelFinalized} if it was the last one waiting.
     function settleStale(uint256 updateId) external {
         Submission storage s = _waitingSubmission(updateId);
         uint256 modelId = s.modelId;
         Model storage m = _models[modelId];
+        if (m.head != updateId) revert OutOfOrder(updateId, m.head);
         uint256 staleAfter = uint256(s.submittedAt) + m.evaluationWindow;
         if (block.timestamp <= staleAfter) revert NotStale(updateId, staleAfter, block.timestamp);
 
-        address owner = s.owner;
-        uint256 reward;
-        if (m.mechanism == Mechanism.IMPROVEMENT) {
-            reward = m.remaining / m.waitingCount;
-            m.remaining -= uint128(reward);
-            m.paid += uint128(reward);
-            s.reward = uint128(reward);
-        }
-        m.waitingCount -= 1;
+        uint96 reward = s.amount;
+        _dequeue(m, s);
+        s.amount = reward;
+        m.remaining -= reward;
+        m.paid += reward;
         m.acceptedCount += 1;
         m.acceptedRows += s.rows;
         s.status = Status.ACCEPTED;
         s.stale = true;
         uint256 credit = reward + m.submissionDeposit;
-        if (credit > 0) _pending[owner] += credit;
-        emit StaleSettled(modelId, updateId, owner, msg.sender, reward);
+        if (credit > 0) _pending[s.owner] += credit;
+        emit StaleSettled(modelId, updateId, s.owner, msg.sender, reward);
 
         if (m.status == ModelStatus.CLOSED && m.waitingCount == 0) _finalize(modelId, m);
     }
 
-    /// @notice Credit an accepted submission's share of an EQUAL or PRO_RATA_ROWS pool to its
-    /// owner (anyone may call; the owner withdraws).
-    /// @param updateId The accepted submission.
+    /// @notice Credit a paid submission's share of an EQUAL or PRO_RATA_GAIN pool to its owner
+    /// (anyone may call; the owner withdraws).
+    /// @param updateId The paid submission.
     /// Emits a {ShareClaimed} event.
     function claimShare(uint256 updateId) external {
         Submission storage s = _submission(updateId);
         uint256 modelId = s.modelId;
         Model storage m = _models[modelId];
         if (m.mechanism == Mechanism.IMPROVEMENT) revert NoShares(modelId, m.mechanism);
-        if (s.status != Status.ACCEPTED) revert NotAccepted(updateId, s.status);
+        if (s.gain == 0) revert NotPaid(updateId);
         if (!m.finalized) {
             if (m.status == ModelStatus.OPEN) revert ModelStillOpen(modelId);
             revert SubmissionsWaiting(modelId, m.waitingCount);
@@ -561,11 +689,46 @@ contract ModelRepository is ReentrancyGuard {
 
         uint256 amount = _shareOf(m, s);
         s.claimed = true;
-        s.reward = uint128(amount);
-        m.claimedCount += 1;
-        m.claimed += uint128(amount);
+        s.amount = uint96(amount);
+        _takeFromPool(m, amount);
         if (amount > 0) _pending[s.owner] += amount;
         emit ShareClaimed(modelId, updateId, s.owner, amount);
+    }
+
+    /// @notice After the reveal deadline passed without a reveal, credit one submission's equal
+    /// share of what remained of the bounty to its owner (anyone may call).
+    /// @dev The first claim fixes the pool (`remaining`) and emits {BountyForfeited}; each of the
+    /// model's `submissionCount` submissions, whatever its status, claims `pool /
+    /// submissionCount`, the last one the dust.
+    /// @param updateId A submission of the model.
+    /// Emits a {ForfeitClaimed} event (and {BountyForfeited} on the first claim).
+    function claimForfeit(uint256 updateId) external {
+        Submission storage s = _submission(updateId);
+        uint256 modelId = s.modelId;
+        Model storage m = _models[modelId];
+        uint256 due = _revealDeadline(m);
+        if (m.revealed || block.timestamp <= due) {
+            revert NotForfeitable(modelId, due, block.timestamp);
+        }
+        if (!m.finalized) {
+            if (m.status == ModelStatus.OPEN) revert ModelStillOpen(modelId);
+            revert SubmissionsWaiting(modelId, m.waitingCount);
+        }
+        if (!m.forfeited) {
+            if (m.remaining == 0) revert NothingToForfeit(modelId);
+            m.forfeited = true;
+            m.pool = m.remaining;
+            m.remaining = 0;
+            emit BountyForfeited(modelId, m.pool, m.submissionCount);
+        }
+        if (s.claimed) revert AlreadyClaimed(updateId);
+        uint256 amount = m.claimedCount + 1 == m.submissionCount
+            ? uint256(m.pool) - m.claimed
+            : uint256(m.pool) / m.submissionCount;
+        s.claimed = true;
+        _takeFromPool(m, amount);
+        if (amount > 0) _pending[s.owner] += amount;
+        emit ForfeitClaimed(modelId, updateId, s.owner, amount);
     }
 
     // ------------------------------------------------------------------ everyone
@@ -628,9 +791,13 @@ contract ModelRepository is ReentrancyGuard {
         return (found, end);
     }
 
-    /// @notice Id of the submission that used `datasetDigest` for `modelId` (0: unused).
-    function digestUsedBy(uint256 modelId, bytes32 datasetDigest) external view returns (uint256) {
-        return _digestUsedBy[modelId][datasetDigest];
+    /// @notice Id of `owner`'s submission that used `datasetDigest` for `modelId` (0: unused).
+    function digestUsedBy(
+        uint256 modelId,
+        address owner,
+        bytes32 datasetDigest
+    ) external view returns (uint256) {
+        return _digestUsedBy[modelId][_digestKey(owner, datasetDigest)];
     }
 
     /// @notice Balance `account` can withdraw.
@@ -638,7 +805,28 @@ contract ModelRepository is ReentrancyGuard {
         return _pending[account];
     }
 
-    /// @notice Whether a waiting submission can be settled with {settleStale} now.
+    /// @notice The submission {evaluateUpdate} / {settleStale} must take next (0: none waiting).
+    function nextInQueue(uint256 modelId) external view returns (uint256) {
+        return _model(modelId).head;
+    }
+
+    /// @notice The stale reserve a submission made now would get: `min(staleReward, remaining -
+    /// reserved)` (0 for a model that takes no submissions).
+    function staleReserveNow(uint256 modelId) external view returns (uint256) {
+        Model storage m = _model(modelId);
+        if (m.status != ModelStatus.OPEN) return 0;
+        uint256 free = uint256(m.remaining) - m.reserved;
+        return free < m.staleReward ? free : m.staleReward;
+    }
+
+    /// @notice Last second at which the lender may reveal: `deadline + evaluationWindow +
+    /// revealWindow`; after it, an unrevealed model's remaining bounty is forfeited.
+    function revealDeadline(uint256 modelId) external view returns (uint256) {
+        return _revealDeadline(_model(modelId));
+    }
+
+    /// @notice Whether a waiting submission can be settled with {settleStale} now (it must also
+    /// be the head of its queue).
     function isStale(uint256 updateId) external view returns (bool) {
         Submission storage s = _submission(updateId);
         return
@@ -650,20 +838,17 @@ contract ModelRepository is ReentrancyGuard {
     function shareOf(uint256 updateId) external view returns (uint256) {
         Submission storage s = _submission(updateId);
         Model storage m = _models[s.modelId];
-        if (
-            m.mechanism == Mechanism.IMPROVEMENT ||
-            !m.finalized ||
-            s.status != Status.ACCEPTED ||
-            s.claimed
-        ) return 0;
+        if (m.mechanism == Mechanism.IMPROVEMENT || !m.finalized || s.gain == 0 || s.claimed) {
+            return 0;
+        }
         return _shareOf(m, s);
     }
 
     /// @notice Escrow accounting of a model: `paid + owed + remaining + reclaimed == bounty`.
     /// @return bounty Wei deposited by the lender.
-    /// @return paid Credited to owners as IMPROVEMENT rewards, stale settlements or shares.
-    /// @return owed Fixed shares not yet claimed.
-    /// @return remaining Not yet allotted.
+    /// @return paid Credited to owners as rewards, stale settlements, shares or forfeit shares.
+    /// @return owed Fixed shares (or forfeit shares) not yet claimed.
+    /// @return remaining Not yet allotted (of which `reserved` is set aside for stale reserves).
     /// @return reclaimed Credited back to the lender.
     /// @return depositsHeld Deposits of submissions still waiting.
     /// @return depositsForfeited Deposits of rejected submissions, locked for ever.
@@ -717,12 +902,55 @@ contract ModelRepository is ReentrancyGuard {
         if (s.status != Status.WAITING) revert NotWaiting(updateId, s.status);
     }
 
-    /// EQUAL: pool / acceptedCount; PRO_RATA_ROWS: pool * rows / acceptedRows; the last claim
-    /// takes pool - claimed, so rounding dust is paid too.
+    function _digestKey(address owner, bytes32 digest) private pure returns (bytes32) {
+        return keccak256(abi.encode(owner, digest));
+    }
+
+    function _revealDeadline(Model storage m) private view returns (uint256) {
+        return uint256(m.deadline) + m.evaluationWindow + m.revealWindow;
+    }
+
+    /// Take the head `s` off its model's queue and give its stale reserve back.
+    function _dequeue(Model storage m, Submission storage s) private {
+        uint32 next = s.next;
+        m.head = next;
+        if (next == 0) m.tail = 0;
+        m.waitingCount -= 1;
+        m.reserved -= s.amount;
+        s.amount = 0;
+    }
+
+    /// Record a paid gain: IMPROVEMENT credits `bounty * gain / (target - initial)` now, capped
+    /// by what is not reserved for other submissions; the share mechanisms count it for the pool.
+    function _pay(Model storage m, Submission storage s, uint32 gain) private returns (uint256) {
+        s.gain = gain;
+        m.paidCount += 1;
+        if (m.mechanism != Mechanism.IMPROVEMENT) {
+            m.totalGain += gain;
+            return 0;
+        }
+        uint256 reward = (uint256(m.bounty) * gain) / (m.targetScore - m.initialScore);
+        uint256 free = uint256(m.remaining) - m.reserved;
+        if (reward > free) reward = free;
+        if (reward > 0) {
+            m.remaining -= uint128(reward);
+            m.paid += uint128(reward);
+            s.amount = uint96(reward);
+        }
+        return reward;
+    }
+
+    /// EQUAL: pool / paidCount; PRO_RATA_GAIN: pool * gain / totalGain; the last claim takes
+    /// pool - claimed, so rounding dust is paid too.
     function _shareOf(Model storage m, Submission storage s) private view returns (uint256) {
-        if (m.claimedCount + 1 == m.acceptedCount) return uint256(m.pool) - m.claimed;
-        if (m.mechanism == Mechanism.EQUAL) return uint256(m.pool) / m.acceptedCount;
-        return (uint256(m.pool) * s.rows) / m.acceptedRows;
+        if (m.claimedCount + 1 == m.paidCount) return uint256(m.pool) - m.claimed;
+        if (m.mechanism == Mechanism.EQUAL) return uint256(m.pool) / m.paidCount;
+        return (uint256(m.pool) * s.gain) / m.totalGain;
+    }
+
+    function _takeFromPool(Model storage m, uint256 amount) private {
+        m.claimedCount += 1;
+        m.claimed += uint128(amount);
     }
 
     function _close(uint256 modelId, Model storage m, CloseReason reason) private {
@@ -731,16 +959,16 @@ contract ModelRepository is ReentrancyGuard {
         if (m.waitingCount == 0) _finalize(modelId, m);
     }
 
-    /// Fix the shares: for EQUAL/PRO_RATA_ROWS with accepted submissions, all that remains
-    /// becomes the pool. Called once, when a closed model has nothing waiting.
+    /// Fix the shares: for EQUAL/PRO_RATA_GAIN with paid submissions, all that remains becomes
+    /// the pool. Called once, when a closed model has nothing waiting (then `reserved == 0`).
     function _finalize(uint256 modelId, Model storage m) private {
         m.finalized = true;
         uint256 pool;
-        if (m.mechanism != Mechanism.IMPROVEMENT && m.acceptedCount > 0) {
+        if (m.mechanism != Mechanism.IMPROVEMENT && m.paidCount > 0) {
             pool = m.remaining;
             m.pool = uint128(pool);
             m.remaining = 0;
         }
-        emit ModelFinalized(modelId, pool, m.acceptedCount, m.acceptedRows);
+        emit ModelFinalized(modelId, pool, m.paidCount, m.totalGain);
     }
 }

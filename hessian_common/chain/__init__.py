@@ -8,8 +8,8 @@ Public face (see ``docs/architecture.md``)::
     chain_id_of, node_errors, node_url, tx_hash_of        # client.py
     ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
     ModelRepository, ModelInfo, SubmissionInfo,
-    Metric, Mechanism, SubmissionStatus, ModelStatus,
-    test_set_commitment, new_salt                         # repository.py
+    Metric, Mechanism, Reason, SubmissionStatus, ModelStatus,
+    test_set_commitment, new_salt, default_stale_reward   # repository.py
     LoanBook, LoanInfo, DeploymentInfo, LoanStatus,
     installment_for, MAX_APR_BPS                          # loanbook.py
     deploy_repository, load_deployment, open_repository,
@@ -55,8 +55,10 @@ from hessian_common.chain.repository import (
     ModelInfo,
     ModelRepository,
     ModelStatus,
+    Reason,
     SubmissionInfo,
     SubmissionStatus,
+    default_stale_reward,
     new_salt,
     test_set_commitment,
 )
@@ -81,12 +83,14 @@ __all__ = [
     "ModelInfo",
     "ModelRepository",
     "ModelStatus",
+    "Reason",
     "SubmissionInfo",
     "SubmissionStatus",
     "chain_id_of",
     "compile_contracts",
     "connect",
     "create_keystore",
+    "default_stale_reward",
     "deploy_loanbook",
     "deploy_repository",
     "dev_account",

@@ -7,6 +7,14 @@ would cost three storage slots per write); this wrapper reads them back from the
 
 Test-set commitment: ``keccak256(abi.encodePacked(testSetCid, salt))``, the same in Solidity
 (``testSetCommitmentOf``) and here (:func:`test_set_commitment`).
+
+Rules the wrapper mirrors (NatSpec in ``contracts/ModelRepository.sol`` has the detail): a
+model's waiting submissions are evaluated or settled in the order they arrived
+(:meth:`ModelRepository.next_in_queue`); a submission is *paid* only for a gain of at least
+``max(min_gain, 1)`` ppm over the best score; a stale submission is paid the reserve fixed when
+it was submitted (:meth:`ModelRepository.stale_reserve_now`); the lender reveals the test set
+and the decryption transcript before :meth:`ModelRepository.reveal_deadline` or the remaining
+bounty is forfeited to the submitters (:meth:`ModelRepository.claim_forfeit`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,23 @@ from hessian_common.types import CID, PPM, Ppm, Wei
 
 DIGEST_BYTES = 32
 
+MAX_WINDOW = 90 * 86_400
+"""Longest evaluation and reveal window the contract takes (``MAX_WINDOW``), seconds."""
+MAX_DURATION = 366 * 86_400
+"""Latest deadline the contract takes, from the model's creation (``MAX_DURATION``), seconds."""
+DEFAULT_REVEAL_WINDOW = 14 * 86_400
+"""Default seconds after ``deadline + evaluation_window`` for the reveal."""
+DEFAULT_MAX_ROWS = 10_000_000
+"""Default largest row count per submission (rows are self-declared; they weigh the Newton
+step, so a bound limits what a liar can do to the model, and they are never paid for)."""
+STALE_REWARD_SHARE = 10
+"""By default a stale submission is reserved ``bounty / STALE_REWARD_SHARE``."""
+
+
+def default_stale_reward(bounty: int) -> int:
+    """``max(1, bounty // STALE_REWARD_SHARE)``: the default stale reserve per submission."""
+    return max(1, int(bounty) // STALE_REWARD_SHARE)
+
 
 class Metric(IntEnum):
     """Score metric (``ModelRepository.Metric``)."""
@@ -36,15 +61,19 @@ class Metric(IntEnum):
 
 class Mechanism(IntEnum):
     """Reward mechanism (``ModelRepository.Mechanism``); the off-chain mirror in
-    :mod:`hessian_common.rewards.mechanisms` uses the same enum."""
+    :mod:`hessian_common.rewards.mechanisms` uses the same enum.
+
+    ``PRO_RATA_GAIN`` splits the pool by each paid submission's measured score gain. (It
+    replaced ``PRO_RATA_ROWS``, which paid by self-declared row counts nobody can check.)
+    """
 
     IMPROVEMENT = 0
     EQUAL = 1
-    PRO_RATA_ROWS = 2
+    PRO_RATA_GAIN = 2
 
     @classmethod
     def parse(cls, value: str | int | Mechanism) -> Mechanism:
-        """``"improvement"``, ``"EQUAL"``, ``"pro-rata-rows"``, ``2`` ... -> member.
+        """``"improvement"``, ``"EQUAL"``, ``"pro-rata-gain"``, ``2`` ... -> member.
 
         Raises
         ------
@@ -67,7 +96,7 @@ class Mechanism(IntEnum):
 
     @property
     def label(self) -> str:
-        """Lower-case name used in the CLI, JSON and reports (``pro_rata_rows``)."""
+        """Lower-case name used in the CLI, JSON and reports (``pro_rata_gain``)."""
         return self.name.lower()
 
 
@@ -84,6 +113,59 @@ class ModelStatus(IntEnum):
 
     OPEN = 0
     CLOSED = 1
+
+
+class Reason(IntEnum):
+    """Why the lender accepted or rejected a submission (``reason`` of ``evaluateUpdate``).
+
+    The contract only checks that an accepted update has ``ACCEPTED`` (0) and a rejected one
+    another code; the codes are recorded in the ``UpdateEvaluated`` event for owners and
+    auditors.
+    """
+
+    ACCEPTED = 0
+    WORSE = 1
+    """The candidate's hold-out score fails the acceptance rule."""
+    UNAVAILABLE = 2
+    """The update blob could not be fetched from the store within the retries allowed."""
+    MALFORMED = 3
+    """The blob is not a readable update (size, JSON, format, key, dimension)."""
+    WRONG_SIGNER = 4
+    """The blob is not signed by the account that submitted it on chain."""
+    WRONG_MODEL = 5
+    """The blob names another model, an unknown base version, or other rows / digest."""
+    UNDECRYPTABLE = 6
+    """The ciphertexts do not decrypt under the model's key."""
+    DUPLICATE_MODEL = 7
+    """The candidate equals the current model, an earlier version or an earlier candidate."""
+    DUPLICATE_ROWS = 8
+    """The submission repeats rows already in the model (row pseudonyms)."""
+    MANUAL = 9
+    """Rejected by hand by the lender (with a note in its audit transcript)."""
+
+    @property
+    def label(self) -> str:
+        """Lower-case name (``duplicate_model``)."""
+        return self.name.lower()
+
+    @property
+    def text(self) -> str:
+        """A short human description."""
+        return REASON_TEXT[self]
+
+
+REASON_TEXT = {
+    Reason.ACCEPTED: "accepted",
+    Reason.WORSE: "not better than the current model on the hold-out",
+    Reason.UNAVAILABLE: "update blob not available in the store",
+    Reason.MALFORMED: "update blob unreadable or malformed",
+    Reason.WRONG_SIGNER: "update blob not signed by the submitter",
+    Reason.WRONG_MODEL: "update built for another model, version, rows or data set",
+    Reason.UNDECRYPTABLE: "update does not decrypt under the model's key",
+    Reason.DUPLICATE_MODEL: "a copy of the current model or of an earlier update",
+    Reason.DUPLICATE_ROWS: "repeats rows already in the model",
+    Reason.MANUAL: "rejected by the lender by hand",
+}
 
 
 class CloseReason(IntEnum):
@@ -112,8 +194,18 @@ class ModelInfo:
     target_score: Ppm
     current_score: Ppm
     """Best score accepted so far (starts at the initial score)."""
+    min_gain: Ppm
+    """Smallest gain over the best score that is paid (0: any strict gain)."""
     deadline: int
     evaluation_window: int
+    reveal_window: int
+    reveal_deadline: int
+    """``deadline + evaluation_window + reveal_window``: reveal by then or forfeit."""
+    max_rows: int
+    stale_reward: Wei
+    """Reserved per submission (while the bounty lasts) and paid if it is settled as stale."""
+    reserved: Wei
+    """Part of ``remaining`` set aside for the stale reserves of waiting submissions."""
     submission_deposit: Wei
     bounty: Wei
     remaining: Wei
@@ -126,13 +218,20 @@ class ModelInfo:
     submission_count: int
     waiting_count: int
     accepted_count: int
+    paid_count: int
+    """Accepted submissions paid for a gain of at least ``max(min_gain, 1)``."""
     rejected_count: int
     accepted_rows: int
+    total_gain: Ppm
     last_accepted_update_id: int
+    next_in_queue: int
+    """The submission to evaluate (or settle) next; 0 when none waits."""
     test_set_commitment: bytes
     revealed: bool
+    forfeited: bool
     test_set_cid: CID | None
     test_set_salt: bytes | None
+    transcript_cid: CID | None
 
     @property
     def is_open(self) -> bool:
@@ -153,11 +252,17 @@ class SubmissionInfo:
     submitted_at: int
     status: SubmissionStatus
     stale: bool
-    """Settled by anyone after the evaluation window (counts as accepted)."""
+    """Settled by anyone after the evaluation window (counts as accepted; paid its reserve)."""
     claimed: bool
+    """Its pool share (EQUAL / PRO_RATA_GAIN) or forfeit share was credited."""
     new_score: Ppm
+    gain: Ppm
+    """The paid gain (0: not paid)."""
     reward: Wei
+    stale_reserve: Wei
     new_model_cid: CID | None
+    reason: Reason | None
+    """Why it was accepted or rejected (None while waiting or when settled as stale)."""
 
 
 def test_set_commitment(test_set_cid: str, salt: bytes) -> bytes:
@@ -180,6 +285,13 @@ def _digest(value: bytes | str) -> bytes:
     if len(raw) != DIGEST_BYTES:
         raise ConfigError(f"dataset digest must be {DIGEST_BYTES} bytes, not {len(raw)}")
     return raw
+
+
+def _reason(value: int) -> Reason | None:
+    try:
+        return Reason(int(value))
+    except ValueError:
+        return None
 
 
 def _score(value: int, what: str) -> int:
@@ -218,36 +330,58 @@ class ModelRepository(ContractWrapper):
         metric: Metric = Metric.AUC,
         mechanism: Mechanism = Mechanism.IMPROVEMENT,
         submission_deposit: int = 0,
+        min_gain: int = 0,
+        reveal_window: int = DEFAULT_REVEAL_WINDOW,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        stale_reward: int | None = None,
     ) -> int:
         """``createModel``: escrow ``bounty`` wei; return the new model id.
 
-        ``deadline`` is a unix time, ``evaluation_window`` seconds, scores ppm.
+        ``deadline`` is a unix time, ``evaluation_window`` and ``reveal_window`` seconds,
+        scores and ``min_gain`` ppm. ``stale_reward`` defaults to
+        :func:`default_stale_reward` of the bounty.
         """
         _score(initial_score, "initial_score")
         _score(target_score, "target_score")
+        _score(min_gain, "min_gain")
+        stale = default_stale_reward(bounty) if stale_reward is None else int(stale_reward)
+        terms = (
+            int(metric),
+            int(mechanism),
+            initial_score,
+            target_score,
+            min_gain,
+            int(deadline),
+            int(evaluation_window),
+            int(reveal_window),
+            int(submission_deposit),
+            int(max_rows),
+            stale,
+        )
         receipt = self.client.transact(
-            self.fn.createModel(
-                spec_cid,
-                int(metric),
-                initial_score,
-                target_score,
-                int(mechanism),
-                deadline,
-                evaluation_window,
-                submission_deposit,
-                bytes(test_set_commitment),
-            ),
-            value=bounty,
+            self.fn.createModel(spec_cid, bytes(test_set_commitment), terms), value=bounty
         )
         return self._event_arg(receipt, "ModelCreated", "modelId")
 
     def evaluate_update(
-        self, update_id: int, accepted: bool, new_score: int, new_model_cid: str = ""
+        self,
+        update_id: int,
+        accepted: bool,
+        new_score: int,
+        new_model_cid: str = "",
+        reason: Reason | int | None = None,
     ) -> dict[str, Any]:
-        """``evaluateUpdate`` (lender only); returns the receipt."""
+        """``evaluateUpdate`` (lender only, the head of the model's queue); returns the receipt.
+
+        ``reason`` defaults to ``ACCEPTED`` for an accepted update and ``WORSE`` otherwise.
+        """
         _score(new_score, "new_score")
+        if reason is None:
+            reason = Reason.ACCEPTED if accepted else Reason.WORSE
         return self.client.transact(
-            self.fn.evaluateUpdate(update_id, bool(accepted), new_score, new_model_cid)
+            self.fn.evaluateUpdate(
+                update_id, bool(accepted), int(reason), new_score, new_model_cid
+            )
         )
 
     def close_model(self, model_id: int) -> dict[str, Any]:
@@ -259,9 +393,14 @@ class ModelRepository(ContractWrapper):
         receipt = self.client.transact(self.fn.reclaim(model_id))
         return Wei(self._event_arg(receipt, "BountyReclaimed", "amount"))
 
-    def reveal_test_set(self, model_id: int, test_set_cid: str, salt: bytes) -> dict[str, Any]:
-        """``revealTestSet`` (lender, after close); checked against the commitment."""
-        return self.client.transact(self.fn.revealTestSet(model_id, test_set_cid, bytes(salt)))
+    def reveal_test_set(
+        self, model_id: int, test_set_cid: str, salt: bytes, transcript_cid: str
+    ) -> dict[str, Any]:
+        """``revealTestSet`` (lender, closed with nothing waiting, before the reveal deadline):
+        the test set (checked against the commitment) and the decryption transcript's CID."""
+        return self.client.transact(
+            self.fn.revealTestSet(model_id, test_set_cid, bytes(salt), transcript_cid)
+        )
 
     # ------------------------------------------------------------ owners and anyone
 
@@ -282,9 +421,15 @@ class ModelRepository(ContractWrapper):
         return Wei(self._event_arg(receipt, "StaleSettled", "reward"))
 
     def claim_share(self, update_id: int) -> Wei:
-        """``claimShare`` (EQUAL / PRO_RATA_ROWS, after finalisation); returns the amount."""
+        """``claimShare`` (EQUAL / PRO_RATA_GAIN, after finalisation); returns the amount."""
         receipt = self.client.transact(self.fn.claimShare(update_id))
         return Wei(self._event_arg(receipt, "ShareClaimed", "amount"))
+
+    def claim_forfeit(self, update_id: int) -> Wei:
+        """``claimForfeit``: after an unrevealed model's reveal deadline, credit this
+        submission's equal share of the forfeited bounty; returns the amount."""
+        receipt = self.client.transact(self.fn.claimForfeit(update_id))
+        return Wei(self._event_arg(receipt, "ForfeitClaimed", "amount"))
 
     def withdraw(self) -> Wei:
         """``withdraw`` the caller's pending balance; returns the amount."""
@@ -332,17 +477,28 @@ class ModelRepository(ContractWrapper):
             status=ModelStatus(m["status"]),
             finalized=bool(m["finalized"]),
             revealed=bool(m["revealed"]),
+            forfeited=bool(m["forfeited"]),
             initial_score=Ppm(m["initialScore"]),
             target_score=Ppm(m["targetScore"]),
             current_score=Ppm(m["currentScore"]),
+            min_gain=Ppm(m["minGain"]),
             deadline=int(m["deadline"]),
             evaluation_window=int(m["evaluationWindow"]),
+            reveal_window=int(m["revealWindow"]),
+            reveal_deadline=int(m["deadline"]) + int(m["evaluationWindow"])
+            + int(m["revealWindow"]),
+            max_rows=int(m["maxRows"]),
+            stale_reward=Wei(m["staleReward"]),
+            reserved=Wei(m["reserved"]),
             submission_count=int(m["submissionCount"]),
             waiting_count=int(m["waitingCount"]),
             accepted_count=int(m["acceptedCount"]),
+            paid_count=int(m["paidCount"]),
             rejected_count=int(m["rejectedCount"]),
             accepted_rows=int(m["acceptedRows"]),
+            total_gain=Ppm(m["totalGain"]),
             last_accepted_update_id=int(m["lastAcceptedUpdateId"]),
+            next_in_queue=int(m["head"]),
             submission_deposit=Wei(m["submissionDeposit"]),
             bounty=Wei(m["bounty"]),
             remaining=Wei(m["remaining"]),
@@ -353,6 +509,7 @@ class ModelRepository(ContractWrapper):
             test_set_commitment=bytes(m["testSetCommitment"]),
             test_set_cid=CID(revealed["testSetCid"]) if revealed else None,
             test_set_salt=bytes(revealed["salt"]) if revealed else None,
+            transcript_cid=CID(revealed["transcriptCid"]) if revealed else None,
         )
 
     def models(self) -> list[ModelInfo]:
@@ -378,10 +535,13 @@ class ModelRepository(ContractWrapper):
             stale=bool(s["stale"]),
             claimed=bool(s["claimed"]),
             new_score=Ppm(s["newScore"]),
-            reward=Wei(s["reward"]),
+            gain=Ppm(s["gain"]),
+            reward=Wei(s["amount"] if s["status"] != SubmissionStatus.WAITING else 0),
+            stale_reserve=Wei(submitted.get("staleReserve", 0)),
             new_model_cid=CID(evaluated["newModelCid"])
             if evaluated and evaluated["newModelCid"]
             else None,
+            reason=_reason(evaluated["reason"]) if evaluated else None,
         )
 
     def submission_ids(self, model_id: int, page: int = 500) -> list[int]:
@@ -397,9 +557,23 @@ class ModelRepository(ContractWrapper):
         """A model's submissions, oldest first."""
         return [self.submission(i) for i in self.submission_ids(model_id)]
 
-    def digest_used(self, model_id: int, digest: bytes | str) -> int:
-        """Id of the submission that used ``digest`` for ``model_id``; 0 if unused."""
-        return int(self.client.call(self.fn.digestUsedBy(model_id, _digest(digest))))
+    def digest_used(self, model_id: int, digest: bytes | str, owner: str | None = None) -> int:
+        """Id of ``owner``'s submission (default: the client's account) that used ``digest``
+        for ``model_id``; 0 if unused. Replays are recorded per (model, owner, digest)."""
+        who = Web3.to_checksum_address(owner or self.client.address)
+        return int(self.client.call(self.fn.digestUsedBy(model_id, who, _digest(digest))))
+
+    def next_in_queue(self, model_id: int) -> int:
+        """The submission the lender must evaluate (or anyone settle) next; 0 if none waits."""
+        return int(self.client.call(self.fn.nextInQueue(model_id)))
+
+    def stale_reserve_now(self, model_id: int) -> Wei:
+        """What a submission made now would be reserved (and paid if left stale)."""
+        return Wei(self.client.call(self.fn.staleReserveNow(model_id)))
+
+    def reveal_deadline(self, model_id: int) -> int:
+        """Unix time after which an unrevealed model's remaining bounty is forfeited."""
+        return int(self.client.call(self.fn.revealDeadline(model_id)))
 
     def is_stale(self, update_id: int) -> bool:
         """Whether ``settle_stale(update_id)`` would succeed now."""
