@@ -53,6 +53,12 @@ class ActionForm(FlaskForm):
     """An empty form: the CSRF token for one-button actions (evaluate, close, reveal...)."""
 
 
+class RejectForm(FlaskForm):
+    """Reject the next submission by hand: the reason, kept in the audit transcript."""
+
+    note = StringField("Reason", validators=[DataRequired(), Length(min=1, max=300)])
+
+
 class CreateTaskForm(FlaskForm):
     """Everything a lender decides when posting a training task."""
 

@@ -1,5 +1,5 @@
-"""Automatic evaluation: a background thread that follows the contract's ``UpdateSubmitted``
-events and evaluates new submissions of the models the lender switched to "auto".
+"""Automatic evaluation: a background thread that evaluates the head of the queue of each model
+the lender switched to "auto" (the contract takes a model's submissions in order).
 
 Every evaluation (manual or automatic) first *claims* its update id, so one submission is
 never evaluated twice at once. The auto set is kept in ``<state>/auto_evaluate.json`` so it
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,6 +19,7 @@ from flask import Flask
 
 from company_app import services
 from hessian_common.errors import HessianError
+from hessian_common.lender import BlobPending
 from hessian_common.web import jobs
 
 log = logging.getLogger(__name__)
@@ -33,8 +35,10 @@ class AutoEvaluator:
         self.auto: set[int] = set()
         self.thread: threading.Thread | None = None
         self.stop_event = threading.Event()
-        self.next_block: int | None = None
         self.last_error: str | None = None
+        self.not_before: dict[int, float] = {}
+        """Update id -> earliest time to try it again (its blob was not in the store yet)."""
+        self.tries: dict[int, int] = {}
         self._path = services.state_dir(app) / "auto_evaluate.json"
         try:
             self.auto = {int(x) for x in json.loads(self._path.read_text())}
@@ -83,31 +87,40 @@ class AutoEvaluator:
         if not models:
             return []
         lender = services.lender(self.app)
-        found, self.next_block = lender.submitted_since(self.next_block)
-        # Events tell what is new; the chain state says what is still waiting.
-        candidates = {u for m, u in found if m in models}
-        for m in models:
-            candidates.update(lender.waiting(m))
+        now = time.time()
         queued = []
-        for update_id in sorted(candidates):
-            if not claim(self.app, update_id):
+        # The contract takes each model's submissions in order: only the head can go next.
+        for model_id in sorted(models):
+            waiting = lender.waiting(model_id)
+            if not waiting:
                 continue
-            model_id = lender.model_of_update(update_id)
+            head = waiting[0]
+            if self.not_before.get(head, 0.0) > now or not claim(self.app, head):
+                continue
             jobs(self.app).submit(
-                f"Auto-evaluate update #{update_id}",
-                released(self.app, [update_id], _auto_evaluate),
+                f"Auto-evaluate update #{head}",
+                released(self.app, [head], self._auto_evaluate),
                 lender,
-                update_id,
+                head,
                 tags={"model": str(model_id), "auto": "1"},
             )
-            queued.append(update_id)
+            queued.append(head)
         return queued
 
-
-def _auto_evaluate(progress, lender, update_id: int) -> str:
-    progress.update(done=0, total=1, message=f"evaluating update #{update_id}")
-    ev = lender.evaluate_submission(update_id, progress=progress)
-    return "accepted" if ev.accepted else "rejected"
+    def _auto_evaluate(self, progress, lender, update_id: int) -> str:
+        """Evaluate the head; a blob not in the store yet is tried again later, with a
+        growing pause (never a tight loop on one submission)."""
+        progress.update(done=0, total=1, message=f"evaluating update #{update_id}")
+        try:
+            ev = lender.evaluate_submission(update_id, progress=progress)
+        except BlobPending as exc:
+            tries = self.tries.get(update_id, 0) + 1
+            self.tries[update_id] = tries
+            self.not_before[update_id] = time.time() + min(2.0**tries, 300.0)
+            return f"waiting for the blob ({exc})"
+        self.tries.pop(update_id, None)
+        self.not_before.pop(update_id, None)
+        return "accepted" if ev.accepted else "rejected"
 
 
 def init_app(app: Flask) -> None:

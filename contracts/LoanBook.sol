@@ -14,11 +14,28 @@ import "./ReentrancyGuard.sol";
 /// recorded after the due dates. All money moves by pull payments ({withdraw}).
 ///
 /// Life cycle of a loan (`LoanStatus`): APPLIED -> OFFERED (approved) | DECLINED;
-/// OFFERED -> ACCEPTED (borrower, before `offerExpires`) -> FUNDED (lender sends the principal)
-/// -> REPAID (fully paid) | DEFAULTED (an instalment overdue by `defaultAfter` or more; later
-/// payments are recoveries). APPLIED / OFFERED / ACCEPTED -> CANCELLED (borrower; the lender
-/// only once it made an offer). `late` is a flag on a FUNDED loan, set by the lender when a due
-/// instalment is unpaid and cleared by the repayment that catches up.
+/// OFFERED -> ACCEPTED (borrower, before `offerExpires`) -> FUNDED (lender sends the principal,
+/// within `fundingWindow` of the acceptance) -> REPAID (fully paid, or paid off early with
+/// {repayAll}) | DEFAULTED (an instalment overdue by `defaultAfter` or more; later payments are
+/// recoveries) -> RECOVERED (a defaulted loan paid in full after all). APPLIED / OFFERED /
+/// ACCEPTED -> CANCELLED (borrower; the lender only once it made an offer). `late` is a flag on
+/// a FUNDED loan, set by the lender when a due instalment is unpaid and cleared by the repayment
+/// that catches up.
+///
+/// Applications are recorded per (model, borrower, digest): someone who copies a borrower's
+/// pending digest cannot block the borrower's own application (and the sealed application names
+/// its borrower, which the lender checks).
+///
+/// Early payoff ({payoffAmount}, {repayAll}): the balance outstanding after the instalments due
+/// so far plus the interest accrued since the last due date, and any arrears, never the
+/// interest of future months:
+///   k = instalments due by now (min((now - fundedAt) / paymentPeriod, n)),
+///   B_k = principal * f_k - installment * (f_k - 1) / i   (f_k = (1 + i)^k, the scheduled
+///         balance after k instalments, at least 0; principal - k * installment at 0 %),
+///   accrued = B_k * i * (now - fundedAt - k * paymentPeriod) / paymentPeriod,
+///   payoff = min(totalOwed - repaid, max(0, dueBy(now) + B_k + accrued - repaid)),
+/// rounded up (the lender is never short). It rises continuously with time: at a due date the
+/// instalment moves from the balance into dueBy.
 ///
 /// Instalment (integer, mirrored exactly by `hessian_common.chain.loanbook.installment_for`):
 ///   WAD = 1e18, i = aprBps * WAD / 120000 (monthly rate, floor),
@@ -52,7 +69,8 @@ contract LoanBook is ReentrancyGuard {
         FUNDED,
         REPAID,
         DEFAULTED,
-        CANCELLED
+        CANCELLED,
+        RECOVERED
     }
 
     /// @notice The stored state of a loan (the application CID and digest are in {LoanApplied}).
@@ -71,9 +89,10 @@ contract LoanBook is ReentrancyGuard {
         uint128 installment;
         uint128 repaid;
         // slot 3
-        uint64 appliedAt;
-        uint64 offerExpires;
-        uint64 fundedAt;
+        uint40 appliedAt;
+        uint40 offerExpires;
+        uint40 acceptedAt;
+        uint40 fundedAt;
         uint32 pdPpm;
         uint16 aprBps;
     }
@@ -110,6 +129,8 @@ contract LoanBook is ReentrancyGuard {
     uint64 public immutable defaultAfter;
     /// @notice Seconds an offer stays open to acceptance.
     uint64 public immutable offerValidity;
+    /// @notice Seconds the lender has to fund an accepted loan.
+    uint64 public immutable fundingWindow;
 
     // ------------------------------------------------------------------ storage
 
@@ -117,7 +138,7 @@ contract LoanBook is ReentrancyGuard {
     uint256 private _totalPending;
     mapping(uint256 => Loan) private _loans;
     mapping(uint256 => Deployment) private _deployments;
-    /// model id => application digest => loan id that used it (0: never used)
+    /// model id => keccak256(borrower, application digest) => loan id that used it (0: never)
     mapping(uint256 => mapping(bytes32 => uint256)) private _digestUsedBy;
     mapping(address => uint256) private _pending;
 
@@ -165,6 +186,10 @@ contract LoanBook is ReentrancyGuard {
     );
     /// @notice The loan is fully repaid.
     event LoanRepaid(uint256 indexed loanId);
+    /// @notice The borrower paid the loan off early (`amount`; no future interest charged).
+    event LoanPaidOff(uint256 indexed loanId, uint256 amount);
+    /// @notice A defaulted loan was recovered in full.
+    event LoanRecovered(uint256 indexed loanId);
     /// @notice The lender recorded a missed instalment; `overdue` = due so far - repaid.
     event LoanLate(uint256 indexed loanId, uint256 overdue);
     /// @notice A late loan caught up.
@@ -218,6 +243,10 @@ contract LoanBook is ReentrancyGuard {
     error InvalidPrincipal(uint256 principal, uint256 amount);
     /// @notice The offer expired before it was accepted.
     error OfferExpired(uint256 loanId, uint256 expires, uint256 timestamp);
+    /// @notice The lender did not fund the accepted loan within the funding window.
+    error FundingExpired(uint256 loanId, uint256 deadline, uint256 timestamp);
+    /// @notice The value sent is below the payoff amount.
+    error InsufficientPayoff(uint256 sent, uint256 payoff);
     /// @notice The value sent is not the principal.
     error WrongAmount(uint256 sent, uint256 required);
     /// @notice A payment above what is outstanding.
@@ -237,20 +266,24 @@ contract LoanBook is ReentrancyGuard {
     /// @param paymentPeriod_ Seconds between instalments (e.g. 30 days).
     /// @param defaultAfter_ Seconds overdue before a default can be recorded (e.g. 120 days).
     /// @param offerValidity_ Seconds an offer stays open (e.g. 7 days).
+    /// @param fundingWindow_ Seconds the lender has to fund an accepted loan (e.g. 7 days).
     constructor(
         address repository_,
         uint64 paymentPeriod_,
         uint64 defaultAfter_,
-        uint64 offerValidity_
+        uint64 offerValidity_,
+        uint64 fundingWindow_
     ) {
         if (repository_ == address(0)) revert ZeroParameter("repository");
         if (paymentPeriod_ == 0) revert ZeroParameter("paymentPeriod");
         if (defaultAfter_ == 0) revert ZeroParameter("defaultAfter");
         if (offerValidity_ == 0) revert ZeroParameter("offerValidity");
+        if (fundingWindow_ == 0) revert ZeroParameter("fundingWindow");
         repository = ModelRepository(repository_);
         paymentPeriod = paymentPeriod_;
         defaultAfter = defaultAfter_;
         offerValidity = offerValidity_;
+        fundingWindow = fundingWindow_;
     }
 
     // ------------------------------------------------------------------ lender
@@ -317,24 +350,27 @@ contract LoanBook is ReentrancyGuard {
         uint256 owed = inst * termMonths;
         if (owed > type(uint128).max) revert ValueTooLarge(owed, type(uint128).max);
         uint256 expires = block.timestamp + offerValidity;
-        if (expires > type(uint64).max) revert ValueTooLarge(expires, type(uint64).max);
+        if (expires > type(uint40).max) revert ValueTooLarge(expires, type(uint40).max);
         l.status = LoanStatus.OFFERED;
         l.aprBps = aprBps;
         l.principal = principal;
         l.termMonths = termMonths;
         l.installment = uint128(inst);
-        l.offerExpires = uint64(expires);
+        l.offerExpires = uint40(expires);
         emit LoanDecided(loanId, true, pdPpm, aprBps, principal, termMonths, inst);
     }
 
-    /// @notice Fund an ACCEPTED loan, sending exactly its principal; the borrower withdraws it.
+    /// @notice Fund an ACCEPTED loan, sending exactly its principal, within `fundingWindow` of
+    /// the acceptance; the borrower withdraws it.
     /// Emits a {LoanFunded} event.
     function fund(uint256 loanId) external payable {
         Loan storage l = _loanAs(loanId, LoanStatus.ACCEPTED);
         _onlyLender(l);
+        uint256 fundBy = uint256(l.acceptedAt) + fundingWindow;
+        if (block.timestamp > fundBy) revert FundingExpired(loanId, fundBy, block.timestamp);
         if (msg.value != l.principal) revert WrongAmount(msg.value, l.principal);
         l.status = LoanStatus.FUNDED;
-        l.fundedAt = uint64(block.timestamp);
+        l.fundedAt = uint40(block.timestamp);
         _credit(l.borrower, msg.value);
         emit LoanFunded(loanId, msg.value, uint64(block.timestamp));
     }
@@ -387,18 +423,19 @@ contract LoanBook is ReentrancyGuard {
         if (termMonths == 0 || termMonths > MAX_TERM) revert InvalidTerm(termMonths);
         if (applicationDigest == bytes32(0)) revert ZeroDigest();
         if (bytes(applicationCid).length == 0) revert EmptyCid();
-        uint256 usedBy = _digestUsedBy[modelId][applicationDigest];
+        bytes32 key = keccak256(abi.encode(msg.sender, applicationDigest));
+        uint256 usedBy = _digestUsedBy[modelId][key];
         if (usedBy != 0) revert DuplicateApplication(modelId, applicationDigest, usedBy);
 
         loanId = ++_loanCount;
-        _digestUsedBy[modelId][applicationDigest] = loanId;
+        _digestUsedBy[modelId][key] = loanId;
         d.loanCount += 1;
         Loan storage l = _loans[loanId];
         l.borrower = msg.sender;
         l.modelId = uint32(modelId);
         l.requestedTerm = termMonths;
         l.amount = amount;
-        l.appliedAt = uint64(block.timestamp);
+        l.appliedAt = uint40(block.timestamp);
         emit LoanApplied(
             loanId,
             modelId,
@@ -419,6 +456,7 @@ contract LoanBook is ReentrancyGuard {
             revert OfferExpired(loanId, l.offerExpires, block.timestamp);
         }
         l.status = LoanStatus.ACCEPTED;
+        l.acceptedAt = uint40(block.timestamp);
         emit OfferAccepted(loanId);
     }
 
@@ -440,7 +478,13 @@ contract LoanBook is ReentrancyGuard {
         l.repaid = uint128(repaid);
         _credit(_deployments[l.modelId].lender, msg.value);
         emit Repayment(loanId, msg.sender, msg.value, repaid);
-        if (status != LoanStatus.FUNDED) return;
+        if (status != LoanStatus.FUNDED) {
+            if (repaid == owed) {
+                l.status = LoanStatus.RECOVERED;
+                emit LoanRecovered(loanId);
+            }
+            return;
+        }
         if (repaid == owed) {
             l.status = LoanStatus.REPAID;
             l.late = false;
@@ -449,6 +493,25 @@ contract LoanBook is ReentrancyGuard {
             l.late = false;
             emit LoanCured(loanId);
         }
+    }
+
+    /// @notice Pay a FUNDED loan off early: `msg.value >= payoffAmount(loanId)` (anyone may pay);
+    /// the payoff is credited to the lender, any excess back to the payer's pending balance,
+    /// and the loan is REPAID. See the contract notice for the payoff rule.
+    /// Emits {Repayment}, {LoanPaidOff} and {LoanRepaid} events.
+    function repayAll(uint256 loanId) external payable {
+        Loan storage l = _loanAs(loanId, LoanStatus.FUNDED);
+        uint256 amount = _payoff(l, block.timestamp);
+        if (msg.value < amount) revert InsufficientPayoff(msg.value, amount);
+        uint256 repaid = uint256(l.repaid) + amount;
+        l.repaid = uint128(repaid);
+        l.status = LoanStatus.REPAID;
+        l.late = false;
+        _credit(_deployments[l.modelId].lender, amount);
+        if (msg.value > amount) _credit(msg.sender, msg.value - amount);
+        emit Repayment(loanId, msg.sender, amount, repaid);
+        emit LoanPaidOff(loanId, amount);
+        emit LoanRepaid(loanId);
     }
 
     /// @notice Cancel a loan before funding: the borrower in APPLIED / OFFERED / ACCEPTED, the
@@ -501,9 +564,21 @@ contract LoanBook is ReentrancyGuard {
         return _deployments[modelId];
     }
 
-    /// @notice Id of the loan that used `applicationDigest` for `modelId` (0: unused).
-    function digestUsedBy(uint256 modelId, bytes32 applicationDigest) external view returns (uint256) {
-        return _digestUsedBy[modelId][applicationDigest];
+    /// @notice Id of `borrower`'s loan that used `applicationDigest` for `modelId` (0: unused).
+    function digestUsedBy(
+        uint256 modelId,
+        address borrower,
+        bytes32 applicationDigest
+    ) external view returns (uint256) {
+        return _digestUsedBy[modelId][keccak256(abi.encode(borrower, applicationDigest))];
+    }
+
+    /// @notice What {repayAll} takes at `timestamp` (>= now; 0 unless FUNDED): the balance after
+    /// the instalments due by then, the interest accrued since the last due date, and arrears.
+    function payoffAmount(uint256 loanId, uint256 timestamp) external view returns (uint256) {
+        Loan storage l = _loan(loanId);
+        if (l.status != LoanStatus.FUNDED) return 0;
+        return _payoff(l, timestamp > block.timestamp ? timestamp : block.timestamp);
     }
 
     /// @notice `installment * termMonths` (0 before an offer).
@@ -612,6 +687,33 @@ contract LoanBook is ReentrancyGuard {
         uint256 k = (timestamp - fundedAt) / paymentPeriod;
         if (k > l.termMonths) k = l.termMonths;
         return k * l.installment;
+    }
+
+    /// The early payoff at `t` (see the contract notice), rounded up, capped by what is owed.
+    function _payoff(Loan storage l, uint256 t) private view returns (uint256) {
+        uint256 n = l.termMonths;
+        uint256 elapsed = t - l.fundedAt;
+        uint256 k = elapsed / paymentPeriod;
+        uint256 owedLeft = _totalOwed(l) - l.repaid;
+        if (k >= n) return owedLeft;
+        uint256 principal = l.principal;
+        uint256 inst = l.installment;
+        uint256 balance;
+        uint256 accrued;
+        if (l.aprBps == 0) {
+            balance = principal > k * inst ? principal - k * inst : 0;
+        } else {
+            uint256 i = (uint256(l.aprBps) * WAD) / 120_000;
+            uint256 f = _rpow(WAD + i, k);
+            uint256 grown = _ceilDiv(principal * f, WAD);
+            uint256 paid = (inst * (f - WAD)) / i;
+            balance = grown > paid ? grown - paid : 0;
+            accrued = _ceilDiv(balance * i * (elapsed - k * paymentPeriod), WAD * paymentPeriod);
+        }
+        uint256 total = k * inst + balance + accrued;
+        if (total <= l.repaid) return 0;
+        total -= l.repaid;
+        return total < owedLeft ? total : owedLeft;
     }
 
     function _minusDefaultAfter(uint256 timestamp) private view returns (uint256) {

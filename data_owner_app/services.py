@@ -35,6 +35,7 @@ from flask import Flask, current_app
 from hessian_common.config import Settings, load_settings
 from hessian_common.errors import ConfigError, HessianError
 from hessian_common.journal import Journal, retry_pending
+from hessian_common.lender.state import LOCAL_CHAIN_IDS
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,10 @@ class OwnerServices:
                 raise ConfigError(f"keystore {keystore} needs a passphrase (HESSIAN_PASSPHRASE)")
             return load_keystore(Path(keystore), passphrase)
         if spec is None:
-            spec = "dev:1"
+            raise ConfigError(
+                "no account: give OWNER_KEYSTORE (an encrypted keystore) or, on a local demo "
+                "chain only, OWNER_ACCOUNT='dev:N'"
+            )
         if isinstance(spec, str):
             kind, _, index = spec.partition(":")
             if kind != "dev" or not index.isdigit():
@@ -122,6 +126,11 @@ class OwnerServices:
                 )
 
                 client = ChainClient(connect(self.settings.rpc_url), self.account)
+                if self._cfg.get("OWNER_ACCOUNT") and client.chain_id not in LOCAL_CHAIN_IDS:
+                    raise ConfigError(
+                        f"dev accounts have publicly known keys; chain {client.chain_id} is not "
+                        "a local demo chain: use an encrypted keystore"
+                    )
                 address = self._cfg.get("OWNER_REPO_ADDRESS")
                 if address:
                     self._repo = ModelRepository(client, address)

@@ -21,7 +21,7 @@ from hessian_common.errors import ConfigError
 DEFAULT_PORT = 5000
 
 
-@click.group(invoke_without_command=True)
+@click.command()
 @server_options(DEFAULT_PORT)
 @click.option(
     "--account",
@@ -29,9 +29,7 @@ DEFAULT_PORT = 5000
     show_default=True,
     help="'auto' (dev account 0 on a local chain, else the keystore), 'keystore' or 'dev:N'.",
 )
-@click.pass_context
 def company(
-    ctx: click.Context,
     rpc_url: str | None,
     port: int,
     host: str,
@@ -40,10 +38,7 @@ def company(
     contract: str | None,
     account: str,
 ) -> None:
-    """Run the lender's dashboard in the browser (or a sub-command, e.g. ``audit``)."""
-    ctx.obj = {"rpc_url": rpc_url, "home": home, "store_dir": store_dir, "contract": contract}
-    if ctx.invoked_subcommand is not None:
-        return
+    """Run the lender's dashboard in the browser."""
     from company_app import create_app
     from hessian_common.config import load_settings
     from hessian_common.lender import ENV_PASSPHRASE, LOCAL_CHAIN_IDS, resolve_passphrase
@@ -82,46 +77,9 @@ def company(
             "CONTRACT_ADDRESS": contract,
             "ACCOUNT_DEV_INDEX": dev_index,
             "COMPANY_PASSPHRASE": passphrase,
+            "HOST": host,
         }
     )
     where = f"chain {chain_id}" if chain_id is not None else "chain unreachable (for now)"
     click.echo(f"Hessian lender dashboard on http://{host}:{port}/  ({settings.rpc_url}, {where})")
     serve(app, host=host, port=port)
-
-
-@company.command()
-@click.argument("model_id", type=int)
-@click.option("--bundle", help="CID of the lender's audit bundle (printed at the reveal).")
-@click.pass_obj
-def audit(obj: dict, model_id: int, bundle: str | None) -> None:
-    """Re-check a revealed model's recorded scores (anyone; no key needed with --bundle).
-
-    Checks the test-set commitment, fetches the revealed test set from the store, and
-    re-scores every recorded model version with the weights in the audit bundle.
-    """
-    from eth_account import Account
-
-    from hessian_common.chain import ChainClient, ModelRepository, connect, open_repository
-    from hessian_common.config import load_settings
-    from hessian_common.lender import audit_model
-    from hessian_common.store import open_store
-
-    settings = load_settings(home=obj["home"], rpc_url=obj["rpc_url"], store_dir=obj["store_dir"])
-    client = ChainClient(connect(settings.rpc_url), Account.create())  # read-only
-    if obj["contract"]:
-        repo = ModelRepository(client, obj["contract"])
-    else:
-        repo = open_repository(client, settings.deployments_dir)
-    report = audit_model(repo, open_store(settings), model_id, bundle_cid=bundle)
-    click.echo(f"model #{model_id}: test set {report.test_set_cid} ({report.test_rows} rows)")
-    click.echo(f"commitment: {'matches' if report.commitment_ok else 'MISMATCH'}")
-    for row in report.rows:
-        got = "—" if row.recomputed is None else f"{row.recomputed:.6f}"
-        mark = "ok" if row.ok else "DIFFERS"
-        click.echo(f"  {row.label:<28} recorded {row.recorded:.6f}  re-computed {got:<8}  {mark}")
-    for note in report.notes:
-        click.echo(f"  note: {note}")
-    verdict = "consistent" if report.ok else "INCONSISTENT"
-    click.echo(f"{report.matched}/{report.checked} scores reproduced: {verdict}")
-    if not report.ok:
-        raise SystemExit(2)

@@ -24,6 +24,7 @@ COMMANDS = {
     "company": "hessian_cli.company:company",
     "owner": "hessian_cli.owner:owner",
     "demo": "hessian_cli.demo:demo",
+    "audit": "hessian_cli.audit:audit",
     "simulate": "hessian_cli.simulate:simulate",
 }
 

@@ -64,21 +64,29 @@ def owner(
     config: dict = {
         "HESSIAN_SETTINGS": settings,
         "OWNER_MAX_UPLOAD": max_upload_mb * 1024 * 1024,
+        "HOST": host,
     }
     if contract:
         config["OWNER_REPO_ADDRESS"] = contract
     chain_id = chain_id_or_none(settings.rpc_url)
     if keystore is None and account == "auto":
-        if chain_id is None or chain_id in LOCAL_CHAIN_IDS:
+        # a dev key only on a chain known to be local: never when the chain does not answer
+        if chain_id is not None and chain_id in LOCAL_CHAIN_IDS:
             account = "dev:1"
         else:
             keystore = str(settings.home / "owner" / "keystore.json")
     if keystore is not None:
         path = Path(keystore).expanduser()
         if not path.is_file():
+            down = (
+                f"the chain at {settings.rpc_url} does not answer, so it cannot be checked to "
+                "be a local demo chain (dev accounts are refused then); "
+                if chain_id is None
+                else ""
+            )
             raise ConfigError(
-                f"no keystore at {path}: create one with eth-account (hessian_common.chain."
-                "create_keystore) or pass --keystore FILE"
+                f"{down}no keystore at {path}: create one with eth-account (hessian_common."
+                "chain.create_keystore) or pass --keystore FILE"
             )
         passphrase = os.environ.get(ENV_PASSPHRASE) or click.prompt(
             f"Passphrase of {path.name}", hide_input=True

@@ -7,12 +7,14 @@ exceptions still catch them (``except ValueError`` catches a :class:`SchemaError
     ├── ConfigError(ValueError)
     │   └── LendingInputError       (carries ``errors``: field -> message)
     ├── DataError(ValueError)
-    │   └── SchemaError
+    │   ├── SchemaError
+    │   └── UntrustedBlobError   (a stranger's blob: too large, too deep, malformed, out of bounds)
     ├── CryptoError
     │   └── KeyPassphraseError(ValueError)
     ├── StoreError
     │   ├── StoreUnavailable(ConnectionError)
     │   ├── StoreIntegrityError(ValueError)
+    │   ├── BlobTooLarge(ValueError)
     │   └── BlobNotFound(KeyError)
     └── ChainError
         ├── ChainUnavailable(ConnectionError)
@@ -68,6 +70,12 @@ class SchemaError(DataError):
     """A schema file, or data checked against a schema, is invalid."""
 
 
+class UntrustedBlobError(DataError):
+    """A blob written by someone else (a store blob, an upload) cannot be used: too large,
+    nested too deep, not JSON, wrong format, or a value out of bounds. The one error every
+    reader of untrusted bytes raises (see :mod:`hessian_common.untrusted`)."""
+
+
 class CryptoError(HessianError):
     """Paillier key or ciphertext problem (wrong key, malformed serialisation...)."""
 
@@ -86,6 +94,10 @@ class StoreUnavailable(StoreError, ConnectionError):
 
 class StoreIntegrityError(StoreError, ValueError):
     """Bytes read back do not hash to the CID they were asked for (tampering or corruption)."""
+
+
+class BlobTooLarge(StoreError, ValueError):
+    """The blob is larger than the reader allows; it was not read in full."""
 
 
 class BlobNotFound(StoreError, KeyError):

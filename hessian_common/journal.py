@@ -3,34 +3,44 @@
 Every submission is written here *before* anything leaves the machine, then moves through a
 small state machine, one step per successful call to the outside world::
 
-    prepared ──put blob──▶ stored ──submitUpdate──▶ sent ──receipt──▶ confirmed
-        │                    │                        │
-        └────────────────────┴────────────────────────┴──▶ failed(reason)   (never retried)
+    prepared ──submitUpdate──▶ sent ──receipt──▶ confirmed ──put blob──▶ published
+        │                       │                    (on chain)          (in the store)
+        └───────────────────────┴──▶ failed(reason)   (never retried)
 
-- ``prepared``: the encrypted update blob is computed and kept here; the store has not taken it.
-- ``stored``: the blob is in the content store; its CID is known.
+- ``prepared``: the encrypted, signed update blob is computed and kept here with its CID
+  (computed locally, :func:`hessian_common.store.cid_of`); nothing has left the machine.
 - ``sent``: ``submitUpdate`` was broadcast; its transaction hash is known but not yet mined.
   (``ChainClient.transact`` returns only once the receipt is in, so the worker goes from
-  ``stored`` straight to ``confirmed`` with the hash; a ``sent`` entry, e.g. written by
-  :meth:`Journal.mark_sent` from a client that reports hashes early, is handled like a
-  ``stored`` one: the chain is asked first.)
-- ``confirmed``: the transaction is mined; the contract's update id and the hash are known.
-- ``failed``: the contract refused for good (model closed, deadline passed, digest already used
-  by another account, ...); the reason is kept.
+  ``prepared`` straight to ``confirmed``; a ``sent`` entry is handled like a ``prepared`` one:
+  the chain is asked first.)
+- ``confirmed``: the submission is on chain (update id, hash known); the blob is not yet in the
+  content store.
+- ``published``: the blob is in the store, where the lender fetches it. Done.
+- ``failed``: the contract refused for good (model closed, deadline passed, ...); the reason is
+  kept.
+
+Chain first, store second: the blob (its ciphertexts) becomes public only once the
+submission holding its CID is mined. Someone watching pending transactions sees the CID but
+cannot fetch the ciphertexts to re-sign them as their own and get ahead in the model's queue
+(the lender evaluates in submission order); a copy of the CID itself is worthless, since the
+blob names and is signed by this owner. The lender waits (within the evaluation window) for a
+blob that is not in the store yet.
 
 When the store or the chain cannot be reached the entry stays where it is, its ``attempts`` and
 ``last_error`` are updated and it waits ``backoff(attempts)`` seconds (exponential, capped)
 before :func:`retry_pending` tries again.
 
-Exactly once: before (re-)sending a transaction, :func:`retry_pending` asks the chain whether the
-dataset digest is already recorded for that model (``digest_used``) and, if so, finds the
-submission by owner + digest instead of sending again. So a crash between broadcast and
-bookkeeping, or a chain that restarts and loses or keeps a pending transaction, still gives one
-submission on chain. The contract also refuses a second submission of the same digest.
+Exactly once: before (re-)sending a transaction, :func:`retry_pending` asks the chain whether
+this owner's dataset digest is already recorded for that model (``digestUsedBy(model, owner,
+digest)``) and, if so, takes that submission instead of sending again. And only one worker moves
+an entry at a time: a step first takes a *lease* on it (an atomic ``UPDATE`` in SQLite, valid
+``LEASE_SECONDS``), so the web request that just created the entry and the background worker
+never both send (the race that once mined a second, reverted ``submitUpdate``).
 
 What is stored: the encrypted update blob (what goes to the store anyway), its CID, the dataset
-digest, the number of rows, the model id, the deposit and transaction data. The raw CSV and its
-rows never enter the journal.
+digest, the number of rows, the rows' pseudonyms (kept here only, to refuse resubmitting the
+same rows, see :meth:`Journal.submitted_pseudonyms`), the model id, the deposit and transaction
+data. The raw CSV and its rows never enter the journal.
 
 The database is SQLite in WAL mode; every call opens its own short connection, so a background
 worker thread and the web thread can use one :class:`Journal` at the same time.
@@ -64,23 +74,30 @@ class State(StrEnum):
     """Where a submission stands locally (see the module docstring for the diagram)."""
 
     PREPARED = "prepared"
-    STORED = "stored"
     SENT = "sent"
     CONFIRMED = "confirmed"
+    PUBLISHED = "published"
     FAILED = "failed"
 
 
-PENDING_STATES = (State.PREPARED, State.STORED, State.SENT)
+PENDING_STATES = (State.PREPARED, State.SENT, State.CONFIRMED)
 """States :func:`retry_pending` still works on."""
 
+ON_CHAIN_STATES = (State.CONFIRMED, State.PUBLISHED)
+"""States of a submission recorded on chain (it has an update id)."""
+
 _ALLOWED: dict[State, tuple[State, ...]] = {
-    State.PREPARED: (State.STORED, State.FAILED),
-    State.STORED: (State.SENT, State.CONFIRMED, State.FAILED),
-    State.SENT: (State.CONFIRMED, State.STORED, State.FAILED),
-    State.CONFIRMED: (),
+    State.PREPARED: (State.SENT, State.CONFIRMED, State.FAILED),
+    State.SENT: (State.CONFIRMED, State.PREPARED, State.FAILED),
+    State.CONFIRMED: (State.PUBLISHED,),
+    State.PUBLISHED: (),
     State.FAILED: (),
 }
-"""Legal transitions. ``sent -> stored`` happens when a chain restart lost the transaction."""
+"""Legal transitions. ``sent -> prepared`` happens when a chain restart lost the transaction."""
+
+LEASE_SECONDS = 300.0
+"""How long one worker may hold an entry (longer than a send and a put take; a crashed
+worker's lease simply runs out)."""
 
 BACKOFF_BASE = 2.0
 """Seconds to wait after the first failed attempt; doubles with each further attempt."""
@@ -123,6 +140,11 @@ class Entry:
         """True while :func:`retry_pending` still has work to do on this entry."""
         return self.state in PENDING_STATES
 
+    @property
+    def on_chain(self) -> bool:
+        """The submission is recorded on chain (``update_id`` is set)."""
+        return self.state in ON_CHAIN_STATES
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -143,12 +165,22 @@ CREATE TABLE IF NOT EXISTS submissions (
     waiting_on      TEXT,
     next_attempt_at REAL    NOT NULL DEFAULT 0,
     created_at      REAL    NOT NULL,
-    updated_at      REAL    NOT NULL
+    updated_at      REAL    NOT NULL,
+    lease_until     REAL    NOT NULL DEFAULT 0,
+    pseudonyms      BLOB
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_live_submission_per_digest
     ON submissions (model_id, owner, digest) WHERE state != 'failed';
 CREATE INDEX IF NOT EXISTS by_state ON submissions (state, next_attempt_at);
 """
+
+_MIGRATIONS = (
+    # journals written before the lease and the pseudonyms
+    "ALTER TABLE submissions ADD COLUMN lease_until REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE submissions ADD COLUMN pseudonyms BLOB",
+    # the old order put the blob in the store first: such an entry is simply not sent yet
+    "UPDATE submissions SET state = 'prepared' WHERE state = 'stored'",
+)
 
 _COLUMNS = (
     "id, model_id, owner, digest, rows, deposit, label, state, cid, tx_hash, update_id, "
@@ -222,6 +254,9 @@ class Journal:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            for sql in _MIGRATIONS:
+                with contextlib.suppress(sqlite3.OperationalError):  # already applied
+                    db.execute(sql)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -300,6 +335,36 @@ class Journal:
             ).fetchall()
         return [_row(r) for r in rows]
 
+    def submitted_pseudonyms(self, model_id: int, owner: str) -> set[bytes]:
+        """The row pseudonyms of this owner's live (not failed) submissions to ``model_id``."""
+        out: set[bytes] = set()
+        with self._connect() as db:
+            for r in db.execute(
+                "SELECT pseudonyms FROM submissions WHERE model_id = ? AND lower(owner) = "
+                "lower(?) AND state != 'failed' AND pseudonyms IS NOT NULL",
+                (int(model_id), owner),
+            ):
+                raw = bytes(r["pseudonyms"])
+                out.update(raw[i : i + 8] for i in range(0, len(raw), 8))
+        return out
+
+    # ---------------------------------------------------------------- the lease
+
+    def take_lease(self, entry_id: int, seconds: float = LEASE_SECONDS) -> bool:
+        """Atomically claim ``entry_id`` for one worker step; ``False`` if someone holds it."""
+        now = self.clock()
+        with self._connect() as db:
+            cur = db.execute(
+                "UPDATE submissions SET lease_until = ? WHERE id = ? AND lease_until <= ?",
+                (now + seconds, entry_id, now),
+            )
+            return cur.rowcount == 1
+
+    def release_lease(self, entry_id: int) -> None:
+        """Give the entry back (the next worker step may take it at once)."""
+        with self._connect() as db:
+            db.execute("UPDATE submissions SET lease_until = 0 WHERE id = ?", (entry_id,))
+
     # ---------------------------------------------------------------- writing
 
     def add(
@@ -312,12 +377,15 @@ class Journal:
         blob: bytes,
         deposit: int = 0,
         label: str = "",
+        pseudonyms: list[bytes] | None = None,
     ) -> Entry:
-        """Record a new submission in state ``prepared`` and return it.
+        """Record a new submission in state ``prepared`` (its CID computed here) and return it.
 
         Raises :class:`JournalError` if this owner already has a live entry for the same digest
         and model (a replay), or if the values are out of range. Nothing is written then.
         """
+        from hessian_common.store.cid import cid_of
+
         d = _norm_digest(digest)
         if int(rows) <= 0:
             raise JournalError(f"rows must be positive, got {rows}")
@@ -325,12 +393,16 @@ class Journal:
             raise JournalError(f"deposit must not be negative, got {deposit}")
         if not blob:
             raise JournalError("the update blob is empty")
+        if pseudonyms is not None and any(len(p) != 8 for p in pseudonyms):
+            raise JournalError("row pseudonyms are 8 bytes each")
+        packed = b"".join(pseudonyms) if pseudonyms is not None else None
         now = self.clock()
         with self._connect() as db:
             try:
                 cur = db.execute(
                     "INSERT INTO submissions (model_id, owner, digest, rows, deposit, label, "
-                    "blob, state, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "blob, state, cid, created_at, updated_at, pseudonyms) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         int(model_id),
                         owner,
@@ -340,8 +412,10 @@ class Journal:
                         label,
                         bytes(blob),
                         str(State.PREPARED),
+                        str(cid_of(bytes(blob))),
                         now,
                         now,
+                        packed,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -372,10 +446,10 @@ class Journal:
             raise JournalError(f"journal entry {entry_id} cannot go from {current} to {to}")
         return self.get(entry_id)
 
-    def mark_stored(self, entry_id: int, cid: str) -> Entry:
-        """The blob is in the store under ``cid``."""
+    def mark_published(self, entry_id: int) -> Entry:
+        """The blob is in the store under the entry's CID."""
         return self._move(
-            entry_id, State.STORED, cid=str(cid), waiting_on=None, next_attempt_at=0.0
+            entry_id, State.PUBLISHED, waiting_on=None, next_attempt_at=0.0, last_error=None
         )
 
     def mark_sent(self, entry_id: int, tx_hash: str) -> Entry:
@@ -388,6 +462,7 @@ class Journal:
             "update_id": int(update_id),
             "waiting_on": None,
             "last_error": None,
+            "next_attempt_at": 0.0,
         }
         if tx_hash:
             values["tx_hash"] = str(tx_hash)
@@ -395,7 +470,7 @@ class Journal:
 
     def mark_unsent(self, entry_id: int, reason: str) -> Entry:
         """The recorded transaction is not on chain (e.g. the node restarted): send again."""
-        return self._move(entry_id, State.STORED, tx_hash=None, last_error=reason)
+        return self._move(entry_id, State.PREPARED, tx_hash=None, last_error=reason)
 
     def mark_failed(self, entry_id: int, reason: str) -> Entry:
         """Give up for good (the contract refused); ``reason`` is shown to the owner."""
@@ -457,30 +532,28 @@ def _revert_text(exc: ContractRevert) -> str:
     return f"{name}({args})" if args else f"{name}: {exc}"
 
 
-def _find_on_chain(repo: Any, entry: Entry) -> tuple[int | None, str | None]:
-    """``(update_id, other_owner)`` for ``entry.digest`` on its model, from ``digestUsedBy``.
-
-    ``update_id`` is set when this owner's submission is on chain; ``other_owner`` when another
-    account recorded the same digest first; both ``None`` when the digest is unused.
-    """
-    used = int(repo.digest_used(entry.model_id, entry.digest))
-    if not used:
-        return None, None
-    owner = str(repo.submission(used).owner)
-    if owner.lower() == entry.owner.lower():
-        return used, None
-    return None, owner
+def _find_on_chain(repo: Any, entry: Entry) -> int | None:
+    """This owner's update id for ``entry.digest`` on its model (``digestUsedBy``), or None."""
+    used = int(repo.digest_used(entry.model_id, entry.digest, owner=entry.owner))
+    return used or None
 
 
 def _step(journal: Journal, entry: Entry, store: Any, get_repo: Callable[[], Any]) -> Entry:
-    """Move one entry as far forward as the store and chain allow."""
-    if entry.state is State.PREPARED:
-        try:
-            cid = store.put(journal.blob(entry.id))
-        except (StoreError, OSError) as exc:  # OSError: a store directory that went away
-            return journal.record_error(entry.id, "store", f"store: {exc}")
-        entry = journal.mark_stored(entry.id, cid)
+    """Move one entry as far forward as the chain and store allow (under its lease)."""
+    if not journal.take_lease(entry.id):
+        return journal.get(entry.id)  # another worker is moving it right now
+    try:
+        entry = journal.get(entry.id)  # what the previous holder left
+        if entry.state in (State.PREPARED, State.SENT):
+            entry = _to_chain(journal, entry, get_repo)
+        if entry.state is State.CONFIRMED:
+            entry = _to_store(journal, entry, store)
+        return entry
+    finally:
+        journal.release_lease(entry.id)
 
+
+def _to_chain(journal: Journal, entry: Entry, get_repo: Callable[[], Any]) -> Entry:
     try:
         repo = get_repo()
         signer = str(repo.client.address)
@@ -491,30 +564,26 @@ def _step(journal: Journal, entry: Entry, store: Any, get_repo: Callable[[], Any
                 f"signed in as {signer}; this submission belongs to {entry.owner}",
             )
         # Exactly once: whatever we recorded locally, the chain decides whether it landed.
-        update_id, other = _find_on_chain(repo, entry)
+        update_id = _find_on_chain(repo, entry)
     except ContractRevert as exc:  # e.g. UnknownModel: this will never land
         return journal.mark_failed(entry.id, f"the contract refused: {_revert_text(exc)}")
     except ChainError as exc:  # ChainUnavailable and transport trouble: wait and retry
         return journal.record_error(entry.id, "chain", f"chain: {exc}")
     if update_id is not None:
         return journal.mark_confirmed(entry.id, update_id)
-    if other is not None:
-        return journal.mark_failed(
-            entry.id, f"dataset {entry.digest} was already submitted to this model by {other}"
-        )
     if entry.state is State.SENT:
         entry = journal.mark_unsent(
             entry.id, f"transaction {entry.tx_hash} is not on chain; sending again"
         )
 
     try:
-        tx_hash, update_id = _send(repo, entry)
+        submitted = repo.submit(entry.model_id, entry.cid, entry.digest, entry.rows)
     except ChainUnavailable as exc:
         return journal.record_error(entry.id, "chain", f"chain: {exc}")
     except ContractRevert as exc:
         # Refused for good, unless it was refused because our own earlier send landed.
         try:
-            update_id, _ = _find_on_chain(repo, entry)
+            update_id = _find_on_chain(repo, entry)
         except ChainError:
             update_id = None
         if update_id is not None:
@@ -522,26 +591,19 @@ def _step(journal: Journal, entry: Entry, store: Any, get_repo: Callable[[], Any
         return journal.mark_failed(entry.id, f"the contract refused: {_revert_text(exc)}")
     except ChainError as exc:  # e.g. not mined in time: check the chain again next time
         return journal.record_error(entry.id, "chain", f"chain: {exc}")
-    return journal.mark_confirmed(entry.id, update_id, tx_hash)
+    return journal.mark_confirmed(entry.id, submitted.update_id, submitted.tx_hash)
 
 
-def _send(repo: Any, entry: Entry) -> tuple[str, int]:
-    """Send ``submitUpdate(modelId, updateCid, datasetDigest, rows)`` with the deposit.
-
-    Returns ``(tx_hash, update_id)``; the update id is read back with ``digestUsedBy``.
-    """
-    from hessian_common.chain.client import tx_hash_of
-
-    digest = bytes.fromhex(entry.digest[2:])
-    receipt = repo.client.transact(
-        repo.fn.submitUpdate(entry.model_id, entry.cid, digest, entry.rows),
-        value=entry.deposit,
-    )
-    tx_hash = tx_hash_of(receipt)
-    update_id = int(repo.digest_used(entry.model_id, digest))
-    if not update_id:
-        raise ChainError(f"transaction {tx_hash} was mined but recorded no submission")
-    return tx_hash, update_id
+def _to_store(journal: Journal, entry: Entry, store: Any) -> Entry:
+    try:
+        cid = store.put(journal.blob(entry.id))
+    except (StoreError, OSError) as exc:  # OSError: a store directory that went away
+        return journal.record_error(entry.id, "store", f"store: {exc}")
+    if str(cid) != entry.cid:
+        return journal.mark_failed(entry.id, f"the store named the blob {cid}, not {entry.cid}")
+    with contextlib.suppress(StoreError):
+        store.pin(cid)
+    return journal.mark_published(entry.id)
 
 
 def retry_pending(journal: Journal, store: Any, repo: Any, now: float | None = None) -> list[Entry]:
@@ -561,7 +623,8 @@ def retry_pending(journal: Journal, store: Any, repo: Any, now: float | None = N
     -------
     list of Entry
         The entries that were due, in their new state. Entries waiting on the store or chain
-        keep their state, with ``attempts``, ``last_error`` and ``next_attempt_at`` updated.
+        keep their state, with ``attempts``, ``last_error`` and ``next_attempt_at`` updated;
+        an entry another worker holds is returned as it is.
     """
     get_repo = repo if callable(repo) and not hasattr(repo, "submit_update") else lambda: repo
     return [_step(journal, entry, store, get_repo) for entry in journal.due(now)]

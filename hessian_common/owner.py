@@ -19,9 +19,14 @@ A data owner
    With the Newton rule the owner weighs its ``N`` rows against the ``M`` rows the model
    holds, ``M`` = the spec's ``seed_rows`` + the contract's ``acceptedRows``
    (:func:`update_params`), so each owner moves the model about ``N/(N + M)`` of the way;
-5. submits through the local journal (:func:`submit`): the blob goes to the content store,
-   ``submitUpdate(modelId, updateCid, datasetDigest, rows)`` goes on chain with the deposit.
-   If either is down the entry waits in the journal and is retried.
+5. signs the blob with its account (it names the chain, contract, model, base version and
+   owner: :meth:`~hessian_common.learning.spec.UpdateBlob.sign`), and seals the pseudonyms of
+   its rows to the lender's row key, so the lender can refuse rows already in the model
+   without seeing them;
+6. submits through the local journal (:func:`submit`): ``submitUpdate(modelId, updateCid,
+   datasetDigest, rows)`` goes on chain with the deposit, then the blob goes to the content
+   store (chain first: see :mod:`hessian_common.journal`). If either is down the entry waits
+   in the journal and is retried.
 
 The raw rows never leave the machine: only the encrypted update blob (to the store), its CID,
 the dataset digest and the row count (to the chain) do.
@@ -37,6 +42,7 @@ from typing import Any
 
 from hessian_common.errors import ChainError, ChainUnavailable, DataError, HessianError
 from hessian_common.journal import Entry, Journal, State, retry_pending
+from hessian_common.untrusted import MAX_BYTES, fetch
 
 ProgressFn = Callable[..., None]
 """``progress(done=None, total=None, message=None)``, e.g. a web job's ``Progress.update``."""
@@ -44,6 +50,12 @@ ProgressFn = Callable[..., None]
 MIN_ROWS = 10
 """Fewest usable rows an owner may submit: an update from a handful of rows says too much
 about each of them (the lender decrypts ``w'``, which for tiny ``N`` nearly pins ``X``)."""
+
+ROW_REUSE_LIMIT = 0.05
+"""Largest share of a submission's rows that may repeat rows already sent to the model (by
+this owner, checked here from the journal, or by anyone, checked by the lender from the sealed
+pseudonyms) or repeat each other: above it the file is refused here and the update rejected
+there (``Reason.DUPLICATE_ROWS``)."""
 
 
 def _noop(*_args: Any, **_kwargs: Any) -> None:
@@ -80,6 +92,17 @@ class OpenModel:
     accepted: int
     is_open: bool
     rule: str = ""
+    chain_id: int = 0
+    contract: str = ""
+    min_gain: int = 0
+    """Smallest score gain (ppm) that is paid."""
+    max_rows: int = 0
+    stale_reward: int = 0
+    stale_reserve: int = 0
+    """What a submission made now is reserved, and paid if the lender leaves it stale."""
+    reveal_deadline: int = 0
+    revealed: bool = False
+    forfeited: bool = False
     accepted_rows: int = 0
     """Rows of the accepted submissions (the contract's ``acceptedRows``), read together with
     ``model_cid``: with the spec's ``seed_rows``, the rows the current model holds."""
@@ -100,6 +123,7 @@ def _enum_name(value: Any) -> str:
 
 def _model_view(repo: Any, store: Any, model_id: int) -> OpenModel:
     info = repo.model(model_id)
+    reserve = int(repo.stale_reserve_now(model_id)) if info.is_open else 0
     spec, spec_error = None, None
     try:
         spec = _load_spec(store, info.spec_cid)
@@ -127,6 +151,15 @@ def _model_view(repo: Any, store: Any, model_id: int) -> OpenModel:
         accepted_rows=int(info.accepted_rows),
         is_open=_enum_name(info.status).upper() == "OPEN",
         rule=str(getattr(spec, "rule", "") or ""),
+        chain_id=int(repo.client.chain_id),
+        contract=str(repo.address),
+        min_gain=int(info.min_gain),
+        max_rows=int(info.max_rows),
+        stale_reward=int(info.stale_reward),
+        stale_reserve=reserve,
+        reveal_deadline=int(info.reveal_deadline),
+        revealed=bool(info.revealed),
+        forfeited=bool(info.forfeited),
         schema_name=spec.schema_name if spec is not None else "",
         n_features=spec.dim if spec is not None else None,
         spec=spec,
@@ -144,7 +177,9 @@ def _load_spec(store: Any, cid: str) -> Any:
     if not cid:
         raise DataError("the model has no spec CID on chain")
     if cid not in _SPECS:
-        spec = ModelSpec.from_bytes(store.get(cid))  # get() re-hashes the bytes against the CID
+        # a stranger's blob: size-capped read (re-hashed against the CID), safe parse
+        raw = fetch(store, cid, what="model spec", max_bytes=MAX_BYTES["spec"])
+        spec = ModelSpec.from_bytes(raw)
         if len(_SPECS) >= 64:
             _SPECS.pop(next(iter(_SPECS)))
         _SPECS[cid] = spec
@@ -325,16 +360,11 @@ class ReplayCheck:
     def message(self) -> str:
         """What to tell the owner (empty when not blocked)."""
         if self.on_chain_update is not None:
-            who = (
-                "you"
-                if self.journal_entry is not None or not self.on_chain_owner
-                else (self.on_chain_owner)
-            )
             return (
-                f"This exact data set (digest {self.digest[:18]}…) was already submitted to "
-                f"model {self.model_id} by {who} as update #{self.on_chain_update}. The contract "
-                "refuses the same data twice per model, so it cannot be sent again; new or "
-                "different data can be."
+                f"You already submitted this exact data set (digest {self.digest[:18]}…) to "
+                f"model {self.model_id} as update #{self.on_chain_update}. The contract "
+                "refuses the same data twice per model and owner, so it cannot be sent again; "
+                "new or different data can be."
             )
         if self.journal_entry is not None:
             return (
@@ -349,31 +379,21 @@ class ReplayCheck:
 def already_submitted(
     journal: Journal, repo: Any, model_id: int, digest: bytes | str, owner: str
 ) -> ReplayCheck:
-    """Check both this owner's journal and the contract's ``digestUsedBy`` for ``digest``.
+    """Check both this owner's journal and the contract's ``digestUsedBy(model, owner, digest)``
+    for ``digest`` (replays are per owner: another account's copy does not block ours).
 
     ``repo`` may be ``None``, or the chain may be down: only the journal is checked then
     (``chain_checked`` is ``False``; the journal worker checks the chain again before sending).
     """
     d = _hex32(digest)
     entry = journal.find(model_id, owner, d)
-    update_id, who, checked = None, None, repo is not None
+    update_id, checked = None, repo is not None
     if repo is not None:
         try:
-            used = _digest_used_by(repo, model_id, d)
-            if used:
-                update_id = used
-                who = str(repo.submission(used).owner)
+            update_id = repo.digest_used(int(model_id), bytes.fromhex(d[2:]), owner=owner) or None
         except ChainUnavailable:
             checked = False
-    return ReplayCheck(int(model_id), d, entry, update_id, who, checked)
-
-
-def _digest_used_by(repo: Any, model_id: int, digest: str) -> int:
-    """Update id that used ``digest`` for ``model_id`` (0 when unused)."""
-    used = repo.digest_used(int(model_id), bytes.fromhex(digest[2:]))
-    if isinstance(used, bool):
-        return -1 if used else 0
-    return int(used)
+    return ReplayCheck(int(model_id), d, entry, update_id, owner if update_id else None, checked)
 
 
 def _hex32(digest: bytes | str) -> str:
@@ -398,8 +418,8 @@ def current_weights(store: Any, model: OpenModel) -> tuple[Any, str]:
     from hessian_common.learning.spec import EncryptedModel
 
     if model.model_cid:
-        current = EncryptedModel.from_bytes(store.get(model.model_cid), model.spec)
-        return current.weights, model.model_cid
+        raw = fetch(store, model.model_cid, what="current model", max_bytes=MAX_BYTES["model"])
+        return EncryptedModel.from_bytes(raw, model.spec).weights, model.model_cid
     return model.spec.weights, model.spec_cid
 
 
@@ -443,23 +463,30 @@ def prepare_update(
     *,
     model_id: int,
     base_cid: str,
+    account: Any,
+    chain_id: int,
+    contract: str,
     params: dict[str, Any] | None = None,
     accepted_rows: int = 0,
     progress: ProgressFn | None = None,
 ) -> Any:
-    """Compute the encrypted update blob ``enc(w') = P·enc(w) + q`` from the owner's data.
+    """Compute the signed, encrypted update blob ``enc(w') = P·enc(w) + q`` from the owner's data.
 
     Parameters
     ----------
     spec : ModelSpec
-        Gives the preprocessing (``Preprocessor.from_dict``), the public key and the update
-        rule with its hyper-parameters.
+        Gives the preprocessing (``Preprocessor.from_dict``), the public key, the update rule
+        with its hyper-parameters and (optionally) the row key and salt.
     current : EncryptedVector
         ``enc(w)``, the weights to update (never decrypted here).
     data : LoadedData
         The owner's usable rows (from :func:`validate_for_model`).
     model_id, base_cid :
         Recorded in the blob so the lender can check what it was computed on.
+    account : eth_account LocalAccount
+        Signs the blob (EIP-191); must be the account that will submit it.
+    chain_id, contract :
+        Where it will be submitted (named in the signed blob, so it is valid nowhere else).
     params : dict, optional
         Overrides of the spec's hyper-parameters (e.g. ``{"epochs": 5}``), see
         :func:`update_params`.
@@ -472,7 +499,10 @@ def prepare_update(
     Returns
     -------
     UpdateBlob
+        Signed; with ``rows_sealed`` when the spec has a row key.
     """
+    from web3 import Web3
+
     from hessian_common.data import Preprocessor
     from hessian_common.learning.spec import UpdateBlob
     from hessian_common.learning.updates import build_update
@@ -487,7 +517,7 @@ def prepare_update(
     d = X.shape[1]
     report(done=2, message=f"applying it to the encrypted weights ({d}×{d} products)")
     enc_new = update.apply_encrypted(current)
-    report(done=3, message="packing the encrypted update")
+    report(done=3, message="sealing the row pseudonyms, signing the encrypted update")
     blob = UpdateBlob(
         model_id=int(model_id),
         base_model_cid=str(base_cid),
@@ -495,9 +525,45 @@ def prepare_update(
         rows=len(y),
         dataset_digest=data.digest().hex(),
         rule=spec.rule,
-    )
+        chain_id=int(chain_id),
+        contract=Web3.to_checksum_address(contract),
+        owner=Web3.to_checksum_address(account.address),
+        rows_sealed=sealed_pseudonyms(spec, data),
+    ).sign(account)
     report(done=4, message="encrypted update ready")
     return blob
+
+
+def row_pseudonyms(spec: Any, data: Any) -> list[bytes] | None:
+    """The 8-byte pseudonyms of ``data``'s rows under the spec's salt (None without one)."""
+    if not getattr(spec, "row_salt", None):
+        return None
+    return data.row_pseudonyms(bytes.fromhex(spec.row_salt))
+
+
+def sealed_pseudonyms(spec: Any, data: Any) -> str:
+    """The rows' pseudonyms concatenated and sealed to the spec's ``row_key`` (hex; empty if
+    the spec has no row key)."""
+    from hessian_common.crypto.sealing import seal
+
+    pseudonyms = row_pseudonyms(spec, data)
+    if pseudonyms is None or not getattr(spec, "row_key", None):
+        return ""
+    return seal(bytes.fromhex(spec.row_key), b"".join(pseudonyms), info=ROWS_INFO).hex()
+
+
+ROWS_INFO = b"hessian.row-pseudonyms/1"
+"""HKDF context of the sealed row pseudonyms (see :mod:`hessian_common.crypto.sealing`)."""
+
+
+def reused_rows(pseudonyms: list[bytes], seen: set[bytes]) -> int:
+    """How many of ``pseudonyms`` repeat ``seen`` or an earlier one of the same list."""
+    reused, mine = 0, set()
+    for p in pseudonyms:
+        if p in seen or p in mine:
+            reused += 1
+        mine.add(p)
+    return reused
 
 
 # ---------------------------------------------------------------------- submit
@@ -515,13 +581,14 @@ def submit(
     owner: str,
     deposit: int,
     label: str = "",
+    pseudonyms: list[bytes] | None = None,
 ) -> Entry:
-    """Journal the submission, then try once to store and send it.
+    """Journal the submission, then try once to send it and publish the blob.
 
     The entry is written first, so nothing is lost if the store or chain is down: it then
-    waits in the journal (state ``prepared`` or ``stored``) and the worker retries it
-    (:func:`hessian_common.journal.retry_pending`). ``repo`` may be a callable returning the
-    repository (it may raise ``ChainUnavailable``).
+    waits in the journal (``prepared``, or ``confirmed`` until the store takes the blob) and
+    the worker retries it (:func:`hessian_common.journal.retry_pending`). ``repo`` may be a
+    callable returning the repository (it may raise ``ChainUnavailable``).
 
     Raises ``JournalError`` for a digest this owner already has in the journal for the model.
     """
@@ -533,6 +600,7 @@ def submit(
         blob=blob_bytes,
         deposit=deposit,
         label=label,
+        pseudonyms=pseudonyms,
     )
     for moved in retry_pending(journal, store, repo):
         if moved.id == entry.id:
@@ -557,16 +625,18 @@ def share(
     *,
     model: OpenModel | int,
     path: str | Path,
-    owner: str,
+    account: Any,
     label: str = "",
     params: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     max_bytes: int | None = None,
 ) -> Entry:
-    """The whole owner flow for one file: validate, replay check, encrypted update, submit.
+    """The whole owner flow for one file: validate, replay checks, encrypted update, submit.
 
     Parameters
     ----------
+    account : eth_account LocalAccount
+        The owner: signs the update blob and the transaction (``repo`` must sign as it).
     repo : ModelRepository or a callable returning one
         A callable may raise ``ChainUnavailable``: with ``model`` given as an
         :class:`OpenModel` (read while the chain answered) the update is still computed and
@@ -578,9 +648,11 @@ def share(
     params : dict, optional
         Overrides of the rule's hyper-parameters (``{"model_rows": 0}``: the plain step).
 
-    Everything that can refuse (bad file, replay, closed model, deposit above balance) is
-    checked before the journal entry is written; after that the submission is never lost.
+    Everything that can refuse (bad file, replay, rows this owner already sent to the model,
+    closed model, deposit above balance) is checked before the journal entry is written;
+    after that the submission is never lost.
     """
+    owner = str(account.address)
     report = progress or _noop
     report(done=0, total=8, message="reading the model")
     live = _resolve(repo)
@@ -594,6 +666,14 @@ def share(
     replay = already_submitted(journal, live, model.model_id, validation.digest, owner)
     if replay.blocked:
         raise DataError(replay.message)
+    if model.max_rows and validation.rows > model.max_rows:
+        raise DataError(
+            f"the file has {validation.rows} usable rows; model {model.model_id} takes at most "
+            f"{model.max_rows} per submission"
+        )
+    pseudonyms = row_pseudonyms(model.spec, validation.data)
+    if pseudonyms is not None:
+        check_row_reuse(pseudonyms, journal.submitted_pseudonyms(model.model_id, owner))
     current, base_cid = current_weights(store, model)
 
     def sub(done: int | None = None, total: int | None = None, message: str | None = None):
@@ -605,11 +685,14 @@ def share(
         validation.data,
         model_id=model.model_id,
         base_cid=base_cid,
+        account=account,
+        chain_id=model.chain_id,
+        contract=model.contract,
         params=params,
         accepted_rows=model.accepted_rows,
         progress=sub,
     )
-    report(done=7, message="saving to the local journal, uploading, sending submitUpdate")
+    report(done=7, message="saving to the local journal, sending submitUpdate, publishing")
     entry = submit(
         journal,
         store,
@@ -621,9 +704,23 @@ def share(
         owner=owner,
         deposit=model.deposit,
         label=label or Path(path).name,
+        pseudonyms=pseudonyms,
     )
     report(done=8, message=_entry_sentence(entry))
     return entry
+
+
+def check_row_reuse(pseudonyms: list[bytes], seen: set[bytes]) -> None:
+    """Refuse (``DataError``) a file whose rows repeat each other or rows this owner already
+    sent to the model beyond :data:`ROW_REUSE_LIMIT` (slices or repeats of one file)."""
+    reused = reused_rows(pseudonyms, seen)
+    if reused > ROW_REUSE_LIMIT * len(pseudonyms):
+        raise DataError(
+            f"{reused} of the {len(pseudonyms)} rows repeat rows of this file or rows you "
+            "already submitted to this model; at most "
+            f"{ROW_REUSE_LIMIT:.0%} may. Reused rows add nothing to the model and are not "
+            "paid: send only new loans."
+        )
 
 
 def check_can_submit(model: OpenModel, repo: Any | None, owner: str) -> None:
@@ -635,6 +732,8 @@ def check_can_submit(model: OpenModel, repo: Any | None, owner: str) -> None:
         raise DataError(f"model {model.model_id} passed its deadline; it takes no submissions")
     if model.spec is None:
         raise DataError(f"model {model.model_id}: its spec cannot be used ({model.spec_error})")
+    if not model.contract or not model.chain_id:
+        raise DataError(f"model {model.model_id}: read it from the chain first")
     if repo is None:
         return
     try:
@@ -648,8 +747,13 @@ def check_can_submit(model: OpenModel, repo: Any | None, owner: str) -> None:
 
 
 def _entry_sentence(entry: Entry) -> str:
-    if entry.state is State.CONFIRMED:
+    if entry.state is State.PUBLISHED:
         return f"submitted as update #{entry.update_id}"
+    if entry.state is State.CONFIRMED:
+        return (
+            f"submitted as update #{entry.update_id}; publishing the update to the store "
+            "(retried)"
+        )
     if entry.state is State.FAILED:
         return f"refused: {entry.last_error}"
     return f"saved in the journal; waiting for the {entry.waiting_on or 'network'} (retried)"
@@ -662,6 +766,7 @@ STATUS_LABELS = {
     "queued": "Queued",
     "waiting_store": "Waiting for store",
     "waiting_chain": "Waiting for chain",
+    "publishing": "On chain; publishing to the store",
     "waiting_evaluation": "Waiting for evaluation",
     "accepted": "Accepted",
     "rejected": "Rejected",
@@ -680,6 +785,10 @@ class MySubmission:
     reward: int | None = None
     claimable: int = 0
     stale: bool = False
+    reason: str | None = None
+    """Why the lender rejected it (``Reason.text``), None otherwise."""
+    paid_gain: int = 0
+    """The gain (ppm) the contract paid for (0: not paid, e.g. below the model's minimum)."""
 
     @property
     def status_label(self) -> str:
@@ -699,9 +808,11 @@ def local_status(entry: Entry) -> str:
     if entry.state is State.FAILED:
         return "failed"
     if entry.state is State.PREPARED:
-        return "waiting_store" if entry.waiting_on == "store" else "queued"
-    if entry.state in (State.STORED, State.SENT):
+        return "waiting_chain" if entry.waiting_on == "chain" else "queued"
+    if entry.state is State.SENT:
         return "waiting_chain"
+    if entry.state is State.CONFIRMED:
+        return "waiting_store" if entry.waiting_on == "store" else "publishing"
     return "waiting_evaluation"
 
 
@@ -731,7 +842,7 @@ def my_submissions(journal: Journal, repo: Any | None, owner: str) -> list[MySub
     out = []
     entries = journal.entries(owner=owner)
     before: dict[int, int] = {}
-    confirmed = {e.model_id for e in entries if e.state is State.CONFIRMED}
+    confirmed = {e.model_id for e in entries if e.on_chain}
     if repo is not None and confirmed:
         try:
             before = scores_before(repo, confirmed)
@@ -739,13 +850,13 @@ def my_submissions(journal: Journal, repo: Any | None, owner: str) -> list[MySub
             repo = None
     for entry in entries:
         status = local_status(entry)
-        if entry.state is not State.CONFIRMED or repo is None:
+        if not entry.on_chain or repo is None:
             out.append(MySubmission(entry, status))
             continue
         try:
             sub = repo.submission(entry.update_id)
             chain_status = _enum_name(sub.status).upper()
-            claimable = int(repo.share_of(entry.update_id)) if hasattr(repo, "share_of") else 0
+            claimable = int(repo.share_of(entry.update_id))
         except ChainError:
             out.append(MySubmission(entry, status))
             continue
@@ -762,7 +873,9 @@ def my_submissions(journal: Journal, repo: Any | None, owner: str) -> list[MySub
                 score_before=before.get(int(entry.update_id)),
                 reward=int(sub.reward),
                 claimable=claimable,
-                stale=bool(getattr(sub, "stale", False)),
+                stale=bool(sub.stale),
+                reason=sub.reason.text if status == "rejected" and sub.reason else None,
+                paid_gain=int(sub.gain),
             )
         )
     return out

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from company_app import services, worker
 from company_app.charts import ScorePoint, score_history_svg
 from company_app.filters import eth
-from company_app.forms import ActionForm
+from company_app.forms import ActionForm, RejectForm
 from company_app.views import lending
 from hessian_common.web import jobs
 
@@ -84,10 +84,7 @@ def evaluate(model_id: int, update_id: int):
     """Evaluate one submission in the background; the page shows its progress."""
     _checked()
     lender = services.lender()
-    if update_id not in lender.waiting(model_id):
-        flash(
-            f"Update #{update_id} is not waiting for an evaluation of model #{model_id}.", "error"
-        )
+    if not _is_next(lender, model_id, update_id):
         return redirect(url_for("models.show", model_id=model_id))
     if not worker.claim(current_app, update_id):
         flash(f"Update #{update_id} is already being evaluated.", "warning")
@@ -99,6 +96,45 @@ def evaluate(model_id: int, update_id: int):
         update_id,
         tags={"model": str(model_id)},
     )
+    return redirect(url_for("models.show", model_id=model_id))
+
+
+def _is_next(lender, model_id: int, update_id: int) -> bool:
+    """Whether ``update_id`` is the head of the model's queue (else flash why not)."""
+    waiting = lender.waiting(model_id)
+    if update_id not in waiting:
+        flash(
+            f"Update #{update_id} is not waiting for an evaluation of model #{model_id}.", "error"
+        )
+        return False
+    if update_id != waiting[0]:
+        flash(
+            f"Update #{update_id} is not next: the contract takes submissions in the order "
+            f"they arrived; update #{waiting[0]} comes first.",
+            "error",
+        )
+        return False
+    return True
+
+
+@bp.post("/<int:model_id>/reject/<int:update_id>")
+def reject(model_id: int, update_id: int):
+    """Reject the next submission by hand, with a reason (kept in the audit transcript)."""
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash("Say why the submission is rejected (1 to 300 characters).", "error")
+        return redirect(url_for("models.show", model_id=model_id))
+    lender = services.lender()
+    if not _is_next(lender, model_id, update_id):
+        return redirect(url_for("models.show", model_id=model_id))
+    if not worker.claim(current_app, update_id):
+        flash(f"Update #{update_id} is already being evaluated.", "warning")
+        return redirect(url_for("models.show", model_id=model_id))
+    try:
+        lender.reject_submission(update_id, form.note.data)
+    finally:
+        worker.release(current_app, [update_id])
+    flash(f"Update #{update_id} rejected: {form.note.data}", "success")
     return redirect(url_for("models.show", model_id=model_id))
 
 

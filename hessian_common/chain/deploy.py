@@ -39,6 +39,8 @@ DAY = 86_400
 PAYMENT_PERIOD = 30 * DAY
 DEFAULT_AFTER = 120 * DAY
 OFFER_VALIDITY = 7 * DAY
+FUNDING_WINDOW = 7 * DAY
+"""Seconds the lender has to fund an accepted loan (the borrower may cancel after)."""
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,15 @@ def deploy_loanbook(
     payment_period: int = PAYMENT_PERIOD,
     default_after: int = DEFAULT_AFTER,
     offer_validity: int = OFFER_VALIDITY,
+    funding_window: int = FUNDING_WINDOW,
     record: bool = True,
     artifact: Artifact | None = None,
 ) -> str:
     """Deploy a ``LoanBook`` linked to the ModelRepository at ``repository_address``.
 
     Times are seconds (defaults: 30-day instalments, default after 120 days overdue, offers
-    open 7 days). With ``record`` writes ``deployments/<chainId>-LoanBook.json``.
+    open 7 days, accepted loans funded within 7 days). With ``record`` writes
+    ``deployments/<chainId>-LoanBook.json``.
 
     Raises
     ------
@@ -136,6 +140,7 @@ def deploy_loanbook(
         ("payment_period", payment_period),
         ("default_after", default_after),
         ("offer_validity", offer_validity),
+        ("funding_window", funding_window),
     ):
         if not isinstance(value, int) or not 0 < value < 2**64:
             raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}")
@@ -149,7 +154,13 @@ def deploy_loanbook(
         )
     artifact = artifact or load_artifact(LOANBOOK_NAME)
     receipt = client.deploy(
-        artifact.abi, artifact.bytecode, repo, payment_period, default_after, offer_validity
+        artifact.abi,
+        artifact.bytecode,
+        repo,
+        payment_period,
+        default_after,
+        offer_validity,
+        funding_window,
     )
     if record:
         _record(client, artifact, receipt, deployments_dir)

@@ -20,6 +20,12 @@ wei, APR ``r`` basis points and ``n`` months::
 
 Total owed is ``M * n``; instalment ``k`` (1..n) falls due ``k * payment_period`` seconds
 after funding.
+
+Early payoff (:func:`payoff_for`, the contract's ``payoffAmount``): with ``k`` instalments due
+by ``t``, the scheduled balance after them ``B_k = ceil(A f_k / WAD) − floor(M (f_k − WAD) / i)``
+(``f_k = rpow(WAD + i, k)``; ``A − k M`` at 0 %), the interest accrued in the current period
+``ceil(B_k · i · e / (WAD · period))`` (``e`` seconds into it) and arrears:
+``min(total − repaid, max(0, k M + B_k + accrued − repaid))``; everything owed once ``k = n``.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class LoanStatus(IntEnum):
     REPAID = 5
     DEFAULTED = 6
     CANCELLED = 7
+    RECOVERED = 8
+    """A defaulted loan paid in full after all."""
 
     @property
     def label(self) -> str:
@@ -90,6 +98,7 @@ class LoanInfo:
     repaid: Wei
     applied_at: int
     offer_expires: int
+    accepted_at: int
     funded_at: int
     total_owed: Wei
     """``installment * term_months``."""
@@ -156,6 +165,38 @@ def installment_for(principal: int, apr_bps: int, term: int) -> int:
     i = apr_bps * WAD // 120_000
     f = _rpow(WAD + i, term)
     return _ceil_div(_ceil_div(principal * f, f - WAD) * i, WAD)
+
+
+def payoff_for(
+    principal: int,
+    apr_bps: int,
+    term: int,
+    installment: int,
+    repaid: int,
+    funded_at: int,
+    timestamp: int,
+    payment_period: int,
+) -> int:
+    """The contract's early payoff of a FUNDED loan at ``timestamp`` (module docstring), wei."""
+    owed_left = installment * term - repaid
+    elapsed = int(timestamp) - int(funded_at)
+    k = elapsed // payment_period
+    if k >= term:
+        return owed_left
+    accrued = 0
+    if apr_bps == 0:
+        balance = max(principal - k * installment, 0)
+    else:
+        i = apr_bps * WAD // 120_000
+        f = _rpow(WAD + i, k)
+        grown = _ceil_div(principal * f, WAD)
+        paid = installment * (f - WAD) // i
+        balance = max(grown - paid, 0)
+        accrued = _ceil_div(balance * i * (elapsed - k * payment_period), WAD * payment_period)
+    total = k * installment + balance + accrued
+    if total <= repaid:
+        return 0
+    return min(total - repaid, owed_left)
 
 
 def _bytes32(value: bytes | str, what: str) -> bytes:
@@ -262,6 +303,11 @@ class LoanBook(ContractWrapper):
         """``repay``: pay ``amount_wei`` (0 < amount <= outstanding) towards the loan."""
         return self.client.transact(self.fn.repay(loan_id), value=amount_wei)
 
+    def repay_all(self, loan_id: int, amount_wei: int) -> dict[str, Any]:
+        """``repayAll``: pay the loan off early sending ``amount_wei`` (at least the payoff at
+        the block's time; the excess is credited back to the payer's pending balance)."""
+        return self.client.transact(self.fn.repayAll(loan_id), value=amount_wei)
+
     def cancel(self, loan_id: int) -> dict[str, Any]:
         """``cancel``: the borrower before funding, the lender once an offer was made."""
         return self.client.transact(self.fn.cancel(loan_id))
@@ -287,6 +333,11 @@ class LoanBook(ContractWrapper):
     def offer_validity(self) -> int:
         """Seconds an offer stays open."""
         return self._immutable("offerValidity")
+
+    @property
+    def funding_window(self) -> int:
+        """Seconds the lender has to fund an accepted loan."""
+        return self._immutable("fundingWindow")
 
     @property
     def repository_address(self) -> str:
@@ -383,9 +434,25 @@ class LoanBook(ContractWrapper):
         """Whether ``mark_default(loan_id)`` would succeed now."""
         return bool(self.client.call(self.fn.canDefault(loan_id)))
 
-    def digest_used(self, model_id: int, digest: bytes | str) -> int:
-        """Id of the loan that used ``digest`` for ``model_id``; 0 if unused."""
-        return int(self.client.call(self.fn.digestUsedBy(model_id, _bytes32(digest, "digest"))))
+    def digest_used(self, model_id: int, digest: bytes | str, borrower: str | None = None) -> int:
+        """Id of ``borrower``'s loan (default: the client's account) that used ``digest`` for
+        ``model_id``; 0 if unused (applications are recorded per borrower)."""
+        who = Web3.to_checksum_address(borrower or self.client.address)
+        return int(
+            self.client.call(self.fn.digestUsedBy(model_id, who, _bytes32(digest, "digest")))
+        )
+
+    def payoff_amount(self, loan_id: int, at: int | None = None) -> Wei:
+        """What ``repay_all`` takes at ``at`` (default now; never before now); 0 unless
+        FUNDED."""
+        return Wei(int(self.client.call(self.fn.payoffAmount(loan_id, int(at or 0)))))
+
+    def fund_by(self, loan_id: int) -> int:
+        """Last second the lender may fund an ACCEPTED loan (0 for another status)."""
+        s = self._struct("getLoan", loan_id)
+        if LoanStatus(s["status"]) != LoanStatus.ACCEPTED:
+            return 0
+        return int(s["acceptedAt"]) + self.funding_window
 
     def pending(self, address: str | None = None) -> Wei:
         """Withdrawable balance of ``address`` (default: the client's account)."""
@@ -426,6 +493,7 @@ class LoanBook(ContractWrapper):
             repaid=Wei(int(s["repaid"])),
             applied_at=int(s["appliedAt"]),
             offer_expires=int(s["offerExpires"]),
+            accepted_at=int(s["acceptedAt"]),
             funded_at=int(s["fundedAt"]),
             total_owed=Wei(total),
             outstanding=Wei(total - int(s["repaid"]) if owing else 0),

@@ -22,11 +22,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from hexbytes import HexBytes
 from web3 import Web3
 
+from hessian_common.chain.client import tx_hash_of
 from hessian_common.chain.wrapper import ChainEvent as ChainEvent  # re-exported: it lived here
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
@@ -265,6 +266,13 @@ class SubmissionInfo:
     """Why it was accepted or rejected (None while waiting or when settled as stale)."""
 
 
+class Submitted(NamedTuple):
+    """What :meth:`ModelRepository.submit` returns."""
+
+    update_id: int
+    tx_hash: str
+
+
 def test_set_commitment(test_set_cid: str, salt: bytes) -> bytes:
     """``keccak256(abi.encodePacked(testSetCid, salt))``: what ``createModel`` takes."""
     if len(salt) != 32:
@@ -404,16 +412,24 @@ class ModelRepository(ContractWrapper):
 
     # ------------------------------------------------------------ owners and anyone
 
-    def submit_update(
+    def submit(
         self, model_id: int, update_cid: str, dataset_digest: bytes | str, rows: int
-    ) -> int:
-        """``submitUpdate`` with the model's deposit; return the new update id."""
+    ) -> Submitted:
+        """``submitUpdate`` with the model's deposit; the new update id and the transaction."""
         deposit = self.model_deposit(model_id)
         receipt = self.client.transact(
             self.fn.submitUpdate(model_id, update_cid, _digest(dataset_digest), rows),
             value=deposit,
         )
-        return self._event_arg(receipt, "UpdateSubmitted", "updateId")
+        return Submitted(
+            self._event_arg(receipt, "UpdateSubmitted", "updateId"), tx_hash_of(receipt)
+        )
+
+    def submit_update(
+        self, model_id: int, update_cid: str, dataset_digest: bytes | str, rows: int
+    ) -> int:
+        """:meth:`submit`, returning only the new update id."""
+        return self.submit(model_id, update_cid, dataset_digest, rows).update_id
 
     def settle_stale(self, update_id: int) -> Wei:
         """``settleStale``: pay a submission left waiting past the window; returns the reward."""

@@ -2,7 +2,7 @@
 
 One construction for every secret kept at rest (the Paillier private key,
 :mod:`hessian_common.crypto.paillier`; the lender's X25519 application key,
-:mod:`hessian_common.lending.sealing`)::
+:mod:`hessian_common.crypto.sealing`)::
 
     k          = scrypt(passphrase (UTF-8), salt (16 random bytes), 32 bytes, N, r = 8, p = 1)
     ct ‖ tag   = AES-256-GCM_k(secret, nonce (12 random bytes), aad)

@@ -11,13 +11,27 @@ ciphertexts, :class:`DataError` for everything else), ``to_bytes`` (canonical JS
 no spaces, UTF-8 — the same object always gives the same bytes, hence the same CID) and
 ``from_bytes``. Ciphertexts are checked against the spec's public key, so
 ``EncryptedModel``/``UpdateBlob`` are read with the spec's key.
+
+These blobs come from strangers (anyone can publish a spec or submit an update), so
+``from_bytes`` parses through :mod:`hessian_common.untrusted` (size, nesting and number bounds
+before and while parsing) and checks the domain bounds of :data:`~hessian_common.untrusted.LIMITS`
+(key size, dimension); every failure is an :class:`~hessian_common.errors.UntrustedBlobError`
+(a :class:`DataError`) or a :class:`CryptoError`, never a crash.
+
+An update belongs to its sender: the blob names the chain, the contract, the model, the base
+version and the owner's address, and carries the owner's EIP-191 signature over everything
+else (:meth:`UpdateBlob.sign`, :meth:`UpdateBlob.signer`). The lender rejects a blob whose
+signer is not the account that submitted it on chain, so a copy re-submitted by someone else
+gains nothing, and re-signing a copy under another address yields a candidate the lender has
+already seen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,26 +43,27 @@ from hessian_common.crypto.paillier import (
 )
 from hessian_common.errors import CryptoError, DataError
 from hessian_common.learning.updates import DEFAULT_PARAMS, RULES
+from hessian_common.untrusted import LIMITS, MAX_BYTES, check_bound, loads_object
 
 SPEC_FORMAT = "hessian.model-spec/1"
 MODEL_FORMAT = "hessian.encrypted-model/1"
-UPDATE_FORMAT = "hessian.update/1"
+UPDATE_FORMAT = "hessian.update/2"
 METRICS = ("auc", "accuracy")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_SIGNATURE = re.compile(r"^0x[0-9a-f]{130}$")
+_HEX = re.compile(r"^([0-9a-f]{2})*$")
+SIGNING_DOMAIN = b"hessian.update/2\n"
+"""Prefix of what an owner signs (:meth:`UpdateBlob.signing_digest`)."""
 
 
 def _canonical(obj: dict) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _parse_bytes(data: bytes | str, what: str) -> dict:
-    try:
-        obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{what} is not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise DataError(f"{what} must be a JSON object, got {type(obj).__name__}")
-    return obj
+def _parse_bytes(data: bytes | str, what: str, kind: str) -> dict:
+    """Untrusted bytes -> dict, through the safe reader (``MAX_BYTES[kind]``)."""
+    return loads_object(data, what=what, max_bytes=MAX_BYTES[kind])
 
 
 def _get(d: dict, key: str, typ: type | tuple[type, ...], what: str) -> Any:
@@ -113,6 +128,12 @@ class ModelSpec:
         (:func:`hessian_common.owner.update_params`). ``None``: a spec written before the
         field existed (read as 0 seed rows); it is left out of the JSON then, so such a spec
         serialises to the same bytes.
+    row_key, row_salt : str or None
+        Row-level reuse check (hex): the lender's X25519 public key for this model, to which an
+        owner seals the pseudonyms of its rows, and the 32-byte salt of those pseudonyms
+        (``HMAC-SHA256(salt, canonical row)[:8]``, see
+        :meth:`hessian_common.data.LoadedData.row_pseudonyms`). ``None`` in specs without the
+        check.
     """
 
     name: str
@@ -127,6 +148,8 @@ class ModelSpec:
     metric: str = "auc"
     created_at: str = field(default_factory=_now)
     seed_rows: int | None = None
+    row_key: str | None = None
+    row_salt: str | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -154,6 +177,17 @@ class ModelSpec:
             )
         if self.weights.public_key != self.public_key:
             raise CryptoError(f"{what}: the weights are not encrypted under the spec's key")
+        check_bound(
+            self.public_key.n.bit_length(),
+            LIMITS.min_key_bits,
+            LIMITS.max_key_bits,
+            f"{what}: the Paillier key size (bits)",
+        )
+        check_bound(self.dim, 2, LIMITS.max_dim, f"{what}: the number of weights")
+        for name in ("row_key", "row_salt"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not _HEX64.match(value)):
+                raise DataError(f"{what}: {name} must be 64 lowercase hex digits")
 
     @property
     def dim(self) -> int:
@@ -177,6 +211,10 @@ class ModelSpec:
         }
         if self.seed_rows is not None:
             out["seed_rows"] = self.seed_rows
+        if self.row_key is not None:
+            out["row_key"] = self.row_key
+        if self.row_salt is not None:
+            out["row_salt"] = self.row_salt
         return out
 
     @classmethod
@@ -201,6 +239,8 @@ class ModelSpec:
             metric=_get(d, "metric", str, what),
             created_at=_get(d, "created_at", str, what),
             seed_rows=_get(d, "seed_rows", int, what) if "seed_rows" in d else None,
+            row_key=_get(d, "row_key", str, what) if "row_key" in d else None,
+            row_salt=_get(d, "row_salt", str, what) if "row_salt" in d else None,
         )
 
     def to_bytes(self) -> bytes:
@@ -209,8 +249,8 @@ class ModelSpec:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> ModelSpec:
-        """Parse and validate bytes written by :meth:`to_bytes`."""
-        return cls.from_dict(_parse_bytes(data, "model spec"))
+        """Parse and validate bytes written by :meth:`to_bytes` (untrusted: see the module)."""
+        return cls.from_dict(_parse_bytes(data, "model spec", "spec"))
 
 
 def _weights_for(d: Any, spec: ModelSpec, fmt: str, what: str) -> EncryptedVector:
@@ -260,7 +300,7 @@ class EncryptedModel:
     @classmethod
     def from_bytes(cls, data: bytes | str, spec: ModelSpec) -> EncryptedModel:
         """Parse and validate against ``spec``."""
-        return cls.from_dict(_parse_bytes(data, "encrypted model"), spec)
+        return cls.from_dict(_parse_bytes(data, "encrypted model", "model"), spec)
 
 
 @dataclass(frozen=True)
@@ -268,7 +308,11 @@ class UpdateBlob:
     """An owner's encrypted update ``enc(w') = P·enc(w) + q`` on the model at ``base_model_cid``.
 
     ``dataset_digest`` is the 32-byte ``LoadedData.digest()`` as 64 hex digits (the same value
-    goes on chain); ``rows`` the number of rows the update was computed on.
+    goes on chain); ``rows`` the number of rows the update was computed on. ``chain_id``,
+    ``contract`` and ``owner`` (checksummed addresses) say where it may be submitted and by
+    whom; ``signature`` is the owner's EIP-191 signature of :meth:`signing_digest` (empty until
+    :meth:`sign`). ``rows_sealed`` (hex, optional) is the list of the rows' 8-byte pseudonyms
+    sealed to the spec's ``row_key``.
     """
 
     model_id: int
@@ -277,16 +321,19 @@ class UpdateBlob:
     rows: int
     dataset_digest: str
     rule: str
+    chain_id: int
+    contract: str
+    owner: str
+    rows_sealed: str = ""
     created_at: str = field(default_factory=_now)
+    signature: str = ""
 
     def __post_init__(self) -> None:
         what = "update"
-        if (
-            isinstance(self.model_id, bool)
-            or not isinstance(self.model_id, int)
-            or self.model_id < 0
-        ):
-            raise DataError(f"{what}: model_id must be an integer >= 0, got {self.model_id!r}")
+        for name in ("model_id", "chain_id"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise DataError(f"{what}: {name} must be an integer >= 0, got {v!r}")
         if not isinstance(self.base_model_cid, str) or not self.base_model_cid:
             raise DataError(f"{what}: base_model_cid must be a non-empty CID string")
         if isinstance(self.rows, bool) or not isinstance(self.rows, int) or self.rows < 1:
@@ -295,19 +342,73 @@ class UpdateBlob:
             raise DataError(f"{what}: dataset_digest must be 64 lowercase hex digits")
         if self.rule not in RULES:
             raise DataError(f"{what}: unknown update rule {self.rule!r}")
+        for name in ("contract", "owner"):
+            v = getattr(self, name)
+            if not isinstance(v, str) or not _ADDRESS.match(v):
+                raise DataError(f"{what}: {name} must be a 0x address, got {v!r}")
+        if not isinstance(self.rows_sealed, str) or not _HEX.match(self.rows_sealed):
+            raise DataError(f"{what}: rows_sealed must be lowercase hex")
+        if self.signature and (
+            not isinstance(self.signature, str) or not _SIGNATURE.match(self.signature)
+        ):
+            raise DataError(f"{what}: signature must be 65 bytes as 0x hex")
 
-    def to_dict(self) -> dict:
-        """JSON-ready dict."""
-        return {
+    def _unsigned_dict(self) -> dict:
+        out = {
             "format": UPDATE_FORMAT,
+            "chain_id": self.chain_id,
+            "contract": self.contract,
             "model_id": self.model_id,
             "base_model_cid": self.base_model_cid,
+            "owner": self.owner,
             "weights": self.weights.to_dict(),
             "rows": self.rows,
             "dataset_digest": self.dataset_digest,
             "rule": self.rule,
             "created_at": self.created_at,
         }
+        if self.rows_sealed:
+            out["rows_sealed"] = self.rows_sealed
+        return out
+
+    def signing_digest(self) -> bytes:
+        """``sha256(SIGNING_DOMAIN ‖ canonical JSON of every field but the signature)``."""
+        return hashlib.sha256(SIGNING_DOMAIN + _canonical(self._unsigned_dict())).digest()
+
+    def sign(self, account: Any) -> UpdateBlob:
+        """A copy signed by ``account`` (an eth-account ``LocalAccount``), which must be the
+        blob's ``owner``."""
+        from eth_account.messages import encode_defunct
+
+        if str(account.address).lower() != self.owner.lower():
+            raise DataError(f"update: signing as {account.address}, but the owner is {self.owner}")
+        signed = account.sign_message(encode_defunct(primitive=self.signing_digest()))
+        return replace(self, signature="0x" + bytes(signed.signature).hex())
+
+    def signer(self) -> str | None:
+        """The address that signed the blob (checksummed), or ``None`` if unsigned or the
+        signature does not recover."""
+        from eth_account import Account
+        from eth_account.messages import encode_defunct
+
+        if not self.signature:
+            return None
+        try:
+            return str(
+                Account.recover_message(
+                    encode_defunct(primitive=self.signing_digest()),
+                    signature=bytes.fromhex(self.signature[2:]),
+                )
+            )
+        except Exception:
+            return None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        out = self._unsigned_dict()
+        if self.signature:
+            out["signature"] = self.signature
+        return out
 
     @classmethod
     def from_dict(cls, d: Any, spec: ModelSpec) -> UpdateBlob:
@@ -321,7 +422,12 @@ class UpdateBlob:
             rows=_get(d, "rows", int, what),
             dataset_digest=_get(d, "dataset_digest", str, what),
             rule=_get(d, "rule", str, what),
+            chain_id=_get(d, "chain_id", int, what),
+            contract=_get(d, "contract", str, what),
+            owner=_get(d, "owner", str, what),
+            rows_sealed=_get(d, "rows_sealed", str, what) if "rows_sealed" in d else "",
             created_at=_get(d, "created_at", str, what),
+            signature=_get(d, "signature", str, what) if "signature" in d else "",
         )
 
     def to_bytes(self) -> bytes:
@@ -330,8 +436,8 @@ class UpdateBlob:
 
     @classmethod
     def from_bytes(cls, data: bytes | str, spec: ModelSpec) -> UpdateBlob:
-        """Parse and validate against ``spec``."""
-        return cls.from_dict(_parse_bytes(data, "update"), spec)
+        """Parse and validate against ``spec`` (untrusted: see the module)."""
+        return cls.from_dict(_parse_bytes(data, "update", "update"), spec)
 
 
 __all__ = ["METRICS", "EncryptedModel", "ModelSpec", "UpdateBlob"]

@@ -8,9 +8,10 @@ through the :class:`Lender` facade. One concept per module:
                   Paillier keys, hold-outs), passphrase and Ethereum account
     testset.py    split_indices, test_set_bytes / parse_test_set (what the commitment binds)
     task.py       create_task
-    evaluate.py   evaluate_submission, evaluate_all_waiting, EvaluationResult
+    evaluate.py   evaluate_submission, evaluate_all_waiting, reject_submission,
+                  EvaluationResult, BlobPending
     lifecycle.py  close, reclaim, reveal_test_set, withdraw
-    audit.py      audit_model, the audit bundle, AuditReport
+    audit.py      decryption_transcript (the lender's), audit_model (anyone's), AuditReport
     views.py      ModelSummary, ModelDetail and the other read-side dataclasses
     workflow.py   Lender (the facade)
 
@@ -22,13 +23,17 @@ Protocol (see ``docs/architecture.md`` and ``DESIGN.md``)::
                   s0 = metric(y_hold, sigmoid(X_hold · w0))              (initial score)
                   (pk, sk) = Paillier keys;  enc(w0) published in the model spec
                   commitment = keccak256(testSetCid || salt)             (commit, reveal later)
-                  createModel(specCid, metric, s0, target, ..., commitment) + bounty
-    evaluate      blob = store.get(updateCid);  w' = D(enc(w'))
+                  createModel(specCid, commitment, terms) + bounty
+    evaluate      the head of the model's queue only (the contract's order)
+                  blob = store.get(updateCid): signed by the submitter, for this model
+                  w' = D(enc(w'));  not a copy of anything seen;  rows not reused
                   s' = metric(y_hold, sigmoid(X_hold · w'))
-                  accepted = acceptance rule (s' beats the current score)
-                  evaluateUpdate(updateId, accepted, s', newModelCid)
-    reveal        store.put(test set) == testSetCid;  revealTestSet(modelId, testSetCid, salt)
-    audit         anyone: commitment check, then every recorded score re-computed
+                  accepted = acceptance rule (s' against the current score)
+                  evaluateUpdate(updateId, accepted, reason, s', newModelCid)
+    reveal        nothing waiting, before the reveal deadline:
+                  store.put(test set) == testSetCid;  store.put(decryption transcript)
+                  revealTestSet(modelId, testSetCid, salt, transcriptCid)
+    audit         anyone: commitment, every opening re-encrypted, every score re-computed
 
 Local state: ``$HESSIAN_HOME/company/`` by default (layout in :mod:`.state`). The passphrase
 for the sealed secrets comes from ``HESSIAN_COMPANY_PASSPHRASE`` (or a prompt);
@@ -40,8 +45,9 @@ from hessian_common.lender.audit import (
     AuditReport,
     AuditRow,
     audit_model,
+    decryption_transcript,
 )
-from hessian_common.lender.evaluate import EvaluationResult
+from hessian_common.lender.evaluate import BlobPending, EvaluationResult
 from hessian_common.lender.params import (
     GAS_RESERVE_WEI,
     KEY_SIZES,
@@ -94,6 +100,7 @@ __all__ = [
     "AccountSummary",
     "AuditReport",
     "AuditRow",
+    "BlobPending",
     "EvaluationResult",
     "HistoryPoint",
     "Lender",
@@ -108,6 +115,7 @@ __all__ = [
     "TaskInputError",
     "TaskParams",
     "audit_model",
+    "decryption_transcript",
     "lender_account",
     "parse_test_set",
     "resolve_passphrase",

@@ -1,30 +1,46 @@
-"""Audit a revealed model: anyone re-checks every score the lender recorded on chain.
+"""The decryption transcript a lender must publish, and the audit anyone runs on it.
 
-1. the revealed test set's CID and salt hash to the commitment made at creation:
-   ``keccak256(testSetCid || salt) == commitment``;
-2. the store returns the test set's bytes (verified against the CID);
-3. every recorded score (the initial one, and each evaluated submission's ``newScore``) is
-   recomputed, ``s = metric(y_test, sigmoid(X_test · w))``, with ``w`` decrypted from the
-   recorded CID (the lender, with its key) or taken from the audit bundle the lender
-   published at the reveal (everyone else); it matches within :data:`AUDIT_TOLERANCE_PPM`.
-   An accepted update's CID names the lender's fresh encryption of the new model and a
-   rejected one's the owner's candidate; the lender scored exactly what each decrypts to
-   (:mod:`hessian_common.lender.evaluate`).
+After a model closes (nothing waiting) and before its reveal deadline, the lender reveals the
+committed test set and publishes a *decryption transcript* (``hessian.audit-transcript/1``):
+for the initial model and every evaluated submission, the plaintext integers and the Paillier
+randomness of every ciphertext it decrypted (:mod:`hessian_common.crypto.proof`), with the
+reason code and note of each verdict. Its CID goes on chain with the reveal.
 
-The audit bundle (``hessian.audit-bundle/1``) maps each scored CID to its decrypted weights.
+:func:`audit_model` needs no key. For each model it checks:
+
+1. the revealed test set's CID and salt hash to the commitment made at creation;
+2. the initial model: the opening re-encrypts to the spec's ciphertexts and scores the
+   recorded initial score on the test set;
+3. every submission on chain, in queue order (stale settlements have nothing to check):
+
+   - **proof**: the opening re-encrypts exactly to the ciphertexts of the update blob the
+     owner submitted (and, for an accepted one, of the new model the lender published);
+   - **weights**: the published model is the candidate rounded as the lender publishes it
+     (:func:`~hessian_common.lender.evaluate.published_weights`): no swapped weights;
+   - **score**: the recorded score is the candidate's (accepted: the published model's)
+     score on the test set, within :data:`AUDIT_TOLERANCE_PPM`;
+   - **verdict**: the acceptance rule reproduces accept / reject on the current model of the
+     time; a reason the auditor can check is checked (a "malformed" blob that parses, a
+     "wrong signer" blob signed by the submitter, a "duplicate" candidate seen nowhere
+     before); reasons it cannot check (rows reused, blob unavailable, rejected by hand) are
+     reported as *unverifiable* with the lender's note.
+
+Each submission gets a verdict ``ok``, ``mismatch`` (with the evidence) or ``unverifiable``;
+the report is ``ok`` only with a valid commitment and no mismatch. A lender that lied about a
+score or weight is named with the evidence (``hessian audit`` exits non-zero).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hessian_common.errors import ConfigError, DataError, HessianError
+from hessian_common.errors import ConfigError, CryptoError, DataError, HessianError
 from hessian_common.lender.testset import parse_test_set
-from hessian_common.lender.views import enum_name
 from hessian_common.types import from_ppm, to_ppm
+from hessian_common.untrusted import LIMITS, MAX_BYTES, fetch, loads_object
 
 if TYPE_CHECKING:
     from hessian_common.lender.state import ModelRecord
@@ -33,18 +49,32 @@ if TYPE_CHECKING:
 AUDIT_TOLERANCE_PPM = 1
 """Recomputed and recorded scores may differ by rounding only."""
 
-BUNDLE_FORMAT = "hessian.audit-bundle/1"
+TRANSCRIPT_FORMAT = "hessian.audit-transcript/1"
+
+OK, MISMATCH, UNVERIFIABLE = "ok", "mismatch", "unverifiable"
 
 
 @dataclass(frozen=True)
 class AuditRow:
-    """One recorded score re-computed."""
+    """One audited evaluation (or the initial model)."""
 
     label: str
+    update_id: int
     model_cid: str
-    recorded: float
+    status: str
+    reason: str
+    recorded: float | None
     recomputed: float | None
-    ok: bool
+    proof: str
+    """``ok`` (the opening re-encrypts to the ciphertexts), ``failed`` or ``none``."""
+    verdict: str
+    """``ok``, ``mismatch`` or ``unverifiable``."""
+    evidence: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing wrong found (an unverifiable row is not a mismatch)."""
+        return self.verdict != MISMATCH
 
 
 @dataclass(frozen=True)
@@ -52,13 +82,14 @@ class AuditReport:
     """Result of :func:`audit_model`."""
 
     model_id: int
+    lender: str
     test_set_cid: str
+    transcript_cid: str
     commitment_ok: bool
     test_rows: int
     rows: list[AuditRow]
     tolerance_ppm: int
     notes: list[str]
-    bundle_cid: str | None = None
 
     @property
     def checked(self) -> int:
@@ -66,86 +97,333 @@ class AuditReport:
 
     @property
     def matched(self) -> int:
-        return sum(1 for r in self.rows if r.ok)
+        return sum(1 for r in self.rows if r.verdict == OK)
+
+    @property
+    def mismatches(self) -> list[AuditRow]:
+        return [r for r in self.rows if r.verdict == MISMATCH]
+
+    @property
+    def unverifiable(self) -> int:
+        return sum(1 for r in self.rows if r.verdict == UNVERIFIABLE)
 
     @property
     def ok(self) -> bool:
-        """Commitment matches and every recorded score was reproduced."""
-        return self.commitment_ok and self.matched == self.checked
+        """Commitment matches, the transcript is usable and nothing contradicts it."""
+        return self.commitment_ok and not self.mismatches and not self.notes
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (what ``hessian audit --json`` prints)."""
+        return {
+            "model_id": self.model_id,
+            "lender": self.lender,
+            "ok": self.ok,
+            "commitment_ok": self.commitment_ok,
+            "test_set_cid": self.test_set_cid,
+            "transcript_cid": self.transcript_cid,
+            "test_rows": self.test_rows,
+            "checked": self.checked,
+            "matched": self.matched,
+            "mismatches": len(self.mismatches),
+            "unverifiable": self.unverifiable,
+            "notes": list(self.notes),
+            "rows": [
+                {
+                    "label": r.label,
+                    "update_id": r.update_id,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "recorded": r.recorded,
+                    "recomputed": r.recomputed,
+                    "proof": r.proof,
+                    "verdict": r.verdict,
+                    "evidence": list(r.evidence),
+                }
+                for r in self.rows
+            ],
+        }
 
 
 def weights_at(store: Any, spec: Any, cid: str, spec_cid: str) -> Any:
     """The encrypted weights named by ``cid``: the spec's, an EncryptedModel's or an
-    UpdateBlob's (a rejected candidate)."""
+    UpdateBlob's (a candidate)."""
     from hessian_common.learning.spec import EncryptedModel, UpdateBlob
 
     if cid == spec_cid:
         return spec.weights
-    raw = store.get(cid)
+    raw = fetch(store, cid, what="encrypted weights", max_bytes=MAX_BYTES["update"])
     try:
         return EncryptedModel.from_bytes(raw, spec).weights
     except DataError:
         return UpdateBlob.from_bytes(raw, spec).weights
 
 
-def recorded_scores(
-    repo: Any, model_id: int, spec_cid: str, initial_score: int = 0
-) -> list[tuple[str, str, int]]:
-    """``[(label, cid, recorded score ppm)]``: every score the chain records for a model.
+# --------------------------------------------------------------------------- the lender's side
 
-    The initial model (the spec's weights) and each evaluated submission: its new model's
-    CID if accepted, else the rejected candidate's update CID. Waiting and stale-settled
-    submissions have no score.
-    """
+
+def decryption_transcript(lender: Lender, record: ModelRecord) -> dict[str, Any]:
+    """The transcript published with the reveal (module docstring): every decrypted vector's
+    opening, with the verdicts' reason codes and notes."""
     from hessian_common.chain import SubmissionStatus
+    from hessian_common.crypto.proof import open_vector
 
-    out = [("initial model", str(spec_cid), int(initial_score))]
-    for s in repo.submissions(int(model_id)):
-        if s.status == SubmissionStatus.WAITING or s.stale:
-            continue
-        label = f"update #{s.update_id} ({enum_name(s.status)})"
-        cid = str(s.new_model_cid) if s.new_model_cid else str(s.update_cid)
-        out.append((label, cid, int(s.new_score)))
-    return out
-
-
-def audit_bundle(lender: Lender, record: ModelRecord) -> dict[str, Any]:
-    """The bundle published with the reveal: decrypted weights of every scored CID."""
-    from hessian_common.crypto import decrypt_vector
-
-    books = lender.books
+    books, store = lender.books, lender.store
     sk = books.private_key(record.model_id)
     spec = books.spec(record.spec_cid)
-    weights = {}
-    for _label, cid, _score in recorded_scores(lender.repo, record.model_id, record.spec_cid):
-        enc = weights_at(lender.store, spec, cid, record.spec_cid)
-        weights[cid] = [float(v) for v in decrypt_vector(sk, enc, lender.workers)]
+    notes = {int(e["update_id"]): e.get("reason", "") for e in record.evaluations}
+    out: list[dict[str, Any]] = []
+    for s in lender.repo.submissions(int(record.model_id)):
+        if s.status == SubmissionStatus.WAITING or s.stale:
+            continue
+        entry: dict[str, Any] = {
+            "update_id": s.update_id,
+            "update_cid": str(s.update_cid),
+            "reason": int(s.reason) if s.reason is not None else None,
+            "note": notes.get(s.update_id, ""),
+            "opening": None,
+            "model_cid": str(s.new_model_cid) if s.new_model_cid else None,
+            "model_opening": None,
+        }
+        try:
+            enc = weights_at(store, spec, str(s.update_cid), record.spec_cid)
+            entry["opening"] = open_vector(sk, enc, lender.workers).to_dict()
+        except (HessianError, ValueError):
+            pass  # unusable blob: nothing was decrypted, nothing to open
+        if s.new_model_cid:
+            enc = weights_at(store, spec, str(s.new_model_cid), record.spec_cid)
+            entry["model_opening"] = open_vector(sk, enc, lender.workers).to_dict()
+        out.append(entry)
     return {
-        "format": BUNDLE_FORMAT,
-        "model_id": record.model_id,
-        "contract": lender.contract,
+        "format": TRANSCRIPT_FORMAT,
         "chain_id": lender.chain_id,
-        "weights": weights,
+        "contract": lender.contract,
+        "model_id": record.model_id,
+        "spec_cid": record.spec_cid,
+        "acceptance": {"tolerance": float(record.params.get("tolerance", 0.0))},
+        "initial": open_vector(sk, spec.weights, lender.workers).to_dict(),
+        "submissions": out,
     }
 
 
-def audit_model(
-    repo: Any,
-    store: Any,
-    model_id: int,
-    *,
-    private_key: Any = None,
-    bundle_cid: str | None = None,
-) -> AuditReport:
-    """Re-check a revealed model's recorded scores (anyone may run this; module docstring).
+# --------------------------------------------------------------------------- anyone's audit
 
-    Without the key, bundle weights are taken as published: this checks that the recorded
-    scores are those of the published weights on the committed test set, not that those
-    weights decrypt from the CIDs (that needs the key or a proof of decryption).
+
+def _transcript(store: Any, cid: str, model_id: int) -> dict[str, Any]:
+    doc = loads_object(
+        fetch(store, cid, what="decryption transcript", max_bytes=MAX_BYTES["transcript"]),
+        what=f"decryption transcript {cid}",
+        max_bytes=MAX_BYTES["transcript"],
+    )
+    if doc.get("format") != TRANSCRIPT_FORMAT:
+        raise DataError(f"{cid} is not a Hessian decryption transcript")
+    if doc.get("model_id") != model_id:
+        raise DataError(f"transcript {cid} is for model {doc.get('model_id')!r}")
+    if not isinstance(doc.get("submissions"), list):
+        raise DataError(f"transcript {cid}: 'submissions' must be a list")
+    return doc
+
+
+class _Auditor:
+    """State carried through one model's evaluations, in queue order."""
+
+    def __init__(self, repo: Any, store: Any, info: Any, spec: Any, X: Any, y: Any, doc: dict):
+        from hessian_common.lender.evaluate import published_weights
+
+        self.repo, self.store, self.info, self.spec = repo, store, info, spec
+        self.X, self.y, self.doc = X, y, doc
+        self.metric = spec.metric
+        self.tolerance = float((doc.get("acceptance") or {}).get("tolerance", 0.0))
+        self.published = lambda w: published_weights(w, spec.public_key)
+        self.current: float | None = None
+        self.seen: dict[str, str] = {}
+        self.known_cids = {str(info.spec_cid)}
+
+    def score(self, w: np.ndarray) -> float:
+        from hessian_common.learning.metrics import score_weights
+
+        if not np.all(np.isfinite(w)):
+            return 0.0
+        return float(score_weights(self.X, self.y, w)[self.metric])
+
+    def open(self, enc: Any, d: Any, what: str) -> tuple[str, np.ndarray | None, str]:
+        """``(proof, values, evidence)`` of an opening against ciphertexts."""
+        from hessian_common.crypto.proof import Opening, verify_opening
+
+        if d is None:
+            return "none", None, ""
+        try:
+            opening = Opening.from_dict(d, self.spec.public_key, what)
+        except CryptoError as exc:
+            return "failed", None, f"{what}: {exc}"
+        checks = verify_opening(self.spec.public_key, enc, opening)
+        if not all(checks):
+            bad = [i for i, ok in enumerate(checks) if not ok]
+            return "failed", None, f"{what}: entries {bad[:8]} do not re-encrypt to the ciphertexts"
+        return "ok", np.asarray(opening.values(self.spec.public_key), dtype=float), ""
+
+    def initial(self) -> AuditRow:
+        from hessian_common.lender.evaluate import candidate_digest
+
+        proof, w, evidence = self.open(self.spec.weights, self.doc.get("initial"), "initial")
+        recorded = from_ppm(int(self.info.initial_score))
+        recomputed = self.score(w) if w is not None else None
+        ev = [evidence] if evidence else []
+        if w is not None:
+            self.seen[candidate_digest(w)] = "the initial model"
+            self.current = recomputed
+            if not _same(recomputed, recorded):
+                ev.append(f"the initial model scores {recomputed:.6f}, recorded {recorded:.6f}")
+        verdict = OK if proof == "ok" and not ev else MISMATCH
+        if proof == "none":
+            ev.append("the transcript does not open the initial model")
+        if self.current is None:
+            self.current = recorded
+        return AuditRow(
+            "initial model", 0, str(self.info.spec_cid), "initial", "", recorded, recomputed,
+            proof, verdict, ev,
+        )
+
+    def submission(self, s: Any, entry: dict[str, Any] | None) -> AuditRow:
+        from hessian_common.chain import Reason, SubmissionStatus
+        from hessian_common.learning.federated import evaluate_candidate
+        from hessian_common.lender.evaluate import candidate_digest
+
+        status = s.status.name.lower()
+        code = s.reason if s.reason is not None else Reason.ACCEPTED
+        label = f"update #{s.update_id} ({status}, {code.label})"
+        recorded = from_ppm(int(s.new_score))
+        if entry is None:
+            return AuditRow(
+                label, s.update_id, str(s.update_cid), status, code.label, recorded, None,
+                "none", MISMATCH, ["the transcript leaves this evaluation out"],
+            )
+        ev: list[str] = []
+        if entry.get("reason") != int(code):
+            ev.append(f"the transcript says reason {entry.get('reason')}, the chain {int(code)}")
+        blob, blob_error = self._blob(s)
+        proof, w = "none", None
+        if blob is not None:
+            proof, w, evidence = self.open(blob.weights, entry.get("opening"), "update")
+            if evidence:
+                ev.append(evidence)
+        elif entry.get("opening") is not None:
+            ev.append(f"the transcript opens a blob that cannot be read: {blob_error}")
+        recomputed = None
+        accepted = s.status == SubmissionStatus.ACCEPTED
+        unverifiable = False
+        if w is not None:
+            w_pub = self.published(w)
+            digest = candidate_digest(w_pub)
+            if accepted:
+                recomputed = self.score(w_pub)
+                ev += self._published_model(s, entry, w_pub)
+            else:
+                recomputed = self.score(w)
+            if not _same(recomputed, recorded):
+                ev.append(f"recorded score {recorded:.6f}, the candidate scores {recomputed:.6f}")
+            if code == Reason.DUPLICATE_MODEL and digest not in self.seen:
+                ev.append("rejected as a duplicate, but no earlier candidate or version equals it")
+            elif code != Reason.DUPLICATE_MODEL and digest in self.seen and accepted:
+                ev.append(f"accepted, but it equals {self.seen[digest]}")
+            if code in (Reason.ACCEPTED, Reason.WORSE) and self.current is not None:
+                rule = evaluate_candidate(
+                    w_pub, self.X, self.y, self.current, self.metric, self.tolerance
+                )
+                if rule.accepted != accepted:
+                    ev.append(
+                        f"the acceptance rule {'accepts' if rule.accepted else 'rejects'} it "
+                        f"against the model of the time ({self.current:.6f}): {rule.reason}"
+                    )
+            self.seen.setdefault(digest, f"update #{s.update_id}'s candidate")
+            if accepted:
+                self.current = recomputed
+        elif accepted or code in (Reason.WORSE, Reason.DUPLICATE_MODEL):
+            ev.append("the transcript does not open this candidate, though it was scored")
+        else:
+            unverifiable = self._check_rejection(s, code, blob, blob_error, ev)
+        verdict = MISMATCH if ev else (UNVERIFIABLE if unverifiable else OK)
+        if verdict == UNVERIFIABLE and entry.get("note"):
+            ev.append(f"the lender's note: {entry['note']}")
+        return AuditRow(
+            label, s.update_id, str(s.update_cid), status, code.label, recorded, recomputed,
+            proof, verdict, ev,
+        )
+
+    def _blob(self, s: Any) -> tuple[Any, str]:
+        from hessian_common.learning.spec import UpdateBlob
+
+        try:
+            raw = fetch(self.store, str(s.update_cid), what="update", max_bytes=MAX_BYTES["update"])
+            return UpdateBlob.from_bytes(raw, self.spec), ""
+        except (HessianError, ValueError) as exc:
+            return None, str(exc)
+
+    def _published_model(self, s: Any, entry: dict[str, Any], w_pub: np.ndarray) -> list[str]:
+        from hessian_common.learning.spec import EncryptedModel
+
+        ev: list[str] = []
+        cid = str(s.new_model_cid or "")
+        if not cid:
+            return ["accepted without a new model CID"]
+        try:
+            raw = fetch(self.store, cid, what="published model", max_bytes=MAX_BYTES["model"])
+            enc = EncryptedModel.from_bytes(raw, self.spec).weights
+        except (HessianError, ValueError) as exc:
+            return [f"the published model {cid} cannot be read: {exc}"]
+        proof, m, evidence = self.open(enc, entry.get("model_opening"), "published model")
+        if proof != "ok" or m is None:
+            return [evidence or "the transcript does not open the published model"]
+        if not np.array_equal(m, w_pub):
+            ev.append("the published model is not the owner's candidate (weights swapped)")
+        self.known_cids.add(cid)
+        return ev
+
+    def _check_rejection(
+        self, s: Any, code: Any, blob: Any, blob_error: str, ev: list[str]
+    ) -> bool:
+        """Check a rejection without a decrypted candidate; True when it cannot be checked."""
+        from hessian_common.chain import Reason
+
+        if code == Reason.MALFORMED:
+            if blob is not None and blob.signer() is not None:
+                ev.append("rejected as malformed, but the blob is a well-formed signed update")
+            return False
+        if code == Reason.WRONG_SIGNER:
+            owner = str(s.owner).lower()
+            if blob is not None and (blob.signer() or "").lower() == owner == blob.owner.lower():
+                ev.append("rejected for its signer, but the submitter signed it")
+            return False
+        if code == Reason.WRONG_MODEL:
+            if blob is not None and self._fits(s, blob):
+                ev.append("rejected as built for another model, but every field matches")
+            return False
+        return True  # UNAVAILABLE, UNDECRYPTABLE, DUPLICATE_ROWS, MANUAL: the lender's word
+
+    def _fits(self, s: Any, blob: Any) -> bool:
+        return (
+            blob.model_id == int(self.info.model_id)
+            and blob.rows == int(s.rows)
+            and blob.dataset_digest == bytes(s.dataset_digest).hex()
+            and blob.base_model_cid in self.known_cids
+            and blob.contract.lower() == str(self.repo.address).lower()
+        )
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return False
+    return abs(int(to_ppm(a)) - int(to_ppm(b))) <= AUDIT_TOLERANCE_PPM
+
+
+def audit_model(repo: Any, store: Any, model_id: int) -> AuditReport:
+    """Audit a revealed model from the chain and the store alone (module docstring).
+
+    Raises
+    ------
+    ConfigError
+        The model is not revealed yet (nothing to audit).
     """
-    from hessian_common.chain import test_set_commitment
-    from hessian_common.crypto import decrypt_vector
-    from hessian_common.learning.metrics import score_weights
+    from hessian_common.chain import SubmissionStatus, test_set_commitment
     from hessian_common.learning.spec import ModelSpec
 
     info = repo.model(int(model_id))
@@ -157,47 +435,50 @@ def audit_model(
     )
     if not commitment_ok:
         notes.append("the revealed CID and salt do not hash to the commitment")
-    X, y, _ = parse_test_set(store.get(info.test_set_cid))
-    spec = ModelSpec.from_bytes(store.get(info.spec_cid))
+    raw = fetch(store, str(info.test_set_cid), what="test set", max_bytes=MAX_BYTES["test set"])
+    X, y, _ = parse_test_set(raw)
+    if len(y) > LIMITS.max_test_rows:
+        raise DataError(f"the test set has {len(y)} rows, more than {LIMITS.max_test_rows}")
+    spec = ModelSpec.from_bytes(
+        fetch(store, str(info.spec_cid), what="model spec", max_bytes=MAX_BYTES["spec"])
+    )
     if X.shape[1] != spec.dim:
         raise DataError(f"the test set has {X.shape[1]} features; the spec has {spec.dim}")
-    bundle: dict[str, list[float]] = {}
-    if private_key is None:
-        if not bundle_cid:
-            raise ConfigError("auditing without the private key needs the lender's audit bundle")
-        raw = store.get_json(bundle_cid)
-        if not isinstance(raw, dict) or raw.get("format") != BUNDLE_FORMAT:
-            raise DataError(f"{bundle_cid} is not a Hessian audit bundle")
-        bundle = raw.get("weights", {})
-
-    def weights_of(cid: str) -> np.ndarray | None:
-        if private_key is not None:
-            return decrypt_vector(private_key, weights_at(store, spec, cid, info.spec_cid))
-        if cid in bundle:
-            return np.asarray(bundle[cid], dtype=float)
-        return None
-
-    rows = []
-    for label, cid, recorded in recorded_scores(repo, model_id, info.spec_cid, info.initial_score):
-        try:
-            w = weights_of(cid)
-        except HessianError as exc:
-            notes.append(f"{label}: {exc}")
-            w = None
-        if w is None:
-            rows.append(AuditRow(label, cid, from_ppm(recorded), None, False))
-            continue
-        finite = bool(np.all(np.isfinite(w)))
-        recomputed = to_ppm(score_weights(X, y, w)[spec.metric]) if finite else 0
-        ok = abs(int(recomputed) - recorded) <= AUDIT_TOLERANCE_PPM
-        rows.append(AuditRow(label, cid, from_ppm(recorded), from_ppm(recomputed), ok))
+    try:
+        doc = _transcript(store, str(info.transcript_cid), int(model_id))
+    except HessianError as exc:
+        doc = None
+        notes.append(f"the decryption transcript cannot be used: {exc}")
+    rows: list[AuditRow] = []
+    if doc is not None:
+        auditor = _Auditor(repo, store, info, spec, X, y, doc)
+        rows.append(auditor.initial())
+        entries = {
+            e.get("update_id"): e for e in doc["submissions"] if isinstance(e, dict)
+        }
+        for s in repo.submissions(int(model_id)):
+            if s.status == SubmissionStatus.WAITING or s.stale:
+                continue
+            rows.append(auditor.submission(s, entries.get(s.update_id)))
     return AuditReport(
         model_id=int(model_id),
+        lender=str(info.lender),
         test_set_cid=str(info.test_set_cid),
+        transcript_cid=str(info.transcript_cid or ""),
         commitment_ok=commitment_ok,
         test_rows=len(y),
         rows=rows,
         tolerance_ppm=AUDIT_TOLERANCE_PPM,
         notes=notes,
-        bundle_cid=bundle_cid,
     )
+
+
+__all__ = [
+    "AUDIT_TOLERANCE_PPM",
+    "TRANSCRIPT_FORMAT",
+    "AuditReport",
+    "AuditRow",
+    "audit_model",
+    "decryption_transcript",
+    "weights_at",
+]

@@ -1,9 +1,11 @@
 """The end of a model: close, reveal the committed test set, reclaim, withdraw.
 
 Order on chain: ``closeModel`` (by the lender at any time, by anyone after the deadline, or
-by reaching the target) -> ``revealTestSet(modelId, testSetCid, salt)``, checked by the
-contract against ``keccak256(testSetCid || salt)`` -> ``reclaim`` (only when closed with
-nothing waiting) credits the unallotted bounty -> ``withdraw`` pays it out.
+by reaching the target) -> every waiting submission evaluated (or settled as stale) ->
+``revealTestSet(modelId, testSetCid, salt, transcriptCid)`` before the reveal deadline,
+checked by the contract against ``keccak256(testSetCid || salt)`` -> ``reclaim`` (only once
+revealed) credits the unallotted bounty -> ``withdraw`` pays it out. A lender that misses the
+reveal deadline forfeits what remains to the submitters (``claimForfeit``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hessian_common.errors import ConfigError, CryptoError
-from hessian_common.lender.audit import audit_bundle
+from hessian_common.lender.audit import decryption_transcript
 from hessian_common.types import CID, Wei
 
 if TYPE_CHECKING:
@@ -36,11 +38,12 @@ def withdraw(lender: Lender) -> Wei:
 
 
 def reveal_test_set(lender: Lender, model_id: int) -> CID:
-    """Publish the hold-out and an audit bundle, then ``revealTestSet`` on chain.
+    """Publish the hold-out and the decryption transcript, then ``revealTestSet`` on chain.
 
-    The test set's CID must be the committed one (checked here and by the contract).
-    The audit bundle lists the decrypted weights of every model version and candidate
-    that has a recorded score, so auditors without the key can re-score them.
+    The test set's CID must be the committed one (checked here and by the contract). The
+    transcript opens every ciphertext the lender decrypted (plaintext and randomness,
+    :func:`hessian_common.lender.audit.decryption_transcript`), so anyone re-encrypts,
+    compares and re-scores (:func:`hessian_common.lender.audit.audit_model`).
     """
     from hessian_common.chain import ModelStatus, test_set_commitment
     from hessian_common.store import cid_of
@@ -52,6 +55,16 @@ def reveal_test_set(lender: Lender, model_id: int) -> CID:
         raise ConfigError(f"model #{model_id} is still open; close it before the reveal")
     if info.revealed:
         raise ConfigError(f"model #{model_id}: the test set is already revealed")
+    if info.waiting_count:
+        raise ConfigError(
+            f"model #{model_id}: {info.waiting_count} submission(s) still wait; evaluate them "
+            "(or let them be settled) before the reveal"
+        )
+    if lender.repo.client.block_timestamp() > info.reveal_deadline:
+        raise ConfigError(
+            f"model #{model_id}: the reveal deadline passed; what remained of the bounty is "
+            "forfeited to the submitters"
+        )
     data, salt = books.reveal_material(model_id)
     if test_set_commitment(record.test_set_cid, salt) != bytes(info.test_set_commitment):
         raise CryptoError(f"the local salt of model #{model_id} does not match its commitment")
@@ -60,12 +73,13 @@ def reveal_test_set(lender: Lender, model_id: int) -> CID:
             f"the local hold-out of model #{model_id} hashes to {cid_of(data)}, "
             f"not the committed {record.test_set_cid}"
         )
-    bundle = audit_bundle(lender, record)
+    transcript = decryption_transcript(lender, record)
     cid = str(store.put(data))
     store.pin(cid)
-    bundle_cid = str(store.put_json(bundle))
-    lender.repo.reveal_test_set(int(model_id), cid, salt)
+    transcript_cid = str(store.put_json(transcript))
+    store.pin(transcript_cid)
+    lender.repo.reveal_test_set(int(model_id), cid, salt, transcript_cid)
     record.revealed = True
-    record.audit_bundle_cid = bundle_cid
+    record.transcript_cid = transcript_cid
     books.save(record)
     return CID(cid)

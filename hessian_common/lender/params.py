@@ -17,7 +17,7 @@ from typing import Any
 from hessian_common.errors import ConfigError
 
 METRICS = ("auc", "accuracy")
-MECHANISMS = ("improvement", "equal", "pro_rata_rows")
+MECHANISMS = ("improvement", "equal", "pro_rata_gain")
 UPDATE_RULES = ("gradient", "epochs", "newton")
 """The learning room's rules: one gradient step, K local epochs, a proximal Newton step."""
 KEY_SIZES = (512, 768, 1024, 1536, 2048, 3072, 4096)
@@ -25,12 +25,19 @@ MIN_PART_ROWS = 20
 """Fewest rows (and at least 2 defaults) in the seed and in the hold-out part."""
 GAS_RESERVE_WEI = 10**16
 """Kept out of the bounty check (0.01 ETH) so the lender can still pay for its transactions."""
+DAY = 86_400
+MAX_WINDOW = 90 * DAY
+"""Longest evaluation and reveal windows the contract takes."""
+MAX_DURATION = 366 * DAY
+"""Latest deadline the contract takes, from now."""
+DEFAULT_REVEAL_WINDOW = 14 * DAY
+DEFAULT_MAX_ROWS = 10_000_000
 
 METRIC_LABELS = {"auc": "ROC AUC", "accuracy": "Accuracy"}
 MECHANISM_LABELS = {
     "improvement": "Paid per improvement",
     "equal": "Equal shares",
-    "pro_rata_rows": "Shares pro rata to rows",
+    "pro_rata_gain": "Shares pro rata to the score gain",
 }
 RULE_LABELS = {
     "gradient": "one gradient step",
@@ -63,13 +70,24 @@ class TaskParams:
     metric : {"auc", "accuracy"}
     target : float
         Target score in (0, 1]; must be above the initial model's score.
-    mechanism : {"improvement", "equal", "pro_rata_rows"}
+    mechanism : {"improvement", "equal", "pro_rata_gain"}
     deadline : int
         Unix time (seconds) after which no submission is taken.
     evaluation_window : int
         Seconds the lender has to evaluate a submission before it may be settled as stale.
     deposit_wei : int
         Anti-spam deposit each submission sends (0: none).
+    min_gain : float
+        Smallest score gain over the best model that is paid (metric units; 0: any strict
+        gain). Gains within the hold-out's noise should not be paid.
+    stale_reward_wei : int or None
+        Reserved from the bounty per submission and paid if the lender leaves it stale
+        (None: a tenth of the bounty).
+    reveal_window : int
+        Seconds after ``deadline + evaluation_window`` by which the lender must reveal the
+        test set and the decryption transcript, or forfeit what remains of the bounty.
+    max_rows : int
+        Most rows one submission may declare.
     key_size : int
         Paillier modulus bits (2048 by default; smaller only for tests and demos).
     update_rule : {"gradient", "epochs", "newton"}
@@ -108,6 +126,19 @@ class TaskParams:
     split_seed: int = 0
     schema: str = "lending_club"
     tolerance: float = 0.0
+    min_gain: float = 0.0
+    stale_reward_wei: int | None = None
+    reveal_window: int = DEFAULT_REVEAL_WINDOW
+    max_rows: int = DEFAULT_MAX_ROWS
+
+    @property
+    def stale_reward(self) -> int:
+        """The stale reserve per submission in wei (default: a tenth of the bounty)."""
+        from hessian_common.chain.repository import default_stale_reward
+
+        if self.stale_reward_wei is None:
+            return default_stale_reward(int(self.bounty_wei))
+        return int(self.stale_reward_wei)
 
     def rule_params(self) -> dict[str, float]:
         """The hyper-parameters the chosen rule takes (over the learning room's defaults)."""
@@ -132,7 +163,7 @@ class TaskParams:
                 f"the bounty ({self.bounty_wei / 1e18:g} ETH) is more than the account balance "
                 f"({balance_wei / 1e18:.4f} ETH) less a gas reserve of {GAS_RESERVE_WEI / 1e18:g}"
             )
-        if int(self.bounty_wei) >= 2**128:
+        if int(self.bounty_wei) >= 2**96:
             errors["bounty_eth"] = "the bounty is too large"
         if self.metric not in METRICS:
             errors["metric"] = f"metric must be one of {', '.join(METRICS)}"
@@ -142,10 +173,20 @@ class TaskParams:
             errors["mechanism"] = f"mechanism must be one of {', '.join(MECHANISMS)}"
         if int(self.deadline) <= now + 60:
             errors["deadline"] = "the deadline must be at least a minute in the future"
-        elif int(self.deadline) >= 2**40:
-            errors["deadline"] = "the deadline is too far in the future"
-        if not 1 <= int(self.evaluation_window) < 2**32:
-            errors["eval_window_hours"] = "the evaluation window must be at least one second"
+        elif int(self.deadline) > now + MAX_DURATION:
+            errors["deadline"] = "the deadline must be within a year (366 days) from now"
+        if not 1 <= int(self.evaluation_window) <= MAX_WINDOW:
+            errors["eval_window_hours"] = "the evaluation window must be 1 second to 90 days"
+        if not 1 <= int(self.reveal_window) <= MAX_WINDOW:
+            errors["reveal_window"] = "the reveal window must be 1 second to 90 days"
+        if not 1 <= int(self.max_rows) < 2**64:
+            errors["max_rows"] = "the most rows per submission must be at least 1"
+        if not 0 < self.stale_reward <= int(self.bounty_wei) and int(self.bounty_wei) > 0:
+            errors["stale_reward"] = "the stale reward must be more than 0 and at most the bounty"
+        if not (isinstance(self.min_gain, int | float) and 0 <= self.min_gain < 1):
+            errors["min_gain"] = "the minimum paid gain must be in [0, 1)"
+        elif isinstance(self.target, int | float) and self.min_gain >= self.target:
+            errors["min_gain"] = "the minimum paid gain must be below the target"
         if not 0 <= int(self.deposit_wei) < 2**96:
             errors["deposit_eth"] = "the deposit must be 0 or more (and below 2^96 wei)"
         if int(self.key_size) not in KEY_SIZES:

@@ -12,6 +12,9 @@ Layout (``$HESSIAN_HOME/company/`` by default)::
               paillier_key.json      the Paillier private key, sealed with the passphrase
               testset.csv            the private hold-out (preprocessed), kept until revealed
               salt                   the commitment salt (32 bytes, 0600)
+              rows_key.json          the X25519 row key (opens owners' sealed row
+                                     pseudonyms), sealed with the passphrase
+              rows_seen.bin          pseudonyms of the rows of the accepted submissions
 
 Records and secrets are written atomically (temporary file + rename) with mode 0600. The
 passphrase for the sealed secrets comes from ``HESSIAN_COMPANY_PASSPHRASE`` (or a prompt);
@@ -34,6 +37,7 @@ import numpy as np
 from hessian_common.config import hessian_home
 from hessian_common.errors import ConfigError
 from hessian_common.lender.testset import parse_test_set
+from hessian_common.untrusted import MAX_BYTES, fetch
 
 ENV_PASSPHRASE = "HESSIAN_COMPANY_PASSPHRASE"
 DEV_PASSPHRASE = "hessian-local-demo"
@@ -44,6 +48,8 @@ KEY_FILE = "paillier_key.json"
 TEST_SET_FILE = "testset.csv"
 SALT_FILE = "salt"
 RECORD_FILE = "record.json"
+ROWS_KEY_FILE = "rows_key.json"
+ROWS_SEEN_FILE = "rows_seen.bin"
 
 
 @dataclass
@@ -76,7 +82,11 @@ class ModelRecord:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     versions: list[dict[str, Any]] = field(default_factory=list)
     revealed: bool = False
-    audit_bundle_cid: str | None = None
+    transcript_cid: str | None = None
+    candidates: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of every plaintext seen (published versions and evaluated candidates, see
+    :func:`hessian_common.lender.evaluate.candidate_digest`) -> what it was: a candidate equal
+    to any of them is rejected as a copy."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,6 +188,7 @@ class LocalModels:
         self._keys: dict[int, Any] = {}
         self._holdouts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._specs: dict[str, Any] = {}
+        self._row_keys: dict[int, bytes] = {}
 
     def __repr__(self) -> str:  # never shows the passphrase
         return f"LocalModels({self.state.root}, chain {self.chain_id}, contract {self.contract})"
@@ -228,15 +239,37 @@ class LocalModels:
 
     def seal_secret(self, secret: bytes) -> dict[str, Any]:
         """``secret`` sealed at rest with the books' passphrase (scrypt + AES-256-GCM)."""
-        from hessian_common.lending.sealing import seal_key_at_rest
+        from hessian_common.crypto.sealing import seal_key_at_rest
 
         return seal_key_at_rest(secret, self._passphrase)
 
     def open_secret(self, sealed: Mapping[str, Any]) -> bytes:
         """The secret :meth:`seal_secret` sealed (``KeyPassphraseError`` on a wrong one)."""
-        from hessian_common.lending.sealing import open_key_at_rest
+        from hessian_common.crypto.sealing import open_key_at_rest
 
         return open_key_at_rest(dict(sealed), self._passphrase)
+
+    def row_key(self, model_id: int) -> bytes | None:
+        """The model's X25519 row key (None for a model created without one)."""
+        path = self.dir(model_id) / ROWS_KEY_FILE
+        if not path.is_file():
+            return None
+        if model_id not in self._row_keys:
+            sealed = json.loads(self._read(model_id, ROWS_KEY_FILE, "the row key"))
+            self._row_keys[model_id] = self.open_secret(sealed)
+        return self._row_keys[model_id]
+
+    def rows_seen(self, model_id: int) -> set[bytes]:
+        """Pseudonyms of the rows already in the model (its accepted submissions)."""
+        path = self.dir(model_id) / ROWS_SEEN_FILE
+        raw = path.read_bytes() if path.is_file() else b""
+        return {raw[i : i + 8] for i in range(0, len(raw), 8)}
+
+    def add_rows_seen(self, model_id: int, pseudonyms: list[bytes]) -> None:
+        """Record the rows of an accepted submission (appended, fsynced)."""
+        path = self.dir(model_id) / ROWS_SEEN_FILE
+        old = path.read_bytes() if path.is_file() else b""
+        write_private(path, old + b"".join(pseudonyms))
 
     def reveal_material(self, model_id: int) -> tuple[bytes, bytes]:
         """The committed hold-out's bytes and the commitment salt."""
@@ -248,7 +281,8 @@ class LocalModels:
         from hessian_common.learning.spec import ModelSpec
 
         if spec_cid not in self._specs:
-            self._specs[spec_cid] = ModelSpec.from_bytes(self.store.get(spec_cid))
+            raw = fetch(self.store, spec_cid, what="model spec", max_bytes=MAX_BYTES["spec"])
+            self._specs[spec_cid] = ModelSpec.from_bytes(raw)
         return self._specs[spec_cid]
 
     def _read(self, model_id: int, name: str, what: str) -> bytes:
@@ -261,7 +295,13 @@ class LocalModels:
     # ------------------------------------------------------------ a model being created
 
     def write_pending(
-        self, spec_cid: str, private_key: Any, test_set: bytes, salt: bytes, record: ModelRecord
+        self,
+        spec_cid: str,
+        private_key: Any,
+        test_set: bytes,
+        salt: bytes,
+        record: ModelRecord,
+        row_key: bytes | None = None,
     ) -> Path:
         """Seal the key, keep the hold-out, salt and record in ``pending/<spec_cid>/``.
 
@@ -277,6 +317,9 @@ class LocalModels:
         save_private_key(private_key, pending / KEY_FILE, self._passphrase)
         write_private(pending / TEST_SET_FILE, test_set)
         write_private(pending / SALT_FILE, salt)
+        if row_key is not None:
+            sealed = json.dumps(self.seal_secret(row_key), indent=1).encode()
+            write_private(pending / ROWS_KEY_FILE, sealed)
         self.state.save_record(pending, record)
         return pending
 

@@ -7,8 +7,11 @@ Protocol::
     w0 = argmin logistic loss on (X_seed, y_seed)       (learning room: fit_taylor)
     s0 = metric(y_hold, sigmoid(X_hold · w0))           (initial score, must be < target)
     (pk, sk) = Paillier keys;  enc(w0) and the seed row count published in the model spec
+    (rk, RK) = X25519 row key; RK and a row salt in the spec (owners seal row pseudonyms to RK)
     commitment = keccak256(testSetCid || salt)          (commit now, reveal after close)
-    createModel(specCid, metric, s0, target, ..., commitment) + bounty
+    createModel(specCid, commitment, terms) + bounty    (terms: metric, s0, target, minimum
+                                                         paid gain, deadline, windows, deposit,
+                                                         max rows, stale reward)
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ def create_task(
     """
     from hessian_common.chain import Mechanism, Metric, test_set_commitment
     from hessian_common.crypto import encrypt_vector, generate_keypair
+    from hessian_common.crypto.sealing import new_application_key
     from hessian_common.data import Preprocessor, load_bytes, load_file
     from hessian_common.learning.metrics import score_weights
     from hessian_common.learning.spec import ModelSpec
@@ -107,12 +111,20 @@ def create_task(
                 f"({METRIC_LABELS[params.metric]}) on the hold-out; choose a target above it"
             }
         )
+    if to_ppm(params.min_gain) >= to_ppm(params.target) - to_ppm(initial):
+        raise TaskInputError(
+            {
+                "min_gain": f"the minimum paid gain must be below target − initial score "
+                f"({params.target - initial:.4f})"
+            }
+        )
 
     step(done=3, message=f"generating a {params.key_size}-bit Paillier key")
     pk, sk = generate_keypair(int(params.key_size))
 
     step(done=4, message="encrypting the initial weights")
     enc_w0 = encrypt_vector(pk, w0, workers=lender.workers)
+    row_private, row_public = new_application_key()
     spec = ModelSpec(
         name=params.name.strip(),
         schema_name=pre.schema_.name,
@@ -125,6 +137,8 @@ def create_task(
         params=rule_params,
         metric=params.metric,
         seed_rows=len(seed_idx),
+        row_key=row_public.hex(),
+        row_salt=secrets.token_bytes(32).hex(),
     )
 
     step(done=5, message="committing to the hold-out")
@@ -157,7 +171,7 @@ def create_task(
         holdout_rows=len(hold_idx),
         versions=[{"update_id": 0, "model_cid": spec_cid, "score": initial}],
     )
-    pending = lender.books.write_pending(spec_cid, sk, test_bytes, salt, record)
+    pending = lender.books.write_pending(spec_cid, sk, test_bytes, salt, record, row_private)
 
     step(done=7, message="sending createModel with the bounty")
     try:
@@ -172,6 +186,10 @@ def create_task(
             metric=Metric.AUC if params.metric == "auc" else Metric.ACCURACY,
             mechanism=Mechanism[params.mechanism.upper()],
             submission_deposit=int(params.deposit_wei),
+            min_gain=int(to_ppm(params.min_gain)),
+            reveal_window=int(params.reveal_window),
+            max_rows=int(params.max_rows),
+            stale_reward=params.stale_reward,
         )
     except (ContractRevert, ChainError) as exc:
         if isinstance(exc, ContractRevert) or not _maybe_sent(exc):

@@ -59,6 +59,12 @@ class ModelSummary:
     evaluation_window: int
     deposit: int
     revealed: bool
+    forfeited: bool
+    reveal_deadline: int
+    min_gain: float
+    stale_reward: int
+    next_in_queue: int
+    """The submission to evaluate next (0: none waits)."""
     can_reclaim: bool
     spec_cid: str
     current_model_cid: str
@@ -96,6 +102,11 @@ class SubmissionRow:
     reward: int
     due: int
     update_cid: str
+    reason: str = ""
+    """Why it was rejected (empty otherwise)."""
+    is_next: bool = False
+    """The head of the model's queue: the one to evaluate (or reject) now."""
+    paid_gain: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -161,7 +172,12 @@ def summarize(record: ModelRecord, info: Any) -> ModelSummary:
         evaluation_window=int(info.evaluation_window),
         deposit=int(info.submission_deposit),
         revealed=bool(info.revealed),
-        can_reclaim=bool(info.finalized and info.remaining > 0),
+        forfeited=bool(info.forfeited),
+        reveal_deadline=int(info.reveal_deadline),
+        min_gain=from_ppm(info.min_gain),
+        stale_reward=int(info.stale_reward),
+        next_in_queue=int(info.next_in_queue),
+        can_reclaim=bool(info.finalized and info.revealed and info.remaining > 0),
         spec_cid=str(info.spec_cid),
         current_model_cid=str(info.model_cid),
         test_set_cid=record.test_set_cid,
@@ -201,6 +217,9 @@ def model_detail(repo: Any, record: ModelRecord) -> ModelDetail:
                 reward=int(s.reward),
                 due=int(s.submitted_at) + int(info.evaluation_window),
                 update_cid=str(s.update_cid),
+                reason=s.reason.text if s.reason is not None and status == "rejected" else "",
+                is_next=s.update_id == int(info.next_in_queue),
+                paid_gain=from_ppm(s.gain),
             )
         )
         if s.status == SubmissionStatus.ACCEPTED:
@@ -231,23 +250,3 @@ def model_detail(repo: Any, record: ModelRecord) -> ModelDetail:
         history=history,
         next_stale=min(waiting_due) if waiting_due else None,
     )
-
-
-def submitted_since(
-    repo: Any, model_ids: set[int], from_block: int | None
-) -> tuple[list[tuple[int, int]], int]:
-    """``UpdateSubmitted`` events to ``model_ids`` from ``from_block`` on.
-
-    Returns ``([(model_id, update_id), ...], next_block)``; pass ``next_block`` back in the
-    next call (``None`` the first time: from the deployment block).
-    """
-    head = repo.client.block_number()
-    start = repo.from_block if from_block is None else int(from_block)
-    if start > head:
-        return [], start
-    found = [
-        (int(e.args["modelId"]), int(e.args["updateId"]))
-        for e in repo.events(start, head)
-        if e.name == "UpdateSubmitted" and int(e.args["modelId"]) in model_ids
-    ]
-    return found, head + 1

@@ -8,7 +8,6 @@ evaluation lock, and delegates each operation to the module that does it: :mod:`
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -198,15 +197,6 @@ class Lender:
         """The model a submission belongs to."""
         return int(self.repo.submission(update_id).model_id)
 
-    def submitted_since(self, from_block: int | None) -> tuple[list[tuple[int, int]], int]:
-        """``UpdateSubmitted`` events to this lender's models from ``from_block`` on.
-
-        Returns ``([(model_id, update_id), ...], next_block)``; pass ``next_block`` back in
-        the next call (``None`` the first time: from the deployment block).
-        """
-        mine = {r.model_id for r in self.records()}
-        return _views.submitted_since(self.repo, mine, from_block)
-
     # ------------------------------------------------------------ evaluate
 
     def evaluate_submission(
@@ -216,6 +206,12 @@ class Lender:
         one at a time."""
         with self._lock:
             return _evaluate.evaluate_submission(self, update_id, progress)
+
+    def reject_submission(self, update_id: int, note: str) -> EvaluationResult:
+        """Reject the head submission of its model by hand, with a note
+        (:func:`hessian_common.lender.evaluate.reject_submission`)."""
+        with self._lock:
+            return _evaluate.reject_submission(self, update_id, note)
 
     def evaluate_all_waiting(
         self, model_id: int | None = None, progress: ProgressFn | None = None
@@ -235,16 +231,11 @@ class Lender:
         return _lifecycle.reclaim(self, model_id)
 
     def reveal_test_set(self, model_id: int) -> CID:
-        """Publish the hold-out and an audit bundle, then ``revealTestSet`` on chain
+        """Publish the hold-out and the decryption transcript, then ``revealTestSet`` on chain
         (:func:`hessian_common.lender.lifecycle.reveal_test_set`)."""
         return _lifecycle.reveal_test_set(self, model_id)
 
     def audit(self, model_id: int) -> AuditReport:
-        """:func:`audit_model` with this lender's private key (no bundle needed)."""
-        record = self.record(model_id)
-        report = _audit.audit_model(
-            self.repo, self.store, model_id, private_key=self._private_key(model_id)
-        )
-        return AuditReport(
-            **{**asdict(report), "rows": report.rows, "bundle_cid": record.audit_bundle_cid}
-        )
+        """:func:`audit_model` of one of this lender's revealed models (what anyone sees)."""
+        self.record(model_id)
+        return _audit.audit_model(self.repo, self.store, model_id)

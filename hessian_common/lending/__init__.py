@@ -7,6 +7,13 @@ features), :mod:`.sealing` (applications sealed to the lender's X25519 key),
 lender) and :mod:`.borrower` (the borrower), on the chain's ``LoanBook``.
 """
 
+from hessian_common.crypto.sealing import (
+    new_application_key,
+    open_key_at_rest,
+    open_sealed,
+    seal,
+    seal_key_at_rest,
+)
 from hessian_common.lending.application import (
     APPLICATION_FIELDS,
     Application,
@@ -39,13 +46,6 @@ from hessian_common.lending.scoring import (
     Score,
     build_credit_model,
     reference_rates,
-)
-from hessian_common.lending.sealing import (
-    new_application_key,
-    open_key_at_rest,
-    open_sealed,
-    seal,
-    seal_key_at_rest,
 )
 
 __all__ = [

@@ -9,7 +9,7 @@ grade and ``installment`` the amortised payment at that rate (filled by the scor
 the derived feature ``credit_history_years``.
 
 An application is personal data: it goes to the content store only sealed
-(:mod:`hessian_common.lending.sealing`); the chain holds ``digest()``, the SHA-256 of
+(:mod:`hessian_common.crypto.sealing`); the chain holds ``digest()``, the SHA-256 of
 :meth:`Application.to_bytes` (canonical JSON)::
 
     {"created_at": "2026-11-26T09:30:00Z", "fields": {...}, "format": "hessian.application/1"}
@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,10 +126,13 @@ def _created_month(created_at: str) -> int:
 @dataclass(frozen=True)
 class Application:
     """A checked application: ``fields`` by name (numbers as float, choices as text; an
-    optional field left blank is absent) and ``created_at`` (UTC, ``%Y-%m-%dT%H:%M:%SZ``)."""
+    optional field left blank is absent), ``created_at`` (UTC, ``%Y-%m-%dT%H:%M:%SZ``) and
+    the ``borrower``'s address (set when it is sent: :func:`hessian_common.lending.borrower.
+    apply`), so a sealed application cannot be re-sent as someone else's."""
 
     fields: dict[str, Any]
     created_at: str = field(default_factory=_now_iso)
+    borrower: str | None = None
 
     @property
     def amount(self) -> float:
@@ -153,7 +156,10 @@ class Application:
         return f"{MONTHS[idx % 12]}-{idx // 12}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "created_at": self.created_at, "fields": dict(self.fields)}
+        out = {"format": FORMAT, "created_at": self.created_at, "fields": dict(self.fields)}
+        if self.borrower is not None:
+            out["borrower"] = self.borrower
+        return out
 
     def to_bytes(self) -> bytes:
         """Canonical JSON (sorted keys, compact, UTF-8): what is sealed and digested."""
@@ -168,18 +174,27 @@ class Application:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Application:
-        """Parse and re-check :meth:`to_bytes` output (:class:`LendingInputError` if bad)."""
+        """Parse and re-check :meth:`to_bytes` output (:class:`LendingInputError` if bad; a
+        stranger's bytes, read through :mod:`hessian_common.untrusted`)."""
+        from hessian_common.errors import UntrustedBlobError
+        from hessian_common.untrusted import MAX_BYTES, loads
+
         try:
-            d = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise LendingInputError({"application": f"not JSON ({exc})"}) from None
+            d = loads(data, what="application", max_bytes=MAX_BYTES["application"])
+        except UntrustedBlobError as exc:
+            raise LendingInputError({"application": str(exc)}) from None
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise LendingInputError({"application": f"not a {FORMAT} document"})
         fields, created = d.get("fields"), d.get("created_at")
         if not isinstance(fields, dict) or not isinstance(created, str):
             raise LendingInputError({"application": "fields or created_at missing"})
+        borrower = d.get("borrower")
+        if borrower is not None and (
+            not isinstance(borrower, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", borrower)
+        ):
+            raise LendingInputError({"application": "borrower is not an address"})
         form = {k: ("" if v is None else str(v)) for k, v in fields.items()}
-        app = parse_application(form, created_at=created)
+        app = replace(parse_application(form, created_at=created), borrower=borrower)
         if app.to_bytes() != bytes(data):
             raise LendingInputError({"application": "not in canonical form"})
         return app

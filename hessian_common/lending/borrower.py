@@ -24,10 +24,11 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hessian_common.crypto.sealing import seal
 from hessian_common.errors import (
     ApplicationAlreadySent,
     BlobNotFound,
@@ -38,8 +39,8 @@ from hessian_common.errors import (
 )
 from hessian_common.lending.application import Application
 from hessian_common.lending.pricing import PricingPolicy
-from hessian_common.lending.sealing import seal
 from hessian_common.types import Wei
+from hessian_common.untrusted import MAX_BYTES, fetch_json
 
 POLICY_FORMAT = "hessian.lending-policy/1"
 APPLICATIONS_DIR = "applications"
@@ -102,7 +103,7 @@ def _offer(store: Any, d: Any) -> LenderOffer:
         loan_count=int(d.loan_count),
     )
     try:
-        doc = store.get_json(d.policy_cid)
+        doc = fetch_json(store, d.policy_cid, what="policy", max_bytes=MAX_BYTES["policy"])
         if not isinstance(doc, dict) or doc.get("format") != POLICY_FORMAT:
             raise LendingInputError({"policy": f"not a {POLICY_FORMAT} document"})
         if int(doc.get("model_id", -1)) != int(d.model_id):
@@ -185,8 +186,8 @@ def apply(
         The model is not deployed / retired, its policy is unusable, or the term or amount
         is not offered (nothing is written or sent);
         :class:`~hessian_common.errors.ApplicationAlreadySent` (a ``LendingInputError``) when
-        this very application is already on chain for this model as this account's loan (a
-        plain ``LendingInputError`` when it is another account's).
+        this very application is already on chain for this model as this account's loan
+        (applications are recorded per borrower: another account's copy does not count).
     ChainUnavailable, StoreUnavailable
         The node or the store is down; nothing is on chain yet (a sealed blob may be left in
         the store; the local plaintext stays as ``applications/pending-<digest>.json``).
@@ -196,14 +197,10 @@ def apply(
     offer = lender_offer(book, store, model_id)
     check_application(offer, application)
     assert offer.policy is not None
+    application = replace(application, borrower=str(book.client.address))
     digest = application.digest()
     used = book.digest_used(int(model_id), digest)
     apps = _apps_dir(state_dir)
-    if used and book.loan(int(used)).borrower.lower() != book.client.address.lower():
-        raise LendingInputError(
-            {"application": f"this application was already sent to model #{model_id} "
-             f"(loan #{used})"}
-        )  # fmt: skip
     if used:
         # we sent it before (perhaps the answer was lost): the local copy gets the loan's name
         pending = None if apps is None else apps / f"pending-{digest.hex()}.json"
@@ -412,12 +409,34 @@ def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, A
     return book.repay(int(loan_id), int(amount))
 
 
-def repay_all(book: Any, loan_id: int) -> dict[str, Any]:
-    """Pay off everything outstanding."""
+PAYOFF_MARGIN = 3_600
+"""Seconds of interest :func:`repay_all` sends on top of the payoff now: the transaction is
+mined a little later, and the contract credits any excess back to the payer."""
+
+
+def payoff_quote(book: Any, loan_id: int) -> Wei:
+    """What paying the loan off now costs: a FUNDED loan's payoff (outstanding principal,
+    interest accrued to date and arrears, no future interest), a DEFAULTED loan's
+    outstanding amount."""
     from hessian_common.chain.loanbook import LoanStatus
 
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
-    return book.repay(int(loan_id), int(loan.outstanding))
+    if loan.status == LoanStatus.DEFAULTED:
+        return Wei(int(loan.outstanding))
+    return book.payoff_amount(int(loan_id))
+
+
+def repay_all(book: Any, loan_id: int) -> dict[str, Any]:
+    """Pay the loan off: a FUNDED one early (``repayAll``: the payoff at the block's time,
+    sent with :data:`PAYOFF_MARGIN` seconds of interest to spare, the excess credited back to
+    withdraw), a DEFAULTED one in full (``repay``)."""
+    from hessian_common.chain.loanbook import LoanStatus
+
+    loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
+    if loan.status == LoanStatus.DEFAULTED:
+        return book.repay(int(loan_id), int(loan.outstanding))
+    at = int(book.client.block_timestamp()) + PAYOFF_MARGIN
+    return book.repay_all(int(loan_id), int(book.payoff_amount(int(loan_id), at)))
 
 
 def withdraw(book: Any) -> Wei:
@@ -429,8 +448,8 @@ def withdraw(book: Any) -> Wei:
 
 
 def read_policy(store: Any, cid: str) -> dict[str, Any]:
-    """The raw policy document at ``cid`` (for display)."""
+    """The raw policy document at ``cid`` (for display; read through the safe reader)."""
     try:
-        return json.loads(store.get(cid))
+        return fetch_json(store, cid, what="policy", max_bytes=MAX_BYTES["policy"])
     except (StoreError, ValueError) as exc:
         raise LendingInputError({"policy": f"{cid}: {exc}"}) from None

@@ -39,12 +39,18 @@ from typing import Any
 
 import numpy as np
 
+from hessian_common.crypto.sealing import (
+    new_application_key,
+    open_sealed,
+    public_key_of,
+)
 from hessian_common.errors import (
     BlobNotFound,
     ConfigError,
     CryptoError,
     LendingInputError,
     StoreIntegrityError,
+    UntrustedBlobError,
 )
 from hessian_common.lending.application import Application
 from hessian_common.lending.calibration import CalibrationSummary
@@ -56,12 +62,8 @@ from hessian_common.lending.pricing import (
     quote,
 )
 from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
-from hessian_common.lending.sealing import (
-    new_application_key,
-    open_sealed,
-    public_key_of,
-)
 from hessian_common.types import PPM, Wei, to_ppm
+from hessian_common.untrusted import MAX_BYTES, fetch
 
 POLICY_FORMAT = "hessian.lending-policy/1"
 LENDING_DIR = "lending"
@@ -409,11 +411,20 @@ class LendingDesk:
             return self._opened[loan_id]
         result: tuple[Application | None, str | None]
         try:
-            blob = self.store.get(loan.application_cid)
+            blob = fetch(
+                self.store,
+                loan.application_cid,
+                what="sealed application",
+                max_bytes=MAX_BYTES["sealed application"],
+            )
             plain = open_sealed(self._application_key(int(loan.model_id)), blob)
             if hashlib.sha256(plain).digest() != bytes(loan.application_digest):
                 raise LendingInputError({"application": "does not match the digest on chain"})
             app = Application.from_bytes(plain)
+            if (app.borrower or "").lower() != str(loan.borrower).lower():
+                raise LendingInputError(
+                    {"application": f"it names {app.borrower}, not the applicant {loan.borrower}"}
+                )
             policy = self.policy(int(loan.model_id))
             if policy.to_wei(app.amount) != int(loan.amount) or app.term != loan.requested_term:
                 raise LendingInputError(
@@ -425,7 +436,7 @@ class LendingDesk:
             return (None, f"sealed application {loan.application_cid} not found (yet): {exc}")
         except StoreIntegrityError as exc:
             result = (None, f"sealed application {loan.application_cid} unavailable: {exc}")
-        except (CryptoError, LendingInputError) as exc:
+        except (CryptoError, LendingInputError, UntrustedBlobError) as exc:
             result = (None, f"unusable application: {exc}")
         # keep only final answers (a store outage raises StoreUnavailable, not cached)
         self._opened[loan_id] = result
@@ -563,6 +574,12 @@ class LendingDesk:
         from hessian_common.chain.loanbook import LoanStatus
 
         self._require(loan_id, (LoanStatus.ACCEPTED,), "fund")
+        fund_by = self.book.fund_by(int(loan_id))
+        if self.book.client.block_timestamp() > fund_by:
+            raise LendingInputError(
+                {"loan": f"loan #{loan_id} was accepted more than the funding window ago; "
+                 "it can only be cancelled"}
+            )  # fmt: skip
         return self.book.fund(int(loan_id))
 
     def mark_late(self, loan_id: int) -> dict[str, Any]:

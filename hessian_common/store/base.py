@@ -44,11 +44,14 @@ class ContentStore(ABC):
         """
 
     @abstractmethod
-    def get(self, cid: CID | str) -> bytes:
+    def get(self, cid: CID | str, max_bytes: int | None = None) -> bytes:
         """The bytes named ``cid``, verified against it.
 
-        Raises ``InvalidCID`` (bad CID text), ``BlobNotFound``, ``StoreIntegrityError``
-        (bytes do not hash to ``cid``) or ``StoreUnavailable``.
+        ``max_bytes``: refuse (``BlobTooLarge``) a blob larger than this without reading it
+        all — the first line of :mod:`hessian_common.untrusted`.
+
+        Raises ``InvalidCID`` (bad CID text), ``BlobNotFound``, ``BlobTooLarge``,
+        ``StoreIntegrityError`` (bytes do not hash to ``cid``) or ``StoreUnavailable``.
         """
 
     @abstractmethod
@@ -63,10 +66,10 @@ class ContentStore(ABC):
         """Store ``obj`` as :func:`canonical_json` and return its CID."""
         return self.put(canonical_json(obj))
 
-    def get_json(self, cid: CID | str) -> Any:
-        """Fetch, verify and parse a JSON blob. Raises :class:`StoreError` if it is not JSON."""
-        data = self.get(cid)
-        try:
-            return json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise StoreError(f"blob {cid} is not UTF-8 JSON: {exc}") from exc
+    def get_json(self, cid: CID | str, max_bytes: int | None = None) -> Any:
+        """Fetch, verify and parse a JSON blob through the safe reader
+        (:func:`hessian_common.untrusted.fetch_json`): ``UntrustedBlobError`` if it is too
+        large, too deep or not JSON."""
+        from hessian_common.untrusted import fetch_json
+
+        return fetch_json(self, str(cid), what="blob", max_bytes=max_bytes)

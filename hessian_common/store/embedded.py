@@ -23,7 +23,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from hessian_common.errors import BlobNotFound, StoreUnavailable
+from hessian_common.errors import BlobNotFound, BlobTooLarge, StoreUnavailable
 from hessian_common.store.base import ContentStore
 from hessian_common.store.cid import cid_of, parse_cid, verify
 from hessian_common.types import CID
@@ -102,11 +102,15 @@ class EmbeddedStore(ContentStore):
         self._write_atomic(path, data)
         return cid
 
-    def get(self, cid: CID | str) -> bytes:
+    def get(self, cid: CID | str, max_bytes: int | None = None) -> bytes:
         """Read and verify the blob ``cid`` (see :meth:`ContentStore.get`)."""
         cid = parse_cid(cid)
         path = self._blob_path(cid)
         try:
+            if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+                raise BlobTooLarge(
+                    f"{cid} holds {size:,} bytes, more than the {max_bytes:,} allowed"
+                )
             data = path.read_bytes()
         except FileNotFoundError:
             raise BlobNotFound(f"{cid} is not in the store at {self.root}") from None

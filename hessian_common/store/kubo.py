@@ -17,10 +17,20 @@ from typing import Any
 
 import requests
 
-from hessian_common.errors import BlobNotFound, StoreError, StoreIntegrityError, StoreUnavailable
+from hessian_common.errors import (
+    BlobNotFound,
+    BlobTooLarge,
+    StoreError,
+    StoreIntegrityError,
+    StoreUnavailable,
+)
 from hessian_common.store.base import ContentStore
 from hessian_common.store.cid import CHUNK_SIZE, cid_of, parse_cid, verify
 from hessian_common.types import CID
+
+MAX_READ_BYTES = 1024 * 1024 * 1024
+"""Most bytes a read takes from a Kubo node when the caller sets no smaller cap (1 GiB):
+a blob named by a stranger must not exhaust this machine's memory."""
 
 _NOT_FOUND_HINTS = ("not found", "context deadline exceeded", "no link named", "blockservice")
 
@@ -101,11 +111,18 @@ class KuboStore(ContentStore):
             )
         return want
 
-    def get(self, cid: CID | str) -> bytes:
-        """``ipfs cat CID``, then re-hash the bytes against ``cid``."""
+    def get(self, cid: CID | str, max_bytes: int | None = None) -> bytes:
+        """``ipfs cat CID`` (at most ``max_bytes + 1`` bytes: ``--length``), then re-hash the
+        bytes against ``cid``."""
         cid = parse_cid(cid)
-        resp = self._call("cat", {"arg": cid, "timeout": f"{self.timeout:g}s"})
-        return verify(cid, resp.content)
+        if max_bytes is None:
+            max_bytes = MAX_READ_BYTES
+        params = {"arg": cid, "timeout": f"{self.timeout:g}s", "length": str(int(max_bytes) + 1)}
+        resp = self._call("cat", params)
+        data = resp.content
+        if len(data) > max_bytes:
+            raise BlobTooLarge(f"{cid} holds more than the {max_bytes:,} bytes allowed")
+        return verify(cid, data)
 
     def has(self, cid: CID | str) -> bool:
         """Whether the node holds the (root) block locally: ``block/stat --offline``."""

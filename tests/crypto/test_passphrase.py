@@ -14,8 +14,8 @@ import pytest
 
 from hessian_common.crypto import load_private_key, private_key_to_encrypted_dict
 from hessian_common.crypto.passphrase import open_with_passphrase, seal_with_passphrase
+from hessian_common.crypto.sealing import open_key_at_rest, public_key_of
 from hessian_common.errors import CryptoError, KeyPassphraseError
-from hessian_common.lending.sealing import open_key_at_rest, public_key_of
 
 DATA = Path(__file__).parent / "data"
 EXPECTED = json.loads((DATA / "expected.json").read_text())

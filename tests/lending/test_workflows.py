@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from hessian_common.chain.loanbook import LoanStatus, installment_for
+from hessian_common.crypto.sealing import new_application_key, open_key_at_rest, seal
 from hessian_common.errors import LendingInputError
 from hessian_common.lending import borrower
 from hessian_common.lending.application import (
@@ -16,7 +17,6 @@ from hessian_common.lending.application import (
     parse_application,
 )
 from hessian_common.lending.pricing import PricingPolicy, quote
-from hessian_common.lending.sealing import new_application_key, open_key_at_rest, seal
 from hessian_common.store import cid_of
 from tests.lending.conftest import PASSPHRASE, make_task
 

@@ -16,11 +16,25 @@ import pytest
 from hessian_common.errors import HessianError
 from hessian_common.journal import (
     BACKOFF_MAX,
+    LEASE_SECONDS,
     Journal,
     JournalError,
     State,
     backoff,
 )
+from hessian_common.store import cid_of
+
+OLD_SCHEMA = """
+CREATE TABLE submissions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id INTEGER NOT NULL, owner TEXT NOT NULL,
+    digest TEXT NOT NULL, rows INTEGER NOT NULL, deposit TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '', blob BLOB NOT NULL, state TEXT NOT NULL, cid TEXT,
+    tx_hash TEXT, update_id INTEGER, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+    waiting_on TEXT, next_attempt_at REAL NOT NULL DEFAULT 0, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+"""The journal table as it was before the lease and the chain-first order."""
 
 OWNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
@@ -57,10 +71,11 @@ def add(journal: Journal, i: int = 1, **kw) -> int:
 
 def test_new_entry_is_prepared_and_due(journal):
     e = journal.get(add(journal, label="owner_01.csv"))
-    assert e.state is State.PREPARED and e.pending
+    assert e.state is State.PREPARED and e.pending and not e.on_chain
     assert e.digest == "0x" + digest(1).hex()
     assert (e.rows, e.deposit, e.label, e.attempts) == (120, 10, "owner_01.csv", 0)
     assert journal.blob(e.id) == b"{}"
+    assert e.cid == str(cid_of(b"{}"))  # known before anything leaves the machine
     assert [d.id for d in journal.due()] == [e.id]
 
 
@@ -70,35 +85,76 @@ def test_wal_mode(journal):
 
 
 def test_happy_path_states(journal):
+    """Chain first, store second: prepared -> sent -> confirmed (on chain) -> published."""
     i = add(journal)
-    assert journal.mark_stored(i, "bafkreiabc").cid == "bafkreiabc"
     assert journal.mark_sent(i, "0x" + "ab" * 32).state is State.SENT
     e = journal.mark_confirmed(i, 7)
     assert (e.state, e.update_id, e.tx_hash) == (State.CONFIRMED, 7, "0x" + "ab" * 32)
-    assert not e.pending
+    assert e.pending and e.on_chain  # the blob still has to reach the store
+    e = journal.mark_published(i)
+    assert e.state is State.PUBLISHED and e.on_chain and not e.pending
     assert journal.due() == []
 
 
 def test_illegal_transitions_are_refused(journal):
     i = add(journal)
-    with pytest.raises(JournalError, match="cannot go from prepared to sent"):
-        journal.mark_sent(i, "0x01")
-    with pytest.raises(JournalError, match="cannot go from prepared to confirmed"):
-        journal.mark_confirmed(i, 1)
+    with pytest.raises(JournalError, match="cannot go from prepared to published"):
+        journal.mark_published(i)
     journal.mark_failed(i, "model closed")
-    with pytest.raises(JournalError, match="cannot go from failed to stored"):
-        journal.mark_stored(i, "bafk")
+    with pytest.raises(JournalError, match="cannot go from failed to sent"):
+        journal.mark_sent(i, "0x01")
     assert journal.get(i).last_error == "model closed"
+    j = add(journal, 2)
+    journal.mark_confirmed(j, 3)
+    with pytest.raises(JournalError, match="cannot go from confirmed to failed"):
+        journal.mark_failed(j, "too late: it is on chain")
     with pytest.raises(JournalError, match="no journal entry 999"):
-        journal.mark_stored(999, "bafk")
+        journal.mark_published(999)
 
 
-def test_lost_transaction_goes_back_to_stored(journal):
+def test_lost_transaction_goes_back_to_prepared(journal):
     i = add(journal)
-    journal.mark_stored(i, "bafk")
     journal.mark_sent(i, "0x01")
     e = journal.mark_unsent(i, "not found after restart")
-    assert e.state is State.STORED and e.tx_hash is None and e.cid == "bafk"
+    assert e.state is State.PREPARED and e.tx_hash is None and e.cid == str(cid_of(b"{}"))
+
+
+def test_lease_lets_one_worker_at_a_time(journal, clock):
+    i = add(journal)
+    assert journal.take_lease(i)
+    assert not journal.take_lease(i)  # a second worker keeps off
+    journal.release_lease(i)
+    assert journal.take_lease(i)
+    clock.t += LEASE_SECONDS + 1  # a crashed holder's lease runs out
+    assert journal.take_lease(i)
+
+
+def test_old_journals_are_migrated(tmp_path, clock):
+    """An entry a previous version left 'stored' (blob put first) is simply not sent yet."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute(
+            "INSERT INTO submissions (model_id, owner, digest, rows, deposit, blob, state, cid, "
+            "created_at, updated_at) VALUES (1, ?, ?, 5, '0', x'7b7d', 'stored', 'bafk', 1, 1)",
+            (OWNER, "0x" + digest(1).hex()),
+        )
+    j = Journal(path, clock=clock)
+    e = j.entries()[0]
+    assert e.state is State.PREPARED and e.pending
+    assert j.take_lease(e.id)
+
+
+def test_submitted_pseudonyms(journal):
+    a, b = b"A" * 8, b"B" * 8
+    add(journal, 1, pseudonyms=[a, b])
+    add(journal, 2, pseudonyms=[b"C" * 8])
+    f = add(journal, 3, pseudonyms=[b"D" * 8])
+    journal.mark_failed(f, "refused")  # a failed entry sent nothing
+    add(journal, 4, model_id=2, pseudonyms=[b"E" * 8])
+    assert journal.submitted_pseudonyms(1, OWNER.lower()) == {a, b, b"C" * 8}
+    with pytest.raises(JournalError, match="8 bytes"):
+        add(journal, 5, pseudonyms=[b"short"])
 
 
 def test_backoff_doubles_and_is_capped():
@@ -120,7 +176,8 @@ def test_errors_wait_with_backoff(journal, clock):
     assert journal.retry_now(i).next_attempt_at == 0
     assert [d.id for d in journal.due()] == [i]
     # moving forward clears the wait
-    e = journal.mark_stored(i, "bafk")
+    journal.record_error(i, "chain", "down")
+    e = journal.mark_confirmed(i, 4)
     assert e.waiting_on is None and e.next_attempt_at == 0
 
 
@@ -165,10 +222,10 @@ def test_journal_error_is_a_hessian_error():
 def test_filters(journal):
     a = add(journal, 1)
     b = add(journal, 2, model_id=2)
-    journal.mark_stored(b, "bafk")
+    journal.mark_confirmed(b, 9)
     assert [e.id for e in journal.entries()] == [b, a]
     assert [e.id for e in journal.entries(model_id=2)] == [b]
-    assert [e.id for e in journal.entries(states=(State.STORED,))] == [b]
+    assert [e.id for e in journal.entries(states=(State.CONFIRMED,))] == [b]
     assert journal.entries(owner="0x" + "0" * 40) == []
 
 
@@ -176,9 +233,9 @@ def test_reopen_keeps_everything(tmp_path, clock):
     path = tmp_path / "j.sqlite"
     j1 = Journal(path, clock=clock)
     i = add(j1)
-    j1.mark_stored(i, "bafk")
+    j1.mark_confirmed(i, 5)
     j2 = Journal(path, clock=clock)
-    assert j2.get(i).state is State.STORED and j2.get(i).cid == "bafk"
+    assert j2.get(i).state is State.CONFIRMED and j2.get(i).update_id == 5
 
 
 def test_threads_share_one_journal(journal):
@@ -197,7 +254,7 @@ def test_threads_share_one_journal(journal):
             for _ in range(40):
                 for e in journal.due():
                     with contextlib.suppress(JournalError):  # another thread moved it first
-                        journal.mark_stored(e.id, f"bafk{e.id}")
+                        journal.mark_confirmed(e.id, e.id)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

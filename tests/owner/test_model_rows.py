@@ -17,7 +17,7 @@ from hessian_common.data import Preprocessor
 from hessian_common.errors import DataError
 from hessian_common.learning.spec import ModelSpec
 from hessian_common.learning.updates import build_update
-from tests.owner.world import OTHER, as_owner
+from tests.owner.world import OTHER, as_owner, prepare
 
 
 def _plain(spec, data, w):
@@ -28,10 +28,9 @@ def _plain(spec, data, w):
 def test_second_owner_counts_the_first_owners_accepted_rows(
     journal, owner_repo, owner_store, lender, owner_split
 ):
-    me = owner_repo.client.address
     first = owner.share(
         journal, owner_store, owner_repo, model=lender.model_id,
-        path=owner_split / "owner_01.csv", owner=me,
+        path=owner_split / "owner_01.csv", account=owner_repo.client.account,
     )  # fmt: skip
     accepted, _ = lender.evaluate(first.update_id)
     assert accepted
@@ -43,10 +42,7 @@ def test_second_owner_counts_the_first_owners_accepted_rows(
     current, base = owner.current_weights(owner_store, m)
     assert base == m.model_cid and set(current.exponents) == {-13}
     report = owner.validate_for_model(owner_split / "owner_02.csv", m.spec)
-    blob = owner.prepare_update(
-        m.spec, current, report.data, model_id=m.model_id, base_cid=base,
-        accepted_rows=m.accepted_rows,
-    )  # fmt: skip
+    blob = prepare(other, m, current, report.data, base, accepted_rows=m.accepted_rows)
     w = decrypt_vector(lender.sk, current)
     _X, step = _plain(m.spec, report.data, w)
     held = m.spec.seed_rows + first.rows

@@ -8,6 +8,7 @@ between sending and bookkeeping, contract refusals -- each submission lands exac
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -17,11 +18,11 @@ from hessian_common.chain.client import connect
 from hessian_common.crypto import decrypt_vector
 from hessian_common.data import Preprocessor, load_file
 from hessian_common.errors import ChainUnavailable, DataError
-from hessian_common.journal import JournalError, State, retry_pending
+from hessian_common.journal import Journal, JournalError, State, retry_pending
 from hessian_common.learning.spec import UpdateBlob
 from hessian_common.learning.updates import build_update
 from tests.fixtures.procs import free_port
-from tests.owner.world import OTHER, as_owner
+from tests.owner.world import OTHER, as_owner, open_model, prepare
 
 
 def _model(owner_repo, owner_store, lender):
@@ -71,15 +72,11 @@ def test_update_decrypts_to_the_plaintext_rule(owner_repo, owner_store, lender, 
     current, base = owner.current_weights(owner_store, m)
     assert base == m.spec_cid
     steps = []
-    blob = owner.prepare_update(
-        m.spec,
-        current,
-        report.data,
-        model_id=m.model_id,
-        base_cid=base,
-        progress=lambda **kw: steps.append(kw),
-    )
+    blob = prepare(owner_repo, m, current, report.data, base, progress=lambda **kw: steps.append(kw))
     assert isinstance(blob, UpdateBlob) and blob.rows == report.rows
+    # signed by the owner, for this chain, contract and model
+    assert blob.signer() == blob.owner == owner_repo.client.address
+    assert (blob.chain_id, blob.contract) == (owner_repo.client.chain_id, owner_repo.address)
     assert "0x" + blob.dataset_digest == report.digest
     assert blob.base_model_cid == m.spec_cid
     X = Preprocessor.from_dict(m.spec.preprocessing).transform(report.data.features)
@@ -96,15 +93,19 @@ def test_update_decrypts_to_the_plaintext_rule(owner_repo, owner_store, lender, 
 
 
 def test_share_then_replay_is_refused(journal, owner_repo, owner_store, lender, owner_split):
-    me = owner_repo.client.address
+    me, account = owner_repo.client.address, owner_repo.client.account
     path = owner_split / "owner_02.csv"
-    e = owner.share(journal, owner_store, owner_repo, model=lender.model_id, path=path, owner=me)
-    assert e.state is State.CONFIRMED and e.update_id == 1 and e.tx_hash.startswith("0x")
+    e = owner.share(
+        journal, owner_store, owner_repo, model=lender.model_id, path=path, account=account
+    )
+    assert e.state is State.PUBLISHED and e.update_id == 1 and e.tx_hash.startswith("0x")
     assert owner_store.has(e.cid)
     check = owner.already_submitted(journal, owner_repo, lender.model_id, e.digest, me)
     assert check.blocked and check.journal_entry.id == e.id and check.on_chain_update == 1
     with pytest.raises(DataError, match="already submitted"):
-        owner.share(journal, owner_store, owner_repo, model=lender.model_id, path=path, owner=me)
+        owner.share(
+            journal, owner_store, owner_repo, model=lender.model_id, path=path, account=account
+        )
     with pytest.raises(JournalError, match="already has a submission"):
         owner.submit(
             journal, owner_store, owner_repo, model_id=lender.model_id,
@@ -113,21 +114,27 @@ def test_share_then_replay_is_refused(journal, owner_repo, owner_store, lender, 
     assert owner_repo.model(lender.model_id).submission_count == 1
 
 
-def test_same_data_from_another_account_is_seen_on_chain(
-    journal, chain_repo, owner_repo, owner_store, lender, owner_split
+def test_same_data_from_another_account_does_not_block_mine(
+    journal, chain_repo, owner_repo, owner_store, lender, owner_split, tmp_path
 ):
+    """Replays are per (model, owner, digest): a copier's submission of my digest (e.g. read
+    from my pending transaction) does not keep my own submission off the chain."""
     path = owner_split / "owner_02.csv"
     other = as_owner(chain_repo, OTHER)
+    other_journal = Journal(tmp_path / "other.sqlite")
     owner.share(
-        journal, owner_store, other, model=lender.model_id, path=path, owner=other.client.address
-    )
+        other_journal, owner_store, other, model=lender.model_id, path=path,
+        account=other.client.account,
+    )  # fmt: skip
     me = owner_repo.client.address
-    check = owner.already_submitted(
-        journal, owner_repo, lender.model_id, owner.validate_for_model(path, lender.spec).digest, me
-    )
-    assert check.blocked and check.journal_entry is None
-    assert check.on_chain_owner == other.client.address
-    assert other.client.address in check.message
+    digest = owner.validate_for_model(path, lender.spec).digest
+    check = owner.already_submitted(journal, owner_repo, lender.model_id, digest, me)
+    assert not check.blocked
+    e = owner.share(
+        journal, owner_store, owner_repo, model=lender.model_id, path=path,
+        account=owner_repo.client.account,
+    )  # fmt: skip
+    assert e.state is State.PUBLISHED and e.update_id == 2
 
 
 def _prepared(journal, owner_repo, owner_store, lender, owner_split, name="owner_02.csv"):
@@ -135,13 +142,15 @@ def _prepared(journal, owner_repo, owner_store, lender, owner_split, name="owner
     m = _model(owner_repo, owner_store, lender)
     report = owner.validate_for_model(owner_split / name, m.spec)
     current, base = owner.current_weights(owner_store, m)
-    blob = owner.prepare_update(m.spec, current, report.data, model_id=m.model_id, base_cid=base)
+    blob = prepare(owner_repo, m, current, report.data, base)
     return m, report, blob.to_bytes()
 
 
 def test_store_down_waits_in_the_journal_then_lands_once(
     journal, owner_repo, owner_store, lender, owner_split, tmp_path
 ):
+    """Chain first: with the store down the submission goes on chain, and the blob waits in
+    the journal until the store takes it (the lender waits for it within its grace period)."""
     me = owner_repo.client.address
     m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
     # the store's disk goes away: its directory is replaced by a plain file
@@ -152,18 +161,19 @@ def test_store_down_waits_in_the_journal_then_lands_once(
         journal, owner_store, owner_repo, model_id=m.model_id, blob_bytes=blob,
         digest=report.digest, rows=report.rows, owner=me, deposit=m.deposit,
     )  # fmt: skip
-    assert e.state is State.PREPARED and e.waiting_on == "store" and e.attempts == 1
+    assert e.state is State.CONFIRMED and e.waiting_on == "store" and e.attempts == 1
     assert "store" in e.last_error
     assert owner.local_status(e) == "waiting_store"
-    assert owner_repo.model(m.model_id).submission_count == 0  # nothing on chain
+    assert owner_repo.model(m.model_id).submission_count == 1  # on chain, by its CID
+    assert owner_repo.submission(e.update_id).update_cid == e.cid
     # still down: another attempt, still waiting, counted
     [e] = retry_pending(journal, owner_store, owner_repo)
-    assert e.state is State.PREPARED and e.attempts == 2
+    assert e.state is State.CONFIRMED and e.attempts == 2
     # the store is back
     owner_store.root.unlink()
     shutil.move(moved, owner_store.root)
     [e] = retry_pending(journal, owner_store, owner_repo)
-    assert e.state is State.CONFIRMED and e.update_id == 1
+    assert e.state is State.PUBLISHED and e.update_id == 1
     assert owner_store.get(e.cid) == blob
     assert retry_pending(journal, owner_store, owner_repo) == []  # nothing left to do
     assert owner_repo.model(m.model_id).submission_count == 1
@@ -178,13 +188,14 @@ def test_chain_down_waits_then_lands_once(journal, owner_repo, owner_store, lend
         journal, owner_store, lambda: connect(dead, timeout=2), model_id=m.model_id,
         blob_bytes=blob, digest=report.digest, rows=report.rows, owner=me, deposit=m.deposit,
     )  # fmt: skip
-    assert e.state is State.STORED and e.cid and e.waiting_on == "chain"
+    assert e.state is State.PREPARED and e.cid and e.waiting_on == "chain"
     assert dead in e.last_error
     assert owner.local_status(e) == "waiting_chain"
+    assert not owner_store.has(e.cid)  # the blob stays private until its CID is on chain
     with pytest.raises(ChainUnavailable):
         connect(dead, timeout=2)
     [e] = retry_pending(journal, owner_store, owner_repo)
-    assert e.state is State.CONFIRMED
+    assert e.state is State.PUBLISHED
     assert owner_repo.model(m.model_id).submission_count == 1
     assert owner_repo.submission(e.update_id).update_cid == e.cid
 
@@ -200,12 +211,10 @@ def test_crash_after_sending_does_not_send_twice(
         model_id=m.model_id, owner=me, digest=report.digest, rows=report.rows, blob=blob,
         deposit=m.deposit,
     )  # fmt: skip
-    cid = owner_store.put(blob)
-    journal.mark_stored(entry.id, cid)
-    update_id = owner_repo.submit_update(m.model_id, cid, report.digest, report.rows)  # "crash"
-    journal.mark_sent(entry.id, "0x" + "00" * 32)  # even a wrong/unknown hash is fine
+    update_id = owner_repo.submit_update(m.model_id, entry.cid, report.digest, report.rows)
+    journal.mark_sent(entry.id, "0x" + "00" * 32)  # "crash"; even a wrong hash is fine
     [e] = retry_pending(journal, owner_store, owner_repo)
-    assert e.state is State.CONFIRMED and e.update_id == update_id
+    assert e.state is State.PUBLISHED and e.update_id == update_id
     assert owner_repo.model(m.model_id).submission_count == 1
 
 
@@ -216,7 +225,7 @@ def test_contract_refusal_fails_for_good(journal, owner_repo, owner_store, lende
     with pytest.raises(DataError, match="closed"):
         owner.share(
             journal, owner_store, owner_repo, model=m.model_id,
-            path=owner_split / "owner_02.csv", owner=me,
+            path=owner_split / "owner_02.csv", account=owner_repo.client.account,
         )  # fmt: skip
     assert journal.entries() == []  # refused before anything was written
     e = owner.submit(
@@ -228,25 +237,11 @@ def test_contract_refusal_fails_for_good(journal, owner_repo, owner_store, lende
     assert retry_pending(journal, owner_store, owner_repo) == []
 
 
-def test_digest_taken_by_another_account_fails_the_entry(
-    journal, chain_repo, owner_repo, owner_store, lender, owner_split
-):
-    me = owner_repo.client.address
-    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
-    other = as_owner(chain_repo, OTHER)
-    other.submit_update(m.model_id, owner_store.put(b"other blob"), report.digest, 5)
-    e = owner.submit(
-        journal, owner_store, owner_repo, model_id=m.model_id, blob_bytes=blob,
-        digest=report.digest, rows=report.rows, owner=me, deposit=m.deposit,
-    )  # fmt: skip
-    assert e.state is State.FAILED and other.client.address in e.last_error
-
-
 def test_my_submissions_and_rewards(journal, owner_repo, owner_store, lender, owner_split):
     me = owner_repo.client.address
     e = owner.share(
         journal, owner_store, owner_repo, model=lender.model_id,
-        path=owner_split / "owner_02.csv", owner=me,
+        path=owner_split / "owner_02.csv", account=owner_repo.client.account,
     )  # fmt: skip
     [s] = owner.my_submissions(journal, owner_repo, me)
     assert s.status == "waiting_evaluation" and s.status_label == "Waiting for evaluation"
@@ -279,8 +274,81 @@ def test_entry_of_another_account_is_not_sent_by_this_one(
         digest=report.digest, rows=report.rows, owner=owner_repo.client.address,
         deposit=m.deposit,
     )  # fmt: skip
-    assert e.state is State.STORED and "belongs to" in e.last_error
+    assert e.state is State.PREPARED and "belongs to" in e.last_error
     assert owner_repo.model(m.model_id).submission_count == 0
     [e] = retry_pending(journal, owner_store, owner_repo)
-    assert e.state is State.CONFIRMED
+    assert e.state is State.PUBLISHED
     assert owner_repo.submission(e.update_id).owner == owner_repo.client.address
+
+
+def test_rows_already_sent_are_refused_before_anything_is_written(
+    journal, chain_repo, owner_repo, owner_store, owner_split, tmp_path
+):
+    """Slices and repeats of a file this owner already submitted add nothing: refused here
+    from the journal's pseudonyms (and by the lender from the sealed ones, see the company
+    tests)."""
+    from hessian_common.crypto.sealing import new_application_key
+
+    _private, public = new_application_key()
+    m_lender = open_model(chain_repo, owner_store, owner_split, row_key=public)
+    account = owner_repo.client.account
+    path = owner_split / "owner_01.csv"
+    first = owner.share(
+        journal, owner_store, owner_repo, model=m_lender.model_id, path=path, account=account
+    )
+    assert first.state is State.PUBLISHED
+    lines = path.read_text().splitlines()
+    header, body = lines[0], lines[1:]
+    # a slice of the same file, and the file twice over: both mostly rows already sent
+    half = tmp_path / "slice.csv"
+    half.write_text("\n".join([header, *body[: len(body) // 2]]) + "\n")
+    twice = tmp_path / "twice.csv"
+    twice.write_text("\n".join([header, *body, *body]) + "\n")
+    for p in (half, twice):
+        with pytest.raises(DataError, match="repeat rows"):
+            owner.share(
+                journal, owner_store, owner_repo, model=m_lender.model_id, path=p,
+                account=account,
+            )  # fmt: skip
+    assert owner_repo.model(m_lender.model_id).submission_count == 1
+    # new loans are fine
+    fresh = owner.share(
+        journal, owner_store, owner_repo, model=m_lender.model_id,
+        path=owner_split / "owner_02.csv", account=account,
+    )  # fmt: skip
+    assert fresh.state is State.PUBLISHED
+
+
+def test_one_click_sends_one_transaction(
+    journal, owner_repo, owner_store, lender, owner_split
+):
+    """The web request and the background worker run retry_pending on the same entry at the
+    same time: the lease lets one of them send; exactly one transaction leaves the account."""
+    me = owner_repo.client.address
+    m, report, blob = _prepared(journal, owner_repo, owner_store, lender, owner_split)
+    entry = journal.add(
+        model_id=m.model_id, owner=me, digest=report.digest, rows=report.rows, blob=blob,
+        deposit=m.deposit,
+    )  # fmt: skip
+    w3 = owner_repo.client.w3
+    nonce = w3.eth.get_transaction_count(me)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            retry_pending(journal, owner_store, owner_repo)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    retry_pending(journal, owner_store, owner_repo)  # whatever is left, once more
+    assert errors == []
+    assert w3.eth.get_transaction_count(me) == nonce + 1  # one transaction, no reverted second
+    e = journal.get(entry.id)
+    assert e.state is State.PUBLISHED and owner_repo.model(m.model_id).submission_count == 1

@@ -18,7 +18,7 @@ import numpy as np
 
 from hessian_common.chain.client import ChainClient, dev_account
 from hessian_common.chain.compile import load_artifact
-from hessian_common.chain.repository import Mechanism, Metric, ModelRepository
+from hessian_common.chain.repository import Mechanism, Metric, ModelRepository, Reason
 from hessian_common.chain.repository import test_set_commitment as commitment_of
 from hessian_common.crypto import decrypt_vector, encrypt_vector, generate_keypair
 from hessian_common.data import Preprocessor, load_file, load_schema
@@ -77,6 +77,10 @@ class Lender:
         self.repo.evaluate_update(update_id, ev.accepted, to_ppm(ev.score), new_cid)
         return ev.accepted, ev.score
 
+    def reject(self, update_id: int, reason: Reason = Reason.MANUAL) -> None:
+        """Reject the head submission with ``reason`` (score 0)."""
+        self.repo.evaluate_update(update_id, False, 0, "", reason)
+
 
 def open_model(
     repo: ModelRepository,
@@ -91,6 +95,7 @@ def open_model(
     rule: str = "newton",
     params: dict[str, float] | None = None,
     deadline_in: int = 7 * 86400,
+    row_key: bytes | None = None,
 ) -> Lender:
     """Publish a spec (512-bit key) and ``createModel`` as the lender (dev account 0)."""
     schema = load_schema("lending_club")
@@ -112,6 +117,8 @@ def open_model(
         params=dict(params or {}),
         metric="auc",
         seed_rows=len(seed.y),
+        row_key=row_key.hex() if row_key is not None else None,
+        row_salt=secrets.token_bytes(32).hex() if row_key is not None else None,
     )
     spec_cid = store.put(spec.to_bytes())
     s0 = score_weights(X_hold, hold.y, w0)["auc"]
@@ -134,3 +141,20 @@ def open_model(
 def as_owner(repo: ModelRepository, index: int = OWNER) -> ModelRepository:
     """The same contract, signing as dev account ``index``."""
     return repo.as_account(repo.client.with_account(dev_account(index)))
+
+
+def prepare(repo: ModelRepository, model: Any, current: Any, data: Any, base: str, **kw: Any):
+    """``owner.prepare_update`` signed by ``repo``'s account, for ``repo``'s chain."""
+    from hessian_common import owner
+
+    return owner.prepare_update(
+        model.spec,
+        current,
+        data,
+        model_id=model.model_id,
+        base_cid=base,
+        account=repo.client.account,
+        chain_id=repo.client.chain_id,
+        contract=repo.address,
+        **kw,
+    )

@@ -1,4 +1,9 @@
-"""Sealed boxes for loan applications, and the lender's application key at rest.
+"""Sealed boxes to an X25519 key (loan applications, an owner's row pseudonyms), and the
+X25519 private key at rest.
+
+Used for loan applications (sealed to the lender's per-deployment application key) and for the
+row pseudonyms of a training update (sealed to the lender's per-model row key): a different
+``info`` string for each use keeps the keys of one use useless for the other.
 
 An application is sealed to the lender's per-deployment X25519 *application key* (its public
 half is on chain and in the policy document)::
@@ -69,7 +74,7 @@ def new_application_key() -> tuple[bytes, bytes]:
     return private, public_key_of(private)
 
 
-def _shared_key(priv: Any, pub: Any, eph_pub: bytes, recipient: bytes) -> bytes:
+def _shared_key(priv: Any, pub: Any, eph_pub: bytes, recipient: bytes, info: bytes) -> bytes:
     from Crypto.Hash import SHA256
     from Crypto.Protocol.DH import key_agreement
     from Crypto.Protocol.KDF import HKDF
@@ -78,17 +83,18 @@ def _shared_key(priv: Any, pub: Any, eph_pub: bytes, recipient: bytes) -> bytes:
         z = key_agreement(static_priv=priv, static_pub=pub, kdf=lambda x: x)
     except ValueError as exc:  # low-order point: all-zero shared secret
         raise CryptoError(f"X25519 key agreement failed: {exc}") from None
-    return HKDF(z, KEY_BYTES, eph_pub + recipient, SHA256, context=INFO)
+    return HKDF(z, KEY_BYTES, eph_pub + recipient, SHA256, context=info)
 
 
-def seal(public32: bytes, plaintext: bytes) -> bytes:
-    """Encrypt ``plaintext`` to the holder of the private key of ``public32``."""
+def seal(public32: bytes, plaintext: bytes, info: bytes = INFO) -> bytes:
+    """Encrypt ``plaintext`` to the holder of the private key of ``public32`` (``info``: the
+    HKDF context naming the use, default loan applications)."""
     from Crypto.Cipher import AES
 
     recipient = bytes(public32)
     pub = _public(recipient)
     eph_priv, eph_pub = new_application_key()
-    key = _shared_key(_private(eph_priv), pub, eph_pub, recipient)
+    key = _shared_key(_private(eph_priv), pub, eph_pub, recipient, info)
     nonce = os.urandom(NONCE_BYTES)
     cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
     cipher.update(MAGIC + eph_pub + recipient)
@@ -96,8 +102,9 @@ def seal(public32: bytes, plaintext: bytes) -> bytes:
     return MAGIC + eph_pub + nonce + ct + tag
 
 
-def open_sealed(private32: bytes, blob: bytes) -> bytes:
-    """Decrypt a :func:`seal` blob; :class:`CryptoError` on a wrong key or any tampering."""
+def open_sealed(private32: bytes, blob: bytes, info: bytes = INFO) -> bytes:
+    """Decrypt a :func:`seal` blob (sealed with the same ``info``); :class:`CryptoError` on a
+    wrong key or any tampering."""
     from Crypto.Cipher import AES
 
     blob = bytes(blob)
@@ -109,14 +116,14 @@ def open_sealed(private32: bytes, blob: bytes) -> bytes:
     ct, tag = blob[head:-TAG_BYTES], blob[-TAG_BYTES:]
     priv = _private(private32)
     recipient = _raw_public(priv)
-    key = _shared_key(priv, _public(eph_pub), eph_pub, recipient)
+    key = _shared_key(priv, _public(eph_pub), eph_pub, recipient, info)
     cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
     cipher.update(MAGIC + eph_pub + recipient)
     try:
         return cipher.decrypt_and_verify(ct, tag)
     except ValueError:
         raise CryptoError(
-            "cannot open the sealed application: wrong application key or modified blob"
+            "cannot open the sealed blob: wrong key or modified blob"
         ) from None
 
 

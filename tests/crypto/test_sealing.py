@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hessian_common.errors import CryptoError, KeyPassphraseError
-from hessian_common.lending.sealing import (
+from hessian_common.crypto.sealing import (
     new_application_key,
     open_key_at_rest,
     open_sealed,
@@ -13,6 +12,7 @@ from hessian_common.lending.sealing import (
     seal,
     seal_key_at_rest,
 )
+from hessian_common.errors import CryptoError, KeyPassphraseError
 
 
 def test_round_trip_and_fresh_ciphertexts():
