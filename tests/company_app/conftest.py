@@ -151,10 +151,44 @@ def owner_submit(env: Env, model_id: int, owner_index: int, path: Path) -> int:
         report.data,
         model_id=model_id,
         base_cid=base,
+        account=repo.client.account,
+        chain_id=repo.client.chain_id,
+        contract=repo.address,
         accepted_rows=model.accepted_rows,
     )
     cid = env.store.put(blob.to_bytes())
     return repo.submit_update(model_id, cid, report.digest, report.rows)
+
+
+def signed_blob(repo, spec, model_id: int, base: str, weights, rows: int, digest: bytes, **kw):
+    """An :class:`UpdateBlob` as ``repo``'s account would send it: for this chain and
+    contract, with ``rows`` fresh random row pseudonyms sealed to the spec's row key (unless
+    ``rows_sealed`` is given), signed."""
+    import os
+
+    from web3 import Web3
+
+    from hessian_common.crypto.sealing import seal
+    from hessian_common.learning.spec import UpdateBlob
+    from hessian_common.owner import ROWS_INFO
+
+    sealed = ""
+    if spec.row_key:
+        sealed = seal(bytes.fromhex(spec.row_key), os.urandom(8 * rows), info=ROWS_INFO).hex()
+    fields = dict(
+        model_id=model_id,
+        base_model_cid=base,
+        weights=weights,
+        rows=rows,
+        dataset_digest=bytes(digest).hex(),
+        rule=spec.rule,
+        chain_id=repo.client.chain_id,
+        contract=repo.address,
+        owner=Web3.to_checksum_address(repo.client.address),
+        rows_sealed=sealed,
+    )
+    fields.update(kw)
+    return UpdateBlob(**fields).sign(repo.client.account)
 
 
 def wait_jobs(app, timeout: float = 120.0) -> list:

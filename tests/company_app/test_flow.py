@@ -9,7 +9,8 @@ import re
 import pytest
 from web3 import Web3
 
-from hessian_common.chain import SubmissionStatus
+from hessian_common.chain import Reason, SubmissionStatus
+from hessian_common.lender.evaluate import BLOB_GRACE_MAX
 from tests.company_app.conftest import create_form, csrf, owner_submit, wait_jobs
 
 pytestmark = pytest.mark.slow
@@ -86,16 +87,18 @@ def test_create_submit_evaluate_close_reveal_audit(app, web, env, lender_data):
     assert web.post(f"/models/{model_id}/close", data={"csrf_token": token}).status_code == 302
     assert env.repo.model(model_id).status == 1
     remaining = env.repo.model(model_id).remaining
-    assert web.post(f"/models/{model_id}/reclaim", data={"csrf_token": token}).status_code == 302
-    assert env.repo.pending(lender_addr) == remaining
-    assert env.repo.model(model_id).remaining == 0
-
+    # no reclaim before the reveal: the audit comes first
+    assert web.post(f"/models/{model_id}/reclaim", data={"csrf_token": token}).status_code == 409
     resp = web.post(f"/models/{model_id}/reveal", data={"csrf_token": token})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/audit")
     info = env.repo.model(model_id)
-    assert info.revealed and env.store.has(info.test_set_cid)
+    assert info.revealed and env.store.has(info.test_set_cid) and env.store.has(info.transcript_cid)
     audit = web.get(f"/models/{model_id}/audit").get_data(as_text=True)
     assert "matches" in audit and "consistent" in audit and "2 / 2" in audit
+
+    assert web.post(f"/models/{model_id}/reclaim", data={"csrf_token": token}).status_code == 302
+    assert env.repo.pending(lender_addr) == remaining
+    assert env.repo.model(model_id).remaining == 0
 
     # Withdraw the reclaimed bounty.
     bal = env.w3.eth.get_balance(lender_addr)
@@ -105,25 +108,33 @@ def test_create_submit_evaluate_close_reveal_audit(app, web, env, lender_data):
 
 
 def test_evaluate_all_and_garbage_blob_is_rejected(app, web, env, lender_data):
-    """Two owners submit; one points at a blob that is not in the store. "Evaluate all"
-    rejects the garbage on chain (its deposit is forfeited) and evaluates the real one."""
+    """Two owners submit; the first points at a blob that is not in the store. "Evaluate all"
+    waits for it during its grace period (the queue is in order: the real one waits behind
+    it), then rejects it on chain as unavailable (its deposit is forfeited) and evaluates the
+    real one."""
     token = csrf(web)
     resp = web.post("/models/new", data=create_form(token, lender_data["lender"]))
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     model_id = _model_id(resp)
 
-    good = owner_submit(env, model_id, 1, lender_data["owners"][1])
     bogus_cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
     deposit = env.repo.model_deposit(model_id)
     bad = env.owner_repo(2).submit_update(model_id, bogus_cid, Web3.keccak(text="x"), 50)
+    good = owner_submit(env, model_id, 1, lender_data["owners"][1])
     assert env.repo.model(model_id).waiting_count == 2 and deposit > 0
 
     resp = web.post(f"/models/{model_id}/evaluate-all", data={"csrf_token": csrf(web)})
     assert resp.status_code == 302
     jobs = wait_jobs(app)
     assert [j.state for j in jobs] == ["done"], [j.error for j in jobs]
+    assert env.repo.model(model_id).waiting_count == 2  # the blob may still arrive
 
+    env.chain_time.advance(BLOB_GRACE_MAX + 1)
+    resp = web.post(f"/models/{model_id}/evaluate-all", data={"csrf_token": csrf(web)})
+    jobs = wait_jobs(app)
+    assert all(j.state == "done" for j in jobs), [j.error for j in jobs]
     assert env.repo.submission(bad).status == SubmissionStatus.REJECTED
+    assert env.repo.submission(bad).reason == Reason.UNAVAILABLE
     assert env.repo.submission(good).status != SubmissionStatus.WAITING
     assert env.repo.pending(env.accounts[2].address) == 0  # deposit forfeited
     assert env.repo.escrow(model_id)["deposits_forfeited"] == deposit

@@ -18,11 +18,11 @@ import pytest
 from hessian_common import owner
 from hessian_common.crypto import decrypt_vector, encrypt_vector, generate_keypair
 from hessian_common.data import Preprocessor, load_file
-from hessian_common.learning.spec import EncryptedModel, UpdateBlob
+from hessian_common.learning.spec import EncryptedModel
 from hessian_common.learning.updates import P_EXPONENT, build_update
 from hessian_common.lender import Lender, LenderState
 from hessian_common.lender.evaluate import published_weights
-from tests.company_app.conftest import PASSPHRASE
+from tests.company_app.conftest import PASSPHRASE, signed_blob
 from tests.company_app.test_lender import params
 
 UPDATES = 24
@@ -56,9 +56,7 @@ def test_accepted_updates_past_the_old_limit_never_drift_and_audit(env, lender_d
         assert p["model_rows"] == spec.seed_rows + 60 * k
         update = build_update(spec.rule, X_all[rows], y_all[rows], p)
         digest = rng.bytes(32)
-        blob = UpdateBlob(
-            model_id, base, update.apply_encrypted(current), 60, digest.hex(), spec.rule
-        )
+        blob = signed_blob(repo, spec, model_id, base, update.apply_encrypted(current), 60, digest)
         assert set(blob.weights.exponents) == {-13 + P_EXPONENT}
         uid = repo.submit_update(model_id, env.store.put(blob.to_bytes()), digest, 60)
         result = lender.evaluate_submission(uid)

@@ -72,7 +72,9 @@ def test_update_decrypts_to_the_plaintext_rule(owner_repo, owner_store, lender, 
     current, base = owner.current_weights(owner_store, m)
     assert base == m.spec_cid
     steps = []
-    blob = prepare(owner_repo, m, current, report.data, base, progress=lambda **kw: steps.append(kw))
+    blob = prepare(
+        owner_repo, m, current, report.data, base, progress=lambda **kw: steps.append(kw)
+    )
     assert isinstance(blob, UpdateBlob) and blob.rows == report.rows
     # signed by the owner, for this chain, contract and model
     assert blob.signer() == blob.owner == owner_repo.client.address
