@@ -29,7 +29,7 @@ def test_wrong_key_and_tampering_are_refused():
     sk, pk = new_application_key()
     other, _ = new_application_key()
     blob = seal(pk, b"personal data")
-    with pytest.raises(CryptoError, match="wrong application key"):
+    with pytest.raises(CryptoError, match="wrong key"):
         open_sealed(other, blob)
     for pos in (4, 40, 50, len(blob) - 20, len(blob) - 1):  # key, nonce, body, tag
         bad = bytearray(blob)
@@ -55,3 +55,12 @@ def test_key_at_rest():
         open_key_at_rest({**d, "public_key": new_application_key()[1].hex()}, "correct horse")
     with pytest.raises(CryptoError):
         open_key_at_rest({"format": "x"}, "correct horse")
+
+
+def test_a_box_sealed_for_one_use_does_not_open_for_another():
+    """The HKDF context names the use: a sealed application is not a row-pseudonym box."""
+    sk, pk = new_application_key()
+    blob = seal(pk, b"rows", info=b"hessian.row-pseudonyms/1")
+    assert open_sealed(sk, blob, info=b"hessian.row-pseudonyms/1") == b"rows"
+    with pytest.raises(CryptoError, match="wrong key"):
+        open_sealed(sk, blob)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import stat
 
@@ -138,11 +140,13 @@ def test_apply_offer_accept_fund_withdraw_repay_in_full(lending):
     assert loan_id == 1
     saved = bdir / "applications" / "1.json"
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
-    assert Application.from_bytes(saved.read_bytes()) == app
+    sent = Application.from_bytes(saved.read_bytes())
+    assert sent == replace(app, borrower=bbook.client.address)  # it names its borrower
     # the store holds only the sealed blob
     info = lending.book.loan(loan_id)
     blob = lending.store.get(info.application_cid)
-    assert app.to_bytes() not in blob and info.application_digest == app.digest()
+    assert sent.to_bytes() not in blob and info.application_digest == sent.digest()
+    app = sent
 
     [view] = desk.applications()
     assert view.application == app and view.error is None and view.suggested_approve
@@ -172,14 +176,20 @@ def test_apply_offer_accept_fund_withdraw_repay_in_full(lending):
     assert lv.repaid == loan.installment and lv.status == "funded" and lv.grade == app.grade
     assert not lv.can_mark_late and not lv.can_default
     assert lv.next_due_at == lv.loan.funded_at + 2 * lending.book.payment_period
+    # paid off at once: the principal left and a few seconds of interest, never future months
+    quote = borrower.payoff_quote(bbook, loan_id)
+    assert loan.principal - loan.installment < quote < loan.principal
     borrower.repay_all(bbook, loan_id)
     done = lending.book.loan(loan_id)
-    assert done.status == LoanStatus.REPAID and done.repaid == loan.total_owed
-    assert desk.withdraw() == loan.total_owed
+    assert done.status == LoanStatus.REPAID and done.outstanding == 0
+    paid = int(done.repaid)
+    assert loan.principal <= paid < loan.principal * 1.0001 < loan.total_owed
+    assert borrower.withdraw(bbook) > 0  # the margin sent for the mining delay comes back
+    assert desk.withdraw() == paid
     perf = desk.performance()
     assert (perf.total.applied, perf.total.approved, perf.total.funded) == (1, 1, 1)
     assert (perf.total.resolved, perf.total.defaulted) == (1, 0)
-    assert perf.total.realised_total_return == pytest.approx(loan.total_owed / loan.principal - 1)
+    assert perf.total.realised_total_return == pytest.approx(paid / loan.principal - 1)
     assert perf.total.expected_return == pytest.approx(q.expected_return, abs=2e-3)
     assert [r.label for r in perf.by_grade] == [app.grade]
 
@@ -309,6 +319,7 @@ def test_an_application_whose_blob_is_not_there_yet_is_read_when_it_arrives(lend
     desk.deploy(m)
     bbook = lending.borrower_book(5)
     app, _ = pick(lending, approved=True)
+    app = replace(app, borrower=bbook.client.address)
     blob = seal(bytes(lending.book.deployment(m).application_key), app.to_bytes())
     cid = cid_of(blob)  # announced on chain before the store has it
     loan_id = bbook.apply(m, app.digest(), cid, desk.policy(m).to_wei(app.amount), app.term)
@@ -327,3 +338,38 @@ def test_an_application_whose_blob_is_not_there_yet_is_read_when_it_arrives(lend
 
 def _form(app: Application) -> dict[str, str]:
     return {k: str(v) for k, v in app.fields.items()}
+
+
+def test_a_copied_application_neither_blocks_nor_passes_as_its_borrowers(lending):
+    """Someone copies a borrower's pending (digest, sealed CID) and applies first from another
+    address: the real borrower still applies (applications are recorded per borrower), and the
+    lender sees that the copy names someone else and declines it."""
+    desk, m = lending.desk, lending.model_id
+    desk.deploy(m)
+    victim, thief = lending.borrower_book(1), lending.borrower_book(2)
+    app, _ = pick(lending, approved=True)
+    app = replace(app, borrower=victim.client.address)
+    blob = seal(bytes(lending.book.deployment(m).application_key), app.to_bytes())
+    cid = lending.store.put(blob)
+    amount = desk.policy(m).to_wei(app.amount)
+    copy_id = thief.apply(m, app.digest(), cid, amount, app.term)
+    real_id = borrower.apply(victim, lending.store, m, app, state_dir=lending.borrower_dir(1))
+    assert real_id != copy_id
+    views = {v.loan.loan_id: v for v in desk.applications()}
+    assert "names" in views[copy_id].error and not views[copy_id].suggested_approve
+    assert views[real_id].error is None and views[real_id].suggested_approve
+
+
+def test_fund_only_within_the_funding_window(lending):
+    desk, m = lending.desk, lending.model_id
+    desk.deploy(m)
+    bbook = lending.borrower_book(3)
+    app, _ = pick(lending, approved=True)
+    loan_id = borrower.apply(bbook, lending.store, m, app, state_dir=lending.borrower_dir(3))
+    desk.decide(loan_id)
+    borrower.accept(bbook, loan_id)
+    lending.chain_time.advance(lending.book.funding_window + 1)
+    with pytest.raises(LendingInputError, match="funding window"):
+        desk.fund(loan_id)
+    borrower.cancel(bbook, loan_id)  # the borrower is free again
+    assert lending.book.loan(loan_id).status is LoanStatus.CANCELLED

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from hessian_common.config import load_settings
-from hessian_common.errors import BlobNotFound, StoreError, StoreIntegrityError, StoreUnavailable
+from hessian_common.errors import (
+    BlobNotFound,
+    StoreError,
+    StoreIntegrityError,
+    StoreUnavailable,
+    UntrustedBlobError,
+)
 from hessian_common.store import (
     CHUNK_SIZE,
     EmbeddedStore,
@@ -133,8 +139,12 @@ def test_json_refuses_what_json_cannot_hold(store):
     with pytest.raises(StoreError):
         store.put_json({"x": object()})
     assert _files(store.root) == []
-    with pytest.raises(StoreError, match="not UTF-8 JSON"):
+    with pytest.raises(UntrustedBlobError, match="not UTF-8"):
         store.get_json(store.put(b"\xff not json"))
+    with pytest.raises(UntrustedBlobError, match="deeper than"):
+        store.get_json(store.put(b"[" * 10_000))
+    with pytest.raises(UntrustedBlobError, match="more than"):
+        store.get_json(store.put(b" " * 100 + b"{}"), max_bytes=50)
 
 
 def test_threads_writing_same_and_different_blobs(store):
