@@ -26,7 +26,6 @@ No LoanBook on this chain -> a page that says so (status 503), not an error trac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -246,10 +245,12 @@ def loans():
 @bp.get("/loans/<int:loan_id>")
 def loan(loan_id: int):
     """One loan: status, offer, PD, schedule and the actions its status allows."""
+    from hessian_common.lending import borrower
+    from hessian_common.lending.application import APPLICATION_FIELDS
+
     svc = services()
     book = svc.loanbook
     view = _my_loan(loan_id)
-    from hessian_common.lending.application import APPLICATION_FIELDS
 
     return render_template(
         "borrow_loan.html",
@@ -257,7 +258,10 @@ def loan(loan_id: int):
         name=_names([view]).get(view.loan.model_id),
         labels={f.name: f.label for f in APPLICATION_FIELDS},
         info=view.loan,
-        schedule=repayment_schedule(view.loan, book.payment_period),
+        schedule=borrower.repayment_schedule(
+            view.loan, book.payment_period, book.paid_off(loan_id)
+        ),
+        payoff=borrower.payoff_quote(book, loan_id) if view.loan.outstanding else 0,
         pending=book.pending(svc.address),
         chain_now=book.client.block_timestamp(),  # the contract's clock, not this machine's
         form=ActionForm(),
@@ -306,14 +310,21 @@ def repay(loan_id: int):
 
 @bp.post("/loans/<int:loan_id>/repay-all")
 def repay_all(loan_id: int):
-    """Pay everything outstanding."""
+    """Pay the loan off: the principal left, the interest accrued to date and any arrears
+    (the contract's payoff; never the interest of future months)."""
     from hessian_common.lending import borrower
 
     if not _form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
-    borrower.repay_all(services().loanbook, loan_id)
-    flash(f"Loan #{loan_id} paid in full.", "success")
+    book = services().loanbook
+    borrower.repay_all(book, loan_id)
+    info = book.loan(loan_id)
+    flash(
+        f"Loan #{loan_id} paid off ({info.repaid / 10**18:.6f} ETH repaid in all); any margin "
+        "sent beyond the payoff is yours to withdraw.",
+        "success",
+    )
     return redirect(url_for("borrow.loan", loan_id=loan_id))
 
 
@@ -330,49 +341,6 @@ def withdraw():
 
 
 # ---------------------------------------------------------------------- helpers
-@dataclass(frozen=True)
-class Instalment:
-    """One row of the repayment schedule.
-
-    Instalment ``k`` (1..n) is due at ``funded_at + k * payment_period`` (the contract's rule);
-    each is ``installment`` wei (the contract's ``totalOwed = installment * n``). ``paid`` is
-    how much of it the cumulative repayments cover: ``clip(repaid - (k-1)*installment, 0,
-    installment)``.
-    """
-
-    number: int
-    due_at: int | None
-    amount: int
-    paid: int
-
-    @property
-    def state(self) -> str:
-        """``"paid"``, ``"part"`` or ``"due"``."""
-        if self.paid >= self.amount:
-            return "paid"
-        return "part" if self.paid else "due"
-
-
-def repayment_schedule(info: Any, payment_period: int) -> list[Instalment]:
-    """The instalments of a loan (a ``LoanInfo``) with due dates once funded, and what is paid.
-
-    Empty until the loan has an offer (no instalment amount yet).
-    """
-    installment, term = int(info.installment), int(info.term_months)
-    if not installment or not term:
-        return []
-    funded_at, repaid = int(info.funded_at), int(info.repaid)
-    return [
-        Instalment(
-            number=k,
-            due_at=funded_at + k * int(payment_period) if funded_at else None,
-            amount=installment,
-            paid=min(max(repaid - (k - 1) * installment, 0), installment),
-        )
-        for k in range(1, term + 1)
-    ]
-
-
 def _form_ok() -> bool:
     if ActionForm().validate_on_submit():
         return True

@@ -213,7 +213,7 @@ def _run_share(progress: Any, app: Any, token: str) -> int:
                 lambda: svc.repo,
                 model=item.model,
                 path=item.path,
-                owner=svc.address,
+                account=svc.account,
                 label=item.label,
                 progress=progress,
                 max_bytes=app.config.get("MAX_CONTENT_LENGTH"),

@@ -447,6 +447,11 @@ class LoanBook(ContractWrapper):
         FUNDED."""
         return Wei(int(self.client.call(self.fn.payoffAmount(loan_id, int(at or 0)))))
 
+    def paid_off(self, loan_id: int) -> Wei:
+        """What ``repayAll`` took when the loan was paid off early (0 if it was not)."""
+        event = self._log("LoanPaidOff", "loanId", loan_id)
+        return Wei(int(event["amount"]) if event else 0)
+
     def fund_by(self, loan_id: int) -> int:
         """Last second the lender may fund an ACCEPTED loan (0 for another status)."""
         s = self._struct("getLoan", loan_id)

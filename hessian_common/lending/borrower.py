@@ -409,6 +409,57 @@ def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, A
     return book.repay(int(loan_id), int(amount))
 
 
+@dataclass(frozen=True)
+class Instalment:
+    """One row of the repayment schedule.
+
+    Instalment ``k`` (1..n) is due at ``funded_at + k * payment_period`` (the contract's rule);
+    each is ``installment`` wei (the contract's ``totalOwed = installment * n``). ``paid`` is
+    how much of it the cumulative repayments cover: ``clip(repaid - (k-1)*installment, 0,
+    installment)``. ``settled`` marks the instalments an early payoff replaced (the loan is
+    REPAID for less than ``installment * n``: their interest was never owed).
+    """
+
+    number: int
+    due_at: int | None
+    amount: int
+    paid: int
+    settled: bool = False
+
+    @property
+    def state(self) -> str:
+        """``"paid"``, ``"settled"`` (by an early payoff), ``"part"`` or ``"due"``."""
+        if self.paid >= self.amount:
+            return "paid"
+        if self.settled:
+            return "settled"
+        return "part" if self.paid else "due"
+
+
+def repayment_schedule(info: Any, payment_period: int, paid_off: int = 0) -> list[Instalment]:
+    """The instalments of a loan (a ``LoanInfo``) with due dates once funded, and what is paid.
+
+    ``paid_off``: what an early payoff took (``LoanBook.paid_off``); the instalments the
+    payments before it did not cover are ``settled``. Empty until the loan has an offer (no
+    instalment amount yet).
+    """
+    installment, term = int(info.installment), int(info.term_months)
+    if not installment or not term:
+        return []
+    funded_at, repaid = int(info.funded_at), int(info.repaid) - int(paid_off)
+    settled = int(paid_off) > 0
+    return [
+        Instalment(
+            number=k,
+            due_at=funded_at + k * int(payment_period) if funded_at else None,
+            amount=installment,
+            paid=min(max(repaid - (k - 1) * installment, 0), installment),
+            settled=settled,
+        )
+        for k in range(1, term + 1)
+    ]
+
+
 PAYOFF_MARGIN = 3_600
 """Seconds of interest :func:`repay_all` sends on top of the payoff now: the transaction is
 mined a little later, and the contract credits any excess back to the payer."""

@@ -15,7 +15,7 @@ from hessian_common.config import load_settings
 from hessian_common.journal import State
 from hessian_common.store import EmbeddedStore
 from tests.data_owner_app.helpers import token_of, train_and_submit, upload_file
-from tests.owner.world import LENDER, as_owner, deploy, open_model
+from tests.owner.world import LENDER, as_owner, deploy, open_model, prepare
 
 pytestmark = [pytest.mark.ganache, pytest.mark.slow]
 
@@ -58,8 +58,8 @@ def test_chain_stopped_mid_submission_then_restarted(ganache, tmp_path, owner_sp
         job = train_and_submit(client, app, token)
         assert job.state == "done", job.error
         entry = svc.journal.get(job.result)
-        assert entry.state is State.STORED and entry.waiting_on == "chain"
-        assert store.has(entry.cid)  # the encrypted update is already in the store
+        assert entry.state is State.PREPARED and entry.waiting_on == "chain"
+        assert not store.has(entry.cid)  # chain first: the blob stays private until then
         page = client.get("/submissions/").get_data(as_text=True)
         assert "Waiting for chain" in page and "Chain unreachable" in page
 
@@ -78,8 +78,8 @@ def test_chain_stopped_mid_submission_then_restarted(ganache, tmp_path, owner_sp
         info = live.model(lender.model_id)
         assert info.submission_count == 1
         entry = svc.journal.get(entry.id)
-        assert entry.state is State.CONFIRMED and entry.update_id == 1
-        assert live.submission(1).update_cid == entry.cid
+        assert entry.state is State.PUBLISHED and entry.update_id == 1
+        assert live.submission(1).update_cid == entry.cid and store.has(entry.cid)
         assert "Waiting for evaluation" in client.get("/submissions/").get_data(as_text=True)
     finally:
         from hessian_common.web import jobs
@@ -99,20 +99,18 @@ def test_crash_after_mined_and_chain_restart_sends_nothing_twice(ganache, tmp_pa
     m = owner.get_model(me, store, lender.model_id)
     report = owner.validate_for_model(owner_split / "owner_02.csv", m.spec)
     current, base = owner.current_weights(store, m)
-    blob = owner.prepare_update(m.spec, current, report.data, model_id=m.model_id, base_cid=base)
+    blob = prepare(me, m, current, report.data, base)
     journal = Journal(tmp_path / "journal.sqlite", backoff_base=0.0)
     e = journal.add(
         model_id=m.model_id, owner=me.client.address, digest=report.digest, rows=report.rows,
         blob=blob.to_bytes(), deposit=m.deposit,
     )  # fmt: skip
-    cid = store.put(blob.to_bytes())
-    journal.mark_stored(e.id, cid)
-    update_id = me.submit_update(m.model_id, cid, report.digest, report.rows)  # then "crash"
+    update_id = me.submit_update(m.model_id, e.cid, report.digest, report.rows)  # then "crash"
     ganache.stop()
     [e] = retry_pending(journal, store, lambda: connect(ganache.url, timeout=2))
-    assert e.state is State.STORED and e.waiting_on == "chain"
+    assert e.state is State.PREPARED and e.waiting_on == "chain"
     ganache.start()
     fresh = me.as_account(ChainClient(connect(ganache.url), dev_account(1)))
     [e] = retry_pending(journal, store, fresh)
-    assert e.state is State.CONFIRMED and e.update_id == update_id
+    assert e.state is State.PUBLISHED and e.update_id == update_id
     assert fresh.model(m.model_id).submission_count == 1

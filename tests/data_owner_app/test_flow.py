@@ -46,7 +46,7 @@ def test_upload_train_submit_evaluate_withdraw(app, client, lender, owner_repo, 
     info = owner_repo.model(mid)
     assert info.submission_count == 1 and info.waiting_count == 1
     entry = app.extensions["owner"].journal.get(job.result)
-    assert entry.state is State.CONFIRMED and entry.update_id == 1
+    assert entry.state is State.PUBLISHED and entry.update_id == 1
     sub = owner_repo.submission(1)
     assert sub.owner == owner and sub.rows == entry.rows
     assert sub.update_cid == entry.cid

@@ -14,6 +14,7 @@ from hessian_common import owner
 from hessian_common.config import load_settings
 from hessian_common.journal import State
 from tests.fixtures.procs import free_port, stop_process, wait_http
+from tests.owner.world import prepare
 
 
 def test_worker_thread_sends_what_waits(tmp_path, owner_repo, owner_store, lender, owner_split):
@@ -34,9 +35,7 @@ def test_worker_thread_sends_what_waits(tmp_path, owner_repo, owner_store, lende
         m = owner.get_model(owner_repo, owner_store, lender.model_id)
         report = owner.validate_for_model(owner_split / "owner_02.csv", m.spec)
         current, base = owner.current_weights(owner_store, m)
-        blob = owner.prepare_update(
-            m.spec, current, report.data, model_id=m.model_id, base_cid=base
-        )
+        blob = prepare(owner_repo, m, current, report.data, base)
         e = svc.journal.add(
             model_id=m.model_id,
             owner=svc.address,
@@ -46,7 +45,7 @@ def test_worker_thread_sends_what_waits(tmp_path, owner_repo, owner_store, lende
             deposit=m.deposit,
         )
         deadline = time.monotonic() + 30
-        while svc.journal.get(e.id).state is not State.CONFIRMED:
+        while svc.journal.get(e.id).state is not State.PUBLISHED:
             assert time.monotonic() < deadline, svc.journal.get(e.id)
             time.sleep(0.1)
         assert owner_repo.model(m.model_id).submission_count == 1
@@ -57,10 +56,31 @@ def test_worker_thread_sends_what_waits(tmp_path, owner_repo, owner_store, lende
         svc.worker.join(timeout=10)
 
 
-def test_hessian_owner_serves_even_with_the_chain_down(tmp_path):
-    port = free_port()
+def test_hessian_owner_never_falls_back_to_a_dev_key_when_the_chain_is_down(tmp_path):
+    """A chain that does not answer cannot be checked to be a local demo chain, so the
+    publicly known dev key is not used: without a keystore the command stops and says why."""
     dead = f"http://127.0.0.1:{free_port()}"
     env = {**os.environ, "HESSIAN_HOME": str(tmp_path / "home")}
+    out = subprocess.run(
+        [sys.executable, "-m", "hessian_cli", "owner", "--rpc", dead, "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "does not answer" in out.stderr and "keystore" in out.stderr
+
+
+def test_hessian_owner_serves_even_with_the_chain_down(tmp_path):
+    """With its own keystore the owner app starts while the chain is down."""
+    from hessian_common.chain import create_keystore
+
+    port = free_port()
+    dead = f"http://127.0.0.1:{free_port()}"
+    home = tmp_path / "home"
+    create_keystore(home / "owner" / "keystore.json", "owner passphrase")
+    env = {**os.environ, "HESSIAN_HOME": str(home), "HESSIAN_OWNER_PASSPHRASE": "owner passphrase"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "hessian_cli", "owner", "--rpc", dead, "--port", str(port)],
         env=env,

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from eth_account import Account
 
 from hessian_common.crypto import decrypt_vector, encrypt_vector, generate_keypair
