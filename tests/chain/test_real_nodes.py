@@ -48,10 +48,12 @@ def _flow(url: str, expected_chain_id: int, tmp_path) -> None:
     assert owner.withdraw() == 10**18 // 2 + 10**15
     time.advance(3_601)
     owner.close_model(model_id)
+    with pytest.raises(ContractRevert, match="NotRevealed"):
+        lender.reclaim(model_id)
+    lender.reveal_test_set(model_id, CID, salt, CID)
     assert lender.reclaim(model_id) == 10**18 // 2
-    lender.reveal_test_set(model_id, CID, salt)
     m = lender.model(model_id)
-    assert m.revealed and m.test_set_cid == CID and m.model_cid == CID
+    assert m.revealed and m.test_set_cid == CID and m.model_cid == CID and m.transcript_cid == CID
     e = lender.escrow(model_id)
     assert e["paid"] + e["owed"] + e["remaining"] + e["reclaimed"] == e["bounty"]
 
