@@ -19,4 +19,5 @@ pytest_plugins = [
     "tests.fixtures.store",
     "tests.fixtures.data",
     "tests.fixtures.browser",
+    "tests.fixtures.lender",
 ]

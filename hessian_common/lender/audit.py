@@ -53,6 +53,10 @@ TRANSCRIPT_FORMAT = "hessian.audit-transcript/1"
 
 OK, MISMATCH, UNVERIFIABLE = "ok", "mismatch", "unverifiable"
 
+SCORED_REASONS = frozenset({0, 1, 7, 8})
+"""Reason codes (``Reason.ACCEPTED, WORSE, DUPLICATE_MODEL, DUPLICATE_ROWS``) under which the
+lender decrypted and scored the candidate: the transcript opens those, and only those."""
+
 
 @dataclass(frozen=True)
 class AuditRow:
@@ -184,11 +188,9 @@ def decryption_transcript(lender: Lender, record: ModelRecord) -> dict[str, Any]
             "model_cid": str(s.new_model_cid) if s.new_model_cid else None,
             "model_opening": None,
         }
-        try:
+        if entry["reason"] in SCORED_REASONS:
             enc = weights_at(store, spec, str(s.update_cid), record.spec_cid)
             entry["opening"] = open_vector(sk, enc, lender.workers).to_dict()
-        except (HessianError, ValueError):
-            pass  # unusable blob: nothing was decrypted, nothing to open
         if s.new_model_cid:
             enc = weights_at(store, spec, str(s.new_model_cid), record.spec_cid)
             entry["model_opening"] = open_vector(sk, enc, lender.workers).to_dict()
@@ -301,17 +303,20 @@ class _Auditor:
         if entry.get("reason") != int(code):
             ev.append(f"the transcript says reason {entry.get('reason')}, the chain {int(code)}")
         blob, blob_error = self._blob(s)
-        proof, w = "none", None
-        if blob is not None:
-            proof, w, evidence = self.open(blob.weights, entry.get("opening"), "update")
-            if evidence:
-                ev.append(evidence)
-        elif entry.get("opening") is not None:
-            ev.append(f"the transcript opens a blob that cannot be read: {blob_error}")
         recomputed = None
         accepted = s.status == SubmissionStatus.ACCEPTED
         unverifiable = False
-        if w is not None:
+        proof, w = "none", None
+        scored = int(code) in SCORED_REASONS
+        if scored and blob is not None:
+            proof, w, evidence = self.open(blob.weights, entry.get("opening"), "update")
+            if evidence:
+                ev.append(evidence)
+        elif scored:
+            ev.append(f"scored, but its blob cannot be read: {blob_error}")
+        if not scored:
+            unverifiable = self._check_rejection(s, code, blob, blob_error, ev)
+        elif w is not None:
             w_pub = self.published(w)
             digest = candidate_digest(w_pub)
             if accepted:
@@ -325,6 +330,8 @@ class _Auditor:
                 ev.append("rejected as a duplicate, but no earlier candidate or version equals it")
             elif code != Reason.DUPLICATE_MODEL and digest in self.seen and accepted:
                 ev.append(f"accepted, but it equals {self.seen[digest]}")
+            if code == Reason.DUPLICATE_ROWS:
+                unverifiable = True  # the rows' pseudonyms are sealed to the lender
             if code in (Reason.ACCEPTED, Reason.WORSE) and self.current is not None:
                 rule = evaluate_candidate(
                     w_pub, self.X, self.y, self.current, self.metric, self.tolerance
@@ -337,10 +344,8 @@ class _Auditor:
             self.seen.setdefault(digest, f"update #{s.update_id}'s candidate")
             if accepted:
                 self.current = recomputed
-        elif accepted or code in (Reason.WORSE, Reason.DUPLICATE_MODEL):
+        elif not ev:
             ev.append("the transcript does not open this candidate, though it was scored")
-        else:
-            unverifiable = self._check_rejection(s, code, blob, blob_error, ev)
         verdict = MISMATCH if ev else (UNVERIFIABLE if unverifiable else OK)
         if verdict == UNVERIFIABLE and entry.get("note"):
             ev.append(f"the lender's note: {entry['note']}")

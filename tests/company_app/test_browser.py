@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.company_app.conftest import owner_submit
+from tests.fixtures.lender import owner_submit
 from tests.fixtures.procs import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -1,10 +1,9 @@
-"""hessian_common.lender without the web layer: inputs, secrets at rest, audit."""
+"""hessian_common.lender without the web layer: inputs, secrets at rest, keys, accounts."""
 
 from __future__ import annotations
 
 import json
 import stat
-import time
 
 import numpy as np
 import pytest
@@ -14,42 +13,15 @@ from hessian_common.lender import (
     DEV_PASSPHRASE,
     ENV_PASSPHRASE,
     Lender,
-    LenderState,
     TaskInputError,
-    TaskParams,
     audit_model,
     parse_test_set,
     resolve_passphrase,
     test_set_bytes,
 )
-from tests.company_app.conftest import PASSPHRASE, owner_submit
+from tests.fixtures.lender import PASSPHRASE, owner_submit, params
 
 ETH = 10**18
-
-
-def params(path, **over) -> TaskParams:
-    base = dict(
-        name="Unit task",
-        bounty_wei=5 * ETH,
-        metric="accuracy",
-        target=0.99,
-        mechanism="equal",
-        deadline=int(time.time()) + 7 * 86400,
-        evaluation_window=3600,
-        deposit_wei=0,
-        key_size=512,
-        update_rule="newton",
-        hyper={"mu": 0.05, "lr": 1.0, "epochs": 3},
-        data_path=path,
-        holdout_fraction=0.3,
-    )
-    base.update(over)
-    return TaskParams(**base)
-
-
-@pytest.fixture
-def lender(env):
-    return Lender(env.repo, env.store, LenderState(env.home / "company"), PASSPHRASE)
 
 
 def test_params_check_names_every_bad_field(tmp_path):
@@ -205,13 +177,3 @@ def test_dev_accounts_only_on_local_chains(env, tmp_path, monkeypatch):
             contract_address=env.repo.address,
             passphrase=PASSPHRASE,
         )
-
-
-def test_passphrase_is_not_in_the_app_config(app, web, lender_data):
-    from tests.company_app.conftest import create_form, csrf
-
-    assert "COMPANY_PASSPHRASE" not in app.config
-    resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
-    assert resp.status_code == 302
-    for url in ("/", "/models/1", "/account/", "/models/new", "/models/1/audit"):
-        assert PASSPHRASE not in web.get(url).get_data(as_text=True)

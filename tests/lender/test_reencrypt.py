@@ -22,8 +22,7 @@ from hessian_common.learning.spec import EncryptedModel
 from hessian_common.learning.updates import P_EXPONENT, build_update
 from hessian_common.lender import Lender, LenderState
 from hessian_common.lender.evaluate import published_weights
-from tests.company_app.conftest import PASSPHRASE, signed_blob
-from tests.company_app.test_lender import params
+from tests.fixtures.lender import PASSPHRASE, params, signed_blob
 
 UPDATES = 24
 """More than the ~20 accepted updates a model survived before at ``P_EXPONENT = −12``."""
