@@ -24,9 +24,11 @@ Reads from a local, trusted file (our own state directory) do not need this modu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -238,6 +240,22 @@ def fetch_json(
     return loads(data, what=label, max_bytes=max_bytes)
 
 
+@contextlib.contextmanager
+def reading(what: str) -> Iterator[None]:
+    """Turn any failure to read a stranger's document into :class:`UntrustedBlobError`.
+
+    Wrap the parse-and-validate step of each untrusted format (``from_bytes``), so its callers
+    need one ``except`` and a malformed document can never escape as another exception type
+    (``TypeError`` from a field of the wrong type deep in a nested structure, say).
+    """
+    try:
+        yield
+    except UntrustedBlobError:
+        raise
+    except Exception as exc:  # any failure to read a stranger's bytes is the bytes' fault
+        raise UntrustedBlobError(f"{what}: {exc}") from exc
+
+
 def check_bound(value: Any, lo: int, hi: int, what: str) -> int:
     """``value`` as an int in ``[lo, hi]`` (bools refused), else :class:`UntrustedBlobError`."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -259,4 +277,5 @@ __all__ = [
     "fetch_json",
     "loads",
     "loads_object",
+    "reading",
 ]

@@ -43,7 +43,7 @@ from hessian_common.crypto.paillier import (
 )
 from hessian_common.errors import CryptoError, DataError
 from hessian_common.learning.updates import DEFAULT_PARAMS, RULES
-from hessian_common.untrusted import LIMITS, MAX_BYTES, check_bound, loads_object
+from hessian_common.untrusted import LIMITS, MAX_BYTES, check_bound, loads_object, reading
 
 SPEC_FORMAT = "hessian.model-spec/1"
 MODEL_FORMAT = "hessian.encrypted-model/1"
@@ -249,8 +249,10 @@ class ModelSpec:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> ModelSpec:
-        """Parse and validate bytes written by :meth:`to_bytes` (untrusted: see the module)."""
-        return cls.from_dict(_parse_bytes(data, "model spec", "spec"))
+        """Parse and validate bytes written by :meth:`to_bytes` (untrusted: see the module;
+        every failure is an :class:`UntrustedBlobError`)."""
+        with reading("model spec"):
+            return cls.from_dict(_parse_bytes(data, "model spec", "spec"))
 
 
 def _weights_for(d: Any, spec: ModelSpec, fmt: str, what: str) -> EncryptedVector:
@@ -299,8 +301,9 @@ class EncryptedModel:
 
     @classmethod
     def from_bytes(cls, data: bytes | str, spec: ModelSpec) -> EncryptedModel:
-        """Parse and validate against ``spec``."""
-        return cls.from_dict(_parse_bytes(data, "encrypted model", "model"), spec)
+        """Parse and validate against ``spec`` (every failure an :class:`UntrustedBlobError`)."""
+        with reading("encrypted model"):
+            return cls.from_dict(_parse_bytes(data, "encrypted model", "model"), spec)
 
 
 @dataclass(frozen=True)
@@ -436,8 +439,10 @@ class UpdateBlob:
 
     @classmethod
     def from_bytes(cls, data: bytes | str, spec: ModelSpec) -> UpdateBlob:
-        """Parse and validate against ``spec`` (untrusted: see the module)."""
-        return cls.from_dict(_parse_bytes(data, "update", "update"), spec)
+        """Parse and validate against ``spec`` (untrusted: see the module; every failure an
+        :class:`UntrustedBlobError`)."""
+        with reading("update"):
+            return cls.from_dict(_parse_bytes(data, "update", "update"), spec)
 
 
 __all__ = ["METRICS", "EncryptedModel", "ModelSpec", "UpdateBlob"]

@@ -40,7 +40,7 @@ import numpy as np
 from hessian_common.errors import ConfigError, CryptoError, DataError, HessianError
 from hessian_common.lender.testset import parse_test_set
 from hessian_common.types import from_ppm, to_ppm
-from hessian_common.untrusted import LIMITS, MAX_BYTES, fetch, loads_object
+from hessian_common.untrusted import LIMITS, MAX_BYTES, fetch, loads_object, reading
 
 if TYPE_CHECKING:
     from hessian_common.lender.state import ModelRecord
@@ -210,19 +210,32 @@ def decryption_transcript(lender: Lender, record: ModelRecord) -> dict[str, Any]
 # --------------------------------------------------------------------------- anyone's audit
 
 
+def parse_transcript(data: bytes, model_id: int) -> dict[str, Any]:
+    """A decryption transcript (a lender's blob) for ``model_id``, structurally checked; every
+    failure is an :class:`~hessian_common.errors.UntrustedBlobError`."""
+    with reading("decryption transcript"):
+        doc = loads_object(data, what="decryption transcript", max_bytes=MAX_BYTES["transcript"])
+        if doc.get("format") != TRANSCRIPT_FORMAT:
+            raise ValueError("not a Hessian decryption transcript")
+        if doc.get("model_id") != model_id:
+            raise ValueError(f"it is for model {doc.get('model_id')!r}, not {model_id}")
+        subs = doc.get("submissions")
+        if not isinstance(subs, list) or not all(isinstance(e, dict) for e in subs):
+            raise ValueError("'submissions' must be a list of objects")
+        if not isinstance(doc.get("initial"), dict):
+            raise ValueError("'initial' must open the initial model")
+        acceptance = doc.setdefault("acceptance", {})
+        tolerance = acceptance.get("tolerance", 0.0) if isinstance(acceptance, dict) else None
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+            raise ValueError("'acceptance' must give the tolerance as a number")
+        if not 0 <= tolerance < 1:
+            raise ValueError("the acceptance tolerance must be in [0, 1)")
+        return doc
+
+
 def _transcript(store: Any, cid: str, model_id: int) -> dict[str, Any]:
-    doc = loads_object(
-        fetch(store, cid, what="decryption transcript", max_bytes=MAX_BYTES["transcript"]),
-        what=f"decryption transcript {cid}",
-        max_bytes=MAX_BYTES["transcript"],
-    )
-    if doc.get("format") != TRANSCRIPT_FORMAT:
-        raise DataError(f"{cid} is not a Hessian decryption transcript")
-    if doc.get("model_id") != model_id:
-        raise DataError(f"transcript {cid} is for model {doc.get('model_id')!r}")
-    if not isinstance(doc.get("submissions"), list):
-        raise DataError(f"transcript {cid}: 'submissions' must be a list")
-    return doc
+    raw = fetch(store, cid, what="decryption transcript", max_bytes=MAX_BYTES["transcript"])
+    return parse_transcript(raw, model_id)
 
 
 class _Auditor:
@@ -485,5 +498,6 @@ __all__ = [
     "AuditRow",
     "audit_model",
     "decryption_transcript",
+    "parse_transcript",
     "weights_at",
 ]

@@ -16,8 +16,6 @@ import io
 
 import numpy as np
 
-from hessian_common.errors import DataError
-
 
 def split_indices(y: np.ndarray, holdout_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """Stratified split of row indices into (seed, hold-out); deterministic in ``seed``."""
@@ -49,16 +47,27 @@ test_set_bytes.__test__ = False  # type: ignore[attr-defined]  # not a pytest te
 
 
 def parse_test_set(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Inverse of :func:`test_set_bytes`: ``(X, y, feature_names)``; :class:`DataError` if bad."""
-    try:
+    """Inverse of :func:`test_set_bytes`: ``(X, y, feature_names)``.
+
+    A revealed test set is a stranger's blob for an auditor: every failure is an
+    :class:`~hessian_common.errors.UntrustedBlobError` (a :class:`DataError`); labels must be
+    0/1, features finite, and the rows at most ``LIMITS.max_test_rows``.
+    """
+    from hessian_common.untrusted import LIMITS, reading
+
+    with reading("test set is not in the expected CSV form"):
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
         header, body = rows[0], rows[1:]
         if not header or header[0] != "label" or not body:
             raise ValueError("expected a 'label' column and at least one row")
+        if len(body) > LIMITS.max_test_rows:
+            raise ValueError(f"{len(body)} rows, more than {LIMITS.max_test_rows}")
         if any(len(r) != len(header) for r in body):
             raise ValueError("rows and header have different widths")
         y = np.array([int(r[0]) for r in body], dtype=int)
         X = np.array([[float(v) for v in r[1:]] for r in body], dtype=float)
-    except (UnicodeDecodeError, ValueError, IndexError) as exc:
-        raise DataError(f"test set is not in the expected CSV form: {exc}") from None
+        if not set(np.unique(y)) <= {0, 1}:
+            raise ValueError("labels must be 0 or 1")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("features must be finite numbers")
     return X, y, header[1:]

@@ -174,30 +174,28 @@ class Application:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Application:
-        """Parse and re-check :meth:`to_bytes` output (:class:`LendingInputError` if bad; a
-        stranger's bytes, read through :mod:`hessian_common.untrusted`)."""
-        from hessian_common.errors import UntrustedBlobError
-        from hessian_common.untrusted import MAX_BYTES, loads
+        """Parse and re-check :meth:`to_bytes` output: a stranger's bytes (a sealed
+        application's plaintext), read through :mod:`hessian_common.untrusted`; every failure
+        is an :class:`~hessian_common.errors.UntrustedBlobError`."""
+        from hessian_common.untrusted import MAX_BYTES, loads, reading
 
-        try:
+        with reading("application"):
             d = loads(data, what="application", max_bytes=MAX_BYTES["application"])
-        except UntrustedBlobError as exc:
-            raise LendingInputError({"application": str(exc)}) from None
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise LendingInputError({"application": f"not a {FORMAT} document"})
-        fields, created = d.get("fields"), d.get("created_at")
-        if not isinstance(fields, dict) or not isinstance(created, str):
-            raise LendingInputError({"application": "fields or created_at missing"})
-        borrower = d.get("borrower")
-        if borrower is not None and (
-            not isinstance(borrower, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", borrower)
-        ):
-            raise LendingInputError({"application": "borrower is not an address"})
-        form = {k: ("" if v is None else str(v)) for k, v in fields.items()}
-        app = replace(parse_application(form, created_at=created), borrower=borrower)
-        if app.to_bytes() != bytes(data):
-            raise LendingInputError({"application": "not in canonical form"})
-        return app
+            if not isinstance(d, dict) or d.get("format") != FORMAT:
+                raise ValueError(f"not a {FORMAT} document")
+            fields, created = d.get("fields"), d.get("created_at")
+            if not isinstance(fields, dict) or not isinstance(created, str):
+                raise ValueError("fields or created_at missing")
+            borrower = d.get("borrower")
+            if borrower is not None and (
+                not isinstance(borrower, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", borrower)
+            ):
+                raise ValueError("borrower is not an address")
+            form = {k: ("" if v is None else str(v)) for k, v in fields.items()}
+            app = replace(parse_application(form, created_at=created), borrower=borrower)
+            if app.to_bytes() != bytes(data):
+                raise ValueError("not in canonical form")
+            return app
 
 
 def _number_text(v: float) -> str:

@@ -36,11 +36,12 @@ from hessian_common.errors import (
     LendingInputError,
     StoreError,
     StoreIntegrityError,
+    UntrustedBlobError,
 )
 from hessian_common.lending.application import Application
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.types import Wei
-from hessian_common.untrusted import MAX_BYTES, fetch_json
+from hessian_common.untrusted import MAX_BYTES, fetch, fetch_json, loads_object, reading
 
 POLICY_FORMAT = "hessian.lending-policy/1"
 APPLICATIONS_DIR = "applications"
@@ -103,15 +104,13 @@ def _offer(store: Any, d: Any) -> LenderOffer:
         loan_count=int(d.loan_count),
     )
     try:
-        doc = fetch_json(store, d.policy_cid, what="policy", max_bytes=MAX_BYTES["policy"])
-        if not isinstance(doc, dict) or doc.get("format") != POLICY_FORMAT:
-            raise LendingInputError({"policy": f"not a {POLICY_FORMAT} document"})
-        if int(doc.get("model_id", -1)) != int(d.model_id):
+        raw = fetch(store, d.policy_cid, what="policy", max_bytes=MAX_BYTES["policy"])
+        doc, policy = parse_policy_document(raw)
+        if doc["model_id"] != int(d.model_id):
             raise LendingInputError({"policy": "the document is for another model"})
-        if bytes.fromhex(str(doc.get("application_key", ""))) != bytes(d.application_key):
+        if bytes.fromhex(doc["application_key"]) != bytes(d.application_key):
             raise LendingInputError({"policy": "its application key differs from the chain's"})
-        policy = PricingPolicy.from_dict(doc["policy"])
-    except (BlobNotFound, StoreIntegrityError, LendingInputError, KeyError, ValueError) as exc:
+    except (BlobNotFound, StoreIntegrityError, LendingInputError, UntrustedBlobError) as exc:
         return LenderOffer(**base, policy=None, error=f"policy {d.policy_cid}: {exc}")
     return LenderOffer(
         **base,
@@ -308,7 +307,7 @@ def _saved_application(state_dir: Path | str | None, loan: Any) -> Application |
     ):
         try:
             app = Application.from_bytes(path.read_bytes())
-        except (OSError, LendingInputError):
+        except (OSError, UntrustedBlobError):
             continue
         if app.digest() == bytes(loan.application_digest):
             return app
@@ -496,6 +495,21 @@ def withdraw(book: Any) -> Wei:
     if not book.pending():
         return Wei(0)
     return book.withdraw()
+
+
+def parse_policy_document(data: bytes) -> tuple[dict[str, Any], PricingPolicy]:
+    """A lending policy document (``hessian.lending-policy/1``, a stranger's blob) and its
+    pricing policy; every failure is an :class:`UntrustedBlobError`."""
+    with reading("policy"):
+        doc = loads_object(data, what="policy", max_bytes=MAX_BYTES["policy"])
+        if doc.get("format") != POLICY_FORMAT:
+            raise ValueError(f"not a {POLICY_FORMAT} document")
+        model_id, key = doc.get("model_id"), doc.get("application_key")
+        if isinstance(model_id, bool) or not isinstance(model_id, int) or model_id < 1:
+            raise ValueError("model_id must be a positive integer")
+        if not isinstance(key, str) or len(bytes.fromhex(key)) != 32:
+            raise ValueError("application_key must be 32 bytes of hex")
+        return doc, PricingPolicy.from_dict(doc["policy"])
 
 
 def read_policy(store: Any, cid: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hessian_common.errors import LendingInputError
+from hessian_common.errors import LendingInputError, UntrustedBlobError
 from hessian_common.lending.application import (
     APPLICATION_FIELDS,
     Application,
@@ -91,11 +91,11 @@ def test_canonical_bytes_digest_and_round_trip():
     assert again == app and again.digest() == app.digest() and len(app.digest()) == 32
     other = parse_application(good_form(dti="14.6"), created_at=NOW)
     assert other.digest() != app.digest()
-    with pytest.raises(LendingInputError):
+    with pytest.raises(UntrustedBlobError, match="dti"):
         Application.from_bytes(data.replace(b'"dti":14.5', b'"dti":999'))
-    with pytest.raises(LendingInputError):
+    with pytest.raises(UntrustedBlobError):
         Application.from_bytes(b"not json")
-    with pytest.raises(LendingInputError):  # valid but not canonical
+    with pytest.raises(UntrustedBlobError, match="canonical"):  # valid but not canonical
         Application.from_bytes(data.replace(b",", b", ", 1))
 
 
