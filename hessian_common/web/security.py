@@ -63,7 +63,7 @@ def _same_origin() -> None:
     if not source or source == "null":
         return  # not sent by a browser page (tests, scripts): the CSRF token still applies
     parts = urlsplit(source)
-    if parts.netloc != request.host:
+    if (parts.scheme, parts.netloc) != (request.scheme, request.host):
         abort(403, description=f"refused a {request.method} from another site ({parts.netloc})")
 
 

@@ -62,6 +62,30 @@ def test_post_without_csrf_token_is_refused(tmp_path):
     assert "Form expired" in resp.get_data(as_text=True)
 
 
+def test_foreign_hosts_and_cross_site_posts_are_refused(tmp_path, monkeypatch):
+    """DNS rebinding: a page at evil.example re-pointed to 127.0.0.1 reaches the app's port but
+    sends ``Host: evil.example``; and no other site may post to the app (it has no login)."""
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=False)
+    web = app.test_client()
+    assert web.get("/_web/status").status_code == 200  # Host: localhost
+    assert web.get("/_web/status", base_url="http://127.0.0.1:5000").status_code == 200
+    assert web.get("/_web/status", base_url="http://evil.example:5000").status_code == 400
+    post = {"data": {"x": "1"}}
+    assert web.post("/form", **post).status_code == 200  # no Origin: not from a browser page
+    same = {"Origin": "http://localhost"}
+    assert web.post("/form", headers=same, **post).status_code == 200
+    for origin in ("http://evil.example", "http://localhost:6666", "https://localhost"):
+        r = web.post("/form", headers={"Origin": origin}, **post)
+        assert r.status_code == 403, origin
+    r = web.post("/form", headers={"Referer": "http://evil.example/page"}, **post)
+    assert r.status_code == 403
+    # a name the operator serves the app under is trusted when configured
+    monkeypatch.setenv("HESSIAN_TRUSTED_HOSTS", "lender.example")
+    named = make_app(tmp_path / "b", WTF_CSRF_ENABLED=False).test_client()
+    assert named.get("/_web/status", base_url="http://lender.example").status_code == 200
+    assert named.get("/_web/status", base_url="http://evil.example").status_code == 400
+
+
 @pytest.mark.parametrize(
     ("kind", "status", "text"),
     [
