@@ -27,8 +27,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 METRICS = [SelectChoice("auc", "ROC AUC"), SelectChoice("accuracy", "Accuracy")]
 MECHANISMS = [
     SelectChoice("improvement", "Improvement: bounty × score gain / (target − initial)"),
-    SelectChoice("equal", "Equal shares among accepted updates (claimed after close)"),
-    SelectChoice("pro_rata_rows", "Pro rata by rows of accepted updates (claimed after close)"),
+    SelectChoice("equal", "Equal shares among paid updates (claimed after close)"),
+    SelectChoice("pro_rata_gain", "Pro rata by each paid update's score gain (after close)"),
 ]
 UPDATE_RULES = [
     SelectChoice("gradient", "One gradient step: P = I − ηA"),

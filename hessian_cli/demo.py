@@ -462,7 +462,7 @@ class Demo:
                 lender.repo.as_account(ChainClient(lender.repo.client.w3, account)),
                 model=record.model_id,
                 path=path,
-                owner=account.address,
+                account=account,
                 label=path.name,
             )
         lender.evaluate_all_waiting(record.model_id)

@@ -912,7 +912,7 @@ def withdraw(repo: Any) -> int:
 
 
 def claim_share(repo: Any, update_id: int) -> int:
-    """Credit an accepted EQUAL / PRO_RATA_ROWS share after close (then withdraw it)."""
+    """Credit an accepted EQUAL / PRO_RATA_GAIN share after close (then withdraw it)."""
     amount = int(repo.share_of(update_id))
     if amount == 0:
         raise DataError(f"update #{update_id} has no share to claim (yet)")

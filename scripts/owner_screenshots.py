@@ -101,7 +101,7 @@ def build_world(tmp: Path):
             name="Debt consolidation, 36 months",
             bounty_wei=2 * 10**18,
             target=0.74,
-            mechanism="pro_rata_rows",
+            mechanism="pro_rata_gain",
             deadline=now + 9 * 86400 + 5 * 3600,
             deposit_wei=5 * 10**15,
             update_rule="epochs",
@@ -119,7 +119,7 @@ def build_world(tmp: Path):
         repo,
         model=m1.model_id,
         path=split / "owner_02.csv",
-        owner=me.address,
+        account=me,
         label="loans_2019_2021.csv",
     )
     lender.evaluate_submission(first.update_id)
@@ -129,7 +129,7 @@ def build_world(tmp: Path):
         repo,
         model=m2.model_id,
         path=split / "owner_03.csv",
-        owner=me.address,
+        account=me,
         label="branch_portfolio.csv",
     )
     # made while the owner's RPC URL pointed at a node that was down: waits in the journal
@@ -141,7 +141,7 @@ def build_world(tmp: Path):
         lambda: connect(dead, timeout=1),
         model=model,
         path=split / "owner_05.csv",
-        owner=me.address,
+        account=me,
         label="loans_2022.csv",
     )
     return proc, url, store, split, tmp / "deployments", m1.model_id

@@ -47,7 +47,16 @@ def submit(repo_for, store, model_id: int, owner_index: int, path: Path) -> int:
     model = owner.get_model(repo, store, model_id)
     report = owner.validate_for_model(path, model.spec)
     current, base = owner.current_weights(store, model)
-    blob = owner.prepare_update(model.spec, current, report.data, model_id=model_id, base_cid=base)
+    blob = owner.prepare_update(
+        model.spec,
+        current,
+        report.data,
+        model_id=model_id,
+        base_cid=base,
+        account=repo.client.account,
+        chain_id=repo.client.chain_id,
+        contract=repo.address,
+    )
     cid = store.put(blob.to_bytes())
     return repo.submit_update(model_id, cid, report.digest, report.rows)
 
@@ -101,7 +110,7 @@ def populate(lender, repo_for, store, data: Path) -> None:
     fresh = task(
         name="Debt consolidation, prime borrowers",
         bounty_wei=12 * ETH,
-        mechanism="pro_rata_rows",
+        mechanism="pro_rata_gain",
         split_seed=3,
     )
     submit(repo_for, store, fresh, 6, owners[5])

@@ -55,7 +55,7 @@ def withdraw():
 
 @bp.post("/claim/<int:update_id>")
 def claim(update_id: int):
-    """Claim an EQUAL / PRO_RATA_ROWS share of a closed model (then withdraw it)."""
+    """Claim an EQUAL / PRO_RATA_GAIN share of a closed model (then withdraw it)."""
     form = ActionForm()
     if not form.validate_on_submit():
         flash("The form expired; reload the page and try again.", "error")

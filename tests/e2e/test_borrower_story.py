@@ -307,13 +307,17 @@ def _story(w: World, page) -> None:
     _click(page, "Repay next instalment")
     info = book.loan(1)
     assert info.repaid == info.installment and info.status is LoanStatus.FUNDED
-    _click(page, re.compile(r"^Repay all"))
+    quote = book.payoff_amount(1)
+    assert "Future months' interest is not charged" in _text(page)
+    _click(page, re.compile(r"^Pay off now"))
     text = _text(page)
-    assert "paid in full" in text and "repaid" in text, text
+    assert "paid off" in text and "repaid" in text, text
     w.shot(page, "borrow_repaid")
 
     info = book.loan(1)
-    assert info.status is LoanStatus.REPAID and info.repaid == info.total_owed
-    assert book.pending(lender) == lender_pending + info.total_owed
-    assert book.total_pending() == book.pending(lender)  # nothing else is held
-    assert info.total_owed > info.principal  # interest was paid
+    assert info.status is LoanStatus.REPAID and info.outstanding == 0
+    # paid off early: the principal and the interest of the days it ran, not future months
+    assert quote + info.installment <= info.repaid < info.principal * 1.001 < info.total_owed
+    assert book.pending(lender) == lender_pending + info.repaid
+    # nothing else is held but the margin sent for the mining delay, the borrower's to take
+    assert book.total_pending() == book.pending(lender) + book.pending(borrower)

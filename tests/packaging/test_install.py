@@ -177,7 +177,7 @@ print(json.dumps({{"page": page.status_code, "html": page.get_data(as_text=True)
     ("package", "config"),
     [
         ("company_app", "{'RPC_URL': 'http://127.0.0.1:9'}"),
-        ("data_owner_app", "{'OWNER_WORKER': False}"),
+        ("data_owner_app", "{'OWNER_WORKER': False, 'OWNER_ACCOUNT': 'dev:1'}"),
     ],
 )
 def test_installed_apps_render_pages_from_packaged_templates(installed, package, config):
