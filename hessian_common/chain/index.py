@@ -34,9 +34,11 @@ agrees with, the events above ``f`` are dropped and read again. On top of that, 
 may have answered an empty page for blocks it had not seen yet). A new chain behind the same URL
 (a restarted dev node) agrees with nothing and is read from scratch.
 
-Cost: a warm query is one SQLite statement over indexes ``(name, block, log)`` and ``(name,
-arg, value, block, log)``: ``O(offset + limit)`` rows, whatever the history's length; a count is
-an index range scan. A refresh with nothing new is one ``eth_getBlockByNumber``.
+Cost: a warm query is one SQLite statement: the page's keys are read from a covering index,
+``(name, block, log)`` or ``(name, arg, value, block, log)``, then only those rows, so a page
+costs ``O(offset + limit)`` index steps and ``O(limit)`` rows whatever the history's length;
+counts by event name, or by name and one argument, are kept as events are written and read in
+``O(1)``. A refresh with nothing new is one ``eth_getBlockByNumber``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +66,7 @@ from web3.exceptions import Web3RPCError
 from hessian_common.chain.client import node_errors, node_url, tx_hash_of
 from hessian_common.errors import ChainError, ConfigError
 
-FORMAT = 1
+FORMAT = 2
 """Layout version of the SQLite file; another version is rebuilt."""
 
 DEFAULT_MAX_RANGE = 10_000
@@ -359,6 +362,13 @@ CREATE TABLE IF NOT EXISTS event_args (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_args_lookup
     ON event_args (name, arg, value, block_number, log_index);
+CREATE TABLE IF NOT EXISTS counts (
+    name TEXT NOT NULL,
+    arg TEXT NOT NULL,
+    value TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (name, arg, value)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 """
 
@@ -493,7 +503,7 @@ class EventIndex:
         if all(meta.get(k) == v for k, v in want.items()):
             return
         with self._write(db):
-            for table in ("events", "event_args", "checkpoints", "meta"):
+            for table in ("events", "event_args", "counts", "checkpoints", "meta"):
                 db.execute(f"DELETE FROM {table}")
             db.executemany("INSERT INTO meta VALUES (?, ?)", list(want.items()))
             db.execute("INSERT INTO meta VALUES ('last_block', ?)", (str(self.from_block - 1),))
@@ -516,7 +526,7 @@ class EventIndex:
     def reset(self) -> None:
         """Forget everything indexed (the next refresh reads from ``from_block`` again)."""
         with self._refresh_lock(), self._db() as db, self._write(db):
-            for table in ("events", "event_args", "checkpoints"):
+            for table in ("events", "event_args", "counts", "checkpoints"):
                 db.execute(f"DELETE FROM {table}")
             db.execute(
                 "UPDATE meta SET value = ? WHERE key = 'last_block'", (str(self.from_block - 1),)
@@ -628,6 +638,7 @@ class EventIndex:
 
     def _drop_above(self, db: sqlite3.Connection, block: int) -> int:
         with self._write(db):
+            self._uncount(db, "block_number > ?", (block,))
             n = db.execute("DELETE FROM events WHERE block_number > ?", (block,)).rowcount
             db.execute("DELETE FROM event_args WHERE block_number > ?", (block,))
             db.execute("DELETE FROM checkpoints WHERE number > ?", (block,))
@@ -718,11 +729,19 @@ class EventIndex:
                 if _is_scalar(inp) or inp.get("indexed"):
                     value = _to_json(args[inp["name"]])
                     keys.append((block, index, inp["name"], spec.name, _key_text(inp, value)))
+        counts = Counter((r[4], "", "") for r in rows)
+        counts.update((k[3], k[2], k[4]) for k in keys)
         with self._write(db):
+            self._uncount(db, "block_number BETWEEN ? AND ?", (lo, hi))
             db.execute("DELETE FROM events WHERE block_number BETWEEN ? AND ?", (lo, hi))
             db.execute("DELETE FROM event_args WHERE block_number BETWEEN ? AND ?", (lo, hi))
-            db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            db.executemany("INSERT OR REPLACE INTO event_args VALUES (?, ?, ?, ?, ?)", keys)
+            db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO event_args VALUES (?, ?, ?, ?, ?)", keys)
+            db.executemany(
+                "INSERT INTO counts VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name, arg, value) DO UPDATE SET n = n + excluded.n",
+                [(*key, n) for key, n in counts.items()],
+            )
             if checkpoint is not None:
                 db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", checkpoint)
             db.execute(
@@ -732,6 +751,21 @@ class EventIndex:
             )
             db.execute("UPDATE meta SET value = ? WHERE key = 'last_block'", (str(hi),))
         return len(rows)
+
+    @staticmethod
+    def _uncount(db: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> None:
+        """Take the events about to be deleted (``where`` on ``block_number``) off ``counts``."""
+        gone = db.execute(
+            f"SELECT name, '', '', COUNT(*) FROM events WHERE {where} GROUP BY name "
+            f"UNION ALL SELECT name, arg, value, COUNT(*) FROM event_args WHERE {where} "
+            "GROUP BY name, arg, value",
+            params + params,
+        ).fetchall()
+        db.executemany(
+            "UPDATE counts SET n = n - ? WHERE name = ? AND arg = ? AND value = ?",
+            [(n, name, arg, value) for name, arg, value, n in gone],
+        )
+        db.execute("DELETE FROM counts WHERE n <= 0")
 
     # ------------------------------------------------------------ queries
 
@@ -823,18 +857,16 @@ class EventIndex:
         if (limit is not None and limit < 0) or offset < 0:
             raise ConfigError(f"limit and offset must be >= 0, not {limit} and {offset}")
         alias, where, params = self._where(name, filters, from_block, to_block)
-        source = (
-            "events e"
-            if alias == "e"
-            else "event_args k JOIN events e "
-            "ON e.block_number = k.block_number AND e.log_index = k.log_index"
-        )
-        direction = "DESC" if order == "desc" else "ASC"
+        table = "events e" if alias == "e" else "event_args k"
+        d = "DESC" if order == "desc" else "ASC"
+        # the page's keys from the covering index first (a skipped row costs an index step),
+        # then only their rows
         sql = (
-            "SELECT e.name, e.args, e.topic, e.block_number, e.tx_hash, e.log_index "
-            f"FROM {source} WHERE {where} "
-            f"ORDER BY {alias}.block_number {direction}, {alias}.log_index {direction} "
-            "LIMIT ? OFFSET ?"
+            "SELECT e.name, e.args, e.topic, e.block_number, e.tx_hash, e.log_index FROM "
+            f"(SELECT {alias}.block_number, {alias}.log_index FROM {table} WHERE {where} "
+            f"ORDER BY {alias}.block_number {d}, {alias}.log_index {d} LIMIT ? OFFSET ?) AS p "
+            "JOIN events e ON e.block_number = p.block_number AND e.log_index = p.log_index "
+            f"ORDER BY e.block_number {d}, e.log_index {d}"
         )
         params += [-1 if limit is None else int(limit), int(offset)]
         with self._db() as db:
@@ -849,11 +881,31 @@ class EventIndex:
         from_block: int | None = None,
         to_block: int | None = None,
     ) -> int:
-        """Number of indexed events matching (as :meth:`events`), from the file only."""
+        """Number of indexed events matching (as :meth:`events`), from the file only.
+
+        By name, or by name and one argument (a value or a list), over the whole history:
+        read from the counts kept as events are written (O(1)); otherwise an index scan.
+        """
         alias, where, params = self._where(name, filters, from_block, to_block)
-        table = "events e" if alias == "e" else "event_args k"
+        items = list((filters or {}).items())
+        kept = from_block is None and to_block is None and len(items) <= 1
         with self._db() as db:
-            row = db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()
+            if kept and not items:  # kept in `counts`: O(1)
+                row = db.execute(
+                    "SELECT COALESCE(SUM(n), 0) FROM counts WHERE arg = '' "
+                    + ("AND name = ?" if name is not None else ""),
+                    () if name is None else (name,),
+                ).fetchone()
+            elif kept and name is not None:
+                values = self._filter_values(name, *items[0])
+                row = db.execute(
+                    "SELECT COALESCE(SUM(n), 0) FROM counts WHERE name = ? AND arg = ? "
+                    f"AND value IN ({', '.join('?' * len(values))})",
+                    (name, items[0][0], *values),
+                ).fetchone()
+            else:  # an index range scan
+                table = "events e" if alias == "e" else "event_args k"
+                row = db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()
         return int(row[0])
 
     def _event(

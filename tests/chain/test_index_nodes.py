@@ -166,7 +166,11 @@ def test_a_reorg_removes_an_indexed_event(kind, request, tmp_path):
         return repo.as_account(ChainClient(w3, dev_account(i)))
 
     def digests() -> list[bytes]:
-        return [e.args["datasetDigest"] for e in index.events("UpdateSubmitted")]
+        found = [e.args["datasetDigest"] for e in index.events("UpdateSubmitted")]
+        # the kept counts follow the drops and re-reads
+        assert index.count("UpdateSubmitted", {"modelId": model}) == len(found)
+        assert index.count() == index.count(from_block=0) == len(index.events())
+        return found
 
     # same height, other history: the recorded hash of the head no longer matches
     snapshot = _rpc(w3, "evm_snapshot")
