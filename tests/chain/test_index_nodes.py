@@ -204,6 +204,32 @@ def test_a_reorg_removes_an_indexed_event(kind, request, tmp_path):
 
 
 @pytest.mark.anvil
+def test_anvil_reorg_replaces_the_blocks_of_an_indexed_event(anvil, tmp_path):
+    """``anvil_reorg(depth, [])``: the last blocks are replaced by empty ones at the same
+    height; the index drops the event they held, through a proxy and its result cap."""
+    repo, _ = _deploy(anvil.url)
+    w3 = repo.client.w3
+    model = _create_model(repo, w3)
+    owner = repo.as_account(ChainClient(w3, dev_account(1)))
+    owner.submit_update(model, CID, b"\x01" * 32, 10)
+    _rpc(w3, "anvil_mine", [hex(20)])
+    owner.submit_update(model, CID, b"\x02" * 32, 10)
+    _rpc(w3, "anvil_mine", [hex(2)])
+    with RpcProxy(anvil.url, max_range=10, max_results=1, style="alchemy") as proxy:
+        index = EventIndex(tmp_path / "r.sqlite", connect(proxy.url), repo.address, repo.abi,
+                           repo.from_block, confirmations=0)  # fmt: skip
+        index.refresh()
+        assert index.count("UpdateSubmitted") == 2
+        head = w3.eth.block_number
+        _rpc(w3, "anvil_reorg", [3, []])  # the second submission's block and the two after
+        assert w3.eth.block_number == head
+        done = index.refresh()
+    assert done.reorg and done.removed == 1 and done.added == 0
+    assert [e.args["datasetDigest"] for e in index.events("UpdateSubmitted")] == [b"\x01" * 32]
+    assert index.events() == repo.events()
+
+
+@pytest.mark.anvil
 def test_the_wrappers_read_through_a_capped_rate_limited_proxy(anvil, tmp_path):
     """Every write and read of both wrappers goes through a proxy with a 6-block log range, 3
     logs per answer, 40 calls/s (8 at once) and 10 % random 429s; the answers equal a direct
