@@ -1,7 +1,11 @@
-"""``hessian node start|stop|status``: a local Ganache (default) or anvil, managed by PID."""
+"""``hessian node start|stop|status``: a local Ganache (default) or anvil, managed by PID;
+``hessian node proxy``: a JSON-RPC proxy in front of it that behaves like a public provider."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -65,3 +69,77 @@ def status() -> None:
     click.echo(f"{info.kind} at {info.url} (chain id {info.chain_id}, PID {info.pid}): {state}")
     if not alive:
         click.get_current_context().exit(1)
+
+
+@node.command()
+@click.option("--upstream", required=True, help="The node to put the proxy in front of.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8645, show_default=True)
+@click.option("--max-range", type=click.IntRange(min=1), help="Most blocks per eth_getLogs.")
+@click.option("--max-results", type=click.IntRange(min=1), help="Most logs per eth_getLogs.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Calls per second.")
+@click.option("--burst", type=click.FloatRange(min=1), help="Calls at once (default: rate).")
+@click.option(
+    "--random-429",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Probability of refusing any request with HTTP 429.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the random 429s.")
+@click.option(
+    "--style",
+    type=click.Choice(["infura", "alchemy", "quicknode", "geth"]),
+    default="infura",
+    show_default=True,
+    help="Whose error wording to imitate.",
+)
+def proxy(
+    upstream: str,
+    host: str,
+    port: int,
+    max_range: int | None,
+    max_results: int | None,
+    rate: float | None,
+    burst: float | None,
+    random_429: float,
+    seed: int,
+    style: str,
+) -> None:
+    """Serve a JSON-RPC proxy that behaves like a public provider (until stopped).
+
+    Log range and result caps, a rate limit and random 429s, worded like Infura, Alchemy,
+    QuickNode or geth; everything else is forwarded to UPSTREAM.
+    """
+    from hessian_common.chain.proxy import RpcProxy
+
+    server = RpcProxy(
+        upstream,
+        host=host,
+        port=port,
+        max_range=max_range,
+        max_results=max_results,
+        rate=rate,
+        burst=burst,
+        random_429=random_429,
+        seed=seed,
+        style=style,
+    )
+    limits = [
+        f"max range {max_range}" if max_range else None,
+        f"max results {max_results}" if max_results else None,
+        f"{rate:g} calls/s" if rate else None,
+        f"random 429 p={random_429:g}" if random_429 else None,
+    ]
+    server.start()
+    click.echo(
+        f"proxy at {server.url} -> {upstream} ({style}: "
+        f"{', '.join(x for x in limits if x) or 'no limits'}; PID {os.getpid()})"
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -5,8 +5,11 @@ Public face (see ``docs/architecture.md``)::
     compile_contracts, load_artifact, Artifact           # compile.py  (npm solc 0.8.28)
     connect, dev_account, load_keystore, create_keystore,
     ChainClient, eth_tester_web3, DEV_MNEMONIC,
-    chain_id_of, node_errors, node_url, tx_hash_of        # client.py
+    chain_id_of, node_errors, node_url, tx_hash_of,
+    RetryPolicy, RetryingHTTPProvider, is_rate_limited    # client.py
     ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
+    EventIndex, RefreshResult, LogsTooLarge, index_file   # index.py (the local event index)
+    RpcProxy, start_proxy_process                         # proxy.py (a provider, for tests)
     ModelRepository, ModelInfo, SubmissionInfo,
     Metric, Mechanism, Reason, SubmissionStatus, ModelStatus,
     test_set_commitment, new_salt, default_stale_reward   # repository.py
@@ -20,11 +23,14 @@ Public face (see ``docs/architecture.md``)::
 from hessian_common.chain.client import (
     DEV_MNEMONIC,
     ChainClient,
+    RetryingHTTPProvider,
+    RetryPolicy,
     chain_id_of,
     connect,
     create_keystore,
     dev_account,
     eth_tester_web3,
+    is_rate_limited,
     load_keystore,
     node_errors,
     node_url,
@@ -39,6 +45,7 @@ from hessian_common.chain.deploy import (
     open_loanbook,
     open_repository,
 )
+from hessian_common.chain.index import EventIndex, LogsTooLarge, RefreshResult, index_file
 from hessian_common.chain.loanbook import (
     MAX_APR_BPS,
     DeploymentInfo,
@@ -48,6 +55,7 @@ from hessian_common.chain.loanbook import (
     installment_for,
 )
 from hessian_common.chain.node import LocalNode, node_status, start_node, stop_node
+from hessian_common.chain.proxy import RpcProxy, start_proxy_process
 from hessian_common.chain.repository import (
     CloseReason,
     Mechanism,
@@ -74,16 +82,22 @@ __all__ = [
     "ContractWrapper",
     "Deployment",
     "DeploymentInfo",
+    "EventIndex",
     "LoanBook",
     "LoanInfo",
     "LoanStatus",
     "LocalNode",
+    "LogsTooLarge",
     "Mechanism",
     "Metric",
     "ModelInfo",
     "ModelRepository",
     "ModelStatus",
     "Reason",
+    "RefreshResult",
+    "RetryPolicy",
+    "RetryingHTTPProvider",
+    "RpcProxy",
     "SubmissionInfo",
     "SubmissionStatus",
     "chain_id_of",
@@ -95,7 +109,9 @@ __all__ = [
     "deploy_repository",
     "dev_account",
     "eth_tester_web3",
+    "index_file",
     "installment_for",
+    "is_rate_limited",
     "load_artifact",
     "load_deployment",
     "load_keystore",
@@ -106,6 +122,7 @@ __all__ = [
     "open_loanbook",
     "open_repository",
     "start_node",
+    "start_proxy_process",
     "stop_node",
     "test_set_commitment",
     "tx_hash_of",

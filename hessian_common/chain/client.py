@@ -15,7 +15,10 @@ import ast
 import contextlib
 import json
 import os
+import random
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +29,16 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.exceptions import (
     ContractLogicError,
     ProviderConnectionError,
     TimeExhausted,
     Web3RPCError,
 )
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from hessian_common.errors import (
     ChainError,
@@ -166,15 +170,179 @@ def node_errors(url: str) -> Iterator[None]:
         raise ChainUnavailable(f"Ethereum node at {url} cannot serve now: {exc}") from exc
 
 
-def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
+# ---------------------------------------------------------------- rate limits
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff for a node that says "slow down".
+
+    A request answered with HTTP 429 (or 502/503/504, a gateway that cannot serve now), or with
+    a JSON-RPC error that words a rate limit (:func:`is_rate_limited`), is sent again after
+
+        wait_k = min(cap, base · 2^k) · u,   u uniform in [0.5, 1]   (k = 0, 1, ...)
+
+    or after what the node asks for if that is longer (the ``Retry-After`` header, Infura's
+    ``error.data.rate.backoff_seconds``), never more than ``max_wait``; at most ``attempts``
+    sends in all. With the defaults a request gives up after about 4-8 s of waiting (5
+    retries) and raises :class:`ChainUnavailable` naming the node.
+    """
+
+    attempts: int = 6
+    base: float = 0.25
+    cap: float = 8.0
+    max_wait: float = 30.0
+    statuses: tuple[int, ...] = (429, 502, 503, 504)
+
+    def wait(
+        self, attempt: int, asked: float | None = None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based)."""
+        u = (rng or random).uniform(0.5, 1.0)
+        delay = min(self.cap, self.base * 2**attempt) * u
+        if asked is not None and asked > delay:
+            delay = asked
+        return min(delay, self.max_wait)
+
+
+_RATE_LIMIT_WORDS = re.compile(
+    r"rate.?limit|request rate|rate exceeded|too many requests|compute units per second"
+    r"|request limit reached|requests per second|daily request count|exceeded .*rate",
+    re.IGNORECASE,
+)
+"""How providers word "slow down" in a JSON-RPC error: Infura ("project ID request rate
+exceeded", "daily request count exceeded, request rate limited"), Alchemy ("Your app has exceeded
+its compute units per second capacity"), QuickNode ("request limit reached"), generic gateways
+("Too Many Requests")."""
+
+
+def is_rate_limited(error: Any) -> bool:
+    """Whether a JSON-RPC ``error`` object (or its text) says the caller is rate-limited.
+
+    Code 429 always is; other codes only when the message or data words a rate limit, so that
+    Infura's ``-32005`` "query returned more than 10000 results" (a log-size limit, handled by
+    the event index) is not mistaken for one.
+    """
+    if isinstance(error, dict):
+        if error.get("code") == 429:
+            return True
+        text = f"{error.get('message', '')} {json.dumps(error.get('data'), default=str)}"
+    else:
+        text = str(error)
+    return bool(_RATE_LIMIT_WORDS.search(text))
+
+
+def _asked_wait(headers: Any, body: Any) -> float | None:
+    """The wait a rate-limited answer asks for: ``Retry-After`` (seconds) or Infura's
+    ``error.data.rate.backoff_seconds``; None if it asks nothing."""
+    value = headers.get("Retry-After") if headers is not None else None
+    if value is not None:
+        with contextlib.suppress(ValueError):
+            return max(0.0, float(value))
+    if isinstance(body, (bytes, str)):
+        with contextlib.suppress(ValueError, TypeError):
+            body = json.loads(body)
+    error = body.get("error") if isinstance(body, dict) else None
+    data = error.get("data") if isinstance(error, dict) else None
+    if isinstance(data, dict):
+        rate = data.get("rate") if isinstance(data.get("rate"), dict) else data
+        seconds = rate.get("backoff_seconds")
+        if isinstance(seconds, (int, float)) and seconds >= 0:
+            return float(seconds)
+    return None
+
+
+_ALREADY_KNOWN = re.compile(r"already known|known transaction|alreadyknown", re.IGNORECASE)
+
+
+class RetryingHTTPProvider(HTTPProvider):
+    """web3's ``HTTPProvider`` that waits and retries when the node rate-limits us.
+
+    What :func:`connect` returns uses it, so every read and write of the library (the chain
+    client, the wrappers, the event index) rides out a provider's 429s and rate-limit errors
+    with :class:`RetryPolicy`'s bounded backoff. Other HTTP errors (e.g. QuickNode's 413 for a
+    log range that is too wide) are raised at once, for the caller to act on; web3's own retry
+    of transport failures (timeouts) is kept.
+
+    ``retries`` counts the retries made (for tests and benchmarks).
+    """
+
+    def __init__(
+        self,
+        endpoint_uri: str,
+        request_kwargs: dict[str, Any] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(
+            endpoint_uri,
+            request_kwargs=request_kwargs,
+            exception_retry_configuration=ExceptionRetryConfiguration(
+                errors=(ConnectionError, requests.Timeout)
+            ),
+        )
+        self.retry = retry or RetryPolicy()
+        self.retries = 0
+        self._sleep = sleep
+        self._rng = random.Random()
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        """Send one JSON-RPC request, retrying rate-limited answers (see the class doc)."""
+        policy = self.retry
+        for attempt in range(policy.attempts):
+            last = attempt + 1 >= policy.attempts
+            try:
+                response = super().make_request(method, params)
+            except requests.HTTPError as exc:
+                answer = exc.response
+                status = getattr(answer, "status_code", None)
+                if status not in policy.statuses:
+                    raise
+                if last:
+                    raise ChainUnavailable(
+                        f"Ethereum node at {self.endpoint_uri} cannot serve now: HTTP {status} "
+                        f"to {method} after {policy.attempts} attempts"
+                    ) from exc
+                asked = _asked_wait(answer.headers, answer.content) if answer is not None else None
+            else:
+                error = response.get("error") if isinstance(response, dict) else None
+                if error is None:
+                    return response
+                if (
+                    attempt
+                    and method == "eth_sendRawTransaction"
+                    and _ALREADY_KNOWN.search(
+                        str(error.get("message", "") if isinstance(error, dict) else error)
+                    )
+                ):
+                    # our first send got through before its answer was lost
+                    tx_hash = "0x" + keccak(HexBytes(params[0])).hex()
+                    return {"jsonrpc": "2.0", "id": response.get("id"), "result": tx_hash}
+                if not is_rate_limited(error):
+                    return response
+                if last:
+                    raise ChainUnavailable(
+                        f"Ethereum node at {self.endpoint_uri} is rate-limiting {method} after "
+                        f"{policy.attempts} attempts: {error}"
+                    )
+                asked = _asked_wait(None, response)
+            self.retries += 1
+            self._sleep(policy.wait(attempt, asked, self._rng))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def connect(rpc_url: str, timeout: float = 10.0, retry: RetryPolicy | None = None) -> Web3:
     """A :class:`Web3` on the JSON-RPC endpoint ``rpc_url`` (http or https).
+
+    Requests that the node rate-limits are retried with bounded backoff
+    (:class:`RetryingHTTPProvider`, ``retry`` or the default :class:`RetryPolicy`).
 
     Raises :class:`ChainUnavailable` (with the URL) if the node does not answer
     ``eth_chainId``, and :class:`ConfigError` for a URL scheme we cannot use synchronously.
     """
     if not rpc_url.startswith(("http://", "https://")):
         raise ConfigError(f"rpc_url must be an http(s) JSON-RPC URL, not {rpc_url!r}")
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = Web3(RetryingHTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, retry=retry))
     try:
         with node_errors(rpc_url):
             w3.eth.chain_id  # noqa: B018 - the probe

@@ -37,7 +37,6 @@ from typing import Any
 from hexbytes import HexBytes
 from web3 import Web3
 
-from hessian_common.chain.client import node_errors
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
 from hessian_common.types import CID, PPM, Wei
@@ -363,13 +362,10 @@ class LoanBook(ContractWrapper):
             filters["modelId"] = int(model_id)
         if borrower is not None:
             filters["borrower"] = Web3.to_checksum_address(borrower)
-        with node_errors(self.client.url):
-            logs = self.contract.events.LoanApplied().get_logs(
-                from_block=self.from_block, argument_filters=filters or None
-            )
+        logs = self.find_events("LoanApplied", filters)
         out = []
-        for log in sorted(logs, key=lambda x: int(x["args"]["loanId"])):
-            args = dict(log["args"])
+        for log in sorted(logs, key=lambda x: int(x.args["loanId"])):
+            args = dict(log.args)
             loan_id = int(args["loanId"])
             self._log_cache[("LoanApplied", loan_id)] = args
             info = self._loan_info(loan_id, self._struct("getLoan", loan_id), args)
@@ -395,12 +391,10 @@ class LoanBook(ContractWrapper):
 
     def deployments(self) -> list[DeploymentInfo]:
         """Every deployed model (active or retired), in deployment order."""
-        with node_errors(self.client.url):
-            logs = self.contract.events.ModelDeployed().get_logs(from_block=self.from_block)
         out = []
-        for log in logs:
-            model_id = int(log["args"]["modelId"])
-            self._log_cache[("ModelDeployed", model_id)] = dict(log["args"])
+        for log in self.find_events("ModelDeployed"):
+            model_id = int(log.args["modelId"])
+            self._log_cache[("ModelDeployed", model_id)] = dict(log.args)
             info = self.deployment(model_id)
             if info is not None:
                 out.append(info)
