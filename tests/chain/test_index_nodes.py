@@ -95,11 +95,8 @@ def history(anvil):
         owner.submit_update(model, CID, (n + 1).to_bytes(32, "big"), 10)
     for b in range(3):
         _in_one_block(repo, [(1 + k, _submit(repo, model, 100 + 10 * b + k)) for k in range(3)])
-    created = [
-        (0, repo.fn.createModel(CID, 0, 500_000, 900_000, 0,
-                                ChainTime(w3).now() + 86_400, 3_600, 0, b"\x01" * 32), 10**15)
-        for _ in range(2)
-    ]  # fmt: skip
+    terms = (0, 0, 500_000, 900_000, 0, ChainTime(w3).now() + 86_400, 3_600, 3_600, 0, 10**6, 1)
+    created = [(0, repo.fn.createModel(CID, b"\x01" * 32, terms), 10**15) for _ in range(2)]
     mixed = _in_one_block(repo, created + [(k, _submit(repo, model, 200 + k)) for k in (1, 2, 3)])
     _rpc(w3, "anvil_mine", [hex(40)])  # and an empty stretch to the head
     return repo, mixed
