@@ -789,6 +789,9 @@ class MySubmission:
     """Why the lender rejected it (``Reason.text``), None otherwise."""
     paid_gain: int = 0
     """The gain (ppm) the contract paid for (0: not paid, e.g. below the model's minimum)."""
+    forfeitable: int = 0
+    """About what this submission can claim of a bounty the lender forfeited by not revealing
+    its evaluations before the deadline (:func:`forfeit_share`)."""
 
     @property
     def status_label(self) -> str:
@@ -857,6 +860,7 @@ def my_submissions(journal: Journal, repo: Any | None, owner: str) -> list[MySub
             sub = repo.submission(entry.update_id)
             chain_status = _enum_name(sub.status).upper()
             claimable = int(repo.share_of(entry.update_id))
+            forfeitable = forfeit_share(repo, entry.update_id)
         except ChainError:
             out.append(MySubmission(entry, status))
             continue
@@ -876,6 +880,7 @@ def my_submissions(journal: Journal, repo: Any | None, owner: str) -> list[MySub
                 stale=bool(sub.stale),
                 reason=sub.reason.text if status == "rejected" and sub.reason else None,
                 paid_gain=int(sub.gain),
+                forfeitable=forfeitable,
             )
         )
     return out
@@ -911,6 +916,28 @@ def withdraw(repo: Any) -> int:
     return owed
 
 
+def forfeit_share(repo: Any, update_id: int, now: int | None = None) -> int:
+    """About what ``claim_forfeit(update_id)`` would credit now (0 when nothing): the lender let
+    the reveal deadline pass, so what remained of the bounty is split equally among the
+    model's submissions (the last claim takes the dust)."""
+    sub = repo.submission(int(update_id))
+    if sub.claimed:
+        return 0
+    info = repo.model(int(sub.model_id))
+    now = int(repo.client.block_timestamp()) if now is None else int(now)
+    if info.revealed or not info.finalized or now <= info.reveal_deadline:
+        return 0
+    pool = int(info.pool) if info.forfeited else int(info.remaining)
+    return pool // max(1, int(info.submission_count))
+
+
+def claim_forfeit(repo: Any, update_id: int) -> int:
+    """Credit this submission's share of a forfeited bounty (then withdraw it)."""
+    if not forfeit_share(repo, update_id):
+        raise DataError(f"update #{update_id} has no share of a forfeited bounty to claim")
+    return int(repo.claim_forfeit(update_id))
+
+
 def claim_share(repo: Any, update_id: int) -> int:
     """Credit an accepted EQUAL / PRO_RATA_GAIN share after close (then withdraw it)."""
     amount = int(repo.share_of(update_id))
@@ -931,8 +958,10 @@ __all__ = [
     "account_summary",
     "already_submitted",
     "check_can_submit",
+    "claim_forfeit",
     "claim_share",
     "current_weights",
+    "forfeit_share",
     "get_model",
     "list_open_models",
     "local_status",

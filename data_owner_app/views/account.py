@@ -26,6 +26,7 @@ def overview():
         chain_error = str(exc)
     subs = owner.my_submissions(svc.journal, repo, svc.address)
     claimable = [s for s in subs if s.claimable]
+    forfeitable = [s for s in subs if s.forfeitable]
     return render_template(
         "overview.html",
         summary=summary,
@@ -34,6 +35,7 @@ def overview():
         models=models,
         subs=subs[:5],
         claimable=claimable,
+        forfeitable=forfeitable,
         names={m.model_id: m.name for m in models},
         n_subs=len(subs),
         chain_error=chain_error,
@@ -68,6 +70,27 @@ def claim(update_id: int):
     amount = owner.claim_share(svc.repo, update_id)
     flash(
         f"Claimed {amount / 10**18:.6f} ETH for update #{update_id}; withdraw it below.",
+        "success",
+    )
+    return redirect(url_for("account.overview"))
+
+
+@bp.post("/claim-forfeit/<int:update_id>")
+def claim_forfeit(update_id: int):
+    """Claim this submission's share of a bounty the lender forfeited (no reveal in time)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for("account.overview"))
+    svc = services()
+    sub = svc.repo.submission(update_id)
+    if str(sub.owner).lower() != svc.address.lower():
+        flash(f"Update #{update_id} is not yours.", "error")
+        return redirect(url_for("account.overview"))
+    amount = owner.claim_forfeit(svc.repo, update_id)
+    flash(
+        f"Claimed {amount / 10**18:.6f} ETH of the forfeited bounty for update #{update_id}; "
+        "withdraw it below.",
         "success",
     )
     return redirect(url_for("account.overview"))

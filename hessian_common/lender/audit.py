@@ -491,13 +491,111 @@ def audit_model(repo: Any, store: Any, model_id: int) -> AuditReport:
     )
 
 
+
+# --------------------------------------------------------------------------- track record
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    """One model of a lender as an owner sees it before sharing (chain and store only).
+
+    ``status``: ``open``; ``awaiting reveal`` (closed, reveal deadline not passed);
+    ``forfeited`` (the lender let the reveal deadline pass: it hid its evaluations);
+    ``clean`` (revealed, the audit found nothing wrong); ``contradicted`` (revealed, the audit
+    found mismatches or an unusable transcript).
+    """
+
+    model_id: int
+    status: str
+    checked: int = 0
+    mismatches: int = 0
+    unverifiable: int = 0
+    reveal_deadline: int = 0
+
+    @property
+    def bad(self) -> bool:
+        """The lender hid or misreported this model's evaluations."""
+        return self.status in ("forfeited", "contradicted")
+
+
+def model_verdict(
+    repo: Any, store: Any, info: Any, now: int, cache: dict[str, dict] | None = None
+) -> ModelVerdict:
+    """The :class:`ModelVerdict` of a model (a ``ModelInfo``); audits a revealed one, keyed in
+    ``cache`` by its transcript CID (content-addressed, so a verdict never goes stale)."""
+    from hessian_common.chain import ModelStatus
+
+    base = {"model_id": int(info.model_id), "reveal_deadline": int(info.reveal_deadline)}
+    if info.status == ModelStatus.OPEN:
+        return ModelVerdict(status="open", **base)
+    if not info.revealed:
+        late = info.forfeited or now > int(info.reveal_deadline)
+        return ModelVerdict(status="forfeited" if late else "awaiting reveal", **base)
+    key = str(info.transcript_cid)
+    found = (cache or {}).get(key)
+    if found is None:
+        try:
+            report = audit_model(repo, store, int(info.model_id))
+            found = {
+                "ok": report.ok,
+                "checked": report.checked,
+                "mismatches": len(report.mismatches) + len(report.notes),
+                "unverifiable": report.unverifiable,
+            }
+        except (HessianError, ValueError) as exc:
+            found = {"ok": False, "checked": 0, "mismatches": 1, "unverifiable": 0}
+            found["error"] = str(exc)
+        if cache is not None:
+            cache[key] = found
+    return ModelVerdict(
+        status="clean" if found["ok"] else "contradicted",
+        checked=int(found["checked"]),
+        mismatches=int(found["mismatches"]),
+        unverifiable=int(found["unverifiable"]),
+        **base,
+    )
+
+
+def track_record(
+    repo: Any, store: Any, lender: str, cache_path: Any = None
+) -> list[ModelVerdict]:
+    """Every model ``lender`` created on this contract, newest first, with its verdict.
+
+    ``cache_path``: a JSON file keeping audit verdicts by transcript CID between runs.
+    """
+    import json
+    from pathlib import Path
+
+    cache: dict[str, dict] = {}
+    path = Path(cache_path) if cache_path is not None else None
+    if path is not None and path.is_file():
+        try:
+            cache = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache = {}
+    before = dict(cache)
+    now = int(repo.client.block_timestamp())
+    who = str(lender).lower()
+    out = [
+        model_verdict(repo, store, info, now, cache)
+        for info in reversed(repo.models())
+        if str(info.lender).lower() == who
+    ]
+    if path is not None and cache != before:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cache), encoding="utf-8")
+    return out
+
 __all__ = [
     "AUDIT_TOLERANCE_PPM",
     "TRANSCRIPT_FORMAT",
     "AuditReport",
     "AuditRow",
+    "ModelVerdict",
     "audit_model",
     "decryption_transcript",
+    "model_verdict",
     "parse_transcript",
+    "track_record",
     "weights_at",
 ]
