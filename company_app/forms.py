@@ -130,6 +130,36 @@ class CreateTaskForm(FlaskForm):
     split_seed = IntegerField(
         "Split seed", default=0, validators=[InputRequired(), NumberRange(min=0, max=2**31)]
     )
+    # what owners are promised (fixed on chain at creation, shown to them before they share)
+    min_gain = DecimalField(
+        "Minimum paid gain",
+        places=None,
+        default=None,
+        validators=[Optional(), NumberRange(min=Decimal("0"), max=Decimal("0.5"))],
+        description="A score gain below this is not paid (blank: derived from the hold-out's "
+        "size, so gains within its noise earn nothing).",
+    )
+    stale_reward_eth = DecimalField(
+        "Stale reward per submission (ETH)",
+        places=None,
+        default=None,
+        validators=[Optional(), NumberRange(min=Decimal("0"))],
+        description="Set aside for each submission and paid to it if you leave it unevaluated "
+        "past the window (blank: a tenth of the bounty).",
+    )
+    reveal_window_days = DecimalField(
+        "Reveal window (days)",
+        places=None,
+        default=Decimal("14"),
+        validators=[InputRequired(), NumberRange(min=Decimal("0.001"), max=Decimal("90"))],
+        description="After the deadline and the evaluation window: reveal the test set and the "
+        "decryption transcript by then, or what remains of the bounty goes to the owners.",
+    )
+    max_rows = IntegerField(
+        "Most rows per submission",
+        default=10_000_000,
+        validators=[InputRequired(), NumberRange(min=1, max=2**63)],
+    )
 
     def validate_bounty_eth(self, field: DecimalField) -> None:
         if field.data is not None and field.data <= 0:

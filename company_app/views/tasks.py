@@ -23,6 +23,8 @@ bp = Blueprint("tasks", __name__, url_prefix="/models")
 # Workflow error keys -> the form field that shows them.
 FIELD_OF = {
     "data": "data_path",
+    "stale_reward": "stale_reward_eth",
+    "reveal_window": "reveal_window_days",
     "deadline": "deadline_days",
     "hyper": "learning_rate",
     "lr": "learning_rate",
@@ -80,6 +82,12 @@ def params_from_form(form: CreateTaskForm) -> TaskParams:
         data_name=upload.filename if data_bytes is not None else "upload.csv",
         holdout_fraction=float(form.holdout_fraction.data),
         split_seed=int(form.split_seed.data),
+        min_gain=None if form.min_gain.data is None else float(form.min_gain.data),
+        stale_reward_wei=None
+        if form.stale_reward_eth.data is None
+        else int(form.stale_reward_eth.data * WEI),
+        reveal_window=int(form.reveal_window_days.data * 86_400),
+        max_rows=int(form.max_rows.data),
     )
 
 

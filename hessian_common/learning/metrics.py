@@ -56,3 +56,45 @@ def score(y: Any, p: Any) -> dict[str, float]:
 def score_weights(X: Any, y: Any, w: Any) -> dict[str, float]:
     """:func:`score` of the linear model ``w`` on ``X, y``."""
     return score(y, predict_proba(X, w))
+
+
+PAID_GAIN_Z = 1.645
+"""One-sided 95 % quantile: a gain below ``z`` standard errors is not told apart from noise."""
+
+NEIGHBOUR_CORRELATION = 0.98
+"""Correlation of the hold-out scores of two successive models (one owner's step apart):
+``sd(s' − s) = sd(s) · sqrt(2 (1 − ρ))``."""
+
+
+def paid_gain_floor(
+    y: Any,
+    score_value: float,
+    metric: str = "auc",
+    z: float = PAID_GAIN_Z,
+    correlation: float = NEIGHBOUR_CORRELATION,
+) -> float:
+    """The smallest score gain worth paying on a hold-out with labels ``y`` (noise floor).
+
+    The standard error of the metric on ``n`` hold-out rows (Hanley & McNeil for the AUC)::
+
+        AUC:       se² = (A(1−A) + (n₁−1)(Q₁−A²) + (n₀−1)(Q₂−A²)) / (n₁ n₀),
+                   Q₁ = A/(2−A),  Q₂ = 2A²/(1+A)
+        accuracy:  se² = a(1−a) / n
+
+    and the gain of a candidate over a model one step away is a difference of two highly
+    correlated scores, ``sd = se · sqrt(2 (1 − ρ))``. The floor is ``z`` of those: with the
+    defaults, a gain a noise update reaches by chance about 5 % of the time at most.
+    """
+    yy = np.asarray(y).astype(int).ravel()
+    n1, n0 = int(yy.sum()), int(len(yy) - yy.sum())
+    if n1 == 0 or n0 == 0:
+        raise DataError("the hold-out needs both outcomes to set a noise floor")
+    a = min(max(float(score_value), 1e-6), 1 - 1e-6)
+    if metric == "auc":
+        q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+        var = (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0)
+    elif metric == "accuracy":
+        var = a * (1 - a) / (n1 + n0)
+    else:
+        raise DataError(f"metric must be 'auc' or 'accuracy', got {metric!r}")
+    return float(z * np.sqrt(max(var, 0.0)) * np.sqrt(2 * (1 - correlation)))

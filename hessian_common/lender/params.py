@@ -77,9 +77,10 @@ class TaskParams:
         Seconds the lender has to evaluate a submission before it may be settled as stale.
     deposit_wei : int
         Anti-spam deposit each submission sends (0: none).
-    min_gain : float
+    min_gain : float or None
         Smallest score gain over the best model that is paid (metric units; 0: any strict
-        gain). Gains within the hold-out's noise should not be paid.
+        gain). None: the hold-out's noise floor (:func:`hessian_common.learning.metrics.
+        paid_gain_floor`), so gains within its noise earn nothing.
     stale_reward_wei : int or None
         Reserved from the bounty per submission and paid if the lender leaves it stale
         (None: a tenth of the bounty).
@@ -126,7 +127,7 @@ class TaskParams:
     split_seed: int = 0
     schema: str = "lending_club"
     tolerance: float = 0.0
-    min_gain: float = 0.0
+    min_gain: float | None = None
     stale_reward_wei: int | None = None
     reveal_window: int = DEFAULT_REVEAL_WINDOW
     max_rows: int = DEFAULT_MAX_ROWS
@@ -183,10 +184,11 @@ class TaskParams:
             errors["max_rows"] = "the most rows per submission must be at least 1"
         if not 0 < self.stale_reward <= int(self.bounty_wei) and int(self.bounty_wei) > 0:
             errors["stale_reward"] = "the stale reward must be more than 0 and at most the bounty"
-        if not (isinstance(self.min_gain, int | float) and 0 <= self.min_gain < 1):
-            errors["min_gain"] = "the minimum paid gain must be in [0, 1)"
-        elif isinstance(self.target, int | float) and self.min_gain >= self.target:
-            errors["min_gain"] = "the minimum paid gain must be below the target"
+        if self.min_gain is not None:
+            if not (isinstance(self.min_gain, int | float) and 0 <= self.min_gain < 1):
+                errors["min_gain"] = "the minimum paid gain must be in [0, 1)"
+            elif isinstance(self.target, int | float) and self.min_gain >= self.target:
+                errors["min_gain"] = "the minimum paid gain must be below the target"
         if not 0 <= int(self.deposit_wei) < 2**96:
             errors["deposit_eth"] = "the deposit must be 0 or more (and below 2^96 wei)"
         if int(self.key_size) not in KEY_SIZES:

@@ -59,7 +59,7 @@ def create_task(
     from hessian_common.crypto import encrypt_vector, generate_keypair
     from hessian_common.crypto.sealing import new_application_key
     from hessian_common.data import Preprocessor, load_bytes, load_file
-    from hessian_common.learning.metrics import score_weights
+    from hessian_common.learning.metrics import paid_gain_floor, score_weights
     from hessian_common.learning.spec import ModelSpec
     from hessian_common.learning.updates import fit_taylor
     from hessian_common.store import cid_of
@@ -111,11 +111,14 @@ def create_task(
                 f"({METRIC_LABELS[params.metric]}) on the hold-out; choose a target above it"
             }
         )
-    if to_ppm(params.min_gain) >= to_ppm(params.target) - to_ppm(initial):
+    min_gain = params.min_gain
+    if min_gain is None:
+        min_gain = paid_gain_floor(y_hold, initial, params.metric)
+    if to_ppm(min_gain) >= to_ppm(params.target) - to_ppm(initial):
         raise TaskInputError(
             {
-                "min_gain": f"the minimum paid gain must be below target − initial score "
-                f"({params.target - initial:.4f})"
+                "min_gain": f"the minimum paid gain ({min_gain:.4f}) must be below target − "
+                f"initial score ({params.target - initial:.4f})"
             }
         )
 
@@ -186,7 +189,7 @@ def create_task(
             metric=Metric.AUC if params.metric == "auc" else Metric.ACCURACY,
             mechanism=Mechanism[params.mechanism.upper()],
             submission_deposit=int(params.deposit_wei),
-            min_gain=int(to_ppm(params.min_gain)),
+            min_gain=int(to_ppm(min_gain)),
             reveal_window=int(params.reveal_window),
             max_rows=int(params.max_rows),
             stale_reward=params.stale_reward,

@@ -83,6 +83,10 @@ def create_form(token: str, data_path: Path | str = "", **over: Any) -> dict[str
         "data_path": str(data_path),
         "holdout_fraction": "0.3",
         "split_seed": "0",
+        "min_gain": "",
+        "stale_reward_eth": "",
+        "reveal_window_days": "14",
+        "max_rows": "10000000",
     }
     form.update(over)
     return form

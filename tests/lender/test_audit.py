@@ -29,7 +29,13 @@ from tests.fixtures.lender import owner_submit, params
 @pytest.fixture
 def task(lender, lender_data):
     record = lender.create_task(
-        params(lender_data["lender"], metric="auc", mechanism="improvement", tolerance=0.05)
+        params(
+            lender_data["lender"],
+            metric="auc",
+            mechanism="improvement",
+            tolerance=0.05,
+            min_gain=0.0,
+        )
     )
     return record.model_id
 

@@ -48,6 +48,7 @@ def task(lender, lender_data):
             mechanism="improvement",
             deposit_wei=DEPOSIT,
             tolerance=0.05,
+            min_gain=0.0,
         )
     )
     return record.model_id

@@ -177,3 +177,23 @@ def test_dev_accounts_only_on_local_chains(env, tmp_path, monkeypatch):
             contract_address=env.repo.address,
             passphrase=PASSPHRASE,
         )
+
+
+def test_the_paid_gain_floor_defaults_to_the_hold_outs_noise(lender, env, lender_data):
+    """Without a minimum paid gain the lender fixes the hold-out's noise floor on chain (and
+    owners see it before they share); a given one is used as is."""
+    from hessian_common.learning.metrics import paid_gain_floor
+    from hessian_common.types import from_ppm
+
+    record = lender.create_task(params(lender_data["lender"], metric="auc", target=0.95))
+    _X, y = lender.books.holdout(record.model_id)
+    info = env.repo.model(record.model_id)
+    assert from_ppm(info.min_gain) == pytest.approx(
+        paid_gain_floor(y, record.initial_score, "auc"), abs=1e-6
+    )
+    assert 0.001 < from_ppm(info.min_gain) < 0.05
+    fixed = lender.create_task(params(lender_data["lender"], metric="auc", min_gain=0.0005))
+    assert env.repo.model(fixed.model_id).min_gain == 500
+    with pytest.raises(TaskInputError) as info_err:
+        lender.create_task(params(lender_data["lender"], metric="auc", target=0.95, min_gain=0.9))
+    assert "min_gain" in info_err.value.errors
