@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import "./ModelRepository.sol";
-import "./ReentrancyGuard.sol";
+import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 /// @title LoanBook: loans decided by a deployed (closed, trained) Hessian credit model
 /// @notice A lender deploys one of its CLOSED ModelRepository models; borrowers apply to it with

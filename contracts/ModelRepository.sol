@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import "./ReentrancyGuard.sol";
+import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 /// @title ModelRepository: bounty escrow and official state of Hessian's encrypted credit models
 /// @notice A lender posts a training task with a bounty; data owners submit encrypted updates

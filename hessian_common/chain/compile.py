@@ -5,6 +5,13 @@ The compiler is the WebAssembly build in ``node_modules/solc`` (version pinned i
 at run time. Settings: ``evmVersion`` shanghai (PUSH0, no transient storage; runs on py-evm,
 Ganache 7.9 and anvil), optimizer on (200 runs).
 
+Libraries come from npm, pinned exactly in ``package.json`` (OpenZeppelin Contracts 5.4.0, the
+newest whose ERC-20 permit closure compiles for shanghai: 5.5 and later use the Cancun
+``mcopy``), and are resolved by import remapping: ``import "@openzeppelin/contracts/..."`` maps
+to ``node_modules/@openzeppelin/contracts/...`` (:data:`REMAPPINGS`). Every imported file is
+read here and passed in the standard JSON (solc-js has no file system of its own); only our own
+contracts are in the output.
+
 Artefacts (ABI, creation and runtime bytecode, source hash) are cached under
 ``build/contracts/``, keyed by the SHA-256 of the standard-JSON input and the compiler
 version, so a second run costs a file read instead of a ~5 s compile.
@@ -15,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
+import re
 import shutil
 import subprocess
 import tempfile
@@ -30,6 +39,11 @@ SOLC_VERSION = "0.8.28"
 
 EVM_VERSION = "shanghai"
 OPTIMIZER_RUNS = 200
+
+REMAPPINGS = ("@openzeppelin/=node_modules/@openzeppelin/",)
+"""Import prefixes served from ``node_modules`` (``prefix=target``)."""
+
+_IMPORT = re.compile(r'^\s*import\s+(?:[^"\']*?\s+from\s+)?["\']([^"\']+)["\']', re.MULTILINE)
 
 _DRIVER = """
 const solc = require(process.env.HESSIAN_SOLC_PATH);
@@ -125,19 +139,61 @@ def solc_version(node_modules: Path | None = None) -> str:
     return _run_solc(node_modules or load_settings().node_modules, ["--version"]).strip()
 
 
-def standard_input(sources: dict[str, str]) -> dict[str, Any]:
-    """The standard-JSON input for ``sources`` (unit name -> Solidity text)."""
+def standard_input(sources: dict[str, str], libraries: dict[str, str] | None = None) -> dict:
+    """The standard-JSON input for ``sources`` (unit name -> Solidity text), with the
+    ``libraries`` they import (remapped unit name -> text), output for ``sources`` only."""
+    units = {**(libraries or {}), **sources}
+    wanted = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]
     return {
         "language": "Solidity",
-        "sources": {name: {"content": text} for name, text in sorted(sources.items())},
+        "sources": {name: {"content": text} for name, text in sorted(units.items())},
         "settings": {
             "evmVersion": EVM_VERSION,
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
-            "outputSelection": {
-                "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}
-            },
+            "remappings": list(REMAPPINGS),
+            "outputSelection": {name: {"*": wanted} for name in sorted(sources)},
         },
     }
+
+
+def _remap(path: str) -> str | None:
+    for rule in REMAPPINGS:
+        prefix, target = rule.split("=", 1)
+        if path.startswith(prefix):
+            return target + path[len(prefix) :]
+    return None
+
+
+def _library_sources(sources: dict[str, str], root: Path) -> dict[str, str]:
+    """Every library file the ``sources`` import, transitively: remapped unit name -> text.
+
+    ``root`` is the directory holding ``node_modules`` (the remapping targets are relative to
+    it). Relative imports inside a library resolve against the importing unit.
+    """
+    out: dict[str, str] = {}
+    todo = [(name, text) for name, text in sources.items()]
+    while todo:
+        unit, text = todo.pop()
+        for target in _IMPORT.findall(text):
+            if target.startswith("."):
+                if unit not in out:
+                    continue  # our own relative imports are in ``sources`` already
+                name = posixpath.normpath(posixpath.join(posixpath.dirname(unit), target))
+            else:
+                name = _remap(target)
+                if name is None:
+                    continue  # one of our own units
+            if name in out:
+                continue
+            path = root / name
+            try:
+                out[name] = path.read_text(encoding="utf-8")
+            except OSError:
+                raise ConfigError(
+                    f"{unit} imports {target!r}, not found at {path}: run `npm ci`"
+                ) from None
+            todo.append((name, out[name]))
+    return out
 
 
 def _read_sources(contracts_dir: Path) -> dict[str, str]:
@@ -190,7 +246,8 @@ def compile_contracts(
     contracts_dir = Path(contracts_dir or settings.contracts_dir)
     node_modules = Path(node_modules or settings.node_modules)
     build_dir = Path(build_dir or settings.build_dir)
-    std_input = standard_input(_read_sources(contracts_dir))
+    sources = _read_sources(contracts_dir)
+    std_input = standard_input(sources, _library_sources(sources, node_modules.parent))
     text = json.dumps(std_input, sort_keys=True)
     key = hashlib.sha256(f"{SOLC_VERSION}\n{text}".encode()).hexdigest()
     cache = build_dir / f"{key}.json"
