@@ -36,6 +36,7 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
+from hessian_common.chain.outage import make_web3, unavailable
 from hessian_common.errors import (
     ChainError,
     ChainUnavailable,
@@ -158,23 +159,28 @@ def node_errors(url: str) -> Iterator[None]:
     try:
         yield
     except _TRANSPORT_ERRORS as exc:
-        raise ChainUnavailable(f"Ethereum node at {url} is unreachable: {exc}") from exc
+        raise unavailable(url, exc) from exc
     except requests.HTTPError as exc:
         status = getattr(exc.response, "status_code", None)
         if status is None or not (status == 429 or status >= 500):
             raise
-        raise ChainUnavailable(f"Ethereum node at {url} cannot serve now: {exc}") from exc
+        raise unavailable(url, exc) from exc
 
 
 def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
     """A :class:`Web3` on the JSON-RPC endpoint ``rpc_url`` (http or https).
 
-    Raises :class:`ChainUnavailable` (with the URL) if the node does not answer
+    The provider is :class:`~hessian_common.chain.outage.HessianHTTPProvider`: outside a
+    :func:`~hessian_common.chain.outage.chain_scope` it behaves like web3's (``timeout`` per
+    request); inside one, reads wait the scope's short timeout, the first failure marks the
+    node down for the rest of the scope, and page views may get the last known answer.
+
+    Raises :class:`ChainUnavailable` (with the URL, in words) if the node does not answer
     ``eth_chainId``, and :class:`ConfigError` for a URL scheme we cannot use synchronously.
     """
     if not rpc_url.startswith(("http://", "https://")):
         raise ConfigError(f"rpc_url must be an http(s) JSON-RPC URL, not {rpc_url!r}")
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = make_web3(rpc_url, timeout=timeout)
     try:
         with node_errors(rpc_url):
             w3.eth.chain_id  # noqa: B018 - the probe

@@ -141,10 +141,15 @@ class JobRunner:
         return job
 
     def _run(self, job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        from hessian_common.chain.outage import JOB_READ_TIMEOUT, chain_scope
+
         with self._lock:
             job.state, job.started = RUNNING, time.time()
         try:
-            result = fn(Progress(job, self._lock), *args, **kwargs)
+            # One chain scope per job: a node that stops answering costs the job one read
+            # timeout, then every further chain call fails at once (the job reports it).
+            with chain_scope(read_timeout=JOB_READ_TIMEOUT):
+                result = fn(Progress(job, self._lock), *args, **kwargs)
         except HessianError as exc:
             with self._lock:
                 job.state, job.error = FAILED, str(exc)

@@ -126,7 +126,10 @@ def test_unknown_staging_token_is_404(client):
     assert "choose it again" in r.get_data(as_text=True)
 
 
-def test_unknown_model_is_a_clear_error(client):
-    r = client.get("/models/99/share")
-    assert r.status_code == 409
-    assert "UnknownModel" in r.get_data(as_text=True)
+@pytest.mark.parametrize("url", ["/models/99/share", "/models/99"])
+def test_unknown_model_is_a_404_in_words(client, url):
+    r = client.get(url)
+    assert r.status_code == 404
+    body = r.get_data(as_text=True)
+    assert "There is no model #99 on this chain." in body
+    assert "UnknownModel" not in body and "reverted" not in body

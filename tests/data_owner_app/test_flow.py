@@ -17,7 +17,7 @@ from tests.data_owner_app.helpers import token_of, train_and_submit, upload, upl
 def test_pages_show_the_open_model(client, lender):
     home = client.get("/").get_data(as_text=True)
     assert "Prime personal loans 2026" in home
-    assert "5 ETH" in home  # bounty left
+    assert "5.00 ETH" in home  # bounty left
     models = client.get("/models/").get_data(as_text=True)
     for text in ("AUC", "improvement", "0.01 ETH", "Share data", "newton"):
         assert text in models
