@@ -67,4 +67,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["OWNER_WORKER"]:
         owner.start_worker(float(app.config["OWNER_RETRY_INTERVAL"]))
     return app
-

@@ -18,9 +18,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from company_app import services
 from company_app.charts import predicted_vs_realised_svg, reliability_svg
-from hessian_common.format import format_amount as eth
 from company_app.forms import ActionForm, ApproveAtForm, DeployPolicyForm
 from hessian_common.errors import DeploymentNotFound, HessianError, LendingInputError
+from hessian_common.format import format_amount as eth
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.web import jobs
 

@@ -9,9 +9,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from company_app import services, worker
 from company_app.charts import ScorePoint, score_history_svg
-from hessian_common.format import format_amount as eth
 from company_app.forms import ActionForm
 from company_app.views import lending
+from hessian_common.format import format_amount as eth
 from hessian_common.web import jobs
 
 bp = Blueprint("models", __name__, url_prefix="/models")

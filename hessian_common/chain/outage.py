@@ -392,9 +392,7 @@ def probe_rpc(url: str, timeout: float = PROBE_TIMEOUT) -> ProbeResult:
                 by_id = {int(r["id"]): r["result"] for r in body}
                 results = [by_id[1], by_id[2]]
             return ProbeResult(chain_id=int(results[0], 16), block=int(results[1], 16))
-    except requests.HTTPError as exc:
-        raise unavailable(url, exc, timeout) from None
-    except (requests.RequestException,) as exc:
+    except requests.RequestException as exc:
         raise unavailable(url, exc, timeout) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ChainUnavailable(
