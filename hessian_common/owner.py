@@ -759,7 +759,7 @@ def my_submissions(
         (:func:`~hessian_common.chain.outage.fresh_reads`), so a web page's last-known
         answers never pass for fresh ones.
     """
-    from hessian_common.chain.outage import fresh_reads
+    from hessian_common.chain.outage import current_scope, fresh_reads
 
     out = []
     entries = journal.entries(owner=owner)
@@ -801,6 +801,9 @@ def my_submissions(
             if last is None:
                 out.append(MySubmission(entry, "unknown"))
             else:
+                scope = current_scope()
+                if scope is not None:  # the page says it shows a last known state
+                    scope.served_stale(last.checked_at)
                 out.append(
                     MySubmission(
                         entry,
