@@ -83,7 +83,8 @@ def test_create_submit_evaluate_close_reveal_audit(app, web, env, lender_data):
 
     # Close, reclaim the rest, reveal, audit.
     token = csrf(web)
-    assert web.post(f"/models/{model_id}/close", data={"csrf_token": token}).status_code == 302
+    closing = {"csrf_token": token, "confirm": "yes"}
+    assert web.post(f"/models/{model_id}/close", data=closing).status_code == 302
     assert env.repo.model(model_id).status == 1
     remaining = env.repo.model(model_id).remaining
     assert web.post(f"/models/{model_id}/reclaim", data={"csrf_token": token}).status_code == 302

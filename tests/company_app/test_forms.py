@@ -113,7 +113,9 @@ def test_upload_over_the_cap_is_refused(env, lender_data):
 def test_action_forms_refuse_bad_input(web, env, lender_data):
     """Actions on unknown models or submissions, and without a CSRF token."""
     token = csrf(web)
-    assert web.post("/models/99/close", data={"csrf_token": token}).status_code == 400
+    assert web.post("/models/99/close", data={"csrf_token": token}).status_code == 404
+    closing = {"csrf_token": token, "confirm": "yes"}
+    assert web.post("/models/99/close", data=closing).status_code == 400
     assert web.post("/models/99/evaluate-all", data={"csrf_token": token}).status_code == 302
     assert web.get("/models/99").status_code == 404
     assert web.post("/models/99/auto", data={"csrf_token": token}).status_code == 404
@@ -137,6 +139,18 @@ def test_close_twice_and_reveal_while_open_are_refused(web, env, lender_data):
     resp = web.post("/models/1/reclaim", data={"csrf_token": token})
     assert resp.status_code == 409 and "ModelStillOpen" in resp.get_data(as_text=True)
     assert not env.repo.model(1).revealed
-    assert web.post("/models/1/close", data={"csrf_token": token}).status_code == 302
-    resp = web.post("/models/1/close", data={"csrf_token": token})
+    # closing asks first: the page says what it means, and nothing is sent
+    for ask in (
+        web.get("/models/1/close"),
+        web.post("/models/1/close", data={"csrf_token": token}),
+    ):
+        assert ask.status_code == 200
+        assert "Closing cannot be undone" in ask.get_data(as_text=True)
+    assert env.repo.model(1).is_open
+    assert 'href="/models/1/close"' in web.get("/models/1").get_data(as_text=True)
+    closing = {"csrf_token": token, "confirm": "yes"}
+    assert web.post("/models/1/close", data=closing).status_code == 302
+    assert not env.repo.model(1).is_open
+    resp = web.post("/models/1/close", data=closing)
     assert resp.status_code == 409 and "ModelNotOpen" in resp.get_data(as_text=True)
+    assert web.get("/models/1/close").status_code == 302  # already closed: back to the model

@@ -284,6 +284,10 @@ def _story(w: World, page) -> None:
     page.goto(w.company + "/models/1")
     _click(page, "Close task")
     page.wait_for_load_state()
+    assert "Closing cannot be undone" in _text(page)  # a confirmation first
+    assert repo.model(1).is_open
+    _click(page, "Close the task")
+    page.wait_for_load_state()
     assert "is closed to new submissions" in _text(page)
     m = repo.model(1)
     assert not m.is_open and m.finalized
