@@ -642,8 +642,11 @@ def check_can_submit(model: OpenModel, repo: Any | None, owner: str) -> None:
     except ChainUnavailable:
         return  # checked again by the contract when the journal sends it
     if balance < model.deposit:
+        from hessian_common.format import format_amount
+
         raise DataError(
-            f"the submission deposit is {model.deposit} wei but {owner} holds {balance} wei"
+            f"the submission deposit is {format_amount(model.deposit)} but {owner} holds "
+            f"{format_amount(balance)}"
         )
 
 

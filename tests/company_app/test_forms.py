@@ -14,14 +14,19 @@ BAD_CREATE = [
     ({"name": "ab"}, "between 3 and 80"),
     ({"bounty_eth": "0"}, "more than 0 ETH"),
     ({"bounty_eth": "-1"}, "at least 0"),
-    ({"bounty_eth": "abc"}, "Not a valid decimal"),
+    ({"bounty_eth": "abc"}, "&#39;abc&#39; is not a number."),
+    ({"bounty_eth": "1,5"}, "it could mean 1.5 or 15"),
+    ({"bounty_eth": "10 000"}, "has a separator inside"),
+    ({"deposit_eth": "1000000"}, "is more than the whole bounty (10.00 ETH)"),
+    ({"epochs": "2,000"}, "ambiguous"),
+    ({"epochs": "20.5"}, "is not a whole number"),
     ({"bounty_eth": "1000000"}, "more than the account balance"),
     ({"target": "1.5"}, "between 0.0 and 1.0"),
     ({"target": "0.1"}, "already scores"),
     ({"metric": "f1"}, "Not a valid choice"),
     ({"mechanism": "lottery"}, "Not a valid choice"),
     ({"deadline_days": "", "deadline_at": ""}, "Give a deadline"),
-    ({"deadline_days": "", "deadline_at": "2001-01-01T00:00"}, "at least a minute in the future"),
+    ({"deadline_days": "", "deadline_at": "2001-01-01T00:00"}, "This date and time has passed"),
     ({"eval_window_hours": "0"}, "between 0.01 and 2160"),
     ({"deposit_eth": "-0.1"}, "at least 0"),
     ({"key_size": "777"}, "Not a valid choice"),
@@ -40,6 +45,40 @@ def _nothing_happened(env, before_balance: int) -> None:
     company = env.home / "company" / "deployments"
     leftovers = [p for p in company.rglob("*") if p.is_file()] if company.exists() else []
     assert leftovers == [], leftovers
+
+
+def _field_errors(html: str, field_id: str) -> str:
+    """The errors shown in the ``.field`` block of input ``field_id``."""
+    block = html.split(f'id="{field_id}"', 1)[1].split('<div class="field', 1)[0]
+    return " ".join(re.findall(r"<li>(.*?)</li>", block))
+
+
+def test_a_deposit_above_the_bounty_is_refused_under_its_field(web, env, lender_data):
+    form = create_form(csrf(web), lender_data["lender"], deposit_eth="1000000")
+    html = web.post("/models/new", data=form).get_data(as_text=True)
+    errors = _field_errors(html, "deposit_eth")
+    assert "1,000,000.00 ETH" in errors and "no data owner would pay it" in errors
+    assert "wei" not in errors
+    assert env.repo.model_count() == 0
+
+
+def test_a_past_deadline_date_shows_under_the_date_field(web, env, lender_data):
+    form = create_form(csrf(web), lender_data["lender"], deadline_at="2001-01-01T00:00")
+    html = web.post("/models/new", data=form).get_data(as_text=True)
+    assert "This date and time has passed" in _field_errors(html, "deadline_at")
+    assert _field_errors(html, "deadline_days") == ""
+    assert env.repo.model_count() == 0
+
+
+def test_a_chosen_csv_dropped_by_an_error_is_said_so(web, env, lender_data):
+    form = create_form(csrf(web), "", name="x")  # a bad name: the form comes back
+    form["data_file"] = (io.BytesIO(lender_data["lender"].read_bytes()), "my_loans.csv")
+    resp = web.post("/models/new", data=form, content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert 'id="dropped"' in html and "my_loans.csv" in html and "choose it again" in html
+    fresh = web.get("/models/new").get_data(as_text=True)
+    assert 'id="dropped"' not in fresh
 
 
 @pytest.mark.parametrize(("override", "message"), BAD_CREATE)
