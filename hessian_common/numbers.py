@@ -88,6 +88,14 @@ def problem(text: str, *, percent: bool = False, dollars: bool = False) -> str |
         if not math.isfinite(value):
             return f"{shown} is too large to be a number we can use"
         return None
+    if body.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        return f"{shown} is not a finite number"
+    if re.search(r"[^\d\s.,'_+\-eE\u00a0\u202f\u2019]", body) or not re.search(r"\d", body):
+        if body.startswith("$"):
+            return f"{shown} is not a number (give the amount without the $ sign)"
+        if body.endswith("%"):
+            return f"{shown} is not a number (give it without the % sign)"
+        return f"{shown} is not a number"
     if "," in body:
         readings = _readings(body)
         could = f" (it could mean {' or '.join(readings)})" if len(readings) > 1 else ""
@@ -107,12 +115,6 @@ def problem(text: str, *, percent: bool = False, dollars: bool = False) -> str |
             f"{shown} has more than one decimal point; write the number with one decimal "
             "point and no separators, e.g. 1234.5"
         )
-    if body.lower().lstrip("+-") in ("inf", "infinity", "nan"):
-        return f"{shown} is not a finite number"
-    if body.startswith("$"):
-        return f"{shown} is not a number (give the amount without the $ sign)"
-    if body.endswith("%"):
-        return f"{shown} is not a number (give it without the % sign)"
     return f"{shown} is not a number"
 
 

@@ -213,6 +213,7 @@ def preview(token: str):
         blockers.append(str(exc))
     chain_down = repo is None or not replay.chain_checked
     problems = item.report.problems[: current_app.config["OWNER_MAX_PREVIEW_PROBLEMS"]]
+    rules = _rules(item.report, problems)
     return render_template(
         "share_preview.html",
         item=item,
@@ -223,7 +224,25 @@ def preview(token: str):
         problems=problems,
         form=SubmitForm(),
         chain_down=chain_down,
+        rules=rules,
     )
+
+
+def _rules(report: owner.ValidationReport, problems: list) -> dict[str, str]:
+    """The schema's rule for each column with a problem (what happened to the cell)."""
+    schema = getattr(report.data, "schema", None)
+    out: dict[str, str] = {}
+    for _row, column, _message in problems:
+        if schema is None or column in out:
+            continue
+        try:
+            spec = schema.column(column)
+        except KeyError:
+            continue
+        words = spec.rule_words() or (spec.fill_words() if spec.numeric else "")
+        if words:
+            out[column] = words
+    return out
 
 
 def _run_share(progress: Any, app: Any, token: str) -> int:
