@@ -172,7 +172,9 @@ def test_loanbook_address_from_config(env, tmp_path):
 
 BAD_POLICY = [
     ({"required_return_pct": "-1"}, "between 0 and 100"),
-    ({"max_pd_pct": "abc"}, "Not a valid decimal"),
+    ({"max_pd_pct": "abc"}, "&#39;abc&#39; is not a number."),
+    ({"max_pd_pct": "35,5"}, "it could mean 35.5 or 355"),
+    ({"dollars_per_eth": "10,000"}, "it could mean 10.000 or 10000"),
     ({"min_apr_pct": "12", "max_apr_pct": "10"}, "below the lowest APR"),
     ({"max_apr_pct": "30.555"}, "whole basis points"),
     ({"step_bps": "0"}, "between 1 and 1000"),

@@ -170,8 +170,8 @@ def test_index_lists_the_lender_and_its_policy(web, world):
     t = text(page)
     assert world.name in t and f"Model #{world.model_id}" in t
     assert "5.00% – 30.00%" in t  # APR range of the default policy (cap 30%)
-    assert "$1,000 – $40,000" in t and "36 or 60 months" in t
-    assert "8.0% a year" in t  # required return
+    assert "$1,000.00 – $40,000.00" in t and "36 or 60 months" in t
+    assert "8.00% a year" in t  # required return
     assert f'href="/borrow/apply/{world.model_id}"' in page.get_data(as_text=True)
     assert "You have not applied" in t
     assert 'href="/borrow/"' in web.get("/").get_data(as_text=True)  # the nav link
@@ -464,3 +464,43 @@ def test_an_expired_offer_cannot_be_accepted(web, world):
     r = post(web, f"/borrow/loans/{loan_id}/cancel", f"/borrow/loans/{loan_id}")
     assert r.status_code == 302
     assert world.book.loan(loan_id).status is LoanStatus.CANCELLED
+
+
+def test_the_lender_queue_and_the_borrower_offer_show_the_same_amounts(web, world, tmp_path):
+    """One formatting layer: the instalment the lender's queue suggests is, character for
+    character, the one the borrower's offer shows (ETH with the same decimals, and dollars at
+    the policy's rate), and the amount asked reads the same on both sides."""
+    from company_app import create_app as company_app
+
+    company = company_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "HESSIAN_HOME": tmp_path / "company-home",
+            "W3": world.w3,
+            "STORE_OBJ": world.store,
+            "LENDER": world.desk.lender,
+            "LOANBOOK_OBJ": world.book,
+            "HESSIAN_STATUS_TTL": 0.0,
+        }
+    )
+    lender_web = company.test_client()
+    loan_id = loan_id_of(apply(web, world, loan_amnt="3243.21", term="36"))
+    queue = lender_web.get("/lending/applications").get_data(as_text=True)
+    row = queue.split(f'id="loan-{loan_id}"', 1)[1].split("</tr>", 1)[0]
+    suggested = re.search(r'class="suggested-installment">([^<]+)<', row).group(1)
+    assert re.fullmatch(r"\d+\.\d{2,6} ETH \(\$\d[\d,]*\.\d\d\)", suggested), suggested
+    asked = re.search(r'<td class="num">([^<]*ETH[^<]*)</td>', row).group(1)
+    assert asked == "0.324321 ETH ($3,243.21)"
+    assert "The applicant's answers" in queue  # the lender sees what was asked
+    answers = queue.split(f'id="answers-{loan_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Annual income (US$)" in answers and "120,000" in answers
+
+    assert lender_web.post(f"/lending/applications/{loan_id}/suggested").status_code == 302
+    offer = web.get(f"/borrow/loans/{loan_id}").get_data(as_text=True)
+    shown = re.search(r'id="offer-installment">([^<]+)<', offer).group(1)
+    assert html.unescape(shown) == html.unescape(suggested)
+    assert "0.324321 ETH ($3,243.21)" in html.unescape(offer)
+    from hessian_common.web import jobs
+
+    jobs(company).shutdown(wait=True)
