@@ -43,9 +43,10 @@ def test_each_impossible_cell_is_listed_with_its_rule():
     lines = {r["id"]: 3 + i for i, r in enumerate(bad)}  # header on line 2
     cells = _by_cell(data)
     missing = "it is treated as missing"
-    assert "'-24000' is outside the valid range 0 to 10,000,000,000" in cells[
-        (lines["1"], "annual_inc")
-    ]
+    assert (
+        "'-24000' is outside the valid range 0 to 10,000,000,000"
+        in cells[(lines["1"], "annual_inc")]
+    )
     assert missing in cells[(lines["1"], "annual_inc")]
     assert "'-3.5' is outside the valid range 0 to 999" in cells[(lines["2"], "dti")]
     assert "'-5' is outside the valid range 300 to 850" in cells[(lines["3"], "fico_range_low")]
