@@ -3,6 +3,8 @@ store, no transaction, no upload left behind."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.data_owner_app.helpers import upload
@@ -78,6 +80,9 @@ def test_bad_upload_is_refused_with_a_message(
     assert r.status_code == 400, body[-1500:]
     assert "This file cannot be used" in body and "Nothing was sent" in body
     assert expected.lower() in body.lower(), body[body.find("flash-error") :][:600]
+    # the message is a sentence: one full stop before "Nothing was sent", never none or two
+    flash = re.sub(r"<[^>]+>", "", body.split('class="flash flash-error"', 1)[1].split("</div>")[0])
+    assert re.search(r"[^.][.?] +Nothing was sent\.", flash), flash
     assert "Traceback" not in body
     # the message names the file by the name the owner gave, not our private temp path
     assert str(app.extensions["owner"].uploads_dir) not in body

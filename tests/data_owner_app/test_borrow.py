@@ -187,6 +187,8 @@ def test_application_form_follows_the_field_list(web, world):
     assert "The credit grade on your credit report" in body
     assert '<option value="G">G</option>' in body
     assert 'name="int_rate"' not in body and 'name="installment"' not in body
+    # limits in words a person reads, never "1e+07"
+    assert "0 to 10,000,000" in body and "1,000 to 40,000" in body and "e+0" not in body
 
 
 def test_bad_application_shows_errors_and_changes_nothing(web, app, world):
@@ -198,10 +200,14 @@ def test_bad_application_shows_errors_and_changes_nothing(web, app, world):
     assert "Please correct the application." in t and "Nothing was stored or sent." in t
     assert "'lots' is not a number" in t
     assert "must be between 300 and 850" in t
+    assert ".." not in t.replace("...", "")  # one full stop between sentences
     assert "is not a month like Jan-2005" in t
     body = r.get_data(as_text=True)
     assert body.count("has-error") == 4
     assert 'value="120000"' in body  # good values stay in the form
+    r = apply(web, world, dti="1,5")  # was sealed and put on chain as 15
+    assert r.status_code == 400 and "it could mean 1.5 or 15" in text(r)
+    assert world.book.loan_count() == before_loans
     # outside this lender's policy (the library's range is wider): refused the same way
     r = apply(web, world, loan_amnt="45000")
     assert r.status_code == 400 and "between 1,000 and 40,000" in text(r)
