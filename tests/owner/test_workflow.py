@@ -318,3 +318,17 @@ def test_entry_of_another_account_is_not_sent_by_this_one(
     [e] = retry_pending(journal, owner_store, owner_repo)
     assert e.state is State.CONFIRMED
     assert owner_repo.submission(e.update_id).owner == owner_repo.client.address
+
+
+def test_a_deposit_above_the_balance_is_refused_in_eth_not_wei(
+    chain_repo, owner_repo, owner_store, owner_split
+):
+    from tests.owner.world import open_model
+
+    huge = open_model(chain_repo, owner_store, owner_split, deposit=10**6 * 10**18)
+    model = owner.get_model(owner_repo, owner_store, huge.model_id)
+    with pytest.raises(DataError) as err:
+        owner.check_can_submit(model, owner_repo, owner_repo.client.address)
+    message = str(err.value)
+    assert "the submission deposit is 1,000,000.00 ETH" in message
+    assert "wei" not in message and "1000000000000000000000000" not in message
