@@ -275,13 +275,20 @@ def test_applications_queue_and_decisions(lapp, lweb, env, deployed):
 
     # Approve above the cap, below the floor, garbage: nothing sent.
     before = env.w3.eth.block_number
-    for apr in ("31", "4.99", "abc", "12.345"):
+    messages = []
+    for apr in ("31", "4.99", "abc", "12.345", "150"):
         resp = _post(lweb, f"/lending/applications/{b}/approve", apr_pct=apr)
         assert resp.status_code == 302
         assert book.loan(b).status == LoanStatus.APPLIED
+        flashed = lweb.get("/lending/applications").get_data(as_text=True)
+        messages += re.findall(r'<div class="flash flash-error">(.*?)</div>', flashed, re.S)
     assert env.w3.eth.block_number == before
-    flashed = lweb.get("/lending/applications").get_data(as_text=True)
-    assert "Nothing was sent" in flashed
+    assert len(messages) == 5
+    for message in messages:  # one full stop between sentences, never ".." or none
+        assert ".." not in message and re.search(r"[^.]\. Nothing was sent\.$", message), message
+    assert "31.00% is outside the policy&#39;s range 5.00% to 30.00%" in messages[0]
+    assert "&#39;abc&#39; is not a number." in messages[2]
+    assert "between 0 and 100." in messages[4]  # was "..between 0 and 100.. Nothing was sent."
 
     # Approve at a chosen APR within the cap.
     assert _post(lweb, f"/lending/applications/{b}/approve", apr_pct="17.5").status_code == 302
