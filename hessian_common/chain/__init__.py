@@ -6,6 +6,8 @@ Public face (see ``docs/architecture.md``)::
     connect, dev_account, load_keystore, create_keystore,
     ChainClient, eth_tester_web3, DEV_MNEMONIC,
     chain_id_of, node_errors, node_url, tx_hash_of        # client.py
+    chain_scope, current_scope, fresh_reads, ChainScope,
+    HessianHTTPProvider, probe_rpc, describe_failure      # outage.py (a node that hangs)
     ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
     ModelRepository, ModelInfo, SubmissionInfo,
     Metric, Mechanism, SubmissionStatus, ModelStatus,
@@ -48,6 +50,15 @@ from hessian_common.chain.loanbook import (
     installment_for,
 )
 from hessian_common.chain.node import LocalNode, node_status, start_node, stop_node
+from hessian_common.chain.outage import (
+    ChainScope,
+    HessianHTTPProvider,
+    chain_scope,
+    current_scope,
+    describe_failure,
+    fresh_reads,
+    probe_rpc,
+)
 from hessian_common.chain.repository import (
     CloseReason,
     Mechanism,
@@ -68,10 +79,12 @@ __all__ = [
     "Artifact",
     "ChainClient",
     "ChainEvent",
+    "ChainScope",
     "CloseReason",
     "ContractWrapper",
     "Deployment",
     "DeploymentInfo",
+    "HessianHTTPProvider",
     "LoanBook",
     "LoanInfo",
     "LoanStatus",
@@ -84,13 +97,17 @@ __all__ = [
     "SubmissionInfo",
     "SubmissionStatus",
     "chain_id_of",
+    "chain_scope",
     "compile_contracts",
     "connect",
     "create_keystore",
+    "current_scope",
     "deploy_loanbook",
     "deploy_repository",
+    "describe_failure",
     "dev_account",
     "eth_tester_web3",
+    "fresh_reads",
     "installment_for",
     "load_artifact",
     "load_deployment",
@@ -101,6 +118,7 @@ __all__ = [
     "node_url",
     "open_loanbook",
     "open_repository",
+    "probe_rpc",
     "start_node",
     "stop_node",
     "test_set_commitment",
