@@ -188,13 +188,16 @@ def _staged(token: str) -> Staged:
 def _replay_check(svc: Any, item: Any) -> tuple[Any, Any]:
     """The contract wrapper (``None`` while the chain is down) and whether this dataset was
     already submitted to the model (by this owner's journal, and by the contract when up)."""
+    from hessian_common.chain.outage import fresh_reads
+
     try:
         repo = svc.repo
     except ChainUnavailable:
         repo = None
-    replay = owner.already_submitted(
-        svc.journal, repo, item.model.model_id, item.report.digest, svc.address
-    )
+    with fresh_reads():  # "checked on chain" must mean now, never a last known answer
+        replay = owner.already_submitted(
+            svc.journal, repo, item.model.model_id, item.report.digest, svc.address
+        )
     return repo, replay
 
 
