@@ -68,9 +68,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(lending.bp)
 
-    from company_app import filters, worker
+    from company_app import worker
 
-    filters.init_app(app)
     worker.init_app(app)
 
     @app.context_processor

@@ -22,7 +22,17 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
+
+from hessian_common.format import format_amount, sentence
+from hessian_common.numbers import NumberFormatError, parse_decimal
 
 METRICS = [SelectChoice("auc", "ROC AUC"), SelectChoice("accuracy", "Accuracy")]
 MECHANISMS = [
@@ -49,6 +59,63 @@ loans) it ends at hold-out AUC 0.657 / 0.696 / 0.691 (three seeds) against 0.641
 (docs/simulation/README.md)."""
 
 
+def _stop_after_process_errors(field) -> None:
+    """A text that is not a number gets one message (ours), not a range message on top."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+class NumberField(DecimalField):
+    """A decimal typed by a person, read by :mod:`hessian_common.numbers` (the one reading of
+    numbers of both apps): ``1,5`` or ``1,000`` is refused with a message saying why, never
+    read as 15 or 1000; ``$`` / ``%`` only where ``dollars`` / ``percent`` is set."""
+
+    def __init__(self, *args, percent: bool = False, dollars: bool = False, **kwargs) -> None:
+        kwargs.setdefault("places", None)
+        super().__init__(*args, **kwargs)
+        self.percent, self.dollars = percent, dollars
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist:
+            return
+        text = "" if valuelist[0] is None else str(valuelist[0])
+        if not text.strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_decimal(text, percent=self.percent, dollars=self.dollars)
+        except NumberFormatError as exc:
+            self.data = None
+            raise ValueError(sentence(exc.reason)) from None
+
+    def pre_validate(self, form) -> None:
+        _stop_after_process_errors(self)
+
+
+class WholeNumberField(IntegerField):
+    """A whole number typed by a person (see :class:`NumberField`; ``12.0`` is 12)."""
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist:
+            return
+        text = "" if valuelist[0] is None else str(valuelist[0])
+        if not text.strip():
+            self.data = None
+            return
+        try:
+            value = parse_decimal(text)
+        except NumberFormatError as exc:
+            self.data = None
+            raise ValueError(sentence(exc.reason)) from None
+        if value != value.to_integral_value():
+            self.data = None
+            raise ValueError(f"{text.strip()!r} is not a whole number.")
+        self.data = int(value)
+
+    def pre_validate(self, form) -> None:
+        _stop_after_process_errors(self)
+
+
 class ActionForm(FlaskForm):
     """An empty form: the CSRF token for one-button actions (evaluate, close, reveal...)."""
 
@@ -63,18 +130,18 @@ class CreateTaskForm(FlaskForm):
     """Everything a lender decides when posting a training task."""
 
     name = StringField("Task name", validators=[DataRequired(), Length(min=3, max=80)])
-    bounty_eth = DecimalField(
+    bounty_eth = NumberField(
         "Bounty (ETH)", places=None, validators=[InputRequired(), NumberRange(min=Decimal("0"))]
     )
     metric = SelectField("Metric", choices=METRICS, default="auc")
-    target = DecimalField(
+    target = NumberField(
         "Target score",
         places=None,
         validators=[InputRequired(), NumberRange(min=Decimal("0.0"), max=Decimal("1.0"))],
         description="A fraction in (0, 1], above the initial model's score.",
     )
     mechanism = SelectField("Reward mechanism", choices=MECHANISMS, default="improvement")
-    deadline_days = DecimalField(
+    deadline_days = NumberField(
         "Deadline (days from now)",
         places=None,
         default=Decimal("14"),
@@ -85,49 +152,51 @@ class CreateTaskForm(FlaskForm):
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
-    eval_window_hours = DecimalField(
+    eval_window_hours = NumberField(
         "Evaluation window (hours)",
         places=None,
         default=Decimal("24"),
         validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("2160"))],
         description="A submission left unevaluated this long is paid from the bounty.",
     )
-    deposit_eth = DecimalField(
+    deposit_eth = NumberField(
         "Submission deposit (ETH)",
         places=None,
         default=Decimal("0"),
         validators=[InputRequired(), NumberRange(min=Decimal("0"))],
+        description="Anti-spam: paid with each submission, refunded when it is accepted. "
+        "A small part of the bounty; never more than the bounty.",
     )
     key_size = SelectField("Paillier key size (bits)", coerce=int, default=2048)
     update_rule = SelectField("Update rule", choices=UPDATE_RULES, default=DEFAULT_RULE)
-    learning_rate = DecimalField(
+    learning_rate = NumberField(
         "Learning rate η",
         places=None,
         default=Decimal("1.0"),
         validators=[InputRequired(), NumberRange(min=Decimal("0.000001"), max=Decimal("100"))],
     )
-    epochs = IntegerField(
+    epochs = WholeNumberField(
         "Local epochs K", default=20, validators=[InputRequired(), NumberRange(min=1, max=1000)]
     )
-    mu = DecimalField(
+    mu = NumberField(
         "Proximal μ",
         places=None,
         default=Decimal("0.5"),
         description="Newton: used only while the model holds no rows (a spec without seed "
         "rows, before anything is accepted).",
-        validators=[InputRequired(), NumberRange(min=Decimal("0.000001"), max=Decimal("1e6"))],
+        validators=[InputRequired(), NumberRange(min=Decimal("0.000001"), max=Decimal("1000000"))],
     )
     data_file = FileField("Upload your loan data (CSV)")
     data_path = StringField(
         "…or a file path on this machine", validators=[Optional(), Length(max=1000)]
     )
-    holdout_fraction = DecimalField(
+    holdout_fraction = NumberField(
         "Private hold-out fraction",
         places=None,
         default=Decimal("0.3"),
         validators=[InputRequired(), NumberRange(min=Decimal("0.05"), max=Decimal("0.8"))],
     )
-    split_seed = IntegerField(
+    split_seed = WholeNumberField(
         "Split seed", default=0, validators=[InputRequired(), NumberRange(min=0, max=2**31)]
     )
     # what owners are promised (fixed on chain at creation, shown to them before they share)
@@ -161,17 +230,47 @@ class CreateTaskForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=1, max=2**63)],
     )
 
-    def validate_bounty_eth(self, field: DecimalField) -> None:
+    def validate_bounty_eth(self, field: NumberField) -> None:
         if field.data is not None and field.data <= 0:
             raise ValidationError("The bounty must be more than 0 ETH.")
 
-    def validate_target(self, field: DecimalField) -> None:
+    def validate_target(self, field: NumberField) -> None:
         if field.data is not None and field.data <= 0:
             raise ValidationError("The target must be above 0.")
 
     def validate(self, extra_validators=None) -> bool:
-        """Field validators, then the checks that involve two fields."""
+        """Field validators, then the checks that involve two fields (each shown under the
+        field the user typed in)."""
         ok = super().validate(extra_validators)
+        bounty, deposit = self.bounty_eth.data, self.deposit_eth.data
+        if (
+            bounty is not None
+            and deposit is not None
+            and bounty > 0
+            and deposit > bounty
+            and not self.deposit_eth.errors
+        ):
+            wei = Decimal(10**18)
+            self.deposit_eth.errors = [
+                *self.deposit_eth.errors,
+                f"The deposit ({format_amount(int(deposit * wei))}) is more than the whole "
+                f"bounty ({format_amount(int(bounty * wei))}): no data owner would pay it. "
+                "An anti-spam deposit is a small part of the bounty, e.g. "
+                f"{format_amount(int(bounty * wei) // 1000)}.",
+            ]
+            ok = False
+        if self.deadline_at.data is not None and not self.deadline_at.errors:
+            import calendar
+            import time
+
+            at = calendar.timegm(self.deadline_at.data.timetuple())
+            if at <= time.time() + 60:
+                self.deadline_at.errors = [
+                    *self.deadline_at.errors,
+                    "This date and time has passed (or is less than a minute away): give a "
+                    "deadline in the future (UTC).",
+                ]
+                ok = False
         if self.deadline_days.data is None and self.deadline_at.data is None:
             if not self.deadline_days.errors and not self.deadline_at.errors:
                 self.deadline_days.errors = [
@@ -197,9 +296,10 @@ class CreateTaskForm(FlaskForm):
 TERM_CHOICES = [SelectChoice(36, "36 months"), SelectChoice(60, "60 months")]
 
 
-def _pct(label: str, default: str, lo: str, hi: str, description: str = "") -> DecimalField:
-    return DecimalField(
+def _pct(label: str, default: str, lo: str, hi: str, description: str = "") -> NumberField:
+    return NumberField(
         label,
+        percent=True,
         places=None,
         default=Decimal(default),
         description=description,
@@ -245,27 +345,30 @@ class DeployPolicyForm(FlaskForm):
     )
     min_apr_pct = _pct("Lowest APR (%)", "5", "0", "100")
     max_apr_pct = _pct("APR cap (%)", "30", "0", "100", "No offer above this rate.")
-    step_bps = IntegerField(
+    step_bps = WholeNumberField(
         "APR grid step (bps)",
         default=5,
         validators=[InputRequired(), NumberRange(min=1, max=1000)],
     )
-    min_amount = IntegerField(
+    min_amount = WholeNumberField(
         "Smallest loan ($)", default=1000, validators=[InputRequired(), NumberRange(min=1)]
     )
-    max_amount = IntegerField(
+    max_amount = WholeNumberField(
         "Largest loan ($)", default=40000, validators=[InputRequired(), NumberRange(min=1)]
     )
     terms = MultiCheckboxField("Terms", choices=TERM_CHOICES, coerce=int, default=[36, 60])
-    dollars_per_eth = DecimalField(
+    dollars_per_eth = NumberField(
         "US dollars per ETH",
         places=None,
         default=Decimal("10000"),
-        description="On chain, amounts are wei: a $10,000 loan is 1 ETH at the default rate.",
-        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("1e12"))],
+        description="The chain counts ETH: a $10,000 loan is 1 ETH at the default rate.",
+        validators=[
+            InputRequired(),
+            NumberRange(min=Decimal("0.01"), max=Decimal("1000000000000")),
+        ],
     )
 
-    def _bps(self, field: DecimalField) -> None:
+    def _bps(self, field: NumberField) -> None:
         if field.data is not None and (field.data * 100) != (field.data * 100).to_integral_value():
             raise ValidationError("Give the rate in whole basis points (at most 2 decimals).")
 
@@ -296,12 +399,13 @@ class DeployPolicyForm(FlaskForm):
 class ApproveAtForm(FlaskForm):
     """Approve an application at an APR of the lender's choice (checked against the cap)."""
 
-    apr_pct = DecimalField(
+    apr_pct = NumberField(
         "APR (%)",
+        percent=True,
         places=None,
         validators=[InputRequired(), NumberRange(min=Decimal("0"), max=Decimal("100"))],
     )
 
-    def validate_apr_pct(self, field: DecimalField) -> None:
+    def validate_apr_pct(self, field: NumberField) -> None:
         if field.data is not None and (field.data * 100) != (field.data * 100).to_integral_value():
             raise ValidationError("Give the rate in whole basis points (at most 2 decimals).")

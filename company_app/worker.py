@@ -67,10 +67,13 @@ class AutoEvaluator:
             self.thread.join(timeout)
 
     def _run(self) -> None:
+        from hessian_common.chain.outage import WORKER_READ_TIMEOUT, chain_scope
+
         interval = float(self.app.config.get("AUTO_EVALUATE_INTERVAL", 3.0))
         while not self.stop_event.is_set():
             try:
-                self.tick()
+                with chain_scope(read_timeout=WORKER_READ_TIMEOUT):
+                    self.tick()
                 self.last_error = None
             except HessianError as exc:
                 self.last_error = str(exc)

@@ -62,16 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(share.bp)
     app.register_blueprint(submissions.bp)
     app.register_blueprint(borrow.bp)
-    _register_filters(app)
     app.context_processor(lambda: {"owner_services": lambda: owner})
 
     if app.config["OWNER_WORKER"]:
         owner.start_worker(float(app.config["OWNER_RETRY_INTERVAL"]))
     return app
-
-
-def _register_filters(app: Flask) -> None:
-    from data_owner_app import filters
-
-    for name in filters.__all__:
-        app.add_template_filter(getattr(filters, name), name)

@@ -36,6 +36,7 @@ from hessian_common.config import Settings, load_settings
 from hessian_common.errors import ConfigError, HessianError
 from hessian_common.journal import Journal, retry_pending
 from hessian_common.lender.state import LOCAL_CHAIN_IDS
+from hessian_common.owner_cache import StatusCache
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class OwnerServices:
             self.state_dir / "journal.sqlite",
             backoff_base=float(cfg.get("OWNER_BACKOFF_BASE", 2.0)),
         )
+        self.status_cache = StatusCache(self.state_dir / "status_cache.sqlite")
         self._cfg = cfg
         self._lock = threading.RLock()
         self._repo: Any = cfg.get("OWNER_REPO")
@@ -160,6 +162,42 @@ class OwnerServices:
                     self._loanbook = open_loanbook(client, self.settings.deployments_dir)
             return self._loanbook
 
+    def repo_or_none(self) -> Any | None:
+        """:attr:`repo`, or ``None`` while the chain cannot be reached."""
+        from hessian_common.errors import ChainUnavailable
+
+        try:
+            return self.repo
+        except ChainUnavailable:
+            return None
+
+    def model_names(self, model_ids: set[int] | list[int]) -> dict[int, str]:
+        """Task names of ``model_ids`` (from their specs), also while the chain is down.
+
+        Names never change, so each is read once from the chain and the store and kept in
+        :attr:`status_cache`; a model whose spec cannot be read is left out (the pages then
+        show "Model #N").
+        """
+        from hessian_common import owner
+
+        wanted = {int(m) for m in model_ids}
+        known = self.status_cache.names()
+        missing = wanted - set(known)
+        repo = self.repo_or_none() if missing else None
+        if repo is not None:
+            found = {}
+            for model_id in sorted(missing):
+                try:
+                    view = owner.get_model(repo, self.store, model_id)
+                except HessianError:
+                    break  # down, or an unknown model: what we have is what we show
+                if view.spec is not None:
+                    found[model_id] = view.name
+            if found:
+                self.status_cache.save_names(found)
+                known.update(found)
+        return {m: known[m] for m in wanted if m in known}
+
     @property
     def borrow_dir(self) -> Path:
         """Where the borrower's own copies of their applications live (``<state>/borrow``)."""
@@ -181,16 +219,16 @@ class OwnerServices:
             return self._store
 
     def status(self) -> Any:
-        """Status-bar probe (never raises)."""
-        from hessian_common.web import ChainStatus, Status, StoreStatus
+        """Status-bar probe (never raises, never builds a connection: one short request to
+        the node, see :func:`hessian_common.web.status.probe_chain`)."""
+        from hessian_common.web import Status, StoreStatus
         from hessian_common.web.status import probe_chain, probe_store
 
-        try:
-            w3 = self.w3
-        except Exception as exc:  # reported in the bar, not raised
-            chain = ChainStatus(ok=False, url=self.settings.rpc_url, error=str(exc)[:200])
+        repo = self._repo
+        if repo is not None:
+            chain = probe_chain(repo.client.w3, self.settings.rpc_url)
         else:
-            chain = probe_chain(w3, self.settings.rpc_url)
+            chain = probe_chain(lambda: self.w3, self.settings.rpc_url)
         try:
             store = self.store
         except HessianError as exc:
@@ -199,8 +237,17 @@ class OwnerServices:
 
     # ------------------------------------------------------------------ worker
     def retry_once(self) -> list:
-        """One pass of the journal worker (also called by the "retry now" button)."""
-        return retry_pending(self.journal, self.store, lambda: self.repo)
+        """One pass of the journal worker (also called by the "retry now" button).
+
+        Outside a request it runs in its own chain scope: a node that does not answer costs
+        the pass one short timeout (``WORKER_READ_TIMEOUT``), not one per entry.
+        """
+        from hessian_common.chain.outage import WORKER_READ_TIMEOUT, chain_scope, current_scope
+
+        if current_scope() is not None:
+            return retry_pending(self.journal, self.store, lambda: self.repo)
+        with chain_scope(read_timeout=WORKER_READ_TIMEOUT):
+            return retry_pending(self.journal, self.store, lambda: self.repo)
 
     def start_worker(self, interval: float) -> None:
         """Start the background retry thread (idempotent)."""

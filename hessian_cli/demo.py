@@ -10,10 +10,14 @@ chain state, the contract, the data and the demo task of the first)::
     data     a generated Lending Club split in <home>/data: owner_01.csv ... for the owners,
              lender_loans.csv for the lender (hessian_common.data.generate_split)
     task     a demo training task with a bounty, created through hessian_common.lender as dev
-             account 0, unless an open one of that name exists
+             account 0, unless one of that name exists (open or closed: a closed one is
+             reused and reported, never replaced and funded again unless --new-task)
     apps     `hessian company` (dev account 0) and one `hessian owner` per demo owner (dev
              account k, home <home>/owner-k) on 127.0.0.1:<port-base>, <port-base>+1, ...
-    wait     until Ctrl-C (SIGINT) or SIGTERM, then stop what it started, by PID
+    wait     until Ctrl-C (SIGINT) or SIGTERM, then stop what it started, by PID; meanwhile
+             the chain is watched (ChainWatch): if its process ends, the apps stay up, the
+             demo says so and starts it again on the same state; if it hangs (alive, not
+             answering), the demo says so and how to continue it
 
 Everything shares one embedded content store (``<home>/store``), as a team sharing one IPFS
 node would. ``--check`` brings everything up, checks that every app answers HTTP 200 and
@@ -141,6 +145,7 @@ class DemoOptions:
     bounty_eth: float = 10.0
     seed: int = 2024
     open_browser: bool = True
+    new_task: bool = False
 
 
 class Demo:
@@ -160,6 +165,9 @@ class Demo:
         self.loanbook_address: str | None = None
         self.lending_model_id: int | None = None
         self.urls: dict[str, str] = {}
+        self.chain_child: Child | None = None
+        self.watch = ChainWatch(self)
+        self.task_note = ""
 
     # ---------------------------------------------------------------- paths
 
@@ -218,10 +226,30 @@ class Demo:
             HESSIAN_DEPLOYMENTS_DIR=str(s.deployments_dir),
             HESSIAN_NODE_MODULES=str(s.node_modules),
             HESSIAN_CONTRACTS_DIR=str(s.contracts_dir),
+            HESSIAN_CHAIN_COMMAND=self.chain_restart_command(),
             PYTHONUNBUFFERED="1",
         )
+        if self.chain_child is not None:
+            env["HESSIAN_CHAIN_SUPERVISED"] = "1"  # the apps say the demo restarts it
+        else:
+            env.pop("HESSIAN_CHAIN_SUPERVISED", None)
         env.pop("HESSIAN_CONFIG", None)
         return env
+
+    def chain_restart_command(self) -> str:
+        """The one command that starts the demo's chain again, on its own state."""
+        import shlex
+        import shutil
+
+        exe = shutil.which("hessian") or str(Path(sys.executable).with_name("hessian"))
+        if not Path(exe).exists():
+            exe = f"{shlex.quote(sys.executable)} -m hessian_cli"
+        else:
+            exe = shlex.quote(exe)
+        return (
+            f"{exe} node start --kind {self.opts.kind} --port {self.opts.chain_port} "
+            f"--state-dir {shlex.quote(str(self.home / 'chain'))}"
+        )
 
     def _spawn(self, name: str, cmd: list[str], url: str, env: dict[str, str]) -> Child:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -292,6 +320,7 @@ class Demo:
         state.mkdir(parents=True, exist_ok=True)
         cmd = node_command(self.opts.kind, self.opts.chain_port, state, self.settings.node_modules)
         child = self._spawn(self.opts.kind, cmd, self.rpc_url, dict(os.environ))
+        self.chain_child = child
         chain_id = wait_for_rpc(self.rpc_url, timeout=READY_TIMEOUT, proc=child.proc)
         self.echo(
             f"chain     started {self.opts.kind} at {self.rpc_url} (chain id {chain_id}, "
@@ -377,18 +406,38 @@ class Demo:
         )
 
     def make_task(self) -> int:
-        """The ready-made demo task: reuse an open one of that name, else create it."""
+        """The ready-made demo task: reuse the latest one of that name, open or closed.
+
+        A closed demo task (or one past its deadline) is reused and reported as such: a
+        second run never posts and funds a new task on its own. ``--new-task`` does.
+        """
         from hessian_common.chain import ModelStatus
         from hessian_common.lender import TaskParams
 
         lender = self.open_lender()
-        for record in reversed(lender.records()):
-            if record.name == DEMO_TASK_NAME:
+        if not self.opts.new_task:
+            for record in reversed(lender.records()):
+                if record.name != DEMO_TASK_NAME:
+                    continue
                 info = lender.repo.model(record.model_id)
-                if info.status == ModelStatus.OPEN and info.deadline > time.time() + 3600:
-                    self.model_id = record.model_id
+                self.model_id = record.model_id
+                if info.status != ModelStatus.OPEN:
+                    self.task_note = "closed"
+                    self.echo(
+                        f"task      reusing model #{self.model_id} ({DEMO_TASK_NAME!r}): it is "
+                        "closed, so owners cannot submit to it; run `hessian demo --new-task` "
+                        f"to post and fund a new one ({self.opts.bounty_eth:g} ETH)"
+                    )
+                elif info.deadline <= time.time():
+                    self.task_note = "past its deadline"
+                    self.echo(
+                        f"task      reusing model #{self.model_id} ({DEMO_TASK_NAME!r}): its "
+                        "deadline has passed; run `hessian demo --new-task` to post and fund "
+                        "a new one"
+                    )
+                else:
                     self.echo(f"task      reusing model #{self.model_id} ({DEMO_TASK_NAME!r})")
-                    return self.model_id
+                return self.model_id
         now = int(time.time())
         params = TaskParams(
             name=DEMO_TASK_NAME,
@@ -546,7 +595,12 @@ class Demo:
         for k in range(1, self.opts.owners + 1):
             lines.append(f"  data owner {k}           {self.urls[f'owner-{k}']}/   dev account {k}")
         lines.append(f"  chain                  {self.rpc_url}   contract {self.address}")
-        lines.append(f"  demo task              model #{self.model_id} ({DEMO_TASK_NAME})")
+        note = (
+            f"; {self.task_note}: `hessian demo --new-task` posts a new one"
+            if (self.task_note)
+            else ""
+        )
+        lines.append(f"  demo task              model #{self.model_id} ({DEMO_TASK_NAME}){note}")
         lines.append(
             f"  deployed credit model  model #{self.lending_model_id} ({DEMO_LENDING_NAME}); "
             f"LoanBook {self.loanbook_address}"
@@ -570,13 +624,121 @@ class Demo:
 
     def shutdown(self) -> None:
         """Stop what we started, apps first, the chain last; each by its own PID."""
-        for child in reversed(self.children):
+        order = [c for c in reversed(self.children) if c is not self.chain_child]
+        order += [c for c in self.children if c is self.chain_child]
+        for child in order:
             stop_pid(child.pid, child.proc)
             self.echo(f"stopped   {child.name} (PID {child.pid})")
         if self.children_started:
             # Only our own record: a refused start must not forget an earlier demo's PIDs.
             self.run_file.unlink(missing_ok=True)
         self.children.clear()
+
+
+class ChainWatch:
+    """Keeps the demo's chain going while the apps run (one :meth:`step` a second).
+
+    - The chain's process ended (killed, crashed, Ctrl-C in its own terminal): the apps keep
+      running; the demo says so, starts the same node again on the same state directory (the
+      contracts and models are still there) and says when it answers again. After
+      :data:`MAX_RESTARTS` failed starts it stops trying and prints the one command to run.
+    - The process is alive but has not answered for :attr:`hang_after` seconds (paused with
+      Ctrl-Z / SIGSTOP, overloaded): the demo says so once, with ``kill -CONT <pid>``, and says
+      when it answers again. It does not kill a node someone paused on purpose.
+    - A node the demo reused (not its own) is only reported, with the command.
+    """
+
+    MAX_RESTARTS = 3
+
+    def __init__(self, demo: Demo, hang_after: float = 10.0, probe_every: float = 3.0) -> None:
+        self.demo = demo
+        self.hang_after = hang_after
+        self.probe_every = probe_every
+        self.failed_restarts = 0
+        self.gave_up = False
+        self.silent_since: float | None = None
+        self.reported_hang = False
+        self.next_probe = 0.0
+
+    def _answers(self) -> str | None:
+        from hessian_common.chain.outage import probe_rpc
+        from hessian_common.errors import ChainUnavailable
+
+        try:
+            probe_rpc(self.demo.rpc_url, timeout=2.0)
+        except ChainUnavailable as exc:
+            return str(exc)
+        return None
+
+    def step(self, now: float | None = None) -> None:
+        """Look at the chain once; restart or report (see the class docstring)."""
+        now = time.monotonic() if now is None else now
+        d = self.demo
+        child = d.chain_child
+        if child is not None and child.proc is not None and child.proc.poll() is not None:
+            self._restart(child)
+            return
+        if now < self.next_probe:
+            return
+        self.next_probe = now + self.probe_every
+        problem = self._answers()
+        if problem is None:
+            if self.reported_hang:
+                d.echo(f"chain     answering again at {d.rpc_url}; the apps read it afresh")
+            self.silent_since, self.reported_hang = None, False
+            return
+        if self.silent_since is None:
+            self.silent_since = now
+        if self.reported_hang or now - self.silent_since < self.hang_after:
+            return
+        self.reported_hang = True
+        if child is None:
+            d.echo(
+                f"chain     the node at {d.rpc_url} (not started by this demo) does not "
+                f"answer: {problem}. The apps keep running and show their last known state; "
+                f"start it again with: {d.chain_restart_command()}"
+            )
+        else:
+            d.echo(
+                f"chain     {child.name} (PID {child.pid}) is running but has not answered for "
+                f"{now - self.silent_since:.0f} s; the apps keep running and show their last "
+                f"known state. If you paused it, continue it: kill -CONT {child.pid}"
+            )
+
+    def _restart(self, child: Child) -> None:
+        from hessian_common.chain.node import wait_for_rpc
+        from hessian_common.errors import ChainUnavailable
+
+        d = self.demo
+        code = child.proc.returncode if child.proc is not None else "?"
+        if self.gave_up:
+            return
+        d.echo(
+            f"chain     {child.name} (PID {child.pid}) stopped (exit status {code}); the apps "
+            f"keep running. Starting it again on its state in {d.home / 'chain'} ..."
+        )
+        d.children.remove(child)
+        new = d._spawn(child.name, child.command, child.url, dict(os.environ))
+        d.chain_child = new
+        try:
+            wait_for_rpc(d.rpc_url, timeout=READY_TIMEOUT, proc=new.proc)
+        except ChainUnavailable as exc:
+            self.failed_restarts += 1
+            if self.failed_restarts >= self.MAX_RESTARTS:
+                self.gave_up = True
+                if new.proc is not None and new.proc.poll() is None:
+                    stop_pid(new.pid, new.proc)
+                d.children.remove(new)
+                d.chain_child = None
+                d._write_run_file()
+                d.echo(
+                    f"chain     could not start it again ({exc}; log {new.log}). The apps keep "
+                    f"running; start the chain yourself with: {d.chain_restart_command()}"
+                )
+            return
+        self.failed_restarts = 0
+        self.silent_since, self.reported_hang = None, False
+        d.echo(f"chain     back at {d.rpc_url} (PID {new.pid}); the apps reconnect by themselves")
 
 
 def leftover_children(home: Path) -> list[dict[str, Any]]:
@@ -670,6 +832,11 @@ def _wants_browser() -> bool:
     is_flag=True,
     help="Bring everything up, check every app answers HTTP 200, then stop and exit.",
 )
+@click.option(
+    "--new-task",
+    is_flag=True,
+    help="Post and fund a new demo training task even if one exists (e.g. after closing it).",
+)
 @click.option("--stop", is_flag=True, help="Stop processes a previous demo left running.")
 def demo(
     home: Path | None,
@@ -682,12 +849,14 @@ def demo(
     bounty: float,
     no_browser: bool,
     check: bool,
+    new_task: bool,
     stop: bool,
 ) -> None:
     """Run the whole system locally: chain, contract, demo data and task, both apps.
 
-    A second run reuses what the first made (chain state, contract, data, task). Ctrl-C stops
-    everything the demo started.
+    A second run reuses what the first made (chain state, contract, data, both demo models,
+    even a closed demo task: --new-task posts and funds a new one). If the chain stops, the
+    apps stay up and the demo starts it again. Ctrl-C stops everything the demo started.
     """
     home = (home or default_home()).expanduser().resolve()
     if stop:
@@ -704,6 +873,7 @@ def demo(
         key_size=int(key_size),
         bounty_eth=bounty,
         open_browser=not no_browser and not check,
+        new_task=new_task,
     )
     run_demo(opts, check=check)
 
@@ -729,7 +899,10 @@ def run_demo(opts: DemoOptions, check: bool = False) -> int:
             if opts.open_browser and _wants_browser():
                 webbrowser.open(d.urls["company"] + "/")
             while not stop_event.wait(1.0):
+                d.watch.step()  # the chain: restarted or reported, the apps stay up
                 for child in d.children:
+                    if child is d.chain_child:
+                        continue
                     if child.proc is not None and child.proc.poll() is not None:
                         raise HessianError(
                             f"{child.name} (PID {child.pid}) exited with status "

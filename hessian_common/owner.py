@@ -741,8 +741,11 @@ def check_can_submit(model: OpenModel, repo: Any | None, owner: str) -> None:
     except ChainUnavailable:
         return  # checked again by the contract when the journal sends it
     if balance < model.deposit:
+        from hessian_common.format import format_amount
+
         raise DataError(
-            f"the submission deposit is {model.deposit} wei but {owner} holds {balance} wei"
+            f"the submission deposit is {format_amount(model.deposit)} but {owner} holds "
+            f"{format_amount(balance)}"
         )
 
 
@@ -771,7 +774,10 @@ STATUS_LABELS = {
     "accepted": "Accepted",
     "rejected": "Rejected",
     "failed": "Not sent",
+    "unknown": "On chain, status unknown",
 }
+"""``unknown``: on chain (the journal has its update id) but the chain does not answer and
+its status was never read on this machine: shown as such, never guessed."""
 
 
 @dataclass(frozen=True)
@@ -792,11 +798,19 @@ class MySubmission:
     forfeitable: int = 0
     """About what this submission can claim of a bounty the lender forfeited by not revealing
     its evaluations before the deadline (:func:`forfeit_share`)."""
+    known_at: float | None = None
+    """``None``: read from the chain now. Else the chain did not answer and this is the last
+    known status, read at this time (from :class:`~hessian_common.owner_cache.StatusCache`)."""
 
     @property
     def status_label(self) -> str:
         """Human status (``"Waiting for chain"``)."""
         return STATUS_LABELS[self.status]
+
+    @property
+    def last_known(self) -> bool:
+        """True when the status is the last known one, not read from the chain now."""
+        return self.known_at is not None
 
     @property
     def score_change(self) -> int | None:
@@ -840,50 +854,108 @@ def scores_before(repo: Any, model_ids: set[int]) -> dict[int, int]:
     return before
 
 
-def my_submissions(journal: Journal, repo: Any | None, owner: str) -> list[MySubmission]:
-    """This owner's submissions, newest first, with chain status when the chain answers."""
+def my_submissions(
+    journal: Journal, repo: Any | None, owner: str, cache: Any | None = None
+) -> list[MySubmission]:
+    """This owner's submissions, newest first, with their chain status.
+
+    Parameters
+    ----------
+    journal : Journal
+        What this machine sent (the source of the list).
+    repo : ModelRepository or None
+        The chain; ``None`` when it is known to be down.
+    owner : str
+        The owner's address.
+    cache : StatusCache, optional
+        Where the last status read from the chain is kept
+        (:class:`~hessian_common.owner_cache.StatusCache`). Each status read now is written to
+        it; when the chain does not answer, a submission that reached the chain shows the
+        cached status with ``known_at`` (the time it was read), or ``"unknown"`` if it was
+        never read: never a status guessed from the journal. The reads here are always live
+        (:func:`~hessian_common.chain.outage.fresh_reads`), so a web page's last-known
+        answers never pass for fresh ones.
+    """
+    from hessian_common.chain.outage import current_scope, fresh_reads
+
     out = []
     entries = journal.entries(owner=owner)
     before: dict[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
-    if repo is not None and confirmed:
-        try:
-            before = scores_before(repo, confirmed)
-        except ChainError:
-            repo = None
-    for entry in entries:
-        status = local_status(entry)
-        if not entry.on_chain or repo is None:
-            out.append(MySubmission(entry, status))
-            continue
-        try:
-            sub = repo.submission(entry.update_id)
-            chain_status = _enum_name(sub.status).upper()
-            claimable = int(repo.share_of(entry.update_id))
-            forfeitable = forfeit_share(repo, entry.update_id)
-        except ChainError:
-            out.append(MySubmission(entry, status))
-            continue
-        if chain_status == "ACCEPTED":
-            status = "accepted"
-        elif chain_status == "REJECTED":
-            status = "rejected"
-        new_score = int(sub.new_score) if status in ("accepted", "rejected") else None
-        out.append(
-            MySubmission(
-                entry,
-                status,
-                new_score=new_score,
-                score_before=before.get(int(entry.update_id)),
-                reward=int(sub.reward),
-                claimable=claimable,
-                stale=bool(sub.stale),
-                reason=sub.reason.text if status == "rejected" and sub.reason else None,
-                paid_gain=int(sub.gain),
-                forfeitable=forfeitable,
-            )
-        )
+    known = cache.known() if cache is not None else {}
+    with fresh_reads():
+        if repo is not None and confirmed:
+            try:
+                before = scores_before(repo, confirmed)
+            except ChainError:
+                repo = None
+        for entry in entries:
+            status = local_status(entry)
+            if not entry.on_chain:
+                out.append(MySubmission(entry, status))
+                continue
+            live = None
+            if repo is not None:
+                try:
+                    live = _chain_status(repo, entry, before)
+                except ChainError:
+                    repo = None  # down: the rest from the cache, no second timeout
+            if live is not None:
+                if cache is not None:
+                    cache.save(
+                        entry.id,
+                        status=live.status,
+                        update_id=entry.update_id,
+                        score_before=live.score_before,
+                        new_score=live.new_score,
+                        reward=live.reward,
+                        claimable=live.claimable,
+                        stale=live.stale,
+                    )
+                out.append(live)
+                continue
+            last = known.get(entry.id)
+            if last is None:
+                out.append(MySubmission(entry, "unknown"))
+            else:
+                scope = current_scope()
+                if scope is not None:  # the page says it shows a last known state
+                    scope.served_stale(last.checked_at)
+                out.append(
+                    MySubmission(
+                        entry,
+                        last.status,
+                        score_before=last.score_before,
+                        new_score=last.new_score,
+                        reward=last.reward,
+                        claimable=last.claimable,
+                        stale=last.stale,
+                        known_at=last.checked_at,
+                    )
+                )
     return out
+
+
+def _chain_status(repo: Any, entry: Entry, before: dict[int, int]) -> MySubmission:
+    """A confirmed entry's status read from the chain now (raises ``ChainError``)."""
+    sub = repo.submission(entry.update_id)
+    chain_status = _enum_name(sub.status).upper()
+    status = {"ACCEPTED": "accepted", "REJECTED": "rejected"}.get(
+        chain_status, local_status(entry)
+    )
+    new_score = int(sub.new_score) if status in ("accepted", "rejected") else None
+    return MySubmission(
+        entry,
+        status,
+        new_score=new_score,
+        score_before=before.get(int(entry.update_id)),
+        reward=int(sub.reward),
+        claimable=int(repo.share_of(entry.update_id)),
+        stale=bool(sub.stale),
+        reason=sub.reason.text if status == "rejected" and sub.reason else None,
+        paid_gain=int(sub.gain),
+        forfeitable=forfeit_share(repo, entry.update_id),
+    )
 
 
 # ---------------------------------------------------------------------- account

@@ -11,7 +11,9 @@ What it does, all on this machine, in a temporary directory:
    one; a third submission is made while the chain URL is wrong, so it waits in the journal;
 4. serves the data-owner app with waitress on a free port and drives Debian Chromium with
    Playwright (no browser download) through the pages: overview, open models, share (upload,
-   preview), a refused bad file, the replay warning, the progress bar, my submissions.
+   preview), a refused bad file, the replay warning, the progress bar, my submissions;
+5. pauses Ganache (SIGSTOP by its PID: alive, not answering) and takes my submissions as the
+   owner then sees it: the outage banner, the last known statuses; then continues it (SIGCONT).
 
 PNGs go to ``docs/screenshots/owner_*.png``. Ganache is stopped by its PID at the end.
 """
@@ -174,7 +176,9 @@ def serve_app(tmp: Path, url: str, store, deployments: Path) -> tuple[str, objec
     return base, app
 
 
-def shoot(base: str, out: Path, split: Path, model_id: int, tmp: Path) -> list[Path]:
+def shoot(
+    base: str, out: Path, split: Path, model_id: int, tmp: Path, node_pid: int | None = None
+) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     chromium = os.environ.get("HESSIAN_CHROMIUM") or "/usr/bin/chromium"
@@ -228,6 +232,18 @@ def shoot(base: str, out: Path, split: Path, model_id: int, tmp: Path) -> list[P
         page.click("#check")
         page.wait_for_url("**/share/*")
         snap(page, "replay")
+
+        # the chain hangs (paused by its PID): the pages answer, say so, show the last known
+        if node_pid is not None:
+            import signal
+
+            os.kill(node_pid, signal.SIGSTOP)
+            try:
+                time.sleep(2.5)  # the status bar's cached probe expires
+                page.goto(f"{base}/submissions/")
+                snap(page, "outage")
+            finally:
+                os.kill(node_pid, signal.SIGCONT)
         browser.close()
     return shots
 
@@ -243,7 +259,7 @@ def main() -> None:
     try:
         proc, url, store, split, deployments, model_id = build_world(tmp)
         base, _app = serve_app(tmp, url, store, deployments)
-        for path in shoot(base, Path(args.out), split, model_id, tmp):
+        for path in shoot(base, Path(args.out), split, model_id, tmp, proc.pid):
             print(path)
     finally:
         if proc is not None and proc.poll() is None:

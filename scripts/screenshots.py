@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         pages = (
             ("company_dashboard.png", "/", False),
             ("company_model.png", f"/models/{busy}", True),
+            ("company_close.png", f"/models/{busy}/close", False),
             ("company_create.png", "/models/new", True),
             ("company_audit.png", f"/models/{audited}/audit", False),
         )

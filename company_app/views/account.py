@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from company_app import services
-from company_app.filters import eth
 from company_app.forms import ActionForm
+from hessian_common.format import format_amount as eth
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

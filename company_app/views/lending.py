@@ -18,15 +18,19 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from company_app import services
 from company_app.charts import predicted_vs_realised_svg, reliability_svg
-from company_app.filters import eth
 from company_app.forms import ActionForm, ApproveAtForm, DeployPolicyForm
 from hessian_common.errors import DeploymentNotFound, HessianError, LendingInputError
+from hessian_common.format import format_amount as eth
+from hessian_common.format import format_bps, sentence, sentences
+from hessian_common.lending.application import APPLICATION_FIELDS
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.web import jobs
 
 bp = Blueprint("lending", __name__, url_prefix="/lending")
 
 JOB_TAG = "lending"
+
+NOTHING_SENT = "Nothing was sent."
 
 # PricingPolicy field (and LendingDesk error key) -> the deploy form's field.
 POLICY_FIELD = {
@@ -215,18 +219,36 @@ def applications():
     every = desk.applications(status="all")
     pending = [a for a in every if a.loan.status.name == "APPLIED"]
     decided = [a for a in every if a.loan.status.name != "APPLIED"]
-    caps = {dm.model_id: dm.policy for dm in desk.deployed()}  # for the APR fields' bounds
+    caps = {dm.model_id: dm.policy for dm in desk.deployed()}  # APR bounds, dollars per ETH
     return render_template(
         "lending_applications.html",
         pending=pending,
         decided=decided,
         caps=caps,
+        installments=suggested_installments(pending),
+        labels={f.name: f.label for f in APPLICATION_FIELDS},
         form=ActionForm(),
         approve_form=ApproveAtForm(),
         active_jobs=active,
         recent_jobs=recent,
         book=desk.book,
     )
+
+
+def suggested_installments(pending: list) -> dict[int, int]:
+    """Loan id -> the instalment (wei) the suggested offer would fix on chain: the contract's
+    own rounding (``installment_for``) of the amount asked, the quoted APR and the term asked,
+    so the queue shows exactly the amount the borrower's offer page will show."""
+    from hessian_common.chain.loanbook import installment_for
+
+    out = {}
+    for a in pending:
+        if a.quote is not None and a.quote.approved:
+            loan = a.loan
+            out[loan.loan_id] = installment_for(
+                int(loan.amount), int(a.quote.apr_bps), int(loan.requested_term)
+            )
+    return out
 
 
 def _pending_view(desk: Any, loan_id: int) -> Any | None:
@@ -243,8 +265,8 @@ def _back():
 
 
 def _refused(loan_id: int, exc: LendingInputError) -> None:
-    detail = "; ".join(exc.errors.values()) if exc.errors else str(exc)
-    flash(f"Application #{loan_id}: {detail}. Nothing was sent.", "error")
+    detail = " ".join(map(sentence, exc.errors.values())) if exc.errors else str(exc)
+    flash(sentences(f"Application #{loan_id}: {detail}", NOTHING_SENT), "error")
 
 
 def _decide(loan_id: int, **how: Any):
@@ -287,16 +309,21 @@ def approve_at(loan_id: int):
         flash(f"Application #{loan_id} is not waiting for a decision. Nothing was sent.", "error")
         return _back()
     if not form.validate_on_submit():
-        errors = "; ".join(e for errs in form.errors.values() for e in errs)
-        flash(f"Application #{loan_id}: APR: {errors}. Nothing was sent.", "error")
+        errors = " ".join(sentence(e) for errs in form.errors.values() for e in errs)
+        flash(
+            sentences(f"Application #{loan_id}: the APR is refused. {errors}", NOTHING_SENT),
+            "error",
+        )
         return _back()
     apr_bps = int(form.apr_pct.data * 100)
     policy = desk.policy(view.loan.model_id)
     if not policy.min_apr_bps <= apr_bps <= policy.max_apr_bps:
         flash(
-            f"Application #{loan_id}: {apr_bps / 100:.2f}% is outside the policy's range "
-            f"{policy.min_apr_bps / 100:.2f}%–{policy.max_apr_bps / 100:.2f}%. "
-            "Nothing was sent.",
+            sentences(
+                f"Application #{loan_id}: {format_bps(apr_bps)} is outside the policy's range "
+                f"{format_bps(policy.min_apr_bps)} to {format_bps(policy.max_apr_bps)}",
+                NOTHING_SENT,
+            ),
             "error",
         )
         return _back()
@@ -307,7 +334,7 @@ def _decided_message(view: Any) -> str:
     loan = view.loan
     if loan.status.name == "OFFERED":
         return (
-            f"Application #{loan.loan_id} approved at {loan.apr_bps / 100:.2f}% APR: "
+            f"Application #{loan.loan_id} approved at {format_bps(loan.apr_bps)} APR: "
             f"offer of {eth(loan.principal)} over {loan.term_months} months sent."
         )
     return f"Application #{loan.loan_id} declined."
@@ -397,15 +424,17 @@ def loan_action(loan_id: int, action: str):
     allowed, needs = ALLOWED[action]
     if not allowed(view):
         flash(
-            f"Loan #{loan_id} cannot be {_done(action)}: it is not {needs}. Nothing was sent.",
+            sentences(
+                f"Loan #{loan_id} cannot be {_done(action)}: it is not {needs}", NOTHING_SENT
+            ),
             "error",
         )
         return _to_loans()
     try:
         _act(desk, action, view)
     except LendingInputError as exc:
-        detail = "; ".join(exc.errors.values()) if exc.errors else str(exc)
-        flash(f"Loan #{loan_id}: {detail}. Nothing was sent.", "error")
+        detail = " ".join(map(sentence, exc.errors.values())) if exc.errors else str(exc)
+        flash(sentences(f"Loan #{loan_id}: {detail}", NOTHING_SENT), "error")
     return _to_loans()
 
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from company_app import services, worker
 from company_app.charts import ScorePoint, score_history_svg
-from company_app.filters import eth
 from company_app.forms import ActionForm, RejectForm
 from company_app.views import lending
+from hessian_common.format import format_amount as eth
 from hessian_common.web import jobs
 
 bp = Blueprint("models", __name__, url_prefix="/models")
@@ -176,13 +185,24 @@ def toggle_auto(model_id: int):
     return redirect(url_for("models.show", model_id=model_id))
 
 
-@bp.post("/<int:model_id>/close")
+@bp.route("/<int:model_id>/close", methods=["GET", "POST"])
 def close(model_id: int):
-    """Close the model to new submissions."""
-    _checked()
-    services.lender().close(model_id)
-    flash(f"Model #{model_id} is closed to new submissions.", "success")
-    return redirect(url_for("models.show", model_id=model_id))
+    """Close the task to new submissions, after a confirmation page.
+
+    ``GET`` (and a ``POST`` without ``confirm=yes``) shows what closing means: no more
+    submissions, it cannot be undone, what is still waiting and what is left of the bounty.
+    Only the confirmation's ``POST`` (``confirm=yes``, with its CSRF token) sends the close.
+    """
+    if request.method == "POST" and request.form.get("confirm") == "yes":
+        _checked()
+        services.lender().close(model_id)
+        flash(f"Model #{model_id} is closed to new submissions.", "success")
+        return redirect(url_for("models.show", model_id=model_id))
+    d = _detail(model_id)
+    if d.summary.status != "open":
+        flash(f"Model #{model_id} is already closed.", "info")
+        return redirect(url_for("models.show", model_id=model_id))
+    return render_template("close.html", d=d, m=d.summary, form=ActionForm())
 
 
 @bp.post("/<int:model_id>/reclaim")

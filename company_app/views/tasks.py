@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from company_app import services
 from company_app.forms import CreateTaskForm
+from hessian_common.format import sentence
 from hessian_common.lender import TaskInputError, TaskParams
 
 bp = Blueprint("tasks", __name__, url_prefix="/models")
@@ -100,8 +101,12 @@ def create():
         try:
             record = lender.create_task(params_from_form(form))
         except TaskInputError as exc:
+            where = dict(FIELD_OF)
+            if form.deadline_at.data is not None:  # the date was used: the error goes there
+                where["deadline"] = "deadline_at"
             for key, message in exc.errors.items():
-                field = getattr(form, FIELD_OF.get(key, key), None)
+                message = sentence(message[:1].upper() + message[1:])
+                field = getattr(form, where.get(key, key), None)
                 if field is not None:
                     field.errors = [*field.errors, message]
                 else:
@@ -114,4 +119,6 @@ def create():
             )
             return redirect(url_for("models.show", model_id=record.model_id))
     status = 400 if form.is_submitted() else 200
-    return render_template("create.html", form=form), status
+    chosen = form.data_file.data if form.is_submitted() else None
+    dropped = getattr(chosen, "filename", "") or None
+    return render_template("create.html", form=form, dropped=dropped), status

@@ -8,25 +8,33 @@ from data_owner_app.forms import ActionForm
 from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.errors import ChainUnavailable
+from hessian_common.format import format_amount
 
 bp = Blueprint("account", __name__)
 
 
 @bp.get("/")
 def overview():
-    """Account card, models you can contribute to, your latest submissions."""
+    """Account card, models you can contribute to, your latest submissions.
+
+    While the chain does not answer, the balances and models are the last known ones (the
+    page says so) and the submissions show their last known status.
+    """
     svc = services()
-    summary, models, chain_error = None, [], None
-    repo = None
+    summary, models, chain_error, repo = None, [], None, None
     try:
         repo = svc.repo
         summary = owner.account_summary(repo, svc.address)
         models = owner.list_open_models(repo, svc.store)
     except ChainUnavailable as exc:
         chain_error = str(exc)
-    subs = owner.my_submissions(svc.journal, repo, svc.address)
-    claimable = [s for s in subs if s.claimable]
-    forfeitable = [s for s in subs if s.forfeitable]
+    subs = owner.my_submissions(
+        svc.journal, repo if chain_error is None else None, svc.address, svc.status_cache
+    )
+    claimable = [s for s in subs if s.claimable and not s.last_known]
+    forfeitable = [s for s in subs if s.forfeitable and not s.last_known]
+    names = svc.model_names({s.entry.model_id for s in subs})
+    names.update({m.model_id: m.name for m in models})
     return render_template(
         "overview.html",
         summary=summary,
@@ -36,7 +44,7 @@ def overview():
         subs=subs[:5],
         claimable=claimable,
         forfeitable=forfeitable,
-        names={m.model_id: m.name for m in models},
+        names=names,
         n_subs=len(subs),
         chain_error=chain_error,
         form=ActionForm(),
@@ -51,7 +59,7 @@ def withdraw():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for("account.overview"))
     amount = owner.withdraw(services().repo)
-    flash(f"Withdrew {amount / 10**18:.6f} ETH to your account.", "success")
+    flash(f"Withdrew {format_amount(amount)} to your account.", "success")
     return redirect(url_for("account.overview"))
 
 
@@ -69,7 +77,7 @@ def claim(update_id: int):
         return redirect(url_for("account.overview"))
     amount = owner.claim_share(svc.repo, update_id)
     flash(
-        f"Claimed {amount / 10**18:.6f} ETH for update #{update_id}; withdraw it below.",
+        f"Claimed {format_amount(amount)} for update #{update_id}; withdraw it below.",
         "success",
     )
     return redirect(url_for("account.overview"))

@@ -47,6 +47,7 @@ from hessian_common.errors import (
     LendingInputError,
     StoreUnavailable,
 )
+from hessian_common.format import format_amount
 
 bp = Blueprint("borrow", __name__, url_prefix="/borrow")
 
@@ -98,6 +99,7 @@ def index():
         "borrow_index.html",
         offers=offers,
         names=_names([*offers, *loans]),
+        rates=_rates(offers),
         loans=loans,
         pending=book.pending(svc.address),
         form=ActionForm(),
@@ -237,6 +239,7 @@ def loans():
         "borrow_loans.html",
         loans=mine,
         names=_names(mine),
+        rates=_rates(_offers(book)),
         pending=book.pending(svc.address),
         form=ActionForm(),
     )
@@ -255,6 +258,7 @@ def loan(loan_id: int):
     return render_template(
         "borrow_loan.html",
         loan=view,
+        rate=_rates(_offers(book)).get(view.loan.model_id),
         name=_names([view]).get(view.loan.model_id),
         labels={f.name: f.label for f in APPLICATION_FIELDS},
         info=view.loan,
@@ -336,7 +340,7 @@ def withdraw():
     if not _form_ok():
         return redirect(url_for("borrow.index"))
     amount = borrower.withdraw(services().loanbook)
-    flash(f"Withdrew {amount / 10**18:.6f} ETH from the LoanBook to your account.", "success")
+    flash(f"Withdrew {format_amount(amount)} from the LoanBook to your account.", "success")
     return redirect(url_for("borrow.index"))
 
 
@@ -357,6 +361,23 @@ def _my_loan(loan_id: int) -> Any:
         if item.loan_id == loan_id:
             return item
     abort(404, description=f"Loan #{loan_id} is not one of this account's loans.")
+
+
+def _offers(book: Any) -> list:
+    """The lenders' deployed models and policies (``[]`` if the store cannot say)."""
+    from hessian_common.errors import StoreError
+    from hessian_common.lending import borrower
+
+    try:
+        return borrower.lenders(book, services().store)
+    except StoreError:
+        return []
+
+
+def _rates(offers: list) -> dict[int, int]:
+    """Model id -> the policy's wei per dollar: the lending pages show each ETH amount with
+    its dollar value, the same way the lender's pages do (``hessian_common.format``)."""
+    return {o.model_id: o.policy.wei_per_dollar for o in offers if o.policy is not None}
 
 
 def _names(items: list) -> dict[int, str]:

@@ -27,14 +27,34 @@ def index():
     return render_template("models.html", models=models, show_all=show_all)
 
 
+def model_or_404(model_id: int) -> owner.OpenModel:
+    """The model ``model_id`` as an owner sees it, or a 404 page saying there is none (the
+    contract's ``UnknownModel`` revert is not an error of the user's making)."""
+    from flask import abort
+
+    from hessian_common.errors import ContractRevert
+
+    svc = services()
+    try:
+        return owner.get_model(svc.repo, svc.store, model_id)
+    except ContractRevert as exc:
+        if exc.error_name == "UnknownModel":
+            abort(
+                404,
+                description=f"There is no model #{model_id} on this chain. The open models "
+                "are listed under Open models.",
+            )
+        raise
+
+
 @bp.get("/<int:model_id>")
 def detail(model_id: int):
     """One model: its terms, its schema's columns, and your submissions to it."""
     svc = services()
-    model = owner.get_model(svc.repo, svc.store, model_id)
+    model = model_or_404(model_id)
     subs = [
         s
-        for s in owner.my_submissions(svc.journal, svc.repo, svc.address)
+        for s in owner.my_submissions(svc.journal, svc.repo, svc.address, svc.status_cache)
         if s.entry.model_id == model_id
     ]
     return render_template("model.html", model=model, subs=subs, record=_record(model.lender))

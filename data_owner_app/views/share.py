@@ -29,6 +29,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 
@@ -36,6 +37,7 @@ from data_owner_app.forms import ShareForm, SubmitForm
 from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.errors import ChainUnavailable, DataError
+from hessian_common.format import sentence, sentences
 from hessian_common.web import jobs
 
 bp = Blueprint("share", __name__)
@@ -106,13 +108,30 @@ def _save_upload(storage: Any) -> tuple[Path, str]:
     return path, name
 
 
+def unusable_reason(model: owner.OpenModel) -> str | None:
+    """Why ``model`` takes no submission now, in words (``None`` when it does)."""
+    try:
+        owner.check_can_submit(model, None, "")
+    except DataError as exc:
+        return sentence(str(exc))
+    return None
+
+
 @bp.route("/models/<int:model_id>/share", methods=["GET", "POST"])
 def choose(model_id: int):
-    """Step 1: choose a file and check it."""
-    svc = services()
-    model = owner.get_model(svc.repo, svc.store, model_id)
+    """Step 1: choose a file and check it (a closed model offers no upload)."""
+    from data_owner_app.views.models import model_or_404
+
+    model = model_or_404(model_id)
+    closed = unusable_reason(model)
+    if closed is not None:
+        status = 409 if request.method == "POST" else 200
+        return render_template(
+            "share_choose.html", model=model, form=None, error=None, closed=closed
+        ), status
     form = ShareForm()
     error = None
+    dropped = None
     if form.validate_on_submit():
         uploaded = bool(form.upload.data and form.upload.data.filename)
         if uploaded:
@@ -121,8 +140,6 @@ def choose(model_id: int):
             path = Path(form.path.data.strip()).expanduser()
             label = path.name
         try:
-            if not model.usable:
-                owner.check_can_submit(model, None, svc.address)
             report = owner.validate_for_model(
                 path,
                 model.spec,
@@ -146,9 +163,19 @@ def choose(model_id: int):
             staging().add(item)
             return redirect(url_for("share.preview", token=item.token))
     elif form.is_submitted():
-        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        error = sentences(*(e for errs in form.errors.values() for e in errs))
+        chosen = getattr(form.upload.data, "filename", "") if form.upload.data else ""
+        if chosen:
+            dropped = os.path.basename(chosen)
     status = 400 if error else 200
-    return render_template("share_choose.html", model=model, form=form, error=error), status
+    return render_template(
+        "share_choose.html",
+        model=model,
+        form=form,
+        error=error and sentence(error),
+        dropped=dropped,
+        closed=None,
+    ), status
 
 
 def _staged(token: str) -> Staged:
@@ -161,13 +188,16 @@ def _staged(token: str) -> Staged:
 def _replay_check(svc: Any, item: Any) -> tuple[Any, Any]:
     """The contract wrapper (``None`` while the chain is down) and whether this dataset was
     already submitted to the model (by this owner's journal, and by the contract when up)."""
+    from hessian_common.chain.outage import fresh_reads
+
     try:
         repo = svc.repo
     except ChainUnavailable:
         repo = None
-    replay = owner.already_submitted(
-        svc.journal, repo, item.model.model_id, item.report.digest, svc.address
-    )
+    with fresh_reads():  # "checked on chain" must mean now, never a last known answer
+        replay = owner.already_submitted(
+            svc.journal, repo, item.model.model_id, item.report.digest, svc.address
+        )
     return repo, replay
 
 
@@ -186,6 +216,7 @@ def preview(token: str):
         blockers.append(str(exc))
     chain_down = repo is None or not replay.chain_checked
     problems = item.report.problems[: current_app.config["OWNER_MAX_PREVIEW_PROBLEMS"]]
+    rules = _rules(item.report, problems)
     return render_template(
         "share_preview.html",
         item=item,
@@ -196,7 +227,25 @@ def preview(token: str):
         problems=problems,
         form=SubmitForm(),
         chain_down=chain_down,
+        rules=rules,
     )
+
+
+def _rules(report: owner.ValidationReport, problems: list) -> dict[str, str]:
+    """The schema's rule for each column with a problem (what happened to the cell)."""
+    schema = getattr(report.data, "schema", None)
+    out: dict[str, str] = {}
+    for _row, column, _message in problems:
+        if schema is None or column in out:
+            continue
+        try:
+            spec = schema.column(column)
+        except KeyError:
+            continue
+        words = spec.rule_words() or (spec.fill_words() if spec.numeric else "")
+        if words:
+            out[column] = words
+    return out
 
 
 def _run_share(progress: Any, app: Any, token: str) -> int:
@@ -246,7 +295,12 @@ def start(token: str):
         _run_share,
         current_app._get_current_object(),
         token,
-        tags={"kind": "share", "token": token},
+        tags={
+            "kind": "share",
+            "token": token,
+            "model": str(item.model.model_id),
+            "label": item.label,
+        },
     )
     item.job_id = job.id
     return redirect(url_for("share.progress", token=token))

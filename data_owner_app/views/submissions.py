@@ -13,6 +13,7 @@ from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.errors import ChainUnavailable
 from hessian_common.journal import JournalError
+from hessian_common.web import jobs
 
 bp = Blueprint("submissions", __name__, url_prefix="/submissions")
 
@@ -23,15 +24,27 @@ def _rows():
         repo, chain_error = svc.repo, None
     except ChainUnavailable as exc:
         repo, chain_error = None, str(exc)
-    subs = owner.my_submissions(svc.journal, repo, svc.address)
-    if subs and repo is not None:
-        try:
-            names = owner.model_names(repo, svc.store, {s.entry.model_id for s in subs})
-        except ChainUnavailable as exc:
-            names, chain_error = {}, str(exc)
-    else:
-        names = {}
+    subs = owner.my_submissions(svc.journal, repo, svc.address, svc.status_cache)
+    if chain_error is None and any(s.last_known or s.status == "unknown" for s in subs):
+        chain_error = _down_reason()
+    names = svc.model_names({s.entry.model_id for s in subs})
     return subs, names, chain_error
+
+
+def _down_reason() -> str:
+    """Why the chain did not answer this request (its scope, else the status bar's probe)."""
+    from hessian_common.chain.outage import current_scope
+    from hessian_common.web.setup import current_status
+
+    scope = current_scope()
+    if scope is not None and scope.down:
+        return scope.down
+    return current_status().chain.error or "the chain does not answer"
+
+
+def _preparing() -> list:
+    """Files being trained on now (background share jobs), not in the journal yet."""
+    return [j for j in jobs().active(kind="share")]
 
 
 @bp.get("/")
@@ -39,7 +52,12 @@ def index():
     """Every submission with where it stands."""
     subs, names, chain_error = _rows()
     return render_template(
-        "submissions.html", subs=subs, names=names, chain_error=chain_error, form=ActionForm()
+        "submissions.html",
+        subs=subs,
+        names=names,
+        chain_error=chain_error,
+        preparing=_preparing(),
+        form=ActionForm(),
     )
 
 
@@ -64,8 +82,14 @@ def status_json():
                     "rows": s.entry.rows,
                     "reward": s.reward,
                     "score_change": s.score_change,
+                    "last_known": s.last_known,
+                    "known_at": s.known_at,
                 }
                 for s in subs
+            ],
+            "preparing": [
+                {"job": j.id, "model_id": j.tags.get("model"), "label": j.tags.get("label")}
+                for j in _preparing()
             ],
         }
     )

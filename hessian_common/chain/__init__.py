@@ -7,6 +7,8 @@ Public face (see ``docs/architecture.md``)::
     ChainClient, eth_tester_web3, DEV_MNEMONIC,
     chain_id_of, node_errors, node_url, tx_hash_of,
     RetryPolicy, RetryingHTTPProvider, is_rate_limited    # client.py
+    chain_scope, current_scope, fresh_reads, ChainScope,
+    HessianHTTPProvider, probe_rpc, describe_failure      # outage.py (a node that hangs)
     ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
     EventIndex, RefreshResult, LogsTooLarge, index_file   # index.py (the local event index)
     RpcProxy, start_proxy_process                         # proxy.py (a provider, for tests)
@@ -55,6 +57,15 @@ from hessian_common.chain.loanbook import (
     installment_for,
 )
 from hessian_common.chain.node import LocalNode, node_status, start_node, stop_node
+from hessian_common.chain.outage import (
+    ChainScope,
+    HessianHTTPProvider,
+    chain_scope,
+    current_scope,
+    describe_failure,
+    fresh_reads,
+    probe_rpc,
+)
 from hessian_common.chain.proxy import RpcProxy, start_proxy_process
 from hessian_common.chain.repository import (
     CloseReason,
@@ -78,11 +89,13 @@ __all__ = [
     "Artifact",
     "ChainClient",
     "ChainEvent",
+    "ChainScope",
     "CloseReason",
     "ContractWrapper",
     "Deployment",
     "DeploymentInfo",
     "EventIndex",
+    "HessianHTTPProvider",
     "LoanBook",
     "LoanInfo",
     "LoanStatus",
@@ -101,14 +114,18 @@ __all__ = [
     "SubmissionInfo",
     "SubmissionStatus",
     "chain_id_of",
+    "chain_scope",
     "compile_contracts",
     "connect",
     "create_keystore",
+    "current_scope",
     "default_stale_reward",
     "deploy_loanbook",
     "deploy_repository",
+    "describe_failure",
     "dev_account",
     "eth_tester_web3",
+    "fresh_reads",
     "index_file",
     "installment_for",
     "is_rate_limited",
@@ -121,6 +138,7 @@ __all__ = [
     "node_url",
     "open_loanbook",
     "open_repository",
+    "probe_rpc",
     "start_node",
     "start_proxy_process",
     "stop_node",

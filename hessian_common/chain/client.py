@@ -31,7 +31,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.exceptions import (
     ContractLogicError,
     ProviderConnectionError,
@@ -40,6 +40,7 @@ from web3.exceptions import (
 )
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
+from hessian_common.chain.outage import HessianHTTPProvider, current_scope, unavailable
 from hessian_common.errors import (
     ChainError,
     ChainUnavailable,
@@ -162,12 +163,12 @@ def node_errors(url: str) -> Iterator[None]:
     try:
         yield
     except _TRANSPORT_ERRORS as exc:
-        raise ChainUnavailable(f"Ethereum node at {url} is unreachable: {exc}") from exc
+        raise unavailable(url, exc) from exc
     except requests.HTTPError as exc:
         status = getattr(exc.response, "status_code", None)
         if status is None or not (status == 429 or status >= 500):
             raise
-        raise ChainUnavailable(f"Ethereum node at {url} cannot serve now: {exc}") from exc
+        raise unavailable(url, exc) from exc
 
 
 # ---------------------------------------------------------------- rate limits
@@ -255,14 +256,18 @@ def _asked_wait(headers: Any, body: Any) -> float | None:
 _ALREADY_KNOWN = re.compile(r"already known|known transaction|alreadyknown", re.IGNORECASE)
 
 
-class RetryingHTTPProvider(HTTPProvider):
-    """web3's ``HTTPProvider`` that waits and retries when the node rate-limits us.
+class RetryingHTTPProvider(HessianHTTPProvider):
+    """The library's HTTP provider: rate-limit retries outside a chain scope, the scope's
+    short waits inside one.
 
     What :func:`connect` returns uses it, so every read and write of the library (the chain
     client, the wrappers, the event index) rides out a provider's 429s and rate-limit errors
     with :class:`RetryPolicy`'s bounded backoff. Other HTTP errors (e.g. QuickNode's 413 for a
     log range that is too wide) are raised at once, for the caller to act on; web3's own retry
-    of transport failures (timeouts) is kept.
+    of transport failures (timeouts) is kept. Inside a
+    :func:`~hessian_common.chain.outage.chain_scope` (a web request, a job, a worker pass)
+    nothing is retried or waited for long: :class:`HessianHTTPProvider`'s rules apply (a page
+    must answer in seconds; the user and the journal retry).
 
     ``retries`` counts the retries made (for tests and benchmarks).
     """
@@ -274,12 +279,10 @@ class RetryingHTTPProvider(HTTPProvider):
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(
-            endpoint_uri,
-            request_kwargs=request_kwargs,
-            exception_retry_configuration=ExceptionRetryConfiguration(
-                errors=(ConnectionError, requests.Timeout)
-            ),
+        timeout = float((request_kwargs or {}).get("timeout", 10.0))
+        super().__init__(endpoint_uri, timeout=timeout)
+        self.exception_retry_configuration = ExceptionRetryConfiguration(
+            errors=(ConnectionError, requests.Timeout)
         )
         self.retry = retry or RetryPolicy()
         self.retries = 0
@@ -288,6 +291,8 @@ class RetryingHTTPProvider(HTTPProvider):
 
     def make_request(self, method: Any, params: Any) -> Any:
         """Send one JSON-RPC request, retrying rate-limited answers (see the class doc)."""
+        if current_scope() is not None:
+            return super().make_request(method, params)
         policy = self.retry
         for attempt in range(policy.attempts):
             last = attempt + 1 >= policy.attempts
@@ -334,10 +339,14 @@ class RetryingHTTPProvider(HTTPProvider):
 def connect(rpc_url: str, timeout: float = 10.0, retry: RetryPolicy | None = None) -> Web3:
     """A :class:`Web3` on the JSON-RPC endpoint ``rpc_url`` (http or https).
 
-    Requests that the node rate-limits are retried with bounded backoff
-    (:class:`RetryingHTTPProvider`, ``retry`` or the default :class:`RetryPolicy`).
+    The provider is :class:`RetryingHTTPProvider`: outside a
+    :func:`~hessian_common.chain.outage.chain_scope` requests that the node rate-limits are
+    retried with bounded backoff (``retry`` or the default :class:`RetryPolicy`); inside one
+    (a page, a job, a worker pass) reads wait the scope's short timeout, the first failure marks
+    the node down for the rest of the scope, and page views may get the last known answer
+    (:class:`~hessian_common.chain.outage.HessianHTTPProvider`).
 
-    Raises :class:`ChainUnavailable` (with the URL) if the node does not answer
+    Raises :class:`ChainUnavailable` (with the URL, in words) if the node does not answer
     ``eth_chainId``, and :class:`ConfigError` for a URL scheme we cannot use synchronously.
     """
     if not rpc_url.startswith(("http://", "https://")):

@@ -34,6 +34,9 @@ import pandas as pd
 
 from hessian_common.data.schema import ColumnSpec, Schema, load_schema
 from hessian_common.errors import DataError, SchemaError
+from hessian_common.format import format_number
+from hessian_common.numbers import PLAIN_NUMBER
+from hessian_common.numbers import problem as number_problem
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
 """Default size cap of one input file: 2 GiB (Kaggle's full export is about 1.6 GB)."""
@@ -384,6 +387,8 @@ class _Parser:
             )
         raw = raw.loc[keep].reset_index(drop=True)
         line_arr = line_arr[keep]
+        self.drop = np.zeros(len(raw), dtype=bool)
+        self.drop_reasons: Counter[str] = Counter()
 
         parsed: dict[str, pd.Series] = {}
         for spec in schema.columns:
@@ -403,9 +408,23 @@ class _Parser:
         features = pd.DataFrame({n: parsed[n] for n in schema.feature_columns})
         context_cols = [c.name for c in schema.columns if not c.feature]
         context = pd.DataFrame({n: parsed[n] for n in context_cols}, index=features.index)
+        y_kept, policy_kept = y[keep], policy[keep]
+        if self.drop.any():  # rows with an impossible or blank required value (schema rules)
+            use = ~self.drop
+            features = features.loc[use].reset_index(drop=True)
+            context = context.loc[use].reset_index(drop=True)
+            y_kept, policy_kept, line_arr = y_kept[use], policy_kept[use], line_arr[use]
+            for reason, count in self.drop_reasons.items():
+                excluded[reason] = excluded.get(reason, 0) + int(count)
+            if not use.any():
+                reasons = ", ".join(f"{k}: {v}" for k, v in sorted(excluded.items()))
+                raise DataError(
+                    f"{self.source}: no usable rows: all {len(use)} loans are excluded "
+                    f"({reasons}); the problems list which cells"
+                )
         return LoadedData(
             features=features,
-            y=y[keep].astype(np.int8),
+            y=y_kept.astype(np.int8),
             schema=schema,
             source=self.source,
             lines=line_arr,
@@ -415,7 +434,7 @@ class _Parser:
             problem_count=self.problem_count,
             non_loan_lines=non_loan,
             header_line=header_line,
-            policy_loans=int(policy[keep].sum()),
+            policy_loans=int(policy_kept.sum()),
         )
 
     # -- labels ----------------------------------------------------------------------------
@@ -458,14 +477,16 @@ class _Parser:
         if spec.type in ("number", "percent", "months"):
             fast = _all_plain_numbers(raw)
             if fast is not None:
-                return fast
+                return self._validity(fast, raw, spec, lines)
         s = raw.astype(str).str.strip()
         blank = (s == "").to_numpy().copy()
         kind = spec.type
-        if kind == "number":
-            value = pd.to_numeric(s.str.replace(",", "", regex=False), errors="coerce")
-        elif kind == "percent":
-            value = pd.to_numeric(s.str.removesuffix("%").str.strip(), errors="coerce")
+        if kind in ("number", "percent"):
+            # one reading of numbers (hessian_common.numbers): a comma is ambiguous, refused
+            body = s.str.removesuffix("%").str.strip() if kind == "percent" else s
+            plain = body.str.fullmatch(PLAIN_NUMBER.pattern).fillna(False).to_numpy()
+            value = pd.to_numeric(body.where(pd.Series(plain, index=body.index)), errors="coerce")
+            value = value.where(np.isfinite(value.astype("float64")))
         elif kind == "months":
             value = pd.to_numeric(
                 s.str.extract(r"^(\d+(?:\.\d+)?)\s*(?:months?)?$", expand=False),
@@ -492,14 +513,59 @@ class _Parser:
                     blank,
                 )
                 value = value.where(~unknown, None)
+            self._blanks(blank, spec, lines)
             return value
         if kind != "date":
             value = value.astype("float64")
         bad = ~blank & value.isna().to_numpy()
-        self._report(bad, s, spec, lines, f"not a {_TYPE_WORDS[kind]}", blank)
+        if kind in ("number", "percent"):
+            self._report(bad, s, spec, lines, f"not a {_TYPE_WORDS[kind]}", blank, strict=True)
+        else:
+            self._report(bad, s, spec, lines, f"not a {_TYPE_WORDS[kind]}", blank)
+        self._blanks(blank, spec, lines)
         if kind != "date":
             value = value.where(~pd.Series(blank, index=value.index), np.nan)
+            value = self._validity(value, s, spec, lines)
         return value
+
+    def _exclude(self, mask: np.ndarray, reason: str) -> None:
+        """Leave the rows of ``mask`` out of the data, counted under ``reason``."""
+        new = mask & ~self.drop
+        if new.any():
+            self.drop_reasons[reason] += int(new.sum())
+        self.drop |= mask
+
+    def _blanks(self, blank: np.ndarray, spec: ColumnSpec, lines: np.ndarray) -> None:
+        """A blank cell of a column whose ``blank = "exclude"``: reported, row left out."""
+        if spec.blank != "exclude" or not blank.any():
+            return
+        for i in np.flatnonzero(blank)[:MAX_PROBLEMS]:
+            self.problem(lines[i], spec.name, f"blank; row excluded ({spec.name} is required)")
+        self.problem_count += max(0, int(blank.sum()) - MAX_PROBLEMS)
+        self._exclude(blank, f"blank {spec.name}")
+
+    def _validity(
+        self, value: pd.Series, texts: pd.Series, spec: ColumnSpec, lines: np.ndarray
+    ) -> pd.Series:
+        """Values outside the schema's ``valid`` range: reported with the rule, then treated
+        as missing or their rows excluded (``invalid``)."""
+        if spec.valid is None:
+            return value
+        lo, hi = spec.valid
+        numbers = value.to_numpy(dtype="float64")
+        with np.errstate(invalid="ignore"):
+            out = ~np.isnan(numbers) & ((numbers < lo) | (numbers > hi))
+        if not out.any():
+            return value
+        where = f"outside the valid range {format_number(lo)} to {format_number(hi)}"
+        rule = "row excluded" if spec.invalid == "exclude" else spec.fill_words()
+        for i in np.flatnonzero(out)[:MAX_PROBLEMS]:
+            self.problem(lines[i], spec.name, f"{str(texts.iloc[i]).strip()!r} is {where}; {rule}")
+        self.problem_count += max(0, int(out.sum()) - MAX_PROBLEMS)
+        if spec.invalid == "exclude":
+            self._exclude(out, f"impossible {spec.name}")
+            return value
+        return value.where(~pd.Series(out, index=value.index), np.nan)
 
     def _report(
         self,
@@ -509,29 +575,47 @@ class _Parser:
         lines: np.ndarray,
         what: str,
         blank: np.ndarray,
+        strict: bool = False,
     ) -> None:
         n_bad = int(bad.sum())
         if not n_bad:
             return
         nonblank = int((~blank).sum())
         first = int(np.flatnonzero(bad)[0])
+        percent = spec.type == "percent"
+
+        def words(i: int) -> str:
+            if strict:
+                return number_problem(s.iloc[i], percent=percent) or f"{s.iloc[i]!r} is {what}"
+            return f"{s.iloc[i]!r} is {what}"
+
         if n_bad > WRONG_TYPE_FRACTION * nonblank:
             raise SchemaError(
-                f"{self.source}: column {spec.name}: {n_bad} of {nonblank} values are {what} "
+                f"{self.source}: column {spec.name}: {n_bad} of {nonblank} values are not "
+                f"numbers we can read (first at line {lines[first]}: {words(first)}); wrong "
+                "column, wrong schema, or numbers written with commas?"
+                if strict
+                else f"{self.source}: column {spec.name}: {n_bad} of {nonblank} values are {what} "
                 f"(first at line {lines[first]}: {s.iloc[first]!r}); wrong column or wrong schema?"
             )
+        rule = spec.fill_words()
         for i in np.flatnonzero(bad)[:MAX_PROBLEMS]:
-            self.problem(lines[i], spec.name, f"{s.iloc[i]!r} is {what}; treated as missing")
+            self.problem(lines[i], spec.name, f"{words(i)}; {rule}")
         self.problem_count += max(0, n_bad - MAX_PROBLEMS)
 
 
 def _all_plain_numbers(raw: pd.Series) -> pd.Series | None:
-    """Fast path: the whole column is plain finite numbers (no blanks, "%", units), else None."""
+    """Fast path: the whole column is plain finite numbers (no blanks, "%", units), else None.
+
+    Python's ``float`` also reads ``"1_000"``; such a column takes the strict path.
+    """
     try:
         values = np.asarray(raw.to_numpy(dtype=object), dtype=np.float64)
     except (ValueError, TypeError):
         return None
     if not np.isfinite(values).all():
+        return None
+    if raw.astype(str).str.contains("_", regex=False).any():
         return None
     return pd.Series(values, index=raw.index, dtype="float64")
 

@@ -26,6 +26,11 @@ module) describes both Lending Club layouts. Layout of a schema file::
     log = false             # optional: x -> log(1 + max(x, 0)) for heavy tails
     feature = true          # false: parsed (e.g. a date used by a derived column), not a feature
     required = true         # false: a missing column is tolerated (all values missing)
+    valid = [0.0, 100.0]    # optional (numeric): the values possible at all
+    invalid = "missing"     # a value outside `valid`: "missing" (reported, filled) or
+                            # "exclude" (reported, row not used)
+    blank = "missing"       # a blank cell: "missing" (filled) or "exclude" (reported, row
+                            # not used: the value is required)
 
     [[derived]]
     name = "credit_history_years"
@@ -35,7 +40,9 @@ module) describes both Lending Club layouts. Layout of a schema file::
 
 Column types (parsing, by the loader):
 
-- ``number``: a plain number (``"1,234"`` thousands separators allowed).
+- ``number``: a plain number, read by :mod:`hessian_common.numbers`: digits with at most one
+  decimal point; ``"1,5"`` or ``"1,234"`` (a comma, a decimal comma or a thousands separator)
+  is ambiguous, reported and treated as missing, never guessed.
 - ``percent``: ``"13.56%"`` or ``"13.56"`` -> 13.56 (both Lending Club layouts).
 - ``months``: ``" 36 months"`` or ``"36"`` -> 36.
 - ``years``: ``"10+ years"`` -> 10, ``"< 1 year"`` -> 0, ``"3 years"`` -> 3, ``"n/a"`` -> missing.
@@ -47,6 +54,7 @@ Column types (parsing, by the loader):
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,11 +87,43 @@ class ColumnSpec:
     other: bool = True
     drop_first: bool = True
     format: str = "%b-%Y"
+    valid: tuple[float, float] | None = None
+    """The values that are possible at all (numeric columns), ``[low, high]`` inclusive;
+    a value outside is impossible data, handled by :attr:`invalid`. Not ``clip``: clipping
+    tames real outliers before the preprocessing; ``valid`` catches what cannot be real."""
+    invalid: str = "missing"
+    """What a value outside :attr:`valid` does: ``"missing"`` (reported, then filled by the
+    column's missing-value rule) or ``"exclude"`` (reported, the row is not used)."""
+    blank: str = "missing"
+    """What a blank cell does: ``"missing"`` (filled by the missing-value rule, not
+    reported) or ``"exclude"`` (reported, the row is not used: the value is required)."""
 
     @property
     def numeric(self) -> bool:
         """True for the column types that parse to a number."""
         return self.type in NUMERIC_TYPES
+
+    def rule_words(self) -> str:
+        """What happens to an impossible or blank value of this column, in words (shown
+        with the check's problems)."""
+        parts = []
+        if self.valid is not None:
+            lo, hi = (_num(v) for v in self.valid)
+            what = "the row is excluded" if self.invalid == "exclude" else self.fill_words()
+            parts.append(f"valid {lo} to {hi}; outside that {what}")
+        if self.blank == "exclude":
+            parts.append("required: a blank cell excludes the row")
+        return "; ".join(parts)
+
+    def fill_words(self) -> str:
+        """How a missing value of this column is filled, in words."""
+        if self.missing == "constant":
+            return f"it is treated as missing (filled with {_num(self.fill)})"
+        if self.missing == "median":
+            return "it is treated as missing (filled with the median of the lender's data)"
+        if self.missing == "mode":
+            return "it is treated as missing (filled with the most common value)"
+        return "it is treated as missing"
 
 
 @dataclass(frozen=True)
@@ -252,6 +292,31 @@ def _clip(value: Any, where: str) -> tuple[float, float] | None:
     return (float(value[0]), float(value[1]))
 
 
+def _num(value: Any) -> str:
+    from hessian_common.format import format_number
+
+    return format_number(value)
+
+
+def _range(value: Any, where: str) -> tuple[float, float] | None:
+    """A ``valid = [low, high]`` entry (finite numbers, low <= high)."""
+    if value is None:
+        return None
+    ok = (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and all(math.isfinite(v) for v in value)
+    )
+    if not ok or value[0] > value[1]:
+        raise SchemaError(f"{where}: valid must be [low, high] finite numbers with low <= high")
+    return (float(value[0]), float(value[1]))
+
+
+VALUE_RULES = ("missing", "exclude")
+"""What an impossible (``invalid``) or blank (``blank``) value does."""
+
+
 def _check_keys(entry: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(entry) - allowed)
     if unknown:
@@ -295,6 +360,12 @@ def _parse_column(entry: Any, where: str) -> ColumnSpec:
     fmt = entry.get("format", "%b-%Y")
     if not isinstance(fmt, str):
         raise SchemaError(f"{where}: format must be a string")
+    valid = _range(entry.get("valid"), where)
+    if valid is not None and ctype not in NUMERIC_TYPES:
+        raise SchemaError(f"{where}: valid is for numeric columns, not {ctype}")
+    for key in ("invalid", "blank"):
+        if entry.get(key, "missing") not in VALUE_RULES:
+            raise SchemaError(f"{where}: {key} must be one of {', '.join(VALUE_RULES)}")
     return ColumnSpec(
         name=name.strip(),
         type=ctype,
@@ -308,6 +379,9 @@ def _parse_column(entry: Any, where: str) -> ColumnSpec:
         other=bool(entry.get("other", True)),
         drop_first=bool(entry.get("drop_first", True)),
         format=fmt,
+        valid=valid,
+        invalid=str(entry.get("invalid", "missing")),
+        blank=str(entry.get("blank", "missing")),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hessian_common.errors import ConfigError
+from hessian_common.format import format_amount
 
 METRICS = ("auc", "accuracy")
 MECHANISMS = ("improvement", "equal", "pro_rata_gain")
@@ -161,8 +162,9 @@ class TaskParams:
             errors["bounty_eth"] = "the bounty must be more than 0"
         elif balance_wei is not None and int(self.bounty_wei) + GAS_RESERVE_WEI > balance_wei:
             errors["bounty_eth"] = (
-                f"the bounty ({self.bounty_wei / 1e18:g} ETH) is more than the account balance "
-                f"({balance_wei / 1e18:.4f} ETH) less a gas reserve of {GAS_RESERVE_WEI / 1e18:g}"
+                f"the bounty ({format_amount(self.bounty_wei)}) is more than the account "
+                f"balance ({format_amount(balance_wei)}) less a gas reserve of "
+                f"{format_amount(GAS_RESERVE_WEI)}"
             )
         if int(self.bounty_wei) >= 2**96:
             errors["bounty_eth"] = "the bounty is too large"
@@ -190,7 +192,14 @@ class TaskParams:
             elif isinstance(self.target, int | float) and self.min_gain >= self.target:
                 errors["min_gain"] = "the minimum paid gain must be below the target"
         if not 0 <= int(self.deposit_wei) < 2**96:
-            errors["deposit_eth"] = "the deposit must be 0 or more (and below 2^96 wei)"
+            errors["deposit_eth"] = "the deposit must be 0 or more"
+        elif int(self.deposit_wei) > int(self.bounty_wei) > 0:
+            errors["deposit_eth"] = (
+                f"the deposit ({format_amount(self.deposit_wei)}) is more than the whole bounty "
+                f"({format_amount(self.bounty_wei)}): no data owner would pay it. An anti-spam "
+                f"deposit is a small part of the bounty, e.g. "
+                f"{format_amount(int(self.bounty_wei) // 1000)}"
+            )
         if int(self.key_size) not in KEY_SIZES:
             errors["key_size"] = f"key size must be one of {KEY_SIZES}"
         if self.update_rule not in UPDATE_RULES:

@@ -27,6 +27,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hessian_common.errors import LendingInputError
+from hessian_common.format import format_number
+from hessian_common.numbers import parse_number
+from hessian_common.numbers import problem as number_problem
 
 FORMAT = "hessian.application/1"
 
@@ -70,18 +73,22 @@ class Field:
     help: str = ""
     required: bool = True
     integer: bool = False
+    unit: str = ""
+    """``"$"`` (a leading ``$`` is accepted), ``"%"`` (a trailing ``%`` is accepted) or ``""``."""
 
 
 APPLICATION_FIELDS: list[Field] = [
     Field("loan_amnt", "Loan amount (US$)", "number", minimum=1000, maximum=40000,
-          help="How much you want to borrow."),
+          help="How much you want to borrow.", unit="$"),
     Field("term", "Term (months)", "choice", choices=("36", "60")),
     Field("grade", "Credit grade", "choice", choices=GRADES,
           help="The credit grade on your credit report (A best, G weakest)."),
     Field("emp_length", "Employment length", "choice", choices=EMP_LENGTHS),
-    Field("annual_inc", "Annual income (US$)", "number", minimum=0, maximum=10_000_000),
+    Field("annual_inc", "Annual income (US$)", "number", minimum=0, maximum=10_000_000,
+          unit="$"),
     Field("dti", "Debt-to-income ratio (%)", "number", minimum=0, maximum=100,
-          help="Monthly debt payments (excluding this loan and a mortgage) / monthly income."),
+          help="Monthly debt payments (excluding this loan and a mortgage) / monthly income.",
+          unit="%"),
     Field("fico_range_low", "FICO score", "number", minimum=300, maximum=850, integer=True),
     Field("delinq_2yrs", "Delinquencies in the last 2 years", "number", minimum=0,
           maximum=50, integer=True, help="30+ days past due on any account."),
@@ -90,9 +97,11 @@ APPLICATION_FIELDS: list[Field] = [
     Field("open_acc", "Open credit lines", "number", minimum=0, maximum=100, integer=True),
     Field("pub_rec", "Derogatory public records", "number", minimum=0, maximum=50,
           integer=True),
-    Field("revol_bal", "Revolving balance (US$)", "number", minimum=0, maximum=10_000_000),
+    Field("revol_bal", "Revolving balance (US$)", "number", minimum=0, maximum=10_000_000,
+          unit="$"),
     Field("revol_util", "Revolving utilisation (%)", "number", minimum=0, maximum=200,
-          required=False, help="Revolving balance / credit limit; blank if you have none."),
+          required=False, help="Revolving balance / credit limit; blank if you have none.",
+          unit="%"),
     Field("total_acc", "Credit lines ever opened", "number", minimum=0, maximum=200,
           integer=True),
     Field("home_ownership", "Home ownership", "choice", choices=HOME_OWNERSHIP),
@@ -205,6 +214,10 @@ def _number_text(v: float) -> str:
 def parse_application(form: Mapping[str, Any], *, created_at: str | None = None) -> Application:
     """Check a submitted form and build the :class:`Application`.
 
+    Numbers are read by :mod:`hessian_common.numbers`: digits with at most one decimal point
+    (``$`` before an amount and ``%`` after a percentage are accepted); a comma (``1,5``,
+    ``10,000``) or another separator is refused with a message, never guessed.
+
     Parameters
     ----------
     form : mapping of field name -> text (a web form; extra keys such as ``csrf_token``
@@ -231,19 +244,20 @@ def parse_application(form: Mapping[str, Any], *, created_at: str | None = None)
                 errors[f.name] = "required"
             continue
         if f.kind == "number":
-            try:
-                v = float(text.replace(",", "").replace("$", "").removesuffix("%"))
-            except ValueError:
-                errors[f.name] = f"{text!r} is not a number"
+            # one reading of numbers everywhere: "1,5" is refused, never read as 15
+            reason = number_problem(text, percent=f.unit == "%", dollars=f.unit == "$")
+            if reason is not None:
+                errors[f.name] = reason
                 continue
-            if not math.isfinite(v):
-                errors[f.name] = f"{text!r} is not a finite number"
-            elif f.integer and v != int(v):
+            v = parse_number(text, percent=f.unit == "%", dollars=f.unit == "$")
+            if f.integer and v != int(v):
                 errors[f.name] = f"{text!r} is not a whole number"
             elif (f.minimum is not None and v < f.minimum) or (
                 f.maximum is not None and v > f.maximum
             ):
-                errors[f.name] = f"must be between {f.minimum:,g} and {f.maximum:,g}"
+                errors[f.name] = (
+                    f"must be between {format_number(f.minimum)} and {format_number(f.maximum)}"
+                )
             else:
                 out[f.name] = round(v, 2)
         elif f.kind == "choice":

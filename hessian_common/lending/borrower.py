@@ -38,6 +38,7 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.format import format_amount
 from hessian_common.lending.application import Application
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.types import Wei
@@ -402,8 +403,12 @@ def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, A
     else:
         amount = amount_wei
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= outstanding:
+        got = format_amount(amount) if isinstance(amount, int) else repr(amount)
         raise LendingInputError(
-            {"amount": f"must be 1..{outstanding} wei (the outstanding amount), got {amount!r}"}
+            {
+                "amount": f"must be more than 0 and at most the outstanding "
+                f"{format_amount(outstanding)}, got {got}"
+            }
         )
     return book.repay(int(loan_id), int(amount))
 

@@ -56,11 +56,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ChainUnavailable)
     def _chain_down(exc: ChainUnavailable):
+        from hessian_common.format import sentence
+        from hessian_common.web.outage import restart_hint
+
         return error_response(
             503,
             "The chain is unreachable",
-            str(exc),
-            "Nothing was sent. Start the node (hessian node start) or check --rpc, then retry.",
+            sentence(str(exc)),
+            f"Nothing was sent. {restart_hint(str(exc))} (or check --rpc), then retry.",
         )
 
     @app.errorhandler(StoreUnavailable)

@@ -61,6 +61,18 @@ class Job:
             return 1.0 if self.state == DONE else None
         return min(1.0, self.done / self.total)
 
+    @property
+    def line(self) -> str:
+        """The one progress line shown for this job, by the page and by ``jobs.js`` alike:
+        ``Evaluate 2 waiting update(s): running (1/2) — evaluating update #3 (2 of 2)``."""
+        count = f" ({self.done}/{self.total})" if self.total else ""
+        text = f"{self.name}: {self.state}{count}"
+        if self.message:
+            text += f" — {self.message}"
+        if self.error:
+            text += f" — {self.error}"
+        return text
+
     def to_dict(self) -> dict[str, Any]:
         """JSON view (the result only if it is a plain value)."""
         result = self.result if isinstance(self.result, str | int | float | bool) else None
@@ -75,6 +87,7 @@ class Job:
             "error": self.error,
             "result": result,
             "active": self.active,
+            "line": self.line,
             "elapsed": round((self.finished or time.time()) - (self.started or self.created), 1),
         }
 
@@ -141,10 +154,15 @@ class JobRunner:
         return job
 
     def _run(self, job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        from hessian_common.chain.outage import JOB_READ_TIMEOUT, chain_scope
+
         with self._lock:
             job.state, job.started = RUNNING, time.time()
         try:
-            result = fn(Progress(job, self._lock), *args, **kwargs)
+            # One chain scope per job: a node that stops answering costs the job one read
+            # timeout, then every further chain call fails at once (the job reports it).
+            with chain_scope(read_timeout=JOB_READ_TIMEOUT):
+                result = fn(Progress(job, self._lock), *args, **kwargs)
         except HessianError as exc:
             with self._lock:
                 job.state, job.error = FAILED, str(exc)

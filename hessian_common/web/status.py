@@ -1,7 +1,9 @@
 """The status bar on every page: is the chain reachable (chain id, block)? Is the store?
 
-A probe never raises: a failure becomes ``ok=False`` with a short reason, so a page can
-always render and tell the user what is down.
+A probe never raises: a failure becomes ``ok=False`` with a short reason in words, so a page
+can always render and tell the user what is down. A node reached over HTTP is probed with one
+short request (:func:`hessian_common.chain.outage.probe_rpc`, ``PROBE_TIMEOUT`` seconds), so a
+hung node costs the page about two seconds, not a request timeout per read.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class ChainStatus:
     chain_id: int | None = None
     block: int | None = None
     error: str | None = None
+    last_block: int | None = None
+    """While down: the last block the app saw (``None`` if it never saw one)."""
+    last_ok_at: float | None = None
+    """While down: when the node last answered (``time.time()``)."""
 
     @property
     def name(self) -> str:
@@ -71,15 +77,30 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def probe_chain(w3: Any | Callable[[], Any] | None, url: str = "") -> ChainStatus:
+def probe_chain(
+    w3: Any | Callable[[], Any] | None, url: str = "", timeout: float | None = None
+) -> ChainStatus:
     """Ask the node for its chain id and block number.
 
     ``w3`` is a ``Web3`` or a callable returning one (it may raise ``ChainUnavailable``).
+    A node reached over HTTP (a ``Web3`` on an HTTP provider, or a factory with ``url``
+    given) is asked with one request of at most ``timeout`` seconds (default
+    ``PROBE_TIMEOUT``), without building a connection; the in-process eth-tester through web3.
     """
+    from hessian_common.chain.client import node_url
+    from hessian_common.chain.outage import PROBE_TIMEOUT, is_http, probe_rpc
+
     if w3 is None:
         return ChainStatus(ok=False, url=url, error="no chain configured")
+    wait = PROBE_TIMEOUT if timeout is None else timeout
     try:
-        web3 = w3() if callable(w3) and not hasattr(w3, "eth") else w3
+        ready = hasattr(w3, "eth")
+        if ready and is_http(w3):
+            url = node_url(w3)
+        if (ready and is_http(w3)) or (not ready and url):
+            found = probe_rpc(url, wait)
+            return ChainStatus(ok=True, url=url, chain_id=found.chain_id, block=found.block)
+        web3 = w3 if ready else w3()
         return ChainStatus(
             ok=True, url=url, chain_id=int(web3.eth.chain_id), block=int(web3.eth.block_number)
         )

@@ -104,7 +104,7 @@ def test_node_stopped_mid_session_leaves_state_unchanged(tmp_path, lender_data):
         stop_process(proc)
 
     for url in ("/models/1/close", "/models/1/evaluate-all", "/models/1/reveal"):
-        resp = web.post(url, data={"csrf_token": token})
+        resp = web.post(url, data={"csrf_token": token, "confirm": "yes"})
         assert resp.status_code == 503, (url, resp.status_code)
         assert "The chain is unreachable" in resp.get_data(as_text=True)
     resp = web.get("/")

@@ -85,7 +85,8 @@ def test_create_submit_evaluate_close_reveal_audit(app, web, env, lender_data):
 
     # Close, reclaim the rest, reveal, audit.
     token = csrf(web)
-    assert web.post(f"/models/{model_id}/close", data={"csrf_token": token}).status_code == 302
+    closing = {"csrf_token": token, "confirm": "yes"}
+    assert web.post(f"/models/{model_id}/close", data=closing).status_code == 302
     assert env.repo.model(model_id).status == 1
     remaining = env.repo.model(model_id).remaining
     # no reclaim before the reveal: the audit comes first
@@ -161,3 +162,48 @@ def test_auto_evaluation_follows_new_submissions(app, web, env, lender_data):
     assert env.repo.submission(update_id).status != SubmissionStatus.WAITING
     page = web.get(f"/models/{model_id}").get_data(as_text=True)
     assert "Auto-evaluate: on" in page
+
+
+def test_one_progress_line_per_job_and_no_second_evaluation_while_one_runs(
+    app, web, env, lender_data
+):
+    """While an evaluation of the model runs, its page shows one banner per job whose one
+    line is the job's own (what jobs.js keeps updating), and every Evaluate button is
+    disabled; a second "Evaluate all" is refused and starts nothing."""
+    import threading
+
+    from hessian_common.web import jobs
+
+    resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
+    model_id = _model_id(resp)
+    update_id = owner_submit(env, model_id, 1, lender_data["owners"][0])
+    gate = threading.Event()
+
+    def running(progress):
+        progress.update(done=0, total=2, message="evaluating update #1 (1 of 2)")
+        gate.wait(30)
+
+    job = jobs(app).submit("Evaluate 2 waiting update(s)", running, tags={"model": str(model_id)})
+    try:
+        page = web.get(f"/models/{model_id}").get_data(as_text=True)
+        banners = re.findall(r'<div class="job[^"]*" data-job="[^"]+"[^>]*>(.*?)</div>', page, re.S)
+        assert len(banners) == 1
+        [line] = re.findall(r'<span class="job-message">([^<]*)</span>', banners[0])
+        assert line == jobs(app).get(job.id).line
+        assert line == "Evaluate 2 waiting update(s): running (0/2) — evaluating update #1 (1 of 2)"
+        assert re.sub(r"<[^>]+>", "", banners[0]).strip() == line  # nothing else in it
+        buttons = re.findall(r"<button[^>]*>Evaluate[^<]*</button>", page)
+        assert buttons and all("disabled" in b for b in buttons), buttons
+        token = csrf(web, f"/models/{model_id}")
+        resp = web.post(f"/models/{model_id}/evaluate-all", data={"csrf_token": token})
+        assert resp.status_code == 302
+        assert len(jobs(app).active(model=str(model_id))) == 1
+        assert "already running" in web.get(f"/models/{model_id}").get_data(as_text=True)
+        assert env.repo.submission(update_id).status == SubmissionStatus.WAITING
+    finally:
+        gate.set()
+        jobs(app).wait(job.id, timeout=30)
+    page = web.get(f"/models/{model_id}").get_data(as_text=True)
+    assert not [
+        b for b in re.findall(r"<button[^>]*>Evaluate[^<]*</button>", page) if "disabled" in b
+    ]

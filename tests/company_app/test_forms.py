@@ -14,14 +14,19 @@ BAD_CREATE = [
     ({"name": "ab"}, "between 3 and 80"),
     ({"bounty_eth": "0"}, "more than 0 ETH"),
     ({"bounty_eth": "-1"}, "at least 0"),
-    ({"bounty_eth": "abc"}, "Not a valid decimal"),
+    ({"bounty_eth": "abc"}, "&#39;abc&#39; is not a number."),
+    ({"bounty_eth": "1,5"}, "it could mean 1.5 or 15"),
+    ({"bounty_eth": "10 000"}, "has a separator inside"),
+    ({"deposit_eth": "1000000"}, "is more than the whole bounty (10.00 ETH)"),
+    ({"epochs": "2,000"}, "ambiguous"),
+    ({"epochs": "20.5"}, "is not a whole number"),
     ({"bounty_eth": "1000000"}, "more than the account balance"),
     ({"target": "1.5"}, "between 0.0 and 1.0"),
     ({"target": "0.1"}, "already scores"),
     ({"metric": "f1"}, "Not a valid choice"),
     ({"mechanism": "lottery"}, "Not a valid choice"),
     ({"deadline_days": "", "deadline_at": ""}, "Give a deadline"),
-    ({"deadline_days": "", "deadline_at": "2001-01-01T00:00"}, "at least a minute in the future"),
+    ({"deadline_days": "", "deadline_at": "2001-01-01T00:00"}, "This date and time has passed"),
     ({"eval_window_hours": "0"}, "between 0.01 and 2160"),
     ({"deposit_eth": "-0.1"}, "at least 0"),
     ({"key_size": "777"}, "Not a valid choice"),
@@ -40,6 +45,40 @@ def _nothing_happened(env, before_balance: int) -> None:
     company = env.home / "company" / "deployments"
     leftovers = [p for p in company.rglob("*") if p.is_file()] if company.exists() else []
     assert leftovers == [], leftovers
+
+
+def _field_errors(html: str, field_id: str) -> str:
+    """The errors shown in the ``.field`` block of input ``field_id``."""
+    block = html.split(f'id="{field_id}"', 1)[1].split('<div class="field', 1)[0]
+    return " ".join(re.findall(r"<li>(.*?)</li>", block))
+
+
+def test_a_deposit_above_the_bounty_is_refused_under_its_field(web, env, lender_data):
+    form = create_form(csrf(web), lender_data["lender"], deposit_eth="1000000")
+    html = web.post("/models/new", data=form).get_data(as_text=True)
+    errors = _field_errors(html, "deposit_eth")
+    assert "1,000,000.00 ETH" in errors and "no data owner would pay it" in errors
+    assert "wei" not in errors
+    assert env.repo.model_count() == 0
+
+
+def test_a_past_deadline_date_shows_under_the_date_field(web, env, lender_data):
+    form = create_form(csrf(web), lender_data["lender"], deadline_at="2001-01-01T00:00")
+    html = web.post("/models/new", data=form).get_data(as_text=True)
+    assert "This date and time has passed" in _field_errors(html, "deadline_at")
+    assert _field_errors(html, "deadline_days") == ""
+    assert env.repo.model_count() == 0
+
+
+def test_a_chosen_csv_dropped_by_an_error_is_said_so(web, env, lender_data):
+    form = create_form(csrf(web), "", name="x")  # a bad name: the form comes back
+    form["data_file"] = (io.BytesIO(lender_data["lender"].read_bytes()), "my_loans.csv")
+    resp = web.post("/models/new", data=form, content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert 'id="dropped"' in html and "my_loans.csv" in html and "choose it again" in html
+    fresh = web.get("/models/new").get_data(as_text=True)
+    assert 'id="dropped"' not in fresh
 
 
 @pytest.mark.parametrize(("override", "message"), BAD_CREATE)
@@ -113,7 +152,9 @@ def test_upload_over_the_cap_is_refused(env, lender_data):
 def test_action_forms_refuse_bad_input(web, env, lender_data):
     """Actions on unknown models or submissions, and without a CSRF token."""
     token = csrf(web)
-    assert web.post("/models/99/close", data={"csrf_token": token}).status_code == 400
+    assert web.post("/models/99/close", data={"csrf_token": token}).status_code == 404
+    closing = {"csrf_token": token, "confirm": "yes"}
+    assert web.post("/models/99/close", data=closing).status_code == 400
     assert web.post("/models/99/evaluate-all", data={"csrf_token": token}).status_code == 302
     assert web.get("/models/99").status_code == 404
     assert web.post("/models/99/auto", data={"csrf_token": token}).status_code == 404
@@ -137,6 +178,18 @@ def test_close_twice_and_reveal_while_open_are_refused(web, env, lender_data):
     resp = web.post("/models/1/reclaim", data={"csrf_token": token})
     assert resp.status_code == 409 and "ModelStillOpen" in resp.get_data(as_text=True)
     assert not env.repo.model(1).revealed
-    assert web.post("/models/1/close", data={"csrf_token": token}).status_code == 302
-    resp = web.post("/models/1/close", data={"csrf_token": token})
+    # closing asks first: the page says what it means, and nothing is sent
+    for ask in (
+        web.get("/models/1/close"),
+        web.post("/models/1/close", data={"csrf_token": token}),
+    ):
+        assert ask.status_code == 200
+        assert "Closing cannot be undone" in ask.get_data(as_text=True)
+    assert env.repo.model(1).is_open
+    assert 'href="/models/1/close"' in web.get("/models/1").get_data(as_text=True)
+    closing = {"csrf_token": token, "confirm": "yes"}
+    assert web.post("/models/1/close", data=closing).status_code == 302
+    assert not env.repo.model(1).is_open
+    resp = web.post("/models/1/close", data=closing)
     assert resp.status_code == 409 and "ModelNotOpen" in resp.get_data(as_text=True)
+    assert web.get("/models/1/close").status_code == 302  # already closed: back to the model

@@ -172,7 +172,9 @@ def test_loanbook_address_from_config(env, tmp_path):
 
 BAD_POLICY = [
     ({"required_return_pct": "-1"}, "between 0 and 100"),
-    ({"max_pd_pct": "abc"}, "Not a valid decimal"),
+    ({"max_pd_pct": "abc"}, "&#39;abc&#39; is not a number."),
+    ({"max_pd_pct": "35,5"}, "it could mean 35.5 or 355"),
+    ({"dollars_per_eth": "10,000"}, "it could mean 10.000 or 10000"),
     ({"min_apr_pct": "12", "max_apr_pct": "10"}, "below the lowest APR"),
     ({"max_apr_pct": "30.555"}, "whole basis points"),
     ({"step_bps": "0"}, "between 1 and 1000"),
@@ -273,13 +275,20 @@ def test_applications_queue_and_decisions(lapp, lweb, env, deployed):
 
     # Approve above the cap, below the floor, garbage: nothing sent.
     before = env.w3.eth.block_number
-    for apr in ("31", "4.99", "abc", "12.345"):
+    messages = []
+    for apr in ("31", "4.99", "abc", "12.345", "150"):
         resp = _post(lweb, f"/lending/applications/{b}/approve", apr_pct=apr)
         assert resp.status_code == 302
         assert book.loan(b).status == LoanStatus.APPLIED
+        flashed = lweb.get("/lending/applications").get_data(as_text=True)
+        messages += re.findall(r'<div class="flash flash-error">(.*?)</div>', flashed, re.S)
     assert env.w3.eth.block_number == before
-    flashed = lweb.get("/lending/applications").get_data(as_text=True)
-    assert "Nothing was sent" in flashed
+    assert len(messages) == 5
+    for message in messages:  # one full stop between sentences, never ".." or none
+        assert ".." not in message and re.search(r"[^.]\. Nothing was sent\.$", message), message
+    assert "31.00% is outside the policy&#39;s range 5.00% to 30.00%" in messages[0]
+    assert "&#39;abc&#39; is not a number." in messages[2]
+    assert "between 0 and 100." in messages[4]  # was "..between 0 and 100.. Nothing was sent."
 
     # Approve at a chosen APR within the cap.
     assert _post(lweb, f"/lending/applications/{b}/approve", apr_pct="17.5").status_code == 302

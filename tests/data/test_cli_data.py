@@ -50,7 +50,12 @@ def test_inspect_reports_problems_with_rows(tmp_path):
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert report["problems"] == [
-        {"row": 4, "column": "dti", "message": "'n.a.' is not a percentage; treated as missing"}
+        {
+            "row": 4,
+            "column": "dti",
+            "message": "'n.a.' is not a number; it is treated as missing (filled with the "
+            "median of the lender's data)",
+        }
     ]
     assert report["problem_count"] == 1
 

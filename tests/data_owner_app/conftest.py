@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from data_owner_app import create_app
-from hessian_common.chain.node import launch, wait_for_rpc
 from hessian_common.config import load_settings
-from tests.fixtures.procs import free_port, stop_process
+from tests.fixtures.chain import RestartableGanache
 from tests.owner.fixtures import (  # noqa: F401
     chain_repo,
     journal,
@@ -47,25 +44,6 @@ def app(tmp_path, owner_repo, owner_store):  # noqa: F811 - fixtures imported ab
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class RestartableGanache:
-    """One Ganache node on a fixed port and database directory, stopped and started by PID."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.state_dir = state_dir
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = launch("ganache", self.port, self.state_dir, self.state_dir / "ganache.log")
-        wait_for_rpc(self.url, timeout=90, proc=self.proc)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, timeout=30)
-            self.proc = None
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ store, no transaction, no upload left behind."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.data_owner_app.helpers import upload
@@ -78,6 +80,9 @@ def test_bad_upload_is_refused_with_a_message(
     assert r.status_code == 400, body[-1500:]
     assert "This file cannot be used" in body and "Nothing was sent" in body
     assert expected.lower() in body.lower(), body[body.find("flash-error") :][:600]
+    # the message is a sentence: one full stop before "Nothing was sent", never none or two
+    flash = re.sub(r"<[^>]+>", "", body.split('class="flash flash-error"', 1)[1].split("</div>")[0])
+    assert re.search(r"[^.][.?] +Nothing was sent\.", flash), flash
     assert "Traceback" not in body
     # the message names the file by the name the owner gave, not our private temp path
     assert str(app.extensions["owner"].uploads_dir) not in body
@@ -126,7 +131,35 @@ def test_unknown_staging_token_is_404(client):
     assert "choose it again" in r.get_data(as_text=True)
 
 
-def test_unknown_model_is_a_clear_error(client):
-    r = client.get("/models/99/share")
-    assert r.status_code == 409
-    assert "UnknownModel" in r.get_data(as_text=True)
+@pytest.mark.parametrize("url", ["/models/99/share", "/models/99"])
+def test_unknown_model_is_a_404_in_words(client, url):
+    r = client.get(url)
+    assert r.status_code == 404
+    body = r.get_data(as_text=True)
+    assert "There is no model #99 on this chain." in body
+    assert "UnknownModel" not in body and "reverted" not in body
+
+
+def test_impossible_cells_are_listed_with_their_rule_in_the_check(client, lender):
+    from tests.data.helpers import csv_text, row
+    from tests.data_owner_app.helpers import token_of
+
+    rows = [
+        row(id=str(i), loan_status="Charged Off" if i % 4 == 0 else "Fully Paid") for i in range(12)
+    ]
+    rows += [
+        row(id="90", fico_range_low="-5"),
+        row(id="91", loan_amnt="1e308"),
+        row(id="92", dti="1,5"),
+    ]
+    r = upload(client, lender.model_id, csv_text(rows).encode(), "odd.csv")
+    page = client.get(f"/share/{token_of(r)}").get_data(as_text=True)
+    problems = page.split('class="problems"', 1)[1].split("</table>", 1)[0]
+    assert '<td class="num">15</td><td><code>fico_range_low</code></td>' in problems
+    assert "&#39;-5&#39; is outside the valid range 300 to 850" in problems
+    assert "&#39;1e308&#39; is outside the valid range 1 to 10,000,000; row excluded" in problems
+    assert "it could mean 1.5 or 15" in problems
+    rules = page.split('id="rules"', 1)[1].split("</dl>", 1)[0]
+    assert "fico_range_low" in rules and "valid 300 to 850" in rules
+    assert "loan_amnt" in rules and "the row is excluded" in rules
+    assert "impossible loan_amnt" in page  # counted among the excluded rows

@@ -170,8 +170,8 @@ def test_index_lists_the_lender_and_its_policy(web, world):
     t = text(page)
     assert world.name in t and f"Model #{world.model_id}" in t
     assert "5.00% – 30.00%" in t  # APR range of the default policy (cap 30%)
-    assert "$1,000 – $40,000" in t and "36 or 60 months" in t
-    assert "8.0% a year" in t  # required return
+    assert "$1,000.00 – $40,000.00" in t and "36 or 60 months" in t
+    assert "8.00% a year" in t  # required return
     assert f'href="/borrow/apply/{world.model_id}"' in page.get_data(as_text=True)
     assert "You have not applied" in t
     assert 'href="/borrow/"' in web.get("/").get_data(as_text=True)  # the nav link
@@ -187,6 +187,8 @@ def test_application_form_follows_the_field_list(web, world):
     assert "The credit grade on your credit report" in body
     assert '<option value="G">G</option>' in body
     assert 'name="int_rate"' not in body and 'name="installment"' not in body
+    # limits in words a person reads, never "1e+07"
+    assert "0 to 10,000,000" in body and "1,000 to 40,000" in body and "e+0" not in body
 
 
 def test_bad_application_shows_errors_and_changes_nothing(web, app, world):
@@ -198,10 +200,14 @@ def test_bad_application_shows_errors_and_changes_nothing(web, app, world):
     assert "Please correct the application." in t and "Nothing was stored or sent." in t
     assert "'lots' is not a number" in t
     assert "must be between 300 and 850" in t
+    assert ".." not in t.replace("...", "")  # one full stop between sentences
     assert "is not a month like Jan-2005" in t
     body = r.get_data(as_text=True)
     assert body.count("has-error") == 4
     assert 'value="120000"' in body  # good values stay in the form
+    r = apply(web, world, dti="1,5")  # was sealed and put on chain as 15
+    assert r.status_code == 400 and "it could mean 1.5 or 15" in text(r)
+    assert world.book.loan_count() == before_loans
     # outside this lender's policy (the library's range is wider): refused the same way
     r = apply(web, world, loan_amnt="45000")
     assert r.status_code == 400 and "between 1,000 and 40,000" in text(r)
@@ -462,10 +468,10 @@ def test_an_expired_offer_cannot_be_accepted(web, world):
     info = world.book.loan(loan_id)
     assert info.status is LoanStatus.OFFERED
     assert "Offer expires" in text(web.get(f"/borrow/loans/{loan_id}"))
-    assert "(ended)" not in text(web.get(f"/borrow/loans/{loan_id}"))
+    assert "(ended " not in text(web.get(f"/borrow/loans/{loan_id}"))
     ChainTime(world.w3).advance(world.book.offer_validity + 60)
     # the page counts down on the chain's clock (the one the contract uses)
-    assert "(ended)" in text(web.get(f"/borrow/loans/{loan_id}"))
+    assert "(ended " in text(web.get(f"/borrow/loans/{loan_id}"))
     r = post(web, f"/borrow/loans/{loan_id}/accept", f"/borrow/loans/{loan_id}")
     assert r.status_code == 400 and "expired" in text(r)
     assert world.book.loan(loan_id).status is LoanStatus.OFFERED
@@ -473,3 +479,43 @@ def test_an_expired_offer_cannot_be_accepted(web, world):
     r = post(web, f"/borrow/loans/{loan_id}/cancel", f"/borrow/loans/{loan_id}")
     assert r.status_code == 302
     assert world.book.loan(loan_id).status is LoanStatus.CANCELLED
+
+
+def test_the_lender_queue_and_the_borrower_offer_show_the_same_amounts(web, world, tmp_path):
+    """One formatting layer: the instalment the lender's queue suggests is, character for
+    character, the one the borrower's offer shows (ETH with the same decimals, and dollars at
+    the policy's rate), and the amount asked reads the same on both sides."""
+    from company_app import create_app as company_app
+
+    company = company_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "HESSIAN_HOME": tmp_path / "company-home",
+            "W3": world.w3,
+            "STORE_OBJ": world.store,
+            "LENDER": world.desk.lender,
+            "LOANBOOK_OBJ": world.book,
+            "HESSIAN_STATUS_TTL": 0.0,
+        }
+    )
+    lender_web = company.test_client()
+    loan_id = loan_id_of(apply(web, world, loan_amnt="3243.21", term="36"))
+    queue = lender_web.get("/lending/applications").get_data(as_text=True)
+    row = queue.split(f'id="loan-{loan_id}"', 1)[1].split("</tr>", 1)[0]
+    suggested = re.search(r'class="suggested-installment">([^<]+)<', row).group(1)
+    assert re.fullmatch(r"\d+\.\d{2,6} ETH \(\$\d[\d,]*\.\d\d\)", suggested), suggested
+    asked = re.search(r'<td class="num">([^<]*ETH[^<]*)</td>', row).group(1)
+    assert asked == "0.324321 ETH ($3,243.21)"
+    assert "The applicant's answers" in queue  # the lender sees what was asked
+    answers = queue.split(f'id="answers-{loan_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Annual income (US$)" in answers and "120,000" in answers
+
+    assert lender_web.post(f"/lending/applications/{loan_id}/suggested").status_code == 302
+    offer = web.get(f"/borrow/loans/{loan_id}").get_data(as_text=True)
+    shown = re.search(r'id="offer-installment">([^<]+)<', offer).group(1)
+    assert html.unescape(shown) == html.unescape(suggested)
+    assert "0.324321 ETH ($3,243.21)" in html.unescape(offer)
+    from hessian_common.web import jobs
+
+    jobs(company).shutdown(wait=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 
 from hessian_common.journal import State
 from tests.data_owner_app.helpers import token_of, train_and_submit, upload, upload_file
@@ -17,7 +18,7 @@ from tests.data_owner_app.helpers import token_of, train_and_submit, upload, upl
 def test_pages_show_the_open_model(client, lender):
     home = client.get("/").get_data(as_text=True)
     assert "Prime personal loans 2026" in home
-    assert "5 ETH" in home  # bounty left
+    assert "5.00 ETH" in home  # bounty left
     models = client.get("/models/").get_data(as_text=True)
     for text in ("AUC", "improvement", "0.01 ETH", "Share data", "newton"):
         assert text in models
@@ -252,3 +253,34 @@ def test_transaction_and_cid_links(app, client, lender, owner_split):
     assert client.get("/submissions/cid/bafkreinotmine").status_code == 404
     assert client.get("/submissions/tx/0x" + "ab" * 32).status_code == 404
     assert client.get("/submissions/tx/nothex").status_code == 404
+
+
+def test_a_closed_task_keeps_its_name_shows_no_time_left_and_offers_no_upload(
+    app, client, lender, owner_split
+):
+    job = train_and_submit(
+        client, app, token_of(upload_file(client, lender.model_id, owner_split / "owner_03.csv"))
+    )
+    assert job.state == "done", job.error
+    lender.repo.close_model(lender.model_id)
+    mid = lender.model_id
+    name = "Prime personal loans 2026"
+
+    home = client.get("/").get_data(as_text=True)
+    latest = home.split("Latest submissions", 1)[1]
+    assert name in latest and f"Model {mid}<" not in latest  # named, not "Model 1"
+    subs = client.get("/submissions/").get_data(as_text=True)
+    assert name in subs and f">Model {mid}<" not in subs
+    detail = client.get(f"/models/{mid}").get_data(as_text=True)
+    assert "closed" in detail and not re.search(r"\d+ (d|h|min) \d* ?\w* ?left", detail)
+    assert 'small-value">closed<' in detail  # the deadline card says closed, no time left
+    listed = client.get("/models/?all=1").get_data(as_text=True)
+    row = listed.split(name, 1)[1].split("</tr>", 1)[0]
+    assert not re.search(r"\d+ (d|h|min).*left", row) and "closed" in row
+    share = client.get(f"/models/{mid}/share")
+    page = share.get_data(as_text=True)
+    assert share.status_code == 200 and 'id="closed"' in page
+    assert "takes no more data" in page and 'type="file"' not in page
+    r = upload_file(client, mid, owner_split / "owner_04.csv")
+    assert r.status_code == 409 and 'type="file"' not in r.get_data(as_text=True)
+    assert app.extensions["owner"].journal.entries(model_id=mid)[0].label == "owner_03.csv"

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +55,58 @@ def _run_file(home):
     return home / "run" / "demo.json"
 
 
+class Output:
+    """The demo's output, read line by line on a thread (so a test can wait for a line)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            with self._lock:
+                self.lines.append(line)
+
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self.lines)
+
+    def wait_for(self, needle: str, timeout: float, start: int = 0) -> str:
+        """Wait until ``needle`` is printed (after line ``start``); return the output."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                tail = "".join(self.lines[start:])
+            if needle in tail:
+                return tail
+            time.sleep(0.2)
+        raise AssertionError(f"{needle!r} not printed within {timeout}s:\n{self.text()}")
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.lines)
+
+
+def _chain_pid(home: Path) -> int:
+    recorded = json.loads(_run_file(home).read_text())["children"]
+    [chain] = [c for c in recorded if c["name"] == "ganache"]
+    return int(chain["pid"])
+
+
+def _close_demo_task(company: str) -> None:
+    """The lender closes the demo task through the company app (confirmation included)."""
+    session = requests.Session()
+    page = session.get(company + "models/1/close", timeout=30)
+    assert page.status_code == 200 and "Closing cannot be undone" in page.text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    done = session.post(
+        company + "models/1/close", data={"csrf_token": token, "confirm": "yes"}, timeout=60
+    )
+    assert done.status_code == 200 and "is closed to new submissions" in done.text
+
+
 def test_first_run_serves_both_apps_and_ctrl_c_stops_everything(demo_env):
     home = demo_env["home"]
     proc = subprocess.Popen(
@@ -63,18 +116,9 @@ def test_first_run_serves_both_apps_and_ctrl_c_stops_everything(demo_env):
         text=True,
         env=clean_env(),
     )
-    lines: list[str] = []
+    output = Output(proc)
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Press Ctrl-C" in line:
-                break
-        out = "".join(lines)
-        assert "Press Ctrl-C" in out, f"demo did not come up:\n{out}"
+        out = output.wait_for("Press Ctrl-C", timeout=240)
         base = demo_env["base"]
         urls = [f"http://127.0.0.1:{base + k}/" for k in range(OWNERS + 1)]
         for url in urls:
@@ -92,15 +136,55 @@ def test_first_run_serves_both_apps_and_ctrl_c_stops_everything(demo_env):
             assert Path(f).stat().st_size > 1000
         recorded = json.loads(_run_file(home).read_text())["children"]
         assert {c["name"] for c in recorded} == {"ganache", "company", "owner-1", "owner-2"}
-        pids = [c["pid"] for c in recorded]
-        assert all(pid_alive(p) for p in pids)
+        assert all(pid_alive(c["pid"]) for c in recorded)
 
+        # The chain stops: the demo and its apps stay up, the chain comes back on its state.
+        first_chain = _chain_pid(home)
+        at = output.mark()
+        os.kill(first_chain, signal.SIGTERM)
+        said = output.wait_for("chain     back at", timeout=120, start=at)
+        assert f"ganache (PID {first_chain}) stopped" in said and "the apps keep running" in said
+        assert proc.poll() is None
+        second_chain = _chain_pid(home)
+        assert second_chain != first_chain and pid_alive(second_chain)
+        for url in urls:
+            page = requests.get(url, timeout=30)
+            assert page.status_code == 200 and "The chain is not answering" not in page.text
+        assert "Demo: Lending Club default risk" in requests.get(urls[1], timeout=30).text
+
+        # The chain hangs (alive, paused): the demo says so; the apps answer with the demo's
+        # command and the last known state; then it continues.
+        at = output.mark()
+        os.kill(second_chain, signal.SIGSTOP)
+        try:
+            said = output.wait_for("is running but has not answered", timeout=60, start=at)
+            assert f"kill -CONT {second_chain}" in said
+            page = requests.get(urls[1], timeout=15)
+            assert page.status_code == 200
+            assert "The chain is not answering" in page.text
+            assert "The demo restarts its chain by itself" in page.text
+            assert f"--state-dir {home / 'chain'}" in page.text
+            assert "You are seeing the last known state" in page.text
+        finally:
+            os.kill(second_chain, signal.SIGCONT)
+        output.wait_for("chain     answering again", timeout=60, start=at)
+
+        # The lender closes the demo task (the second run must not replace it).
+        _close_demo_task(urls[0])
+
+        recorded = json.loads(_run_file(home).read_text())["children"]
+        pids = [c["pid"] for c in recorded]
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        rest = output.text()
         assert proc.returncode == 0, rest
         assert "Traceback" not in rest
         for c in recorded:
             assert f"stopped   {c['name']} (PID {c['pid']})" in rest
+        # the chain is stopped last
+        assert rest.rindex("stopped   ganache") > max(
+            rest.rindex(f"stopped   {n}") for n in ("company", "owner-1", "owner-2")
+        )
         eventually(lambda: not any(pid_alive(p) for p in pids), timeout=20)
         assert not _run_file(home).exists()
         for url in urls:
@@ -125,6 +209,10 @@ def test_second_run_reuses_everything_and_check_exits(demo_env):
     assert "contract  reusing ModelRepository" in text, text
     assert "data      reusing" in text, text
     assert "task      reusing model #1" in text, text
+    # the demo task was closed in the first run: reused and reported, not replaced and funded
+    assert "it is closed" in text and "--new-task" in text, text
+    assert "task      creating" not in text and "lending   training" not in text, text
+    assert "lending   reusing deployed model #2" in text, text
     assert re.search(r"check\s+company HTTP 200, owner-1 HTTP 200, owner-2 HTTP 200", text), text
     assert not _run_file(demo_env["home"]).exists()
 

@@ -282,7 +282,11 @@ def _story(w: World, page) -> None:
 
     # ---------------------------------------------------------------- 5. close, reveal, audit
     page.goto(w.company + "/models/1")
-    _click(page, "Close task")
+    page.get_by_role("link", name="Close task").first.click()  # a confirmation page first
+    page.wait_for_load_state()
+    assert "Closing cannot be undone" in _text(page)
+    assert repo.model(1).is_open
+    _click(page, "Close the task")
     page.wait_for_load_state()
     assert "is closed to new submissions" in _text(page)
     m = repo.model(1)

@@ -57,8 +57,18 @@ def test_params_check_names_every_bad_field(tmp_path):
         "data",
         "tolerance",
     }
-    assert "balance" in params(None, data_bytes=b"x").check(balance_wei=ETH)["bounty_eth"]
+    too_much = params(None, data_bytes=b"x").check(balance_wei=ETH)["bounty_eth"]
+    assert "more than the account balance (1.00 ETH)" in too_much and "wei" not in too_much
     assert params(None, data_bytes=b"x").rule_params() == {"mu": 0.05}
+
+
+def test_params_check_bounds_the_deposit_by_the_bounty():
+    ok = params(None, data_bytes=b"x", bounty_wei=10 * ETH, deposit_wei=ETH)
+    assert "deposit_eth" not in ok.check()
+    huge = params(None, data_bytes=b"x", bounty_wei=10 * ETH, deposit_wei=10**6 * ETH)
+    message = huge.check()["deposit_eth"]
+    assert "1,000,000.00 ETH" in message and "10.00 ETH" in message
+    assert "no data owner would pay it" in message and "wei" not in message
 
 
 def test_test_set_bytes_round_trip():

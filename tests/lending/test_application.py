@@ -22,7 +22,7 @@ NOW = "2026-11-26T09:30:00Z"
 
 def good_form(**over):
     form = {
-        "loan_amnt": "12,000",
+        "loan_amnt": "12000",
         "term": "36",
         "grade": "b",
         "emp_length": "10+ years",
@@ -33,7 +33,7 @@ def good_form(**over):
         "inq_last_6mths": "1",
         "open_acc": "9",
         "pub_rec": "0",
-        "revol_bal": "8,200",
+        "revol_bal": "$8200",
         "revol_util": "41.3%",
         "total_acc": "21",
         "home_ownership": "RENT",
@@ -62,6 +62,41 @@ def test_parse_a_good_form():
     assert app.fields["annual_inc"] == 65_000 and app.fields["revol_util"] == 41.3
     assert "addr_state" not in app.fields and "csrf_token" not in app.fields
     assert app.month == "Nov-2026" and app.created_at == NOW
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "readings"),
+    [
+        ("dti", "1,5", "1.5 or 15"),  # sealed and put on chain as 15 before
+        ("loan_amnt", "12,000", "12.000 or 12000"),
+        ("annual_inc", "$65,000", "65.000 or 65000"),
+        ("revol_util", "41,3%", "41.3 or 413"),
+        ("revol_bal", "8 200", None),
+        ("annual_inc", "65'000", None),
+        ("dti", "1.2.3", None),
+    ],
+)
+def test_an_ambiguous_number_is_refused_never_guessed(field, typed, readings):
+    with pytest.raises(LendingInputError) as e:
+        parse_application(good_form(**{field: typed}), created_at=NOW)
+    assert set(e.value.errors) == {field}
+    message = e.value.errors[field]
+    assert repr(typed) in message
+    assert any(w in message for w in ("no separators", "without one", "one decimal point"))
+    if readings:
+        assert f"it could mean {readings}" in message
+
+
+def test_numbers_that_cannot_be_misread_are_accepted():
+    app = parse_application(
+        good_form(dti="1.5", loan_amnt="$12000", revol_util="41.3%", annual_inc=" 65000 "),
+        created_at=NOW,
+    )
+    assert app.fields["dti"] == 1.5 and app.amount == 12_000
+    assert app.fields["revol_util"] == 41.3 and app.fields["annual_inc"] == 65_000
+    with pytest.raises(LendingInputError) as e:  # a % where no percentage is asked
+        parse_application(good_form(fico_range_low="700%"), created_at=NOW)
+    assert "without the % sign" in e.value.errors["fico_range_low"]
 
 
 def test_every_bad_field_is_named():

@@ -253,15 +253,49 @@ def test_my_submissions_and_rewards(journal, owner_repo, owner_store, lender, ow
     assert s.status == "accepted" and s.reward > 0
     assert s.score_before == lender.repo.model(lender.model_id).initial_score
     assert s.score_change == s.new_score - s.score_before > 0
-    # without the chain, the journal still answers
+    # without the chain and no record of what it said: on chain, status unknown (not a guess)
     [s] = owner.my_submissions(journal, None, me)
-    assert s.status == "waiting_evaluation"
+    assert s.status == "unknown" and s.status_label == "On chain, status unknown"
 
     summary = owner.account_summary(owner_repo, me)
     assert summary.pending == s.entry.deposit + owner_repo.submission(e.update_id).reward
     assert owner.withdraw(owner_repo) == summary.pending
     with pytest.raises(DataError, match="nothing to withdraw"):
         owner.withdraw(owner_repo)
+
+
+def test_my_submissions_show_the_last_known_status_while_the_chain_is_down(
+    journal, owner_repo, owner_store, lender, owner_split, tmp_path
+):
+    from hessian_common.owner_cache import StatusCache
+
+    me = owner_repo.client.address
+    cache = StatusCache(tmp_path / "status_cache.sqlite", clock=lambda: 1_800_000_000.0)
+    entries = {
+        name: owner.share(
+            journal, owner_store, owner_repo, model=lender.model_id,
+            path=owner_split / name, owner=me,
+        )
+        for name in ("owner_02.csv", "owner_03.csv", "owner_04.csv")
+    }  # fmt: skip
+    accepted, _ = lender.evaluate(entries["owner_02.csv"].update_id)
+    assert accepted
+    score = lender.repo.model(lender.model_id).current_score
+    lender.repo.evaluate_update(entries["owner_03.csv"].update_id, False, score - 1000, "")
+    live = {s.entry.id: s for s in owner.my_submissions(journal, owner_repo, me, cache)}
+    assert all(not s.last_known for s in live.values())
+    # the chain goes away: every status is the one last read, with when it was read
+    down = {s.entry.id: s for s in owner.my_submissions(journal, None, me, cache)}
+    for entry_id, s in down.items():
+        assert s.known_at == 1_800_000_000.0 and s.last_known
+        assert (s.status, s.reward, s.new_score, s.score_before) == (
+            live[entry_id].status,
+            live[entry_id].reward,
+            live[entry_id].new_score,
+            live[entry_id].score_before,
+        )
+    statuses = sorted(s.status for s in down.values())
+    assert statuses == ["accepted", "rejected", "waiting_evaluation"]
 
 
 def test_entry_of_another_account_is_not_sent_by_this_one(
@@ -354,3 +388,15 @@ def test_one_click_sends_one_transaction(
     assert w3.eth.get_transaction_count(me) == nonce + 1  # one transaction, no reverted second
     e = journal.get(entry.id)
     assert e.state is State.PUBLISHED and owner_repo.model(m.model_id).submission_count == 1
+
+
+def test_a_deposit_above_the_balance_is_refused_in_eth_not_wei(
+    chain_repo, owner_repo, owner_store, owner_split
+):
+    huge = open_model(chain_repo, owner_store, owner_split, deposit=10**6 * 10**18)
+    model = owner.get_model(owner_repo, owner_store, huge.model_id)
+    with pytest.raises(DataError) as err:
+        owner.check_can_submit(model, owner_repo, owner_repo.client.address)
+    message = str(err.value)
+    assert "the submission deposit is 1,000,000.00 ETH" in message
+    assert "wei" not in message and "1000000000000000000000000" not in message

@@ -40,7 +40,11 @@ def test_fifty_owners_bad_owners_earn_little_and_replays_are_refused(default_run
 
 def test_replay_matches_the_recorded_chain_run(default_run) -> None:
     assert default_run.initial_auc == pytest.approx(0.655035, abs=1e-6)
-    assert default_run.federated_auc == pytest.approx(0.687545, abs=2e-6)
+    # The recorded run (docs/simulation/summary.json) says 0.687545: it predates the loader's
+    # validity rules, which now treat the generator's few dti -1 sentinels ("not computed")
+    # as missing; the same run with them gives 0.687540 (equal at the README's 4 decimals).
+    assert default_run.federated_auc == pytest.approx(0.687540, abs=2e-6)
+    assert default_run.federated_auc == pytest.approx(0.687545, abs=1e-5)
     assert default_run.accepted == 29
 
 

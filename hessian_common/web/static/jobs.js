@@ -1,8 +1,10 @@
 /* Hessian background-job progress: no libraries, no network beyond this app.
  *
- * Any element <div class="job" data-job="ID" data-done-url="/where/next"> is filled with a
- * progress bar and message by polling GET /_web/jobs/ID every second until the job ends;
- * then the page goes to data-done-url (or reloads) so server-rendered state is fresh.
+ * Any element <div class="job" data-job="ID" data-done-url="/where/next"> (the macro
+ * job_banner of web/_jobs.html renders one) has its progress bar and its one message line
+ * updated by polling GET /_web/jobs/ID every second until the job ends; then the page goes
+ * to data-done-url (or reloads) so server-rendered state is fresh. The line is the job's
+ * own (Job.line), so the page and the script never show two different texts.
  */
 (function () {
   "use strict";
@@ -20,11 +22,7 @@
       el.appendChild(msg);
     }
     if (job.fraction === null) { bar.removeAttribute("value"); } else { bar.value = job.fraction; }
-    var count = job.total ? " (" + job.done + "/" + job.total + ")" : "";
-    var text = job.name + ": " + job.state + count;
-    if (job.message) { text += " — " + job.message; }
-    if (job.error) { text += " — " + job.error; }
-    msg.textContent = text;
+    msg.textContent = job.line;  /* the same line the page rendered (Job.line) */
     el.className = "job job-" + job.state;
   }
   function poll(el) {
