@@ -180,7 +180,7 @@ def _build(tmp: Path) -> World:
             lambda: svc.repo,
             model=task,
             path=data / name,
-            owner=svc.address,
+            account=svc.account,
             label=name,
         )
         ids[name] = entry.update_id
@@ -353,13 +353,13 @@ def test_train_and_submit_during_the_hang_lands_once(world):
         job = jobs(app).wait(job.id, timeout=60)  # not minutes: one job timeout, then journal
         assert job.state == "done", job.error
         entry = svc.journal.get(job.result)
-        assert entry.state in (State.PREPARED, State.STORED) and entry.update_id is None
+        assert entry.state in (State.PREPARED, State.SENT) and entry.update_id is None
         page = web.get("/submissions/").get_data(as_text=True)
         assert "owner_03.csv" in page and "Waiting for chain" in page
     finally:
         _resume(world)
     deadline = time.monotonic() + 60
-    while svc.journal.get(entry.id).state is not State.CONFIRMED:
+    while svc.journal.get(entry.id).state is not State.PUBLISHED:
         assert time.monotonic() < deadline, svc.journal.get(entry.id)
         time.sleep(0.5)
     repo = ModelRepository(ChainClient(connect(world.node.url), dev_account(0)), svc.repo.address)
