@@ -52,9 +52,10 @@ import "./ReentrancyGuard.sol";
 /// the lender calls {revealTestSet} with the test set CID, the salt of its commitment and the CID
 /// of the decryption transcript (every evaluated candidate's plaintext and Paillier randomness),
 /// so anyone re-encrypts, compares with the ciphertexts and re-scores every evaluation. Only
-/// then can it {reclaim}. Past the deadline without a reveal, anyone may {claimForfeit}: what
-/// remains is split equally among the model's submissions (`pool / submissionCount`, the last
-/// claim takes the dust).
+/// then can it {reclaim} (a model nobody submitted to has nothing to audit and needs no
+/// reveal). Past the deadline without a reveal, anyone may {claimForfeit}: what remains is
+/// split equally among the model's submissions (`pool / submissionCount`, the last claim takes
+/// the dust).
 ///
 /// CIDs are not kept in storage (a CID string costs 3 storage slots): they are emitted in events
 /// ({ModelCreated}, {UpdateSubmitted}, {UpdateEvaluated}, {TestSetRevealed}) that the Python
@@ -361,7 +362,7 @@ contract ModelRepository is ReentrancyGuard {
     error NothingToReclaim(uint256 modelId);
     /// @notice The test set was already revealed.
     error AlreadyRevealed(uint256 modelId);
-    /// @notice The lender must reveal before it reclaims.
+    /// @notice The lender must reveal before it reclaims (once anyone submitted).
     error NotRevealed(uint256 modelId);
     /// @notice The reveal deadline passed: the bounty left is forfeited to the submitters.
     error RevealDeadlinePassed(uint256 modelId, uint256 revealDeadline, uint256 timestamp);
@@ -534,7 +535,9 @@ contract ModelRepository is ReentrancyGuard {
 
     /// @notice Credit what remains of the bounty back to the lender (withdraw it afterwards).
     /// @dev Only once the model is closed and finalised (no submission waiting) and the test
-    /// set and decryption transcript are revealed.
+    /// set and decryption transcript are revealed; a model nobody submitted to has no
+    /// evaluation to audit and nobody to forfeit to, so it needs no reveal (else its bounty
+    /// would be locked for ever once the reveal deadline passed).
     /// @param modelId The model.
     /// Emits a {BountyReclaimed} event.
     function reclaim(uint256 modelId) external {
@@ -542,7 +545,7 @@ contract ModelRepository is ReentrancyGuard {
         if (msg.sender != m.lender) revert NotLender(msg.sender, m.lender);
         if (m.status == ModelStatus.OPEN) revert ModelStillOpen(modelId);
         if (!m.finalized) revert SubmissionsWaiting(modelId, m.waitingCount);
-        if (!m.revealed) revert NotRevealed(modelId);
+        if (!m.revealed && m.submissionCount != 0) revert NotRevealed(modelId);
         uint256 amount = m.remaining;
         if (amount == 0) revert NothingToReclaim(modelId);
         m.remaining = 0;

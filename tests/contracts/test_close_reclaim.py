@@ -95,3 +95,26 @@ def test_reclaim_rules(make_model, lender, owners, w3):
     assert w3.eth.get_balance(lender.client.address) > before  # minus gas
     with reverts("UnknownModel"):
         lender.reclaim(99)
+
+
+def test_a_model_nobody_submitted_to_is_reclaimed_without_a_reveal(
+    make_model, lender, owners, chain_time
+):
+    """Nothing to audit and nobody to forfeit to: before the fix, a lender that let the reveal
+    deadline pass on such a model could never reclaim, and nobody could claim: the bounty was
+    locked in the contract for ever."""
+    model_id = make_model()
+    lender.close_model(model_id)
+    chain_time.advance(lender.reveal_deadline(model_id) + 1 - chain_time.now())
+    with reverts("RevealDeadlinePassed"):
+        reveal(lender, model_id)
+    assert lender.reclaim(model_id) == BOUNTY
+    e = assert_escrow(lender, model_id)
+    assert e["reclaimed"] == BOUNTY and e["remaining"] == 0
+    # one submission, even rejected, and the reveal is due again
+    other = make_model()
+    uid = owners[0].submit_update(other, CID_A, digest(1), 10)
+    lender.evaluate_update(uid, False, 0)
+    lender.close_model(other)
+    with reverts("NotRevealed"):
+        lender.reclaim(other)

@@ -308,9 +308,8 @@ class EscrowMachine(RuleBasedStateMachine):
         m = self.lender._struct("getModel", model_id)
         e = self.lender.escrow(model_id)
         assert m["waitingCount"] == 0 and m["finalized"] and m["reserved"] == 0, m
-        if m["submissionCount"]:  # a model nobody submitted to keeps its bounty unrevealed
-            assert e["owed"] == 0 and e["remaining"] == 0, e
-            assert e["paid"] + e["reclaimed"] == e["bounty"], e
+        assert e["owed"] == 0 and e["remaining"] == 0, e
+        assert e["paid"] + e["reclaimed"] == e["bounty"], e
         assert not m["forfeited"] or e["reclaimed"] == 0, e
 
     def _wait(self, data) -> None:

@@ -74,13 +74,15 @@ def test_reveal_checks_every_rule(make_model, lender, owners):
         reveal(lender, model_id)
 
 
-def test_reveal_until_the_reveal_deadline_second(make_model, lender, chain_time):
+def test_reveal_until_the_reveal_deadline_second(make_model, lender, owners, chain_time):
     deadline = chain_time.now() + 1_000
     on_time, late = make_model(deadline=deadline), make_model(deadline=deadline)
     due = deadline + WINDOW + REVEAL_WINDOW
     assert lender.reveal_deadline(on_time) == lender.reveal_deadline(late) == due
-    lender.close_model(on_time)
-    lender.close_model(late)
+    ids = [owners[i].submit_update(m, CID_A, digest(i), 10) for i, m in enumerate((on_time, late))]
+    for uid, model_id in zip(ids, (on_time, late), strict=True):
+        lender.evaluate_update(uid, False, 0)
+        lender.close_model(model_id)
 
     def reveal_fn(model_id):
         return lender.fn.revealTestSet(model_id, TEST_SET_CID, SALT, TRANSCRIPT_CID)
@@ -94,6 +96,7 @@ def test_reveal_until_the_reveal_deadline_second(make_model, lender, chain_time)
     with reverts("NotRevealed"):
         lender.reclaim(late)  # and never will: the bounty is forfeited to the submitters
     assert lender.reclaim(on_time) == BOUNTY
+    assert lender.claim_forfeit(ids[1]) == BOUNTY  # the late model's only submission takes it
 
 
 def test_withdraw_pays_once(make_model, lender, owners, w3):
