@@ -52,9 +52,10 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 /// the lender calls {revealTestSet} with the test set CID, the salt of its commitment and the CID
 /// of the decryption transcript (every evaluated candidate's plaintext and Paillier randomness),
 /// so anyone re-encrypts, compares with the ciphertexts and re-scores every evaluation. Only
-/// then can it {reclaim}. Past the deadline without a reveal, anyone may {claimForfeit}: what
-/// remains is split equally among the model's submissions (`pool / submissionCount`, the last
-/// claim takes the dust).
+/// then can it {reclaim} (a model nobody submitted to has nothing to audit and needs no
+/// reveal). Past the deadline without a reveal, anyone may {claimForfeit}: what remains is
+/// split equally among the model's submissions (`pool / submissionCount`, the last claim takes
+/// the dust).
 ///
 /// CIDs are not kept in storage (a CID string costs 3 storage slots): they are emitted in events
 /// ({ModelCreated}, {UpdateSubmitted}, {UpdateEvaluated}, {TestSetRevealed}) that the Python
@@ -148,25 +149,30 @@ contract ModelRepository is ReentrancyGuard {
         uint32 lastAcceptedUpdateId;
         uint32 head;
         uint32 tail;
+        // Amounts are uint96: the bounty is at most 2**96 - 1 wei (checked by {createModel})
+        // and every amount is part of it. What an evaluation writes shares slots that are
+        // non-zero from creation, so an evaluation pays for no new slot but the owner's
+        // pending balance; claims and the reclaim pay for slot 6.
         // slot 3
-        uint128 remaining;
-        uint128 reserved;
+        uint96 remaining;
+        uint96 reserved;
         // slot 4
-        uint128 paid;
-        uint96 acceptedRows;
-        // slot 5
-        uint128 bounty;
         uint96 staleReward;
+        uint96 pool;
+        // slot 5
+        uint96 bounty;
+        uint96 paid;
+        /// Sum of the paid gains, at most `PPM - initialScore` (each raises the best score).
+        uint32 totalGain;
         // slot 6
-        uint128 pool;
-        uint128 claimed;
+        uint96 claimed;
+        uint96 reclaimed;
         // slot 7
-        uint128 reclaimed;
-        uint64 totalGain;
-        // slot 8
         uint96 submissionDeposit;
         uint64 maxRows;
-        // slot 9
+        /// At most 2**32 submissions of at most 2**64 - 1 rows: it cannot overflow.
+        uint96 acceptedRows;
+        // slot 8
         bytes32 testSetCommitment;
     }
 
@@ -361,7 +367,7 @@ contract ModelRepository is ReentrancyGuard {
     error NothingToReclaim(uint256 modelId);
     /// @notice The test set was already revealed.
     error AlreadyRevealed(uint256 modelId);
-    /// @notice The lender must reveal before it reclaims.
+    /// @notice The lender must reveal before it reclaims (once anyone submitted).
     error NotRevealed(uint256 modelId);
     /// @notice The reveal deadline passed: the bounty left is forfeited to the submitters.
     error RevealDeadlinePassed(uint256 modelId, uint256 revealDeadline, uint256 timestamp);
@@ -432,8 +438,8 @@ contract ModelRepository is ReentrancyGuard {
         m.deadline = uint40(t.deadline);
         m.evaluationWindow = t.evaluationWindow;
         m.revealWindow = t.revealWindow;
-        m.remaining = uint128(msg.value);
-        m.bounty = uint128(msg.value);
+        m.remaining = uint96(msg.value);
+        m.bounty = uint96(msg.value);
         m.staleReward = t.staleReward;
         m.submissionDeposit = t.submissionDeposit;
         m.maxRows = t.maxRows;
@@ -534,7 +540,9 @@ contract ModelRepository is ReentrancyGuard {
 
     /// @notice Credit what remains of the bounty back to the lender (withdraw it afterwards).
     /// @dev Only once the model is closed and finalised (no submission waiting) and the test
-    /// set and decryption transcript are revealed.
+    /// set and decryption transcript are revealed; a model nobody submitted to has no
+    /// evaluation to audit and nobody to forfeit to, so it needs no reveal (else its bounty
+    /// would be locked for ever once the reveal deadline passed).
     /// @param modelId The model.
     /// Emits a {BountyReclaimed} event.
     function reclaim(uint256 modelId) external {
@@ -542,11 +550,11 @@ contract ModelRepository is ReentrancyGuard {
         if (msg.sender != m.lender) revert NotLender(msg.sender, m.lender);
         if (m.status == ModelStatus.OPEN) revert ModelStillOpen(modelId);
         if (!m.finalized) revert SubmissionsWaiting(modelId, m.waitingCount);
-        if (!m.revealed) revert NotRevealed(modelId);
+        if (!m.revealed && m.submissionCount != 0) revert NotRevealed(modelId);
         uint256 amount = m.remaining;
         if (amount == 0) revert NothingToReclaim(modelId);
         m.remaining = 0;
-        m.reclaimed += uint128(amount);
+        m.reclaimed += uint96(amount);
         _pending[msg.sender] += amount;
         emit BountyReclaimed(modelId, msg.sender, amount);
     }
@@ -933,8 +941,8 @@ contract ModelRepository is ReentrancyGuard {
         uint256 free = uint256(m.remaining) - m.reserved;
         if (reward > free) reward = free;
         if (reward > 0) {
-            m.remaining -= uint128(reward);
-            m.paid += uint128(reward);
+            m.remaining -= uint96(reward);
+            m.paid += uint96(reward);
             s.amount = uint96(reward);
         }
         return reward;
@@ -950,7 +958,7 @@ contract ModelRepository is ReentrancyGuard {
 
     function _takeFromPool(Model storage m, uint256 amount) private {
         m.claimedCount += 1;
-        m.claimed += uint128(amount);
+        m.claimed += uint96(amount);
     }
 
     function _close(uint256 modelId, Model storage m, CloseReason reason) private {
@@ -966,7 +974,7 @@ contract ModelRepository is ReentrancyGuard {
         uint256 pool;
         if (m.mechanism != Mechanism.IMPROVEMENT && m.paidCount > 0) {
             pool = m.remaining;
-            m.pool = uint128(pool);
+            m.pool = uint96(pool);
             m.remaining = 0;
         }
         emit ModelFinalized(modelId, pool, m.paidCount, m.totalGain);

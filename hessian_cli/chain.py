@@ -13,7 +13,9 @@ from hessian_common.config import IN_CHECKOUT, REPO_ROOT
 DECA10B_NB_UPDATE_GAS = 113_704
 """Gas of 0xDeCA10B's Naive Bayes ``addData`` update: the reference our operations compare to."""
 
-GAS_TARGETS = {"submitUpdate": 120_000, "evaluateUpdate": 120_000, "withdraw": 50_000}
+GAS_TARGETS = {"submitUpdate": 150_000, "evaluateUpdate": 120_000, "withdraw": 50_000}
+"""Ceilings for the ModelRepository operations repeated per submission (submitUpdate was
+120,000 before the queue link and the stale reserve; it is about 131,000 now)."""
 
 LOANBOOK_GAS_TARGETS = {
     "applyForLoan": 150_000,
@@ -133,14 +135,20 @@ def deploy(
 
 
 def measure_gas() -> list[tuple[str, str, int]]:
-    """Run every operation once on a fresh eth-tester chain; ``(operation, case, gas)`` rows."""
+    """Run every operation once on a fresh eth-tester chain; ``(operation, case, gas)`` rows.
+
+    ``evaluateUpdate`` is measured on the head of a queue with submissions behind it (the
+    order check, the head moving on) and on the last one (the queue emptying), and in its
+    worst case: a share model's first paid submission reaching the target as the only one,
+    which closes the model, fixes the pool and is its owner's first credit.
+    """
     from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
     from hessian_common.chain.compile import load_artifact
     from hessian_common.chain.repository import Mechanism, ModelRepository, test_set_commitment
 
     w3 = eth_tester_web3()
     tester = w3.provider.ethereum_tester
-    accounts = [dev_account(i) for i in range(4)]
+    accounts = [dev_account(i) for i in range(5)]
     for i, acc in enumerate(accounts):
         w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
     art = load_artifact("ModelRepository")
@@ -150,33 +158,51 @@ def measure_gas() -> list[tuple[str, str, int]]:
     def gas(op: str, case: str, receipt: dict[str, Any]) -> None:
         rows.append((op, case, int(receipt["gasUsed"])))
 
+    def travel(seconds: int) -> None:
+        tester.time_travel(lender.block_timestamp() + seconds)
+        tester.mine_blocks(1)
+
     gas(
         "transfer",
         "plain ETH transfer (floor of any transaction)",
-        lender.send_value(accounts[3].address, 1),
+        lender.send_value(accounts[4].address, 1),
     )
     receipt = lender.deploy(art.abi, art.bytecode)
     gas("deploy", "ModelRepository", receipt)
     repo = ModelRepository(lender, receipt["contractAddress"], art.abi)
-    owners = [repo.as_account(lender.with_account(a)) for a in accounts[1:3]]
+    owners = [repo.as_account(lender.with_account(a)) for a in accounts[1:4]]
     fn = repo.fn
     cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # a real CIDv1 raw
     salt = b"\x07" * 32
     commitment = test_set_commitment(cid, salt)
-    now = lender.block_timestamp()
     deposit = 10**15
+    day = 86_400
 
-    def create(mechanism: Mechanism) -> int:
-        start = lender.block_timestamp()
-        r = lender.transact(
-            fn.createModel(
-                cid, 0, 600_000, 700_000, int(mechanism), start + 86_400, 3_600, deposit, commitment
-            ),
-            value=10**18,
+    def terms(mechanism: Mechanism) -> tuple[int, ...]:
+        # metric, mechanism, initial, target, minGain, deadline, evaluation window,
+        # reveal window, deposit, maxRows, staleReward
+        deadline = lender.block_timestamp() + day
+        return (
+            0,
+            int(mechanism),
+            600_000,
+            700_000,
+            1_000,
+            deadline,
+            3_600,
+            7 * day,
+            deposit,
+            10**7,
+            10**17,
         )
+
+    def create(mechanism: Mechanism, label: str | None = None) -> int:
+        r = lender.transact(fn.createModel(cid, commitment, terms(mechanism)), value=10**18)
+        if label:
+            gas("createModel", label, r)
         return repo.contract.events.ModelCreated().process_receipt(r)[0]["args"]["modelId"]
 
-    def submit(owner: ModelRepository, model_id: int, n: int, label: str | None) -> int:
+    def submit(owner: ModelRepository, model_id: int, n: int, label: str | None = None) -> int:
         r = owner.client.transact(
             fn.submitUpdate(model_id, cid, bytes([n]) * 32, 1_000 + n), value=deposit
         )
@@ -184,76 +210,110 @@ def measure_gas() -> list[tuple[str, str, int]]:
             gas("submitUpdate", label, r)
         return repo.contract.events.UpdateSubmitted().process_receipt(r)[0]["args"]["updateId"]
 
-    r = lender.transact(
-        fn.createModel(cid, 0, 600_000, 700_000, 0, now + 86_400, 3_600, deposit, commitment),
-        value=10**18,
-    )
-    gas("createModel", "IMPROVEMENT, 59-char spec CID", r)
-    m1 = 1
-    u1 = submit(owners[0], m1, 1, "first submission of an owner (59-char CID)")
-    u2 = submit(owners[0], m1, 2, "same owner, new dataset digest")
-    u3 = submit(owners[1], m1, 3, None)
+    def evaluate(uid: int, accepted: bool, score: int, label: str) -> None:
+        reason = 0 if accepted else 1
+        model_cid = cid if accepted else ""
+        gas(
+            "evaluateUpdate",
+            label,
+            lender.transact(fn.evaluateUpdate(uid, accepted, reason, score, model_cid)),
+        )
+
+    # IMPROVEMENT: a queue of four, evaluated and settled in order
+    m1 = create(Mechanism.IMPROVEMENT, "IMPROVEMENT, 59-char spec CID")
+    u1 = submit(owners[0], m1, 1, "first of its model (empty queue), owner's first digest")
+    u2 = submit(owners[0], m1, 2, "joins the queue's tail, same owner, new digest")
+    u3 = submit(owners[1], m1, 3, "joins the queue's tail, another owner")
     u4 = submit(owners[1], m1, 4, None)
-    gas(
-        "evaluateUpdate",
-        "accepted, IMPROVEMENT reward paid",
-        lender.transact(fn.evaluateUpdate(u1, True, 620_000, cid)),
-    )
-    gas(
-        "evaluateUpdate",
-        "rejected (deposit forfeited)",
-        lender.transact(fn.evaluateUpdate(u2, False, 590_000, "")),
-    )
-    tester.time_travel(now + 3_700)
-    tester.mine_blocks(1)
+    evaluate(u1, True, 620_000, "accepted, IMPROVEMENT reward paid; head of 4 (order check)")
+    evaluate(u2, False, 590_000, "rejected (deposit forfeited); head of 3")
+    travel(3_700)
     gas(
         "settleStale",
-        "IMPROVEMENT, remaining / waiting",
-        owners[1].client.transact(fn.settleStale(u3)),
+        "its stale reserve paid, deposit refunded; head of 2",
+        owners[2].client.transact(fn.settleStale(u3)),
     )
-    gas(
-        "evaluateUpdate",
-        "accepted, reaches target (closes + finalises)",
-        lender.transact(fn.evaluateUpdate(u4, True, 700_000, cid)),
-    )
+    evaluate(u4, True, 650_000, "accepted, IMPROVEMENT reward paid; last in queue")
     gas("withdraw", "owner, pending rewards + refunds", owners[0].client.transact(fn.withdraw()))
-    gas("revealTestSet", "commitment checked", lender.transact(fn.revealTestSet(m1, cid, salt)))
-    m3 = create(Mechanism.IMPROVEMENT)
-    gas("closeModel", "early, by the lender", lender.transact(fn.closeModel(m3)))
-    gas("reclaim", "lender, after close", lender.transact(fn.reclaim(m3)))
+    gas(
+        "closeModel",
+        "early, by the lender (nothing waiting: finalises)",
+        lender.transact(fn.closeModel(m1)),
+    )
+    gas(
+        "revealTestSet",
+        "commitment checked, transcript CID",
+        lender.transact(fn.revealTestSet(m1, cid, salt, cid)),
+    )
+    gas("reclaim", "lender, after the reveal", lender.transact(fn.reclaim(m1)))
     gas("withdraw", "lender, reclaimed bounty", lender.transact(fn.withdraw()))
-    owner3 = repo.as_account(lender.with_account(accounts[3]))
-    m2 = create(Mechanism.EQUAL)
-    v1 = submit(owners[0], m2, 11, None)
-    v2 = submit(owner3, m2, 12, None)
-    gas(
-        "evaluateUpdate",
-        "accepted, EQUAL (share fixed at close)",
-        lender.transact(fn.evaluateUpdate(v1, True, 650_000, cid)),
+    m2 = create(Mechanism.IMPROVEMENT)
+    evaluate(
+        submit(owners[2], m2, 5),
+        True,
+        700_000,
+        "accepted, reaches target (closes + finalises); only one",
     )
-    gas(
-        "evaluateUpdate",
-        "worst case: accepted, reaches target, fixes pool, owner's first credit",
-        lender.transact(fn.evaluateUpdate(v2, True, 700_000, cid)),
-    )
+
+    # EQUAL: two paid submissions, then the worst case of evaluateUpdate on a fresh model
+    m3 = create(Mechanism.EQUAL)
+    v1 = submit(owners[0], m3, 11)
+    v2 = submit(owners[2], m3, 12)
+    evaluate(v1, True, 650_000, "accepted, EQUAL (share fixed at close); head of 2")
+    evaluate(v2, True, 700_000, "accepted, EQUAL, reaches target, fixes the pool; last in queue")
     gas("claimShare", "EQUAL, first claim", owners[0].client.transact(fn.claimShare(v1)))
     gas(
         "claimShare",
         "EQUAL, last claim (takes rounding dust)",
         owners[0].client.transact(fn.claimShare(v2)),
     )
-    m4 = create(Mechanism.PRO_RATA_ROWS)
-    now = lender.block_timestamp()
-    x1 = submit(owners[0], m4, 21, None)
-    lender.transact(fn.evaluateUpdate(x1, True, 650_000, cid))
-    tester.time_travel(now + 86_401)
-    tester.mine_blocks(1)
+    m4 = create(Mechanism.PRO_RATA_GAIN)
+    newcomer = repo.as_account(lender.with_account(accounts[4]))  # nothing pending yet
+    w1 = submit(newcomer, m4, 21)
+    evaluate(
+        w1,
+        True,
+        700_000,
+        "worst case: first paid of a share model, reaches target, fixes the pool, "
+        "owner's first credit",
+    )
+
+    # PRO_RATA_GAIN closed by anyone after the deadline
+    m5 = create(Mechanism.PRO_RATA_GAIN)
+    x1 = submit(owners[0], m5, 31)
+    x2 = submit(owners[2], m5, 32)
+    lender.transact(fn.evaluateUpdate(x1, True, 0, 640_000, cid))
+    lender.transact(fn.evaluateUpdate(x2, True, 0, 650_000, cid))
+    travel(day + 1)
     gas(
         "closeModel",
-        "after deadline, by anyone (fixes the pool)",
-        owners[1].client.transact(fn.closeModel(m4)),
+        "after the deadline, by anyone (fixes the pool)",
+        owners[1].client.transact(fn.closeModel(m5)),
     )
-    gas("claimShare", "PRO_RATA_ROWS, only claim", owner3.client.transact(fn.claimShare(x1)))
+    gas(
+        "claimShare",
+        "PRO_RATA_GAIN, first claim (pool × gain / total gain)",
+        owners[1].client.transact(fn.claimShare(x1)),
+    )
+
+    # a lender that never reveals: three submissions share what remains
+    m6 = create(Mechanism.IMPROVEMENT)
+    y = [submit(owners[i], m6, 41 + i) for i in range(3)]
+    for uid in y:
+        lender.transact(fn.evaluateUpdate(uid, False, 1, 0, ""))
+    travel(day + 3_600 + 7 * day + 1)
+    owners[0].client.transact(fn.closeModel(m6))
+    gas(
+        "claimForfeit",
+        "first claim (fixes the forfeited pool)",
+        owners[0].client.transact(fn.claimForfeit(y[0])),
+    )
+    gas("claimForfeit", "a later claim", owners[0].client.transact(fn.claimForfeit(y[1])))
+    gas(
+        "claimForfeit",
+        "last claim (takes rounding dust)",
+        owners[0].client.transact(fn.claimForfeit(y[2])),
+    )
     return rows
 
 
@@ -416,6 +476,18 @@ def bench_gas(output: Path) -> None:
         "CIDs are emitted in events, not stored (a 59-character CID string would cost three "
         "storage slots, ~66k gas, per write); storage keeps ids and packed counters.\n\n"
         "## ModelRepository\n\n"
+        "A 1 ETH bounty, deposit 0.001 ETH, stale reward 0.1 ETH, minimum paid gain 1,000 ppm. "
+        "A model's waiting submissions are a queue linked through the submissions: "
+        "`submitUpdate` links the new one to the tail, `evaluateUpdate` and `settleStale` take "
+        "the head (the order check is one comparison; a call on another submission reverts "
+        "`OutOfOrder`). Amounts are packed as 96-bit integers so that an evaluation writes "
+        "only storage slots that are non-zero since `createModel`, apart from the owner's "
+        "pending balance: its worst case (a share model's first paid submission reaching the "
+        "target, which closes the model, fixes the pool and is its owner's first credit) is "
+        "the highest `evaluateUpdate` row. The first share claim and the reclaim write the "
+        "model's claimed / reclaimed slot. `claimForfeit` is for a lender that missed its "
+        "reveal deadline: the first claim fixes the pool, each submission takes an equal "
+        "share, the last the rounding dust.\n\n"
         f"{table}\n\n"
         "## LoanBook\n\n"
         "A 1 ETH loan (a $10,000 loan at 1e14 wei per dollar), 12 % APR, 36 monthly "

@@ -13,16 +13,24 @@ interface IModelRepository {
     function withdraw() external;
 
     function claimShare(uint256 updateId) external;
+
+    function claimForfeit(uint256 updateId) external;
 }
 
 /// @title ReentrancyAttacker (tests only)
 /// @notice A data owner that, when paid by {IModelRepository.withdraw}, calls back into the
-/// repository to be paid twice. Modes: 0 = no re-entry (an honest contract owner),
-/// 1 = re-enter withdraw() and swallow the revert (records its error data),
-/// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails).
+/// repository to be paid twice. Modes:
+/// 0 = no re-entry (an honest contract owner);
+/// 1 = re-enter withdraw() and swallow the revert (records its error data);
+/// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails);
+/// 3 = re-enter claimShare(target) to be credited the share again (swallowed, recorded);
+/// 4 = re-enter claimForfeit(target) to be credited the forfeit share again (swallowed,
+///     recorded).
+/// A successful re-entry in modes 3 and 4 would leave a pending balance (tests check it is 0).
 contract ReentrancyAttacker {
     IModelRepository public immutable repo;
     uint8 public mode;
+    uint256 public target;
     uint256 public reentries;
     bytes public lastReentryError;
 
@@ -46,17 +54,42 @@ contract ReentrancyAttacker {
         repo.withdraw();
     }
 
+    /// @notice Claim `updateId`'s share (mode 3: claimShare) or forfeit share (mode 4:
+    /// claimForfeit), then withdraw and, when paid, claim the same submission again.
+    function claimAndWithdraw(uint8 mode_, uint256 updateId) external {
+        mode = mode_;
+        target = updateId;
+        if (mode_ == 3) {
+            repo.claimShare(updateId);
+        } else {
+            repo.claimForfeit(updateId);
+        }
+        repo.withdraw();
+    }
+
     receive() external payable {
         if (mode == 0 || reentries > 0) return;
         reentries += 1;
-        if (mode == 1) {
-            try repo.withdraw() {
-                lastReentryError = "";
-            } catch (bytes memory reason) {
-                lastReentryError = reason;
-            }
-        } else {
+        if (mode == 2) {
             repo.withdraw();
+            return;
+        }
+        try this.reenter() {
+            lastReentryError = "";
+        } catch (bytes memory reason) {
+            lastReentryError = reason;
+        }
+    }
+
+    /// @notice The re-entering call of the current mode (external so {receive} can catch it).
+    function reenter() external {
+        require(msg.sender == address(this), "self only");
+        if (mode == 1) {
+            repo.withdraw();
+        } else if (mode == 3) {
+            repo.claimShare(target);
+        } else {
+            repo.claimForfeit(target);
         }
     }
 }

@@ -1,10 +1,14 @@
-"""Helpers for the ModelRepository tests: a lender, owners, and a model factory."""
+"""Helpers for the ModelRepository tests: a lender, owners, sock puppets, a model factory, the
+escrow checks and a clock that puts the next transaction at an exact second."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from eth_account import Account
 from web3 import Web3
 
 from hessian_common.chain.client import ChainClient
@@ -14,11 +18,17 @@ from hessian_common.errors import ContractRevert
 CID_A = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 CID_B = "bafkreidon73zkcrwdb5iafqtijxildoonbwnpv7dyd6ef3qdgads2jc4su"
 TEST_SET_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+TRANSCRIPT_CID = "bafkreie7q3iidccmpvydo62jdnvtsqqjnuh5yfykz7vr5kqzwhqj7mmrhi"
 SALT = b"\x5a" * 32
 BOUNTY = Web3.to_wei(1, "ether")
 DEPOSIT = Web3.to_wei(0.01, "ether")
+STALE = BOUNTY // 10
+"""The wrapper's default stale reward for :data:`BOUNTY` (``bounty // 10``)."""
 WINDOW = 3_600
 DAY = 86_400
+REVEAL_WINDOW = 2 * DAY
+U64 = 2**64 - 1
+TX_GAS = 3_000_000
 
 
 def digest(n: int) -> bytes:
@@ -50,8 +60,30 @@ def outsider(repository: ModelRepository, clients: list[ChainClient]) -> ModelRe
 
 
 @pytest.fixture
+def puppets(
+    repository: ModelRepository, client: ChainClient, w3: Web3
+) -> Callable[[int], list[ModelRepository]]:
+    """``puppets(n)``: the contract as ``n`` fresh funded accounts (a lender's sock puppets)."""
+
+    def make(n: int) -> list[ModelRepository]:
+        out = []
+        for i in range(n):
+            acct = Account.create()
+            funder = w3.eth.accounts[i % len(w3.eth.accounts)]
+            w3.eth.send_transaction(
+                {"from": funder, "to": acct.address, "value": Web3.to_wei(10, "ether")}
+            )
+            out.append(repository.as_account(client.with_account(acct)))
+        return out
+
+    return make
+
+
+@pytest.fixture
 def make_model(lender: ModelRepository, chain_time):
-    """``make_model(**overrides) -> model_id`` with sensible defaults (IMPROVEMENT, 0.6->0.7)."""
+    """``make_model(**overrides) -> model_id`` with sensible defaults: IMPROVEMENT, 0.6 -> 0.7,
+    deadline in a day, one-hour evaluation window, two-day reveal window, deposit 0.01 ETH,
+    the wrapper's default ``min_gain`` (0), ``max_rows`` and ``stale_reward`` (bounty / 10)."""
 
     def make(**kw: Any) -> int:
         args: dict[str, Any] = {
@@ -60,6 +92,7 @@ def make_model(lender: ModelRepository, chain_time):
             "target_score": 700_000,
             "deadline": chain_time.now() + DAY,
             "evaluation_window": WINDOW,
+            "reveal_window": REVEAL_WINDOW,
             "test_set_commitment": test_set_commitment(TEST_SET_CID, SALT),
             "mechanism": Mechanism.IMPROVEMENT,
             "submission_deposit": DEPOSIT,
@@ -71,8 +104,55 @@ def make_model(lender: ModelRepository, chain_time):
     return make
 
 
+def next_block_at(w3: Web3, timestamp: int) -> None:
+    """Make ``timestamp`` the time of the next mined block (the next transaction).
+
+    eth-tester mines a block at ``timestamp - 1``; the pending block then has ``timestamp`` as
+    long as the wall clock is behind it (our boundaries are hours ahead of it). View calls (and
+    the wrapper's revert pre-check) run at the latest block, ``timestamp - 1``: use
+    :func:`transact_at` to test a transaction at an exact second.
+    """
+    latest = int(w3.eth.get_block("latest")["timestamp"])
+    assert timestamp >= latest + 2, (timestamp, latest)
+    assert timestamp > time.time() + 1, "boundary must be ahead of the wall clock"
+    w3.provider.ethereum_tester.time_travel(timestamp)
+    assert int(w3.eth.get_block("pending")["timestamp"]) == timestamp
+
+
+def transact_at(repo: ModelRepository, fn: Any, timestamp: int, value: int = 0) -> dict[str, Any]:
+    """Mine ``fn``, sent by ``repo``'s account, in a block at exactly ``timestamp``.
+
+    The gas limit is given, so the client skips its revert pre-check (a call at the latest
+    block, one second earlier): a revert is the mined transaction's own, decoded from a replay
+    at its block.
+    """
+    w3 = repo.client.w3
+    if int(w3.eth.get_block("pending")["timestamp"]) != timestamp:
+        next_block_at(w3, timestamp)
+    return repo.client.transact(fn, value=value, gas=TX_GAS)
+
+
+def reveal(lender: ModelRepository, model_id: int) -> None:
+    """The lender reveals the committed test set and a transcript."""
+    lender.reveal_test_set(model_id, TEST_SET_CID, SALT, TRANSCRIPT_CID)
+
+
 def assert_escrow(repo: ModelRepository, model_id: int) -> dict[str, int]:
-    """paid + owed + remaining + reclaimed == bounty for ``model_id``; returns the escrow."""
+    """``paid + owed + remaining + reclaimed == bounty`` and ``reserved <= remaining`` for
+    ``model_id``; returns the escrow."""
     e = repo.escrow(model_id)
     assert e["paid"] + e["owed"] + e["remaining"] + e["reclaimed"] == e["bounty"], e
+    reserved = repo._struct("getModel", model_id)["reserved"]
+    assert reserved <= e["remaining"], (reserved, e)
     return e
+
+
+def assert_solvent(repo: ModelRepository, w3: Web3, accounts: Iterable[str]) -> None:
+    """The contract holds exactly what it owes: the pending balances of ``accounts`` (every
+    account that was ever credited) plus, per model, the fixed shares not claimed, the bounty
+    not allotted, the deposits held and those forfeited."""
+    owed = sum(repo.pending(a) for a in set(accounts))
+    for model_id in range(1, repo.model_count() + 1):
+        e = assert_escrow(repo, model_id)
+        owed += e["owed"] + e["remaining"] + e["deposits_held"] + e["deposits_forfeited"]
+    assert w3.eth.get_balance(repo.address) == owed

@@ -1,45 +1,102 @@
-"""revealTestSet (commit-reveal) and withdraw (pull payments, reentrancy guard)."""
+"""revealTestSet (commit-reveal with the decryption transcript, before the reveal deadline) and
+withdraw (pull payments). The re-entrancy attacker is in test_attacks.py."""
 
 from __future__ import annotations
 
-from eth_utils import function_signature_to_4byte_selector
-
-from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.repository import test_set_commitment
 from tests.contracts.conftest import (
     BOUNTY,
     CID_A,
     CID_B,
     DEPOSIT,
+    REVEAL_WINDOW,
     SALT,
     TEST_SET_CID,
+    TRANSCRIPT_CID,
+    WINDOW,
     assert_escrow,
     digest,
+    reveal,
     reverts,
+    transact_at,
 )
 
 
 def test_python_commitment_matches_solidity(lender):
     on_chain = lender.client.call(lender.fn.testSetCommitmentOf(TEST_SET_CID, SALT))
     assert bytes(on_chain) == test_set_commitment(TEST_SET_CID, SALT)
+    other = lender.client.call(lender.fn.testSetCommitmentOf(CID_A, b"\x01" * 32))
+    assert bytes(other) == test_set_commitment(CID_A, b"\x01" * 32)
 
 
-def test_reveal_checks_commitment(make_model, lender, owners):
+def test_reveal_checks_every_rule(make_model, lender, owners):
     model_id = make_model()
-    with reverts("ModelStillOpen"):
-        lender.reveal_test_set(model_id, TEST_SET_CID, SALT)
-    lender.close_model(model_id)
+    uid = owners[0].submit_update(model_id, CID_A, digest(1), 10)
     with reverts("NotLender"):
-        owners[0].reveal_test_set(model_id, TEST_SET_CID, SALT)
+        owners[0].reveal_test_set(model_id, TEST_SET_CID, SALT, TRANSCRIPT_CID)
+    with reverts("ModelStillOpen"):
+        reveal(lender, model_id)
+    lender.close_model(model_id)
+    with reverts("SubmissionsWaiting") as info:  # every evaluation must be in the transcript
+        reveal(lender, model_id)
+    assert info.value.error_args == (model_id, 1)
+    lender.evaluate_update(uid, True, 650_000, CID_B)
+    with reverts("NotLender"):
+        owners[0].reveal_test_set(model_id, TEST_SET_CID, SALT, TRANSCRIPT_CID)
+    with reverts("EmptyCid"):
+        lender.reveal_test_set(model_id, TEST_SET_CID, SALT, "")
+    with reverts("CommitmentMismatch") as info:
+        lender.reveal_test_set(model_id, TEST_SET_CID, b"\x00" * 32, TRANSCRIPT_CID)
+    assert info.value.error_args[1] == test_set_commitment(TEST_SET_CID, SALT)
     with reverts("CommitmentMismatch"):
-        lender.reveal_test_set(model_id, TEST_SET_CID, b"\x00" * 32)
-    with reverts("CommitmentMismatch"):
-        lender.reveal_test_set(model_id, CID_A, SALT)
-    lender.reveal_test_set(model_id, TEST_SET_CID, SALT)
+        lender.reveal_test_set(model_id, CID_A, SALT, TRANSCRIPT_CID)
+    with reverts("UnknownModel"):
+        lender.reveal_test_set(99, TEST_SET_CID, SALT, TRANSCRIPT_CID)
+    assert not lender.model(model_id).revealed
+    reveal(lender, model_id)
     m = lender.model(model_id)
-    assert m.revealed and m.test_set_cid == TEST_SET_CID and m.test_set_salt == SALT
+    assert m.revealed and not m.forfeited
+    assert (m.test_set_cid, m.test_set_salt, m.transcript_cid) == (
+        TEST_SET_CID,
+        SALT,
+        TRANSCRIPT_CID,
+    )
+    event = [e.args for e in lender.events() if e.name == "TestSetRevealed"]
+    assert event == [
+        {
+            "modelId": model_id,
+            "testSetCid": TEST_SET_CID,
+            "salt": SALT,
+            "transcriptCid": TRANSCRIPT_CID,
+        }
+    ]
     with reverts("AlreadyRevealed"):
-        lender.reveal_test_set(model_id, TEST_SET_CID, SALT)
+        reveal(lender, model_id)
+
+
+def test_reveal_until_the_reveal_deadline_second(make_model, lender, owners, chain_time):
+    deadline = chain_time.now() + 1_000
+    on_time, late = make_model(deadline=deadline), make_model(deadline=deadline)
+    due = deadline + WINDOW + REVEAL_WINDOW
+    assert lender.reveal_deadline(on_time) == lender.reveal_deadline(late) == due
+    ids = [owners[i].submit_update(m, CID_A, digest(i), 10) for i, m in enumerate((on_time, late))]
+    for uid, model_id in zip(ids, (on_time, late), strict=True):
+        lender.evaluate_update(uid, False, 0)
+        lender.close_model(model_id)
+
+    def reveal_fn(model_id):
+        return lender.fn.revealTestSet(model_id, TEST_SET_CID, SALT, TRANSCRIPT_CID)
+
+    transact_at(lender, reveal_fn(on_time), due)  # the last second: accepted
+    assert lender.model(on_time).revealed
+    with reverts("RevealDeadlinePassed") as info:
+        transact_at(lender, reveal_fn(late), due + 1)
+    assert info.value.error_args == (late, due, due + 1)
+    assert not lender.model(late).revealed
+    with reverts("NotRevealed"):
+        lender.reclaim(late)  # and never will: the bounty is forfeited to the submitters
+    assert lender.reclaim(on_time) == BOUNTY
+    assert lender.claim_forfeit(ids[1]) == BOUNTY  # the late model's only submission takes it
 
 
 def test_withdraw_pays_once(make_model, lender, owners, w3):
@@ -54,42 +111,11 @@ def test_withdraw_pays_once(make_model, lender, owners, w3):
     assert w3.eth.get_balance(owner.address) == before_contract - due
     assert before_owner < w3.eth.get_balance(owner.client.address) < before_owner + due
     assert owner.pending() == 0
-    with reverts("NothingToWithdraw"):
+    withdrawn = [e.args for e in owner.events() if e.name == "Withdrawn"]
+    assert withdrawn == [{"account": owner.client.address, "amount": due}]
+    with reverts("NothingToWithdraw") as info:
         owner.withdraw()
+    assert info.value.error_args[0].lower() == owner.client.address.lower()
+    with reverts("NothingToWithdraw"):
+        owners[1].withdraw()
     assert_escrow(lender, model_id)
-
-
-def _attacker(client, repository, make_model, lender):
-    art = load_artifact("ReentrancyAttacker")
-    receipt = client.deploy(art.abi, art.bytecode, repository.address)
-    attacker = client.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
-    model_id = make_model()
-    client.transact(attacker.functions.submit(model_id, CID_A, digest(9), 10), value=DEPOSIT)
-    lender.evaluate_update(1, True, 650_000, CID_B)
-    return attacker, BOUNTY // 2 + DEPOSIT
-
-
-def test_reentrant_withdraw_is_refused_by_the_guard(clients, repository, make_model, lender, w3):
-    attacker, due = _attacker(clients[2], repository, make_model, lender)
-    contract_before = w3.eth.get_balance(repository.address)
-    # mode 1: the attacker re-enters withdraw() from receive() and swallows the failure
-    clients[2].transact(attacker.functions.attack(1))
-    assert w3.eth.get_balance(attacker.address) == due  # paid once, not twice
-    assert w3.eth.get_balance(repository.address) == contract_before - due
-    error = bytes(attacker.functions.lastReentryError().call())
-    assert error[:4] == function_signature_to_4byte_selector("ReentrancyGuardReentrantCall()")
-    assert repository.pending(attacker.address) == 0
-
-
-def test_reentrancy_that_bubbles_up_fails_and_changes_nothing(
-    clients, repository, make_model, lender, w3
-):
-    attacker, due = _attacker(clients[2], repository, make_model, lender)
-    contract_before = w3.eth.get_balance(repository.address)
-    with reverts("TransferFailed"):
-        clients[2].transact(attacker.functions.attack(2))
-    assert repository.pending(attacker.address) == due
-    assert w3.eth.get_balance(repository.address) == contract_before
-    # an honest contract owner (mode 0) withdraws normally
-    clients[2].transact(attacker.functions.attack(0))
-    assert w3.eth.get_balance(attacker.address) == due
