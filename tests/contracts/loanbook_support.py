@@ -21,6 +21,7 @@ DAY = 86_400
 PERIOD = 30 * DAY
 DEFAULT_AFTER = 120 * DAY
 OFFER_VALIDITY = 7 * DAY
+FUNDING_WINDOW = 5 * DAY
 POLICY_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 APP_CID = "bafkreidon73zkcrwdb5iafqtijxildoonbwnpv7dyd6ef3qdgads2jc4su"
 APP_KEY = bytes(range(1, 33))
@@ -125,6 +126,7 @@ def loanbook(repository: ModelRepository, client: ChainClient) -> LoanBook:
         payment_period=PERIOD,
         default_after=DEFAULT_AFTER,
         offer_validity=OFFER_VALIDITY,
+        funding_window=FUNDING_WINDOW,
         record=False,
     )
     return LoanBook(client, address)

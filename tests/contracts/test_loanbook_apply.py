@@ -35,7 +35,10 @@ def test_apply_records_the_loan_and_event(book):
     assert loan.principal == loan.term_months == loan.installment == loan.total_owed == 0
     assert book.lender.loan_count() == 1
     assert book.lender.deployment(book.model_id).loan_count == 1
-    assert book.lender.digest_used(book.model_id, digest(1)) == loan_id
+    borrower = book.borrower.client.address
+    assert book.lender.digest_used(book.model_id, digest(1), borrower) == loan_id
+    assert book.borrower.digest_used(book.model_id, digest(1)) == loan_id  # the caller's own
+    assert book.lender.digest_used(book.model_id, digest(1)) == 0  # recorded per borrower
     assert book.borrowers[1].apply(book.model_id, digest(2), APP_CID, 5, 1) == 2
 
 
@@ -59,9 +62,10 @@ def test_apply_reverts(book):
     assert book.lender.loan_count() == 0  # nothing happened
     b.apply(m, digest(1), APP_CID, AMOUNT, 120)
     with pytest.raises(ContractRevert) as info:
-        book.borrowers[1].apply(m, digest(1), APP_CID, AMOUNT, TERM)
+        b.apply(m, digest(1), APP_CID, AMOUNT, TERM)
     assert info.value.error_name == "DuplicateApplication"
     assert info.value.error_args == (m, digest(1), 1)
+    assert book.lender.loan_count() == 1
 
 
 def test_same_digest_on_another_model(book):

@@ -205,11 +205,13 @@ def test_default_without_marking_late_first_and_recoveries(book):
     assert book.lender.pending() == before + TOTAL // 3
     with reverts("Overpayment"):
         book.borrower.repay(loan_id, loan.outstanding + 1)
-    book.outsider.repay(loan_id, loan.outstanding)  # recovered in full: still DEFAULTED
+    book.outsider.repay(loan_id, loan.outstanding)  # recovered in full: RECOVERED
     loan = book.lender.loan(loan_id)
-    assert loan.status == LoanStatus.DEFAULTED and loan.outstanding == 0
+    assert loan.status == LoanStatus.RECOVERED and loan.outstanding == 0
     assert loan.repaid == loan.total_owed
-    with reverts("Overpayment"):
+    names = [e.name for e in book.lender.events()]
+    assert names[-2:] == ["Repayment", "LoanRecovered"] and "LoanRepaid" not in names
+    with reverts("WrongStatus"):
         book.borrower.repay(loan_id, 1)
     assert book.lender.next_due(loan_id) == (0, 0)
     book.balance_matches()
