@@ -6,21 +6,18 @@ from __future__ import annotations
 import pytest
 from eth_utils import function_signature_to_4byte_selector
 
-from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.loanbook import LoanStatus, installment_for
 from hessian_common.errors import ContractRevert
 from tests.contracts.conftest import reverts
 from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     AMOUNT,
-    APP_CID,
     APR,
     DEFAULT_AFTER,
-    PD,
     PERIOD,
     TERM,
+    attacker_borrower,
     book,
     clock,
-    digest,
     loanbook,
 )
 
@@ -237,21 +234,8 @@ def test_withdraw_principal_and_repayments(book, w3):
     assert len(names) == 2
 
 
-def _attacker(book, client):
-    art = load_artifact("LoanBookAttacker")
-    receipt = client.deploy(art.abi, art.bytecode, book.lender.address)
-    attacker = client.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
-    client.transact(attacker.functions.applyFor(book.model_id, digest(7), APP_CID, AMOUNT, TERM))
-    loan_id = book.lender.loan_count()
-    book.lender.decide(loan_id, True, PD, APR, AMOUNT, TERM)
-    client.transact(attacker.functions.acceptOffer(loan_id))
-    book.funded(1)  # another borrower's principal is in the contract too
-    book.lender.fund(loan_id)
-    return attacker
-
-
 def test_reentrant_withdraw_is_refused_by_the_guard(book, clients, w3):
-    attacker = _attacker(book, clients[2])
+    attacker, _ = attacker_borrower(book, clients[2])
     before = w3.eth.get_balance(book.lender.address)
     clients[2].transact(attacker.functions.attack(1))
     assert w3.eth.get_balance(attacker.address) == AMOUNT  # paid once, not twice
@@ -263,7 +247,7 @@ def test_reentrant_withdraw_is_refused_by_the_guard(book, clients, w3):
 
 
 def test_reentrancy_that_bubbles_up_fails_and_changes_nothing(book, clients, w3):
-    attacker = _attacker(book, clients[2])
+    attacker, _ = attacker_borrower(book, clients[2])
     before = w3.eth.get_balance(book.lender.address)
     with reverts("TransferFailed"):
         clients[2].transact(attacker.functions.attack(2))
