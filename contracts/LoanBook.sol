@@ -30,12 +30,18 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 /// so far plus the interest accrued since the last due date, and any arrears, never the
 /// interest of future months:
 ///   k = instalments due by now (min((now - fundedAt) / paymentPeriod, n)),
-///   B_k = principal * f_k - installment * (f_k - 1) / i   (f_k = (1 + i)^k, the scheduled
-///         balance after k instalments, at least 0; principal - k * installment at 0 %),
-///   accrued = B_k * i * (now - fundedAt - k * paymentPeriod) / paymentPeriod,
+///   B_0 = principal, B_j = max(0, ceil(B_{j-1} * (WAD + i) / WAD) - installment): the
+///         scheduled balance after j instalments, rounded up month by month (the exact
+///         principal * (1 + i)^k - installment * ((1 + i)^k - 1) / i, at least 0;
+///         max(0, principal - k * installment) at 0 %),
+///   accrued = ceil(B_k * i * (now - fundedAt - k * paymentPeriod) / (WAD * paymentPeriod)),
 ///   payoff = min(totalOwed - repaid, max(0, dueBy(now) + B_k + accrued - repaid)),
-/// rounded up (the lender is never short). It rises continuously with time: at a due date the
-/// instalment moves from the balance into dueBy.
+///   everything owed (totalOwed - repaid) from the last due date on.
+/// Rounding is up (the lender is never short): at most sum_{j<=k} (1 + i)^j wei above the exact
+/// payoff at the monthly rate i. It never falls as time passes: at a due date the instalment
+/// moves from the balance into dueBy, and B_k + installment = ceil(B_{k-1} * (1 + i)) is what
+/// the balance and its accrued interest reached the second before (a balance computed afresh
+/// for each month in closed form could round a wei or two below it).
 ///
 /// Instalment (integer, mirrored exactly by `hessian_common.chain.loanbook.installment_for`):
 ///   WAD = 1e18, i = aprBps * WAD / 120000 (monthly rate, floor),
@@ -507,8 +513,9 @@ contract LoanBook is ReentrancyGuard {
         l.repaid = uint128(repaid);
         l.status = LoanStatus.REPAID;
         l.late = false;
-        _credit(_deployments[l.modelId].lender, amount);
-        if (msg.value > amount) _credit(msg.sender, msg.value - amount);
+        _pending[_deployments[l.modelId].lender] += amount;
+        if (msg.value > amount) _pending[msg.sender] += msg.value - amount;
+        _totalPending += msg.value; // the payoff and the excess
         emit Repayment(loanId, msg.sender, amount, repaid);
         emit LoanPaidOff(loanId, amount);
         emit LoanRepaid(loanId);
@@ -692,27 +699,38 @@ contract LoanBook is ReentrancyGuard {
     /// The early payoff at `t` (see the contract notice), rounded up, capped by what is owed.
     function _payoff(Loan storage l, uint256 t) private view returns (uint256) {
         uint256 n = l.termMonths;
+        uint256 inst = l.installment;
+        uint256 repaid = l.repaid;
+        uint256 owedLeft = inst * n - repaid;
         uint256 elapsed = t - l.fundedAt;
         uint256 k = elapsed / paymentPeriod;
-        uint256 owedLeft = _totalOwed(l) - l.repaid;
         if (k >= n) return owedLeft;
-        uint256 principal = l.principal;
-        uint256 inst = l.installment;
-        uint256 balance;
+        uint256 balance = l.principal;
         uint256 accrued;
         if (l.aprBps == 0) {
-            balance = principal > k * inst ? principal - k * inst : 0;
+            balance = balance > k * inst ? balance - k * inst : 0;
         } else {
             uint256 i = (uint256(l.aprBps) * WAD) / 120_000;
-            uint256 f = _rpow(WAD + i, k);
-            uint256 grown = _ceilDiv(principal * f, WAD);
-            uint256 paid = (inst * (f - WAD)) / i;
-            balance = grown > paid ? grown - paid : 0;
+            uint256 g = WAD + i;
+            // B_j = max(0, ceil(B_{j-1} * g / WAD) - installment) for j = 1..k (k < n <= 120;
+            // ~110 gas a month). Unchecked: the balance never grows (installment >=
+            // ceil(principal * i / WAD)), so balance * g + WAD < 2^128 * 2^60; the subtraction
+            // follows its check; once 0 it stays 0
+            unchecked {
+                for (uint256 j = k; j != 0; --j) {
+                    balance = (balance * g + (WAD - 1)) / WAD;
+                    if (balance <= inst) {
+                        balance = 0;
+                        break;
+                    }
+                    balance -= inst;
+                }
+            }
             accrued = _ceilDiv(balance * i * (elapsed - k * paymentPeriod), WAD * paymentPeriod);
         }
         uint256 total = k * inst + balance + accrued;
-        if (total <= l.repaid) return 0;
-        total -= l.repaid;
+        if (total <= repaid) return 0;
+        total -= repaid;
         return total < owedLeft ? total : owedLeft;
     }
 

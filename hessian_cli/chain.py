@@ -358,7 +358,7 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     art = load_artifact("LoanBook")
     day = 86_400
     receipt = lender_client.deploy(
-        art.abi, art.bytecode, repo.address, 30 * day, 120 * day, 7 * day
+        art.abi, art.bytecode, repo.address, 30 * day, 120 * day, 7 * day, 7 * day
     )
     gas("deploy", "LoanBook (30-day instalments, default after 120 days)", receipt)
     lender = LoanBook(lender_client, receipt["contractAddress"], art.abi)

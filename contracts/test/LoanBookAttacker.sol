@@ -13,6 +13,8 @@ interface ILoanBook {
 
     function accept(uint256 loanId) external;
 
+    function repayAll(uint256 loanId) external payable;
+
     function withdraw() external;
 }
 
@@ -20,11 +22,14 @@ interface ILoanBook {
 /// @notice A borrower that, when paid its principal by {ILoanBook.withdraw}, calls back into the
 /// LoanBook to be paid twice. Modes: 0 = no re-entry (an honest contract borrower),
 /// 1 = re-enter withdraw() and swallow the revert (records its error data),
-/// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails).
+/// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails),
+/// 3 = pay loan `payoffLoan` off with everything this contract holds ({ILoanBook.repayAll}; a
+/// revert there bubbles up), then re-enter withdraw() and swallow the revert.
 contract LoanBookAttacker {
     ILoanBook public immutable book;
     uint8 public mode;
     uint256 public reentries;
+    uint256 public payoffLoan;
     bytes public lastReentryError;
 
     constructor(ILoanBook book_) {
@@ -53,10 +58,21 @@ contract LoanBookAttacker {
         book.withdraw();
     }
 
+    /// @notice Withdraw in mode 3: once paid, pay `loanId` off from inside the withdrawal with
+    /// the principal just received plus the ether sent with this call.
+    function attackPayoff(uint256 loanId) external payable {
+        mode = 3;
+        payoffLoan = loanId;
+        book.withdraw();
+    }
+
     receive() external payable {
         if (mode == 0 || reentries > 0) return;
         reentries += 1;
-        if (mode == 1) {
+        if (mode == 3) {
+            book.repayAll{value: address(this).balance}(payoffLoan);
+        }
+        if (mode == 1 || mode == 3) {
             try book.withdraw() {
                 lastReentryError = "";
             } catch (bytes memory reason) {

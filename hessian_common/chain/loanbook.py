@@ -22,10 +22,13 @@ Total owed is ``M * n``; instalment ``k`` (1..n) falls due ``k * payment_period`
 after funding.
 
 Early payoff (:func:`payoff_for`, the contract's ``payoffAmount``): with ``k`` instalments due
-by ``t``, the scheduled balance after them ``B_k = ceil(A f_k / WAD) − floor(M (f_k − WAD) / i)``
-(``f_k = rpow(WAD + i, k)``; ``A − k M`` at 0 %), the interest accrued in the current period
-``ceil(B_k · i · e / (WAD · period))`` (``e`` seconds into it) and arrears:
-``min(total − repaid, max(0, k M + B_k + accrued − repaid))``; everything owed once ``k = n``.
+by ``t``, the scheduled balance after them, rounded up month by month,
+``B_0 = A``, ``B_j = max(0, ceil(B_{j−1} (WAD + i) / WAD) − M)`` (``max(0, A − k M)`` at 0 %),
+the interest accrued in the current period ``ceil(B_k · i · e / (WAD · period))`` (``e``
+seconds into it) and arrears: ``min(total − repaid, max(0, k M + B_k + accrued − repaid))``;
+everything owed once ``k = n``. It never falls as time passes (at a due date
+``B_k + M = ceil(B_{k−1} (1 + i))``, what the second before reached) and is at most
+``Σ_{j≤k} (1 + i)^j`` wei above the exact payoff at the monthly rate ``i / WAD``.
 """
 
 from __future__ import annotations
@@ -187,10 +190,11 @@ def payoff_for(
         balance = max(principal - k * installment, 0)
     else:
         i = apr_bps * WAD // 120_000
-        f = _rpow(WAD + i, k)
-        grown = _ceil_div(principal * f, WAD)
-        paid = installment * (f - WAD) // i
-        balance = max(grown - paid, 0)
+        balance = principal
+        for _ in range(k):
+            if balance == 0:
+                break
+            balance = max(_ceil_div(balance * (WAD + i), WAD) - installment, 0)
         accrued = _ceil_div(balance * i * (elapsed - k * payment_period), WAD * payment_period)
     total = k * installment + balance + accrued
     if total <= repaid:

@@ -36,6 +36,7 @@ def _flow(url: str, tmp_path) -> None:
         payment_period=PERIOD,
         default_after=DEFAULT_AFTER,
         offer_validity=OFFER,
+        funding_window=OFFER,
     )
     repo = open_repository(lender_client, tmp_path)
     lender = open_loanbook(lender_client, tmp_path)
@@ -62,6 +63,10 @@ def _flow(url: str, tmp_path) -> None:
     with pytest.raises(ContractRevert) as info:
         borrower.apply(model_id, b"\x03" * 32, CID, ETH, 3)
     assert info.value.error_name == "DuplicateApplication"
+    other = lender.as_account(ChainClient(w3, dev_account(2)))
+    copy = other.apply(model_id, b"\x03" * 32, CID, ETH, 3)  # digests are per borrower
+    assert lender.digest_used(model_id, b"\x03" * 32, other.client.address) == copy
+    assert lender.digest_used(model_id, b"\x03" * 32, borrower.client.address) == good
     with pytest.raises(ContractRevert) as info:
         borrower.decide(good, True, 50_000, 900, ETH, 3)
     assert info.value.error_name == "NotLender"
@@ -87,9 +92,25 @@ def _flow(url: str, tmp_path) -> None:
     assert loan.status == LoanStatus.DEFAULTED and not loan.late
     borrower.repay(bad, 10**16)  # a recovery
     assert lender.loan(bad).repaid == 10**16
+    assert lender.loan(bad).status == LoanStatus.DEFAULTED  # until recovered in full
     assert lender.withdraw() == 3 * inst + 10**16
     assert lender.total_pending() == 0 == w3.eth.get_balance(lender.address)
-    assert [x.loan_id for x in lender.loans(borrower=borrower.client.address)] == [good, bad]
+
+    early = borrower.apply(model_id, b"\x05" * 32, CID, ETH, 12)
+    lender.decide(early, True, 50_000, 1_200, ETH, 12)
+    borrower.accept(early)
+    lender.fund(early)
+    quote = lender.payoff_amount(early, time.now() + 60)  # the node's clock moves on
+    borrower.repay_all(early, quote)
+    paid = lender.paid_off(early)
+    assert ETH <= paid <= quote < lender.loan(early).total_owed
+    loan = lender.loan(early)
+    assert loan.status == LoanStatus.REPAID and loan.repaid == paid
+    assert borrower.pending() == ETH + quote - paid  # the principal and the excess back
+    assert lender.pending() == paid
+    assert lender.total_pending() == ETH + quote == w3.eth.get_balance(lender.address)
+    mine = lender.loans(borrower=borrower.client.address)
+    assert [x.loan_id for x in mine] == [good, bad, early]
 
 
 @pytest.mark.ganache

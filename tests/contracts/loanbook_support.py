@@ -8,10 +8,12 @@ created and closed early by its lender, then deployed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from hessian_common.chain.client import ChainClient
+from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.deploy import deploy_loanbook
 from hessian_common.chain.loanbook import LoanBook, LoanStatus
 from hessian_common.chain.repository import ModelRepository, test_set_commitment
@@ -21,6 +23,7 @@ DAY = 86_400
 PERIOD = 30 * DAY
 DEFAULT_AFTER = 120 * DAY
 OFFER_VALIDITY = 7 * DAY
+FUNDING_WINDOW = 5 * DAY
 POLICY_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 APP_CID = "bafkreidon73zkcrwdb5iafqtijxildoonbwnpv7dyd6ef3qdgads2jc4su"
 APP_KEY = bytes(range(1, 33))
@@ -108,12 +111,30 @@ class Book:
     def status(self, loan_id: int) -> LoanStatus:
         return self.lender.loan(loan_id).status
 
-    def balance_matches(self) -> None:
-        """``balance == totalPending == Σ pendingOf`` over every account used."""
+    def balance_matches(self, *others: str) -> None:
+        """``balance == totalPending == Σ pendingOf`` over every account used (the parties and
+        the addresses ``others``)."""
         total = self.lender.total_pending()
-        parties = [self.lender, *self.borrowers, self.outsider]
-        assert total == sum(p.pending() for p in parties)
+        parties = [p.client.address for p in (self.lender, *self.borrowers, self.outsider)]
+        assert total == sum(self.lender.pending(a) for a in [*parties, *others])
         assert self.lender.client.balance(self.lender.address) == total
+
+
+def attacker_borrower(book: Book, client: ChainClient, term: int = TERM) -> tuple[Any, int]:
+    """A ``LoanBookAttacker`` contract (sent from ``client``) with a FUNDED loan of ``AMOUNT``
+    at ``APR`` (its principal pending), and another borrower's funded principal in the book
+    too; returns the web3 contract and the attacker's loan id."""
+    art = load_artifact("LoanBookAttacker")
+    receipt = client.deploy(art.abi, art.bytecode, book.lender.address)
+    attacker = client.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    fn = attacker.functions
+    client.transact(fn.applyFor(book.model_id, digest(7), APP_CID, AMOUNT, term))
+    loan_id = book.lender.loan_count()
+    book.lender.decide(loan_id, True, PD, APR, AMOUNT, term)
+    client.transact(fn.acceptOffer(loan_id))
+    book.funded(1)  # another borrower's principal is in the contract too
+    book.lender.fund(loan_id)
+    return attacker, loan_id
 
 
 @pytest.fixture
@@ -125,6 +146,7 @@ def loanbook(repository: ModelRepository, client: ChainClient) -> LoanBook:
         payment_period=PERIOD,
         default_after=DEFAULT_AFTER,
         offer_validity=OFFER_VALIDITY,
+        funding_window=FUNDING_WINDOW,
         record=False,
     )
     return LoanBook(client, address)

@@ -35,7 +35,10 @@ def test_apply_records_the_loan_and_event(book):
     assert loan.principal == loan.term_months == loan.installment == loan.total_owed == 0
     assert book.lender.loan_count() == 1
     assert book.lender.deployment(book.model_id).loan_count == 1
-    assert book.lender.digest_used(book.model_id, digest(1)) == loan_id
+    borrower = book.borrower.client.address
+    assert book.lender.digest_used(book.model_id, digest(1), borrower) == loan_id
+    assert book.borrower.digest_used(book.model_id, digest(1)) == loan_id  # the caller's own
+    assert book.lender.digest_used(book.model_id, digest(1)) == 0  # recorded per borrower
     assert book.borrowers[1].apply(book.model_id, digest(2), APP_CID, 5, 1) == 2
 
 
@@ -59,9 +62,10 @@ def test_apply_reverts(book):
     assert book.lender.loan_count() == 0  # nothing happened
     b.apply(m, digest(1), APP_CID, AMOUNT, 120)
     with pytest.raises(ContractRevert) as info:
-        book.borrowers[1].apply(m, digest(1), APP_CID, AMOUNT, TERM)
+        b.apply(m, digest(1), APP_CID, AMOUNT, TERM)
     assert info.value.error_name == "DuplicateApplication"
     assert info.value.error_args == (m, digest(1), 1)
+    assert book.lender.loan_count() == 1
 
 
 def test_same_digest_on_another_model(book):
@@ -69,6 +73,36 @@ def test_same_digest_on_another_model(book):
     other = create_closed_model(book.repo, book.time)
     book.lender.deploy_model(other, APP_CID, b"\x09" * 32)
     assert book.borrower.apply(other, digest(1), APP_CID, AMOUNT, TERM) == 2
+
+
+def test_a_copied_digest_does_not_block_the_borrower(book):
+    """Applications are recorded per (model, borrower, digest): someone who sends a
+    borrower's digest first (copied from a pending transaction) gets a loan of their own, the
+    borrower still applies; each of them only once."""
+    m, d = book.model_id, digest(1)
+    honest, copier = book.borrowers[0], book.borrowers[1]
+    copy = copier.apply(m, d, APP_CID, AMOUNT, TERM)
+    own = honest.apply(m, d, APP_CID, AMOUNT, TERM)
+    assert (copy, own) == (1, 2)
+    assert book.lender.digest_used(m, d, copier.client.address) == copy
+    assert book.lender.digest_used(m, d, honest.client.address) == own
+    assert book.lender.digest_used(m, d, book.outsider.client.address) == 0
+    loan = book.lender.loan(own)
+    assert loan.borrower == honest.client.address and loan.application_digest == d
+    for who, first in ((honest, own), (copier, copy)):
+        with pytest.raises(ContractRevert) as info:
+            who.apply(m, d, APP_CID, AMOUNT, TERM)
+        assert info.value.error_name == "DuplicateApplication"
+        assert info.value.error_args == (m, d, first)
+    # a cancelled or declined application keeps its digest: the same answers are the same
+    # application, not a new one
+    honest.cancel(own)
+    book.lender.decide(copy, False, PD)
+    for who in (honest, copier):
+        with reverts("DuplicateApplication"):
+            who.apply(m, d, APP_CID, AMOUNT, TERM)
+    assert book.lender.loan_count() == 2
+    assert book.borrowers[2].apply(m, d, APP_CID, AMOUNT, TERM) == 3  # a third account too
 
 
 def test_decide_approve_computes_installment(book):

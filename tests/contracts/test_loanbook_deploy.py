@@ -23,6 +23,7 @@ from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     APP_CID,
     APP_KEY,
     DEFAULT_AFTER,
+    FUNDING_WINDOW,
     OFFER_VALIDITY,
     PERIOD,
     POLICY_CID,
@@ -37,6 +38,7 @@ def test_constructor_parameters_are_immutables(loanbook, repository):
     assert loanbook.payment_period == PERIOD
     assert loanbook.default_after == DEFAULT_AFTER
     assert loanbook.offer_validity == OFFER_VALIDITY
+    assert loanbook.funding_window == FUNDING_WINDOW
     assert loanbook.repository_address == repository.address
     assert loanbook.loan_count() == 0
     assert loanbook.total_pending() == 0
@@ -46,9 +48,10 @@ def test_constructor_parameters_are_immutables(loanbook, repository):
 @pytest.mark.parametrize(
     ("args", "field"),
     [
-        ((0, 1, 1), "paymentPeriod"),
-        ((1, 0, 1), "defaultAfter"),
-        ((1, 1, 0), "offerValidity"),
+        ((0, 1, 1, 1), "paymentPeriod"),
+        ((1, 0, 1, 1), "defaultAfter"),
+        ((1, 1, 0, 1), "offerValidity"),
+        ((1, 1, 1, 0), "fundingWindow"),
     ],
 )
 def test_constructor_refuses_zero_parameters(client, repository, args, field):
@@ -57,7 +60,7 @@ def test_constructor_refuses_zero_parameters(client, repository, args, field):
         client.deploy(art.abi, art.bytecode, repository.address, *args)
     assert info.value.error_args == (field,)
     with reverts("ZeroParameter"):
-        client.deploy(art.abi, art.bytecode, "0x" + "00" * 20, 1, 1, 1)
+        client.deploy(art.abi, art.bytecode, "0x" + "00" * 20, 1, 1, 1, 1)
 
 
 def test_deploy_loanbook_checks_inputs_before_sending(client, repository):
@@ -66,6 +69,8 @@ def test_deploy_loanbook_checks_inputs_before_sending(client, repository):
         deploy_loanbook(client, client.address, record=False)
     with pytest.raises(ConfigError, match="payment_period"):
         deploy_loanbook(client, repository.address, payment_period=0, record=False)
+    with pytest.raises(ConfigError, match="funding_window"):
+        deploy_loanbook(client, repository.address, funding_window=0, record=False)
     assert client.w3.eth.get_transaction_count(client.address) == nonce
 
 

@@ -1,26 +1,26 @@
 # ruff: noqa: F811  (the fixtures come from loanbook_support and are named as arguments)
-"""LoanBook: fund, repay, the schedule, late / cured / default, recoveries, withdraw."""
+"""LoanBook: fund (and its window), repay, the schedule, late / cured / default, recoveries
+(RECOVERED), withdraw."""
 
 from __future__ import annotations
 
 import pytest
 from eth_utils import function_signature_to_4byte_selector
 
-from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.loanbook import LoanStatus, installment_for
 from hessian_common.errors import ContractRevert
 from tests.contracts.conftest import reverts
 from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     AMOUNT,
-    APP_CID,
     APR,
     DEFAULT_AFTER,
-    PD,
+    FUNDING_WINDOW,
     PERIOD,
     TERM,
+    at,
+    attacker_borrower,
     book,
     clock,
-    digest,
     loanbook,
 )
 
@@ -59,6 +59,52 @@ def test_fund_credits_the_borrower(book):
         book.lender.fund(loan_id)
     with reverts("WrongStatus"):
         book.borrower.accept(loan_id)
+    book.balance_matches()
+
+
+def test_fund_until_the_last_second_of_the_funding_window(book):
+    loan_id, late = book.accepted(1), book.accepted(2)
+    deadline = book.lender.loan(loan_id).accepted_at + FUNDING_WINDOW
+    assert book.lender.fund_by(loan_id) == deadline
+    late_deadline = book.lender.fund_by(late)
+    assert late_deadline == book.lender.loan(late).accepted_at + FUNDING_WINDOW > deadline
+    at(book.time, deadline)  # the last second is still in time
+    receipt = book.lender.fund(loan_id)
+    assert book.lender.client.block_timestamp(receipt["blockNumber"]) == deadline
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.FUNDED and loan.funded_at == deadline
+    assert book.lender.fund_by(loan_id) == 0  # not ACCEPTED any more
+    at(book.time, late_deadline + 1)  # one second too late
+    args = _revert(lambda: book.lender.fund(late), "FundingExpired")
+    assert args == (late, late_deadline, late_deadline + 1)
+    loan = book.lender.loan(late)
+    assert loan.status == LoanStatus.ACCEPTED and loan.funded_at == 0
+    assert book.borrower.pending() == AMOUNT and book.lender.total_pending() == AMOUNT
+    book.borrower.cancel(late)  # the borrower is free to go elsewhere
+    assert book.status(late) == LoanStatus.CANCELLED and book.lender.fund_by(late) == 0
+    book.balance_matches()
+
+
+def test_funding_window_runs_from_the_acceptance_and_the_lender_may_cancel_after_it(book):
+    loan_id = book.offered(1)
+    expires = book.lender.loan(loan_id).offer_expires
+    at(book.time, expires)  # accepted at the offer's last second
+    book.borrower.accept(loan_id)
+    assert book.lender.loan(loan_id).accepted_at == expires
+    assert book.lender.fund_by(loan_id) == expires + FUNDING_WINDOW
+    expired = book.accepted(2)
+    at(book.time, expires + FUNDING_WINDOW)
+    book.lender.fund(loan_id)  # after the offer expired, within the funding window
+    assert book.status(loan_id) == LoanStatus.FUNDED
+    at(book.time, book.lender.fund_by(expired) + 1)
+    with reverts("FundingExpired"):
+        book.lender.fund(expired)
+    book.lender.cancel(expired)
+    assert book.status(expired) == LoanStatus.CANCELLED
+    with reverts("WrongStatus"):
+        book.lender.fund(expired)
+    for other in (book.applied(3), book.offered(4)):
+        assert book.lender.fund_by(other) == 0
     book.balance_matches()
 
 
@@ -205,13 +251,57 @@ def test_default_without_marking_late_first_and_recoveries(book):
     assert book.lender.pending() == before + TOTAL // 3
     with reverts("Overpayment"):
         book.borrower.repay(loan_id, loan.outstanding + 1)
-    book.outsider.repay(loan_id, loan.outstanding)  # recovered in full: still DEFAULTED
+    book.outsider.repay(loan_id, loan.outstanding)  # recovered in full: RECOVERED
     loan = book.lender.loan(loan_id)
-    assert loan.status == LoanStatus.DEFAULTED and loan.outstanding == 0
+    assert loan.status == LoanStatus.RECOVERED and loan.outstanding == 0
     assert loan.repaid == loan.total_owed
-    with reverts("Overpayment"):
+    names = [e.name for e in book.lender.events()]
+    assert names[-2:] == ["Repayment", "LoanRecovered"] and "LoanRepaid" not in names
+    with reverts("WrongStatus"):
         book.borrower.repay(loan_id, 1)
     assert book.lender.next_due(loan_id) == (0, 0)
+    book.balance_matches()
+
+
+def test_partial_recoveries_stay_defaulted_and_the_last_one_recovers(book):
+    loan_id = book.funded(1)
+    book.borrower.repay(loan_id, INST)
+    book.time.advance(2 * PERIOD + DEFAULT_AFTER)
+    book.lender.mark_default(loan_id)
+    left = TOTAL - INST
+    for part in (left // 4, left // 3, 1):
+        payer = book.outsider if part == 1 else book.borrower  # anyone may pay a recovery
+        payer.repay(loan_id, part)
+        left -= part
+        loan = book.lender.loan(loan_id)
+        assert loan.status == LoanStatus.DEFAULTED and loan.outstanding == left
+        assert book.lender.outstanding(loan_id) == left and not loan.late
+        assert book.lender.payoff_amount(loan_id) == 0  # recovered with repay, not paid off
+        assert not book.lender.is_late(loan_id) and not book.lender.can_default(loan_id)
+    args = _revert(lambda: book.borrower.repay(loan_id, left + 1), "Overpayment")
+    assert args == (left + 1, left)
+    args = _revert(lambda: book.borrower.repay_all(loan_id, left), "WrongStatus")
+    assert args == (loan_id, LoanStatus.DEFAULTED)
+    book.borrower.repay(loan_id, left)
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.RECOVERED and loan.repaid == TOTAL
+    assert loan.outstanding == 0 == book.lender.outstanding(loan_id)
+    names = [e.name for e in book.lender.events()]
+    assert names.count("LoanRecovered") == 1 and "LoanRepaid" not in names
+    assert names.count("Repayment") == 5 and names[-1] == "LoanRecovered"
+    (ev,) = [e for e in book.lender.events() if e.name == "LoanRecovered"]
+    assert ev.args["loanId"] == loan_id
+    assert book.lender.pending() == TOTAL  # every payment went to the lender
+    for action in (
+        lambda: book.borrower.repay(loan_id, 1),
+        lambda: book.borrower.repay_all(loan_id, 1),
+        lambda: book.lender.mark_late(loan_id),
+        lambda: book.lender.mark_default(loan_id),
+        lambda: book.lender.cancel(loan_id),
+        lambda: book.borrower.cancel(loan_id),
+    ):
+        assert _revert(action, "WrongStatus") == (loan_id, LoanStatus.RECOVERED)
+    assert book.lender.next_due(loan_id) == (0, 0) and book.lender.payoff_amount(loan_id) == 0
     book.balance_matches()
 
 
@@ -235,21 +325,8 @@ def test_withdraw_principal_and_repayments(book, w3):
     assert len(names) == 2
 
 
-def _attacker(book, client):
-    art = load_artifact("LoanBookAttacker")
-    receipt = client.deploy(art.abi, art.bytecode, book.lender.address)
-    attacker = client.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
-    client.transact(attacker.functions.applyFor(book.model_id, digest(7), APP_CID, AMOUNT, TERM))
-    loan_id = book.lender.loan_count()
-    book.lender.decide(loan_id, True, PD, APR, AMOUNT, TERM)
-    client.transact(attacker.functions.acceptOffer(loan_id))
-    book.funded(1)  # another borrower's principal is in the contract too
-    book.lender.fund(loan_id)
-    return attacker
-
-
 def test_reentrant_withdraw_is_refused_by_the_guard(book, clients, w3):
-    attacker = _attacker(book, clients[2])
+    attacker, _ = attacker_borrower(book, clients[2])
     before = w3.eth.get_balance(book.lender.address)
     clients[2].transact(attacker.functions.attack(1))
     assert w3.eth.get_balance(attacker.address) == AMOUNT  # paid once, not twice
@@ -261,7 +338,7 @@ def test_reentrant_withdraw_is_refused_by_the_guard(book, clients, w3):
 
 
 def test_reentrancy_that_bubbles_up_fails_and_changes_nothing(book, clients, w3):
-    attacker = _attacker(book, clients[2])
+    attacker, _ = attacker_borrower(book, clients[2])
     before = w3.eth.get_balance(book.lender.address)
     with reverts("TransferFailed"):
         clients[2].transact(attacker.functions.attack(2))
