@@ -467,8 +467,10 @@ contract LoanBook is ReentrancyGuard {
     }
 
     /// @notice Pay towards a FUNDED loan, or recover on a DEFAULTED one (anyone may pay).
-    /// @dev `0 < msg.value <= outstanding`; credited to the lender. A FUNDED loan fully paid is
-    /// REPAID; a late one that caught up (`repaid >= dueBy(now)`) is cured.
+    /// @dev Credited to the lender. A FUNDED loan takes `0 < msg.value <= payoffAmount(now)`
+    /// (paying ahead never pays future months' interest) and is REPAID when the payment is its
+    /// whole payoff; a late one that caught up (`repaid >= dueBy(now)`) is cured. A DEFAULTED
+    /// loan takes up to what is outstanding and is RECOVERED when paid in full.
     /// Emits a {Repayment} event, and {LoanRepaid} or {LoanCured} when that happens.
     function repay(uint256 loanId) external payable {
         Loan storage l = _loan(loanId);
@@ -479,7 +481,9 @@ contract LoanBook is ReentrancyGuard {
         if (msg.value == 0) revert ZeroAmount();
         uint256 owed = _totalOwed(l);
         uint256 repaid = l.repaid;
-        if (msg.value > owed - repaid) revert Overpayment(msg.value, owed - repaid);
+        // a FUNDED loan takes at most its payoff: paying ahead never pays future interest
+        uint256 cap = status == LoanStatus.FUNDED ? _payoff(l, block.timestamp) : owed - repaid;
+        if (msg.value > cap) revert Overpayment(msg.value, cap);
         repaid += msg.value;
         l.repaid = uint128(repaid);
         _credit(_deployments[l.modelId].lender, msg.value);
@@ -491,9 +495,10 @@ contract LoanBook is ReentrancyGuard {
             }
             return;
         }
-        if (repaid == owed) {
+        if (msg.value == cap) {
             l.status = LoanStatus.REPAID;
             l.late = false;
+            if (repaid < owed) emit LoanPaidOff(loanId, msg.value);
             emit LoanRepaid(loanId);
         } else if (l.late && repaid >= _dueBy(l, block.timestamp)) {
             l.late = false;

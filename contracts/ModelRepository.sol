@@ -54,8 +54,10 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 /// so anyone re-encrypts, compares with the ciphertexts and re-scores every evaluation. Only
 /// then can it {reclaim} (a model nobody submitted to has nothing to audit and needs no
 /// reveal). Past the deadline without a reveal, anyone may {claimForfeit}: what remains is
-/// split equally among the model's submissions (`pool / submissionCount`, the last claim takes
-/// the dust).
+/// split equally among the submissions the lender *rejected* (the ones its hidden transcript
+/// would have had to justify), or among all of them when it rejected none; the last claim takes
+/// the dust. A lender that rejects its own sock puppets to catch the forfeit burns their
+/// deposits.
 ///
 /// CIDs are not kept in storage (a CID string costs 3 storage slots): they are emitted in events
 /// ({ModelCreated}, {UpdateSubmitted}, {UpdateEvaluated}, {TestSetRevealed}) that the Python
@@ -278,8 +280,9 @@ contract ModelRepository is ReentrancyGuard {
         uint256 amount
     );
 
-    /// @notice The lender missed the reveal deadline: `pool` is split among the submissions.
-    event BountyForfeited(uint256 indexed modelId, uint256 pool, uint32 submissionCount);
+    /// @notice The lender missed the reveal deadline: `pool` is split into `shares` equal shares
+    /// (one per rejected submission, or per submission when none was rejected).
+    event BountyForfeited(uint256 indexed modelId, uint256 pool, uint32 shares);
 
     /// @notice A submission's share of a forfeited bounty was credited to its owner.
     event ForfeitClaimed(
@@ -375,6 +378,10 @@ contract ModelRepository is ReentrancyGuard {
     error NotForfeitable(uint256 modelId, uint256 revealDeadline, uint256 timestamp);
     /// @notice Nothing remained of the bounty to forfeit (shares or rewards took it all).
     error NothingToForfeit(uint256 modelId);
+    /// @notice A forfeited bounty goes to the rejected submissions when there are any.
+    error NotRejected(uint256 updateId);
+    /// @notice The stale reserve a submission would get now is below what its owner accepts.
+    error ReserveTooLow(uint256 reserve, uint256 minimum);
     /// @notice `keccak256(abi.encodePacked(testSetCid, salt))` is not the model's commitment.
     error CommitmentMismatch(uint256 modelId, bytes32 expected, bytes32 actual);
     /// @notice No pending balance.
@@ -596,13 +603,16 @@ contract ModelRepository is ReentrancyGuard {
     /// @param updateCid CID of the update blob (signed by the sender, naming it).
     /// @param datasetDigest Digest of the owner's dataset; once per (model, owner).
     /// @param rows Number of rows the update was computed from (1..maxRows; self-declared).
+    /// @param minStaleReserve The least stale reserve the owner accepts (what it was shown by
+    /// {staleReserveNow}): a flood of submissions mined just before this one cannot lower it.
     /// @return updateId Id of the new submission (from 1, shared by all models).
     /// Emits an {UpdateSubmitted} event.
     function submitUpdate(
         uint256 modelId,
         string calldata updateCid,
         bytes32 datasetDigest,
-        uint64 rows
+        uint64 rows,
+        uint96 minStaleReserve
     ) external payable returns (uint256 updateId) {
         Model storage m = _model(modelId);
         if (m.status != ModelStatus.OPEN) revert ModelNotOpen(modelId);
@@ -623,6 +633,7 @@ contract ModelRepository is ReentrancyGuard {
         _digestUsedBy[modelId][key] = updateId;
         uint256 free = uint256(m.remaining) - m.reserved;
         uint96 reserve = free < m.staleReward ? uint96(free) : m.staleReward;
+        if (reserve < minStaleReserve) revert ReserveTooLow(reserve, minStaleReserve);
         m.reserved += reserve;
         m.submissionCount += 1;
         m.waitingCount += 1;
@@ -705,10 +716,10 @@ contract ModelRepository is ReentrancyGuard {
 
     /// @notice After the reveal deadline passed without a reveal, credit one submission's equal
     /// share of what remained of the bounty to its owner (anyone may call).
-    /// @dev The first claim fixes the pool (`remaining`) and emits {BountyForfeited}; each of the
-    /// model's `submissionCount` submissions, whatever its status, claims `pool /
-    /// submissionCount`, the last one the dust.
-    /// @param updateId A submission of the model.
+    /// @dev The first claim fixes the pool (`remaining`) and emits {BountyForfeited}. The shares
+    /// go to the model's rejected submissions (`pool / rejectedCount`), or to all of them
+    /// (`pool / submissionCount`) when none was rejected; the last claim takes the dust.
+    /// @param updateId A submission of the model (a rejected one, if any was rejected).
     /// Emits a {ForfeitClaimed} event (and {BountyForfeited} on the first claim).
     function claimForfeit(uint256 updateId) external {
         Submission storage s = _submission(updateId);
@@ -727,13 +738,16 @@ contract ModelRepository is ReentrancyGuard {
             m.forfeited = true;
             m.pool = m.remaining;
             m.remaining = 0;
-            emit BountyForfeited(modelId, m.pool, m.submissionCount);
+            emit BountyForfeited(modelId, m.pool, _forfeitShares(m));
         }
+        if (m.rejectedCount > 0 && s.status != Status.REJECTED) revert NotRejected(updateId);
         if (s.claimed) revert AlreadyClaimed(updateId);
-        uint256 amount = m.claimedCount + 1 == m.submissionCount
+        uint32 shares = _forfeitShares(m);
+        uint256 amount = m.claimedCount + 1 == shares
             ? uint256(m.pool) - m.claimed
-            : uint256(m.pool) / m.submissionCount;
+            : uint256(m.pool) / shares;
         s.claimed = true;
+        s.amount += uint96(amount);
         _takeFromPool(m, amount);
         if (amount > 0) _pending[s.owner] += amount;
         emit ForfeitClaimed(modelId, updateId, s.owner, amount);
@@ -822,7 +836,7 @@ contract ModelRepository is ReentrancyGuard {
     /// reserved)` (0 for a model that takes no submissions).
     function staleReserveNow(uint256 modelId) external view returns (uint256) {
         Model storage m = _model(modelId);
-        if (m.status != ModelStatus.OPEN) return 0;
+        if (m.status != ModelStatus.OPEN || block.timestamp > m.deadline) return 0;
         uint256 free = uint256(m.remaining) - m.reserved;
         return free < m.staleReward ? free : m.staleReward;
     }
@@ -912,6 +926,11 @@ contract ModelRepository is ReentrancyGuard {
 
     function _digestKey(address owner, bytes32 digest) private pure returns (bytes32) {
         return keccak256(abi.encode(owner, digest));
+    }
+
+    /// How many submissions share a forfeited bounty: the rejected ones, or all if none was.
+    function _forfeitShares(Model storage m) private view returns (uint32) {
+        return m.rejectedCount > 0 ? m.rejectedCount : m.submissionCount;
     }
 
     function _revealDeadline(Model storage m) private view returns (uint256) {

@@ -204,7 +204,7 @@ def measure_gas() -> list[tuple[str, str, int]]:
 
     def submit(owner: ModelRepository, model_id: int, n: int, label: str | None = None) -> int:
         r = owner.client.transact(
-            fn.submitUpdate(model_id, cid, bytes([n]) * 32, 1_000 + n), value=deposit
+            fn.submitUpdate(model_id, cid, bytes([n]) * 32, 1_000 + n, 0), value=deposit
         )
         if label:
             gas("submitUpdate", label, r)
@@ -411,8 +411,6 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
         borrower.client.transact(fn.repay(a), value=inst),
     )
     gas("repay", "an instalment", borrower.client.transact(fn.repay(a), value=inst))
-    rest = lender.outstanding(a)
-    gas("repay", "final (fully repaid)", borrower.client.transact(fn.repay(a), value=rest))
     travel(31 * day)
     gas(
         "markLate",
@@ -427,6 +425,9 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     travel(200 * day)
     gas("markDefault", "overdue by more than 120 days", lender_client.transact(fn.markDefault(d)))
     gas("repay", "recovery after default", other.client.transact(fn.repay(d), value=10**15))
+    travel(term * 31 * day)  # past the last due date: the payoff is what is outstanding
+    rest = lender.outstanding(a)
+    gas("repay", "final (fully repaid)", borrower.client.transact(fn.repay(a), value=rest))
     gas("withdraw", "lender takes the repayments", lender_client.transact(fn.withdraw()))
     gas("retireModel", "no new applications", lender_client.transact(fn.retireModel(model_id)))
     return rows

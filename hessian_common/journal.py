@@ -134,6 +134,9 @@ class Entry:
     next_attempt_at: float
     created_at: float
     updated_at: float
+    min_reserve: int = 0
+    """The least stale reserve the owner accepted when it shared (``submitUpdate`` refuses
+    less: a flood mined just before cannot shrink what the owner was shown)."""
 
     @property
     def pending(self) -> bool:
@@ -167,7 +170,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     created_at      REAL    NOT NULL,
     updated_at      REAL    NOT NULL,
     lease_until     REAL    NOT NULL DEFAULT 0,
-    pseudonyms      BLOB
+    pseudonyms      BLOB,
+    min_reserve     TEXT    NOT NULL DEFAULT '0'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_live_submission_per_digest
     ON submissions (model_id, owner, digest) WHERE state != 'failed';
@@ -178,13 +182,14 @@ _MIGRATIONS = (
     # journals written before the lease and the pseudonyms
     "ALTER TABLE submissions ADD COLUMN lease_until REAL NOT NULL DEFAULT 0",
     "ALTER TABLE submissions ADD COLUMN pseudonyms BLOB",
+    "ALTER TABLE submissions ADD COLUMN min_reserve TEXT NOT NULL DEFAULT '0'",
     # the old order put the blob in the store first: such an entry is simply not sent yet
     "UPDATE submissions SET state = 'prepared' WHERE state = 'stored'",
 )
 
 _COLUMNS = (
     "id, model_id, owner, digest, rows, deposit, label, state, cid, tx_hash, update_id, "
-    "attempts, last_error, waiting_on, next_attempt_at, created_at, updated_at"
+    "attempts, last_error, waiting_on, next_attempt_at, created_at, updated_at, min_reserve"
 )
 
 
@@ -222,6 +227,7 @@ def _row(r: sqlite3.Row) -> Entry:
         next_attempt_at=r["next_attempt_at"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],
+        min_reserve=int(r["min_reserve"]),
     )
 
 
@@ -378,6 +384,7 @@ class Journal:
         deposit: int = 0,
         label: str = "",
         pseudonyms: list[bytes] | None = None,
+        min_reserve: int = 0,
     ) -> Entry:
         """Record a new submission in state ``prepared`` (its CID computed here) and return it.
 
@@ -401,8 +408,8 @@ class Journal:
             try:
                 cur = db.execute(
                     "INSERT INTO submissions (model_id, owner, digest, rows, deposit, label, "
-                    "blob, state, cid, created_at, updated_at, pseudonyms) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "blob, state, cid, created_at, updated_at, pseudonyms, min_reserve) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         int(model_id),
                         owner,
@@ -416,6 +423,7 @@ class Journal:
                         now,
                         now,
                         packed,
+                        str(int(min_reserve)),
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -528,6 +536,15 @@ class Journal:
 
 def _revert_text(exc: ContractRevert) -> str:
     name = exc.error_name or "revert"
+    if name == "ReserveTooLow" and len(exc.error_args) == 2:
+        from hessian_common.format import format_amount
+
+        left, shown = (int(a) for a in exc.error_args)
+        return (
+            f"submissions mined just before yours left a stale reserve of {format_amount(left)}, "
+            f"below the {format_amount(shown)} you were shown; nothing was sent and your data "
+            "stays private. Share the file again to accept the new terms"
+        )
     args = ", ".join(str(a) for a in exc.error_args)
     return f"{name}({args})" if args else f"{name}: {exc}"
 
@@ -577,7 +594,9 @@ def _to_chain(journal: Journal, entry: Entry, get_repo: Callable[[], Any]) -> En
         )
 
     try:
-        submitted = repo.submit(entry.model_id, entry.cid, entry.digest, entry.rows)
+        submitted = repo.submit(
+            entry.model_id, entry.cid, entry.digest, entry.rows, entry.min_reserve
+        )
     except ChainUnavailable as exc:
         return journal.record_error(entry.id, "chain", f"chain: {exc}")
     except ContractRevert as exc:

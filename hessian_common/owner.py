@@ -582,8 +582,12 @@ def submit(
     deposit: int,
     label: str = "",
     pseudonyms: list[bytes] | None = None,
+    min_reserve: int = 0,
 ) -> Entry:
     """Journal the submission, then try once to send it and publish the blob.
+
+    ``min_reserve``: the stale reserve the owner was shown (the contract refuses the
+    submission if a flood mined first left less; the entry then fails with that reason).
 
     The entry is written first, so nothing is lost if the store or chain is down: it then
     waits in the journal (``prepared``, or ``confirmed`` until the store takes the blob) and
@@ -601,6 +605,7 @@ def submit(
         deposit=deposit,
         label=label,
         pseudonyms=pseudonyms,
+        min_reserve=min_reserve,
     )
     for moved in retry_pending(journal, store, repo):
         if moved.id == entry.id:
@@ -705,6 +710,7 @@ def share(
         deposit=model.deposit,
         label=label or Path(path).name,
         pseudonyms=pseudonyms,
+        min_reserve=model.stale_reserve,
     )
     report(done=8, message=_entry_sentence(entry))
     return entry

@@ -7,7 +7,8 @@ interface IModelRepository {
         uint256 modelId,
         string calldata updateCid,
         bytes32 datasetDigest,
-        uint64 rows
+        uint64 rows,
+        uint96 minStaleReserve
     ) external payable returns (uint256);
 
     function withdraw() external;
@@ -45,7 +46,7 @@ contract ReentrancyAttacker {
         bytes32 digest,
         uint64 rows
     ) external payable returns (uint256) {
-        return repo.submitUpdate{value: msg.value}(modelId, updateCid, digest, rows);
+        return repo.submitUpdate{value: msg.value}(modelId, updateCid, digest, rows, 0);
     }
 
     /// @notice Withdraw with re-entry behaviour `mode_`.

@@ -303,7 +303,9 @@ class LoanBook(ContractWrapper):
         return self.client.transact(self.fn.accept(loan_id))
 
     def repay(self, loan_id: int, amount_wei: int) -> dict[str, Any]:
-        """``repay``: pay ``amount_wei`` (0 < amount <= outstanding) towards the loan."""
+        """``repay``: pay ``amount_wei`` towards the loan (a FUNDED loan: at most its payoff
+        now, and paying all of it repays the loan; a DEFAULTED one: at most what is
+        outstanding)."""
         return self.client.transact(self.fn.repay(loan_id), value=amount_wei)
 
     def repay_all(self, loan_id: int, amount_wei: int) -> dict[str, Any]:

@@ -413,12 +413,23 @@ class ModelRepository(ContractWrapper):
     # ------------------------------------------------------------ owners and anyone
 
     def submit(
-        self, model_id: int, update_cid: str, dataset_digest: bytes | str, rows: int
+        self,
+        model_id: int,
+        update_cid: str,
+        dataset_digest: bytes | str,
+        rows: int,
+        min_stale_reserve: int = 0,
     ) -> Submitted:
-        """``submitUpdate`` with the model's deposit; the new update id and the transaction."""
+        """``submitUpdate`` with the model's deposit; the new update id and the transaction.
+
+        ``min_stale_reserve``: the least stale reserve accepted (what the owner was shown);
+        the contract refuses (``ReserveTooLow``) if a flood mined first left less.
+        """
         deposit = self.model_deposit(model_id)
         receipt = self.client.transact(
-            self.fn.submitUpdate(model_id, update_cid, _digest(dataset_digest), rows),
+            self.fn.submitUpdate(
+                model_id, update_cid, _digest(dataset_digest), rows, int(min_stale_reserve)
+            ),
             value=deposit,
         )
         return Submitted(
@@ -426,10 +437,15 @@ class ModelRepository(ContractWrapper):
         )
 
     def submit_update(
-        self, model_id: int, update_cid: str, dataset_digest: bytes | str, rows: int
+        self,
+        model_id: int,
+        update_cid: str,
+        dataset_digest: bytes | str,
+        rows: int,
+        min_stale_reserve: int = 0,
     ) -> int:
         """:meth:`submit`, returning only the new update id."""
-        return self.submit(model_id, update_cid, dataset_digest, rows).update_id
+        return self.submit(model_id, update_cid, dataset_digest, rows, min_stale_reserve).update_id
 
     def settle_stale(self, update_id: int) -> Wei:
         """``settleStale``: pay a submission left waiting past the window; returns the reward."""
@@ -443,7 +459,8 @@ class ModelRepository(ContractWrapper):
 
     def claim_forfeit(self, update_id: int) -> Wei:
         """``claimForfeit``: after an unrevealed model's reveal deadline, credit this
-        submission's equal share of the forfeited bounty; returns the amount."""
+        submission's equal share of the forfeited bounty (shared by the rejected submissions,
+        or by all when none was rejected); returns the amount."""
         receipt = self.client.transact(self.fn.claimForfeit(update_id))
         return Wei(self._event_arg(receipt, "ForfeitClaimed", "amount"))
 

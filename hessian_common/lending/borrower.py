@@ -391,24 +391,26 @@ def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, A
     """Pay ``amount_wei`` towards a funded (or defaulted) loan.
 
     ``None``: the next instalment (what brings the loan up to date at its next due date,
-    arrears included; at least one instalment), capped at the outstanding amount.
+    arrears included; at least one instalment), capped at what the contract takes: a FUNDED
+    loan's payoff now (paying ahead never pays future months' interest; paying the whole payoff
+    repays the loan), a DEFAULTED loan's outstanding amount.
     """
     from hessian_common.chain.loanbook import LoanStatus
 
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
-    outstanding = int(loan.outstanding)
+    if loan.status == LoanStatus.FUNDED:
+        cap, what = int(book.payoff_amount(int(loan_id))), "the payoff now"
+    else:
+        cap, what = int(loan.outstanding), "the outstanding"
     if amount_wei is None:
         _ts, due = book.next_due(int(loan_id)) if loan.status == LoanStatus.FUNDED else (0, 0)
-        amount = min(max(int(due), int(loan.installment)), outstanding)
+        amount = min(max(int(due), int(loan.installment)), cap)
     else:
         amount = amount_wei
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= outstanding:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= cap:
         got = format_amount(amount) if isinstance(amount, int) else repr(amount)
         raise LendingInputError(
-            {
-                "amount": f"must be more than 0 and at most the outstanding "
-                f"{format_amount(outstanding)}, got {got}"
-            }
+            {"amount": f"must be more than 0 and at most {what}, {format_amount(cap)}, got {got}"}
         )
     return book.repay(int(loan_id), int(amount))
 

@@ -75,7 +75,7 @@ def _in_one_block(repo: ModelRepository, calls) -> int:
 
 
 def _submit(repo: ModelRepository, model_id: int, n: int):
-    return repo.fn.submitUpdate(model_id, CID, n.to_bytes(32, "big"), 10)
+    return repo.fn.submitUpdate(model_id, CID, n.to_bytes(32, "big"), 10, 0)
 
 
 @pytest.fixture(scope="module")

@@ -63,34 +63,34 @@ def test_no_forfeit_once_revealed(make_model, lender, owners, outsider, chain_ti
     assert lender.reclaim(model_id) == BOUNTY  # the lender may reclaim late
 
 
-def test_split_among_every_submission_whatever_its_status(
+def test_split_among_every_submission_when_none_was_rejected(
     make_model, lender, owners, outsider, chain_time, w3
 ):
-    bounty = 10**18 + 2  # 3 submissions: two thirds and the dust
+    bounty = 10**18 + 2  # 3 submissions: a third each and the dust
     model_id = make_model(bounty=bounty, stale_reward=bounty // 10)
     accepted = owners[0].submit_update(model_id, CID_A, digest(1), 10)
-    rejected = owners[1].submit_update(model_id, CID_A, digest(2), 10)
+    unpaid = owners[1].submit_update(model_id, CID_A, digest(2), 10)
     stale = owners[2].submit_update(model_id, CID_A, digest(3), 10)
     lender.evaluate_update(accepted, True, 620_000, CID_B)  # 20 %
-    lender.evaluate_update(rejected, False, 0)
+    lender.evaluate_update(unpaid, True, 610_000, CID_B)  # accepted, no gain over the best
     chain_time.advance(WINDOW + 1)
     outsider.settle_stale(stale)
     lender.close_model(model_id)
     pool = bounty - bounty // 5 - bounty // 10
     assert lender.model(model_id).remaining == pool
     _past_reveal_deadline(lender, model_id, chain_time)
-    amounts = [outsider.claim_forfeit(u) for u in (rejected, stale, accepted)]  # any order
+    amounts = [outsider.claim_forfeit(u) for u in (unpaid, stale, accepted)]  # any order
     assert amounts == [pool // 3, pool // 3, pool - 2 * (pool // 3)]
     assert sum(amounts) == pool
     forfeited = [e.args for e in lender.events() if e.name == "BountyForfeited"]
-    assert forfeited == [{"modelId": model_id, "pool": pool, "submissionCount": 3}]
+    assert forfeited == [{"modelId": model_id, "pool": pool, "shares": 3}]
     claims = [e.args for e in lender.events() if e.name == "ForfeitClaimed"]
     assert [(c["updateId"], c["owner"], c["amount"]) for c in claims] == [
-        (rejected, owners[1].client.address, pool // 3),
+        (unpaid, owners[1].client.address, pool // 3),
         (stale, owners[2].client.address, pool // 3),
         (accepted, owners[0].client.address, pool - 2 * (pool // 3)),
     ]
-    assert [lender.submission(u).claimed for u in (accepted, rejected, stale)] == [True] * 3
+    assert [lender.submission(u).claimed for u in (accepted, unpaid, stale)] == [True] * 3
     e = assert_escrow(lender, model_id)
     assert e["paid"] == bounty and e["owed"] == 0 and e["remaining"] == 0
     with reverts("AlreadyClaimed"):
@@ -99,6 +99,33 @@ def test_split_among_every_submission_whatever_its_status(
         outsider.claim_forfeit(99)
     with reverts("NotRevealed"):
         lender.reclaim(model_id)
+    assert_solvent(lender, w3, [c.client.address for c in (lender, *owners, outsider)])
+
+
+def test_split_among_the_rejected_when_any_was_rejected(
+    make_model, lender, owners, outsider, chain_time, w3
+):
+    """The rejections are what the hidden transcript would have had to justify: their owners
+    share the forfeit, the dust to the last; a sock puppet rejected to catch a share burns its
+    deposit."""
+    bounty = 10**18 + 1
+    model_id = make_model(bounty=bounty, stale_reward=bounty // 10)
+    accepted = owners[0].submit_update(model_id, CID_A, digest(1), 10)
+    first = owners[1].submit_update(model_id, CID_A, digest(2), 10)
+    second = owners[2].submit_update(model_id, CID_A, digest(3), 10)
+    lender.evaluate_update(accepted, True, 610_000, CID_B)  # 10 %
+    lender.evaluate_update(first, False, 0)
+    lender.evaluate_update(second, False, 0)
+    lender.close_model(model_id)
+    pool = bounty - bounty // 10
+    _past_reveal_deadline(lender, model_id, chain_time)
+    with reverts("NotRejected"):
+        outsider.claim_forfeit(accepted)
+    assert [outsider.claim_forfeit(u) for u in (second, first)] == [pool // 2, pool - pool // 2]
+    forfeited = [e.args for e in lender.events() if e.name == "BountyForfeited"]
+    assert forfeited == [{"modelId": model_id, "pool": pool, "shares": 2}]
+    e = assert_escrow(lender, model_id)
+    assert e["paid"] == bounty and e["deposits_forfeited"] == 2 * DEPOSIT
     assert_solvent(lender, w3, [c.client.address for c in (lender, *owners, outsider)])
 
 
@@ -141,5 +168,7 @@ def test_share_models_without_paid_submissions_forfeit(
     _past_reveal_deadline(lender, model_id, chain_time)
     with reverts("NotPaid"):
         outsider.claim_share(ids[0])
-    assert [outsider.claim_forfeit(u) for u in ids] == [BOUNTY // 2, BOUNTY // 2]
+    with reverts("NotRejected"):
+        outsider.claim_forfeit(ids[0])
+    assert outsider.claim_forfeit(ids[1]) == BOUNTY  # the one rejection takes it all
     assert_escrow(lender, model_id)

@@ -21,6 +21,7 @@ from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     Book,
     at,
     book,
+    clock,
     loanbook,
 )
 
@@ -84,6 +85,7 @@ def measure(book: Book) -> list[tuple[str, str, int]]:
     inst = lender.loan(a).installment
     gas("repay", "first instalment (lender's first credit)", borrower.repay(a, inst))
     gas("repay", "an instalment", borrower.repay(a, inst))
+    clock(book.time, lender.loan(a).funded_at + TERM * PERIOD)  # the last due date
     gas("repay", "final (fully repaid)", borrower.repay(a, lender.outstanding(a)))
     d = funded(4)
     book.time.advance(PERIOD + 1)

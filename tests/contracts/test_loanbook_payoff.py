@@ -405,19 +405,24 @@ def test_pay_off_after_the_last_due_date_takes_everything_owed(book):
     assert book.borrower.pending() == AMOUNT + 1
 
 
-def test_paid_ahead_beyond_the_payoff_closes_for_nothing(book):
-    """At 100 % APR a year's instalments come to 1.62 times the principal: paid 1.5 times it
-    at once with ``repay``, the payoff at that moment is 0 and ``repayAll`` closes the loan
-    without taking more (what ``repay`` took is not given back)."""
+def test_repay_beyond_the_payoff_is_refused(book):
+    """At 100 % APR a year's instalments come to 1.62 times the principal, but ``repay`` takes
+    at most the payoff at the block's time: 1.5 times the principal at once is refused with
+    the cap, nothing changes, and ``repayAll`` pays the loan off for the payoff."""
     loan_id = book.funded(1, apr=10_000)
-    book.borrower.repay(loan_id, 3 * AMOUNT // 2)
-    clock(book.time, book.time.now() + 60)
-    assert book.lender.payoff_amount(loan_id, book.time.now() + 1) == 0
-    receipt = book.borrower.repay_all(loan_id, 0)
+    cap = book.lender.payoff_amount(loan_id, book.time.now() + 1)
+    with pytest.raises(ContractRevert) as info:
+        book.borrower.repay(loan_id, 3 * AMOUNT // 2)
+    args = info.value.error_args
+    assert info.value.error_name == "Overpayment"
+    assert args[0] == 3 * AMOUNT // 2 and AMOUNT <= args[1] < cap
     loan = book.lender.loan(loan_id)
-    assert loan.status == LoanStatus.REPAID and loan.repaid == 3 * AMOUNT // 2
-    assert book.lender.paid_off(loan_id) == 0 and receipt["status"] == 1
-    assert book.lender.pending() == 3 * AMOUNT // 2
+    assert loan.status == LoanStatus.FUNDED and loan.repaid == 0
+    book.borrower.repay_all(loan_id, 2 * cap)
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.REPAID and loan.repaid == cap
+    assert book.lender.paid_off(loan_id) == cap
+    assert book.lender.pending() == cap
     book.balance_matches()
 
 
@@ -428,7 +433,7 @@ def test_repay_all_refuses_every_other_status(book):
     cancelled = book.applied(5)
     book.borrower.cancel(cancelled)
     repaid = book.funded(6)
-    book.borrower.repay(repaid, book.lender.loan(repaid).total_owed)
+    book.borrower.repay_all(repaid, book.lender.loan(repaid).total_owed)
     paid_off = book.funded(7)
     book.borrower.repay_all(paid_off, book.lender.payoff_amount(paid_off, book.time.now() + 1))
     defaulted, recovered = book.funded(8), book.funded(9)

@@ -137,15 +137,20 @@ def test_repay_instalments_then_final(book):
     lender_address = book.lender.client.address
     with reverts("ZeroAmount"):
         book.borrower.repay(loan_id, 0)
+    # paying ahead takes at most the payoff (no future interest): here the principal
+    payoff = book.lender.payoff_amount(loan_id)  # at the latest block, where the check runs
     args = _revert(lambda: book.borrower.repay(loan_id, TOTAL + 1), "Overpayment")
-    assert args == (TOTAL + 1, TOTAL)
+    assert args == (TOTAL + 1, payoff) and payoff < TOTAL
+    f = book.lender.loan(loan_id).funded_at
     for k in range(1, TERM):
         payer = book.outsider if k == 3 else book.borrower  # anyone may pay
+        book.time.advance(f + k * PERIOD - book.time.now())  # each on its due date
         payer.repay(loan_id, INST)
         loan = book.lender.loan(loan_id)
         assert loan.repaid == k * INST and loan.outstanding == TOTAL - k * INST
         assert loan.status == LoanStatus.FUNDED
     assert book.lender.pending(lender_address) == (TERM - 1) * INST
+    book.time.advance(f + TERM * PERIOD - book.time.now())  # the last due date
     _revert(lambda: book.borrower.repay(loan_id, INST + 1), "Overpayment")
     book.borrower.repay(loan_id, INST)
     loan = book.lender.loan(loan_id)
@@ -163,9 +168,23 @@ def test_repay_instalments_then_final(book):
 
 
 def test_repay_in_one_go_early(book):
+    """Paying everything at once early is the payoff (principal and the interest of the
+    seconds it ran), never the whole schedule's interest."""
     loan_id = book.funded(1)
-    book.borrower.repay(loan_id, TOTAL)
-    assert book.status(loan_id) == LoanStatus.REPAID
+    _revert(lambda: book.borrower.repay(loan_id, TOTAL), "Overpayment")
+    # the payoff a second ago: mined a second later, a few seconds' interest is still owed
+    # (12 % a year on AMOUNT is about AMOUNT * 4e-9 a second)
+    book.borrower.repay(loan_id, book.lender.payoff_amount(loan_id))
+    left = book.lender.payoff_amount(loan_id, book.time.now() + 1)
+    assert book.status(loan_id) == LoanStatus.FUNDED and 0 < left < AMOUNT // 10**7
+    # ``repay`` may not exceed the payoff at the latest block, which is a second short of the
+    # mining time; ``repayAll`` takes a margin and credits the excess back
+    before = book.borrower.pending()  # the principal, not yet withdrawn
+    book.borrower.repay_all(loan_id, 2 * left)
+    loan = book.lender.loan(loan_id)
+    assert loan.status == LoanStatus.REPAID and loan.repaid < TOTAL
+    assert 0 < book.borrower.pending() - before <= left
+    assert [e.name for e in book.lender.events()][-2:] == ["LoanPaidOff", "LoanRepaid"]
 
 
 def test_repay_refuses_unfunded(book):

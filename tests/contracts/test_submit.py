@@ -102,7 +102,7 @@ def test_replay_is_per_owner(make_model, owners):
 
 def test_submit_wrong_deposit(make_model, owners, w3):
     model_id = make_model()
-    fn = owners[0].fn.submitUpdate(model_id, CID_A, digest(1), 10)
+    fn = owners[0].fn.submitUpdate(model_id, CID_A, digest(1), 10, 0)
     for value in (0, DEPOSIT - 1, DEPOSIT + 1):
         with reverts("WrongDeposit") as info:
             owners[0].client.transact(fn, value=value)
@@ -115,7 +115,7 @@ def test_submit_without_deposit_model(make_model, owners):
     model_id = make_model(submission_deposit=0)
     assert owners[0].submit_update(model_id, CID_A, digest(1), 10) == 1
     with reverts("WrongDeposit"):
-        owners[0].client.transact(owners[0].fn.submitUpdate(model_id, CID_A, digest(2), 1), 1)
+        owners[0].client.transact(owners[0].fn.submitUpdate(model_id, CID_A, digest(2), 1, 0), 1)
 
 
 def test_submit_validation(make_model, owners):
@@ -123,9 +123,9 @@ def test_submit_validation(make_model, owners):
     with reverts("EmptyCid"):
         owners[0].submit_update(model_id, "", digest(1), 10)
     with reverts("UnknownModel"):
-        owners[0].client.transact(owners[0].fn.submitUpdate(99, CID_A, digest(1), 10))
+        owners[0].client.transact(owners[0].fn.submitUpdate(99, CID_A, digest(1), 10, 0))
     with reverts("UnknownModel"):
-        owners[0].client.transact(owners[0].fn.submitUpdate(0, CID_A, digest(1), 10))
+        owners[0].client.transact(owners[0].fn.submitUpdate(0, CID_A, digest(1), 10, 0))
     assert owners[0].submission_count() == 0
     assert owners[0].digest_used(model_id, digest(1)) == 0
 
@@ -147,10 +147,10 @@ def test_submit_until_the_deadline_second(make_model, owners, chain_time):
     deadline = chain_time.now() + 1_000
     model_id = make_model(deadline=deadline)
     owner = owners[0]
-    fn = owner.fn.submitUpdate(model_id, CID_A, digest(1), 10)
+    fn = owner.fn.submitUpdate(model_id, CID_A, digest(1), 10, 0)
     transact_at(owner, fn, deadline, value=DEPOSIT)  # at the deadline: still taken
     assert owner.submission(1).submitted_at == deadline
-    fn = owner.fn.submitUpdate(model_id, CID_A, digest(2), 10)
+    fn = owner.fn.submitUpdate(model_id, CID_A, digest(2), 10, 0)
     with reverts("DeadlinePassed") as info:
         transact_at(owner, fn, deadline + 1, value=DEPOSIT)
     assert info.value.error_args == (model_id, deadline, deadline + 1)

@@ -274,7 +274,7 @@ def test_my_submissions_show_the_last_known_status_while_the_chain_is_down(
     entries = {
         name: owner.share(
             journal, owner_store, owner_repo, model=lender.model_id,
-            path=owner_split / name, owner=me,
+            path=owner_split / name, account=owner_repo.client.account,
         )
         for name in ("owner_02.csv", "owner_03.csv", "owner_04.csv")
     }  # fmt: skip
@@ -400,3 +400,27 @@ def test_a_deposit_above_the_balance_is_refused_in_eth_not_wei(
     message = str(err.value)
     assert "the submission deposit is 1,000,000.00 ETH" in message
     assert "wei" not in message and "1000000000000000000000000" not in message
+
+
+def test_a_flood_mined_first_cannot_shrink_the_reserve_the_owner_was_shown(
+    journal, chain_repo, owner_repo, owner_store, owner_split
+):
+    """The owner is shown the stale reserve of a submission made now; a flood of sock-puppet
+    submissions mined ahead of its transaction would shrink it: the contract refuses, the entry
+    fails with that reason in words, and the blob never reaches the store."""
+    from hessian_common.chain.client import ChainClient, dev_account
+
+    small = open_model(chain_repo, owner_store, owner_split, bounty=10**18)
+    model = owner.get_model(owner_repo, owner_store, small.model_id)
+    shown = model.stale_reserve
+    assert shown == 10**17  # a tenth of the bounty by default
+    w3 = owner_repo.client.w3
+    for i in range(10):  # the flood: the bounty is then fully reserved
+        puppet = chain_repo.as_account(ChainClient(w3, dev_account(3)))
+        puppet.submit_update(small.model_id, "bafkreiflood", (1000 + i).to_bytes(32, "big"), 1)
+    e = owner.share(
+        journal, owner_store, owner_repo, model=model, path=owner_split / "owner_02.csv",
+        account=owner_repo.client.account,
+    )  # fmt: skip
+    assert e.state is State.FAILED and "stale reserve" in e.last_error
+    assert "0.10 ETH you were shown" in e.last_error and not owner_store.has(e.cid)
