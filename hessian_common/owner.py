@@ -452,8 +452,9 @@ def prepare_update(
     Parameters
     ----------
     spec : ModelSpec
-        Gives the preprocessing (``Preprocessor.from_dict``), the public key and the update
-        rule with its hyper-parameters.
+        Gives the preprocessing (``Preprocessor.from_dict``), the public key, the update
+        rule with its hyper-parameters and the lender's curvature prior (the Newton step's
+        estimate of the model's precision, :mod:`hessian_common.learning.prior`).
     current : EncryptedVector
         ``enc(w)``, the weights to update (never decrypted here).
     data : LoadedData
@@ -474,6 +475,7 @@ def prepare_update(
     UpdateBlob
     """
     from hessian_common.data import Preprocessor
+    from hessian_common.learning.prior import prior_of
     from hessian_common.learning.spec import UpdateBlob
     from hessian_common.learning.updates import build_update
 
@@ -483,7 +485,7 @@ def prepare_update(
     y = data.y
     report(done=1, message=f"building the {spec.rule} update from {len(y)} rows (plaintext)")
     rule_params = update_params(spec, accepted_rows=accepted_rows, params=params)
-    update = build_update(spec.rule, X, y, rule_params)
+    update = build_update(spec.rule, X, y, rule_params, prior=prior_of(spec))
     d = X.shape[1]
     report(done=2, message=f"applying it to the encrypted weights ({d}×{d} products)")
     enc_new = update.apply_encrypted(current)

@@ -113,6 +113,13 @@ class ModelSpec:
         (:func:`hessian_common.owner.update_params`). ``None``: a spec written before the
         field existed (read as 0 seed rows); it is left out of the JSON then, so such a spec
         serialises to the same bytes.
+    prior : dict or None
+        The lender's curvature prior (``CurvaturePrior.to_dict()``, see
+        :mod:`hessian_common.learning.prior`): the feature second moments of its seed rows and
+        of all its loans, and the total ridge. Owners of a ``newton`` model estimate the
+        model's precision from it (:func:`hessian_common.owner.prepare_update`); the lender's
+        acceptance rule uses it to check an update's step. ``None``: a spec without one
+        (left out of the JSON; owners fall back on their own curvature).
     """
 
     name: str
@@ -127,6 +134,7 @@ class ModelSpec:
     metric: str = "auc"
     created_at: str = field(default_factory=_now)
     seed_rows: int | None = None
+    prior: dict | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -154,6 +162,15 @@ class ModelSpec:
             )
         if self.weights.public_key != self.public_key:
             raise CryptoError(f"{what}: the weights are not encrypted under the spec's key")
+        if self.prior is not None:
+            from hessian_common.learning.prior import CurvaturePrior
+
+            prior = CurvaturePrior.from_dict(self.prior)
+            if prior.dim != len(self.feature_names):
+                raise DataError(
+                    f"{what}: the curvature prior has {prior.dim} weights, the model "
+                    f"{len(self.feature_names)}"
+                )
 
     @property
     def dim(self) -> int:
@@ -161,7 +178,7 @@ class ModelSpec:
         return len(self.feature_names)
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (``seed_rows`` only when known)."""
+        """JSON-ready dict (``seed_rows`` and ``prior`` only when known)."""
         out = {
             "format": SPEC_FORMAT,
             "name": self.name,
@@ -177,6 +194,8 @@ class ModelSpec:
         }
         if self.seed_rows is not None:
             out["seed_rows"] = self.seed_rows
+        if self.prior is not None:
+            out["prior"] = self.prior
         return out
 
     @classmethod
@@ -201,6 +220,7 @@ class ModelSpec:
             metric=_get(d, "metric", str, what),
             created_at=_get(d, "created_at", str, what),
             seed_rows=_get(d, "seed_rows", int, what) if "seed_rows" in d else None,
+            prior=_get(d, "prior", dict, what) if "prior" in d else None,
         )
 
     def to_bytes(self) -> bytes:

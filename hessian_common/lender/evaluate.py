@@ -6,7 +6,9 @@ Protocol::
     w'   = D(enc(w'))                              (the lender's Paillier key)
     w''  = round(w' · 16^13) / 16^13               (what E(w'') at exponent −13 decrypts to)
     s''  = metric(y_hold, sigmoid(X_hold · w''))
-    accepted = s'' >= current − tolerance          (learning room: evaluate_candidate)
+    accepted = not significantly worse than the current model on the hold-out, and the
+               step from the base model consistent with the lender's own loans
+               (learning room: evaluate_candidate with current_weights and step_context)
     accepted: store.put(EncryptedModel(E(w'')))   -> newModelCid, score s''
     rejected: score s' (of the candidate the update CID names)
     evaluateUpdate(updateId, accepted, score, newModelCid)
@@ -57,6 +59,8 @@ class EvaluationResult:
     reason: str
     tx: str | None = None
     at: float = field(default_factory=time.time)
+    stats: dict[str, float] = field(default_factory=dict)
+    """The acceptance rule's statistics (``learning.federated.Evaluation.stats``)."""
 
     @property
     def gain(self) -> float:
@@ -129,7 +133,7 @@ def evaluate_submission(
     from hessian_common.chain import SubmissionStatus, tx_hash_of
     from hessian_common.crypto import decrypt_vector, encrypt_vector
     from hessian_common.errors import BlobNotFound, StoreIntegrityError
-    from hessian_common.learning.federated import evaluate_candidate
+    from hessian_common.learning.federated import evaluate_candidate, step_context
     from hessian_common.learning.metrics import score_weights
     from hessian_common.learning.spec import EncryptedModel, UpdateBlob
 
@@ -170,12 +174,24 @@ def evaluate_submission(
         except CryptoError as exc:
             reason = f"cannot decrypt the update: {exc}"
 
+    stats: dict[str, float] = {}
     if reason is not None:
         accepted, new_score = False, float("nan")
     else:
         step(message=f"scoring update #{update_id} on the hold-out")
-        verdict = evaluate_candidate(w_pub, X, y, current, record.metric, tolerance)
+        key = books.private_key(model_id)
+        cur_enc = weights_at(store, spec, current_cid, record.spec_cid)
+        w_cur = w_base = decrypt_vector(key, cur_enc, lender.workers)
+        if blob.base_model_cid != current_cid:
+            base_enc = weights_at(store, spec, blob.base_model_cid, record.spec_cid)
+            w_base = decrypt_vector(key, base_enc, lender.workers)
+        rows_at_base = _accepted_rows_at(repo, record, info, blob.base_model_cid)
+        ctx = step_context(spec, w_base, blob.rows, (spec.seed_rows or 0) + rows_at_base)
+        verdict = evaluate_candidate(
+            w_pub, X, y, current, record.metric, tolerance, current_weights=w_cur, step=ctx
+        )
         accepted, new_score, reason = verdict.accepted, verdict.score, verdict.reason
+        stats = dict(verdict.stats)
         if not accepted and not np.array_equal(w, w_pub):
             new_score = float(score_weights(X, y, w)[record.metric])  # what audit decrypts
 
@@ -199,6 +215,7 @@ def evaluate_submission(
         model_cid=new_cid or None,
         reason=reason,
         tx=tx_hash_of(receipt),
+        stats=stats,
     )
     record.evaluations.append(asdict(result))
     if accepted:
@@ -215,6 +232,21 @@ def evaluate_submission(
         reason,
     )
     return result
+
+
+def _accepted_rows_at(repo: Any, record: ModelRecord, info: Any, base_cid: str) -> int:
+    """The contract's ``acceptedRows`` when ``base_cid`` was the current model (what the
+    owner read with it): now, for the current model; else the rows of the accepted updates
+    up to that version."""
+    if base_cid == str(info.model_cid):
+        return int(info.accepted_rows)
+    rows = 0
+    for v in record.versions:
+        if v["model_cid"] == base_cid:
+            return rows
+        if int(v["update_id"]):
+            rows += int(repo.submission(int(v["update_id"])).rows)
+    return rows
 
 
 def evaluate_all_waiting(

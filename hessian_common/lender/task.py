@@ -4,9 +4,10 @@ Protocol::
 
     data -> seed / private hold-out                     (stratified split, split_indices)
     Preprocessor.fit(seed);  X = transform(.)           (column 0 is the intercept)
-    w0 = argmin logistic loss on (X_seed, y_seed)       (learning room: fit_taylor)
+    prior = feature second moments of seed, seed ∪ hold-out (never labels), ridge
+    w0 = argmin Taylor loss on (X_seed, y_seed) under the prior   (learning: initial_model)
     s0 = metric(y_hold, sigmoid(X_hold · w0))           (initial score, must be < target)
-    (pk, sk) = Paillier keys;  enc(w0) and the seed row count published in the model spec
+    (pk, sk) = Paillier keys;  enc(w0), the prior and the seed row count in the model spec
     commitment = keccak256(testSetCid || salt)          (commit now, reveal after close)
     createModel(specCid, metric, s0, target, ..., commitment) + bounty
 """
@@ -56,8 +57,8 @@ def create_task(
     from hessian_common.crypto import encrypt_vector, generate_keypair
     from hessian_common.data import Preprocessor, load_bytes, load_file
     from hessian_common.learning.metrics import score_weights
+    from hessian_common.learning.prior import initial_model
     from hessian_common.learning.spec import ModelSpec
-    from hessian_common.learning.updates import fit_taylor
     from hessian_common.store import cid_of
 
     step = progress or no_progress
@@ -98,7 +99,7 @@ def create_task(
 
     step(done=2, message="training the initial model")
     rule_params = params.rule_params()
-    w0 = fit_taylor(X_seed, y_seed, l2=rule_params.get("l2", 1e-4))
+    w0, prior = initial_model(X_seed, y_seed, X_hold, l2=float(rule_params.get("l2", 1e-4)))
     initial = float(score_weights(X_hold, y_hold, w0)[params.metric])
     if to_ppm(params.target) <= to_ppm(initial):
         raise TaskInputError(
@@ -125,6 +126,7 @@ def create_task(
         params=rule_params,
         metric=params.metric,
         seed_rows=len(seed_idx),
+        prior=prior.to_dict(),
     )
 
     step(done=5, message="committing to the hold-out")
