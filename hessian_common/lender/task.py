@@ -92,7 +92,7 @@ def create_task(
     step(done=1, message="fitting the preprocessing on the seed data")
     seed_features = data.features.iloc[seed_idx].reset_index(drop=True)
     hold_features = data.features.iloc[hold_idx].reset_index(drop=True)
-    pre = Preprocessor(params.schema).fit(seed_features)
+    pre = Preprocessor(params.schema).fit(seed_features, y_all[seed_idx])
     X_seed, X_hold = pre.transform(seed_features), pre.transform(hold_features)
     y_seed, y_hold = y_all[seed_idx], y_all[hold_idx]
     names = list(pre.feature_names_)
