@@ -19,6 +19,7 @@ A data owner
    With the Newton rule the owner weighs its ``N`` rows against the ``M`` rows the model
    holds, ``M`` = the spec's ``seed_rows`` + the contract's ``acceptedRows``
    (:func:`update_params`), so each owner moves the model about ``N/(N + M)`` of the way;
+   the model's curvature comes from the lender's published prior (the spec's ``prior``);
 5. submits through the local journal (:func:`submit`): the blob goes to the content store,
    ``submitUpdate(modelId, updateCid, datasetDigest, rows)`` goes on chain with the deposit.
    If either is down the entry waits in the journal and is retried.

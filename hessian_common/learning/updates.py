@@ -74,13 +74,17 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
 Taylor loss, whose curvature A has eigenvalues ≈ 1/4 per unit-variance direction).
 
 Newton: ``model_rows = 0`` is the plain proximal step with ``μ = 0.5``; with ``model_rows =
-M``, the rows the current model holds, it is the recursive least-squares step with curvature
-floor ``floor = 0.01`` (``mu`` unused). The owner workflow fills M in itself
+M``, the rows the current model holds, it is the recursive least-squares step (``mu``
+unused), with the spec's curvature prior when it has one, else with the owner's own curvature
+and the floor ``floor = 0.01``. The owner workflow fills M in itself
 (:func:`hessian_common.owner.update_params`: the spec's ``seed_rows`` plus the contract's
 ``acceptedRows``; a ``model_rows`` written in a spec is replaced). Measured
-(docs/simulation/README.md): 50 owners of 280 rows, 5 misbehaving, the plain step ends at
-0.985-0.999 of the centralized AUC on the hold-out and 0.964-0.995 on fresh loans; the
-``model_rows`` step at 0.989-1.004 and 0.987-0.999."""
+(docs/simulation/README.md, generator v1): 50 owners of 280 rows, 5 misbehaving, the plain
+step ends at 0.985-0.999 of the centralized AUC on the hold-out and 0.964-0.995 on fresh
+loans; the ``model_rows`` step at 0.989-1.004 and 0.987-0.999. With the prior and the lender's
+acceptance rule (generator v2, issue 17): 0.998-1.001 and 0.996-0.998; owners of 70 rows in
+62 dimensions (where the own-curvature step reached 0.94 in one pass): see
+:mod:`hessian_common.learning.prior`."""
 
 P_EXPONENT = -12
 """Fixed-point exponent for P: entries are rounded to multiples of 16^−12 = 2^−48 (≈ 3.6e−15;

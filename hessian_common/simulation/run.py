@@ -375,8 +375,7 @@ def _run_on_chain(
                     ev = lender.evaluate(rec.model_id, sub.update_id)
                 sub.status = "accepted" if ev.accepted else "rejected"
                 sub.new_score = float(ev.score)
-            info = repo.model(rec.model_id)
-            sub.score_after = _ppm(info.current_score)
+            sub.score_after = lender.current_score(rec.model_id)
             out.submissions.append(sub)
             bars.advance(note=f"{plan.name} {plan.kind}: {sub.status}")
 
@@ -687,7 +686,7 @@ def _settle(repo, owner_repos, model_id, mech, out: MechanismOutcome, lender, ba
             out.withdrawn_wei[idx] = int(orepo.withdraw())
         bars.advance()
     out.reclaimed_wei = lender.reclaim(model_id)
-    out.final_score = _ppm(repo.model(model_id).current_score)
+    out.final_score = lender.current_score(model_id)
     bars.advance(note=f"{mech.label} settled")
 
 
@@ -747,6 +746,12 @@ class _LenderSide:
         rec = self.lender.create_task(params)
         self.params[rec.model_id] = params
         return rec
+
+    def current_score(self, model_id: int) -> float:
+        """Hold-out score of the current model (the last accepted one). The chain's
+        ``currentScore`` is the best score accepted so far, which the lender's rule may have
+        left behind: it accepts an update that is not significantly worse."""
+        return float(self.lender.record(model_id).current_score)
 
     def evaluate(self, model_id: int, update_id: int) -> Any:
         return self.lender.evaluate_submission(update_id)
