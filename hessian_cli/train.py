@@ -51,6 +51,20 @@ def _generate(dataset: str, rows: int, owners: int, seed: int, partition: str, w
     return workdir, None
 
 
+def _fresh(dataset: str, rows: int, seed: int, workdir: Path) -> Path:
+    """``rows`` newly generated loans (or applications) in one file, for a fresh test set."""
+    path = workdir / "fresh.csv"
+    if dataset == "german_credit":
+        from hessian_common.data.german import generate_applications, write_applications
+
+        write_applications(generate_applications(rows, seed), path)
+    else:
+        from hessian_common.data.generator import generate_loans, write_export
+
+        write_export(generate_loans(rows, seed), path, "original")
+    return path
+
+
 def _prepare(
     data: Path | None,
     schema: str | None,
@@ -62,15 +76,20 @@ def _prepare(
     dataset: str = "lending_club",
     partition: str = "iid",
     plain: bool = False,
+    test_data: Path | None = None,
+    test_rows: int = 0,
 ) -> tuple[list[tuple[Any, Any]], tuple[Any, Any], tuple[Any, Any], dict[str, Any]]:
     """Owners' (X, y), the lender's seed and hold-out, preprocessed with the lender's fit.
 
     The lender fits the preprocessing (and its basis expansions) on its seed rows; ``plain``
-    leaves the expansions out (the schema's plain columns only).
+    leaves the expansions out (the schema's plain columns only). Fresh loans neither side saw
+    (``test_data``, a file read with the same schema, or ``test_rows`` newly generated ones)
+    come back preprocessed in ``info["test"]`` as ``(X, y)``.
     """
     from hessian_common.data import Preprocessor
 
     info: dict[str, Any] = {}
+    data_generated = data is None
     if data is None:
         data, generated_schema = _generate(dataset, rows, owners, seed, partition, workdir)
         schema = schema or generated_schema
@@ -107,6 +126,11 @@ def _prepare(
         X = pre.transform(feats)
         own = [(X[p], loaded.y[p]) for p in parts]
         seed_xy, hold_xy = (X[s_idx], loaded.y[s_idx]), (X[h_idx], loaded.y[h_idx])
+    if test_rows and data_generated:
+        test_data = _fresh(dataset, test_rows, 10_000 + seed, workdir)
+    if test_data is not None:
+        fresh = _load(test_data, schema)
+        info["test"] = (pre.transform(fresh.features), fresh.y)
     info["features"] = len(pre.feature_names_)
     info["schema"] = pre.schema_.name
     info["rows"] = {
@@ -174,6 +198,10 @@ def _prepare(
     help="how generated Lending Club owners differ",
 )
 @click.option("--plain", is_flag=True, help="leave the schema's basis expansions out")
+@click.option("--test-rows", type=click.IntRange(0, 10_000_000), default=0, show_default=True,
+              help="also score both models on this many freshly generated loans")  # fmt: skip
+@click.option("--test-data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="also score both models on this file's loans (same schema)")  # fmt: skip
 @click.option(
     "--acceptance",
     type=click.Choice(["lender", "threshold", "all"]),
@@ -208,6 +236,8 @@ def train(
     dataset: str,
     partition: str,
     plain: bool,
+    test_rows: int,
+    test_data: Path | None,
     acceptance: str,
     plain_newton: bool,
     metric: str,
@@ -258,7 +288,8 @@ def train(
         with tempfile.TemporaryDirectory(prefix="hessian-train-") as tmp:
             own, seed_xy, hold_xy, info = _prepare(
                 data, schema, owners, n_rows, split_seed, Path(tmp),
-                dataset=dataset, partition=partition, plain=plain,
+                dataset=dataset, partition=partition, plain=plain, test_data=test_data,
+                test_rows=test_rows,
             )  # fmt: skip
         t_data = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -275,6 +306,15 @@ def train(
         t0 = time.perf_counter()
         central = centralized_baseline(own, *seed_xy, *hold_xy)
         t_central = time.perf_counter() - t0
+        test = None
+        if "test" in info:
+            from hessian_common.learning.metrics import score_weights
+
+            X_t, y_t = info["test"]
+            fed_t = score_weights(X_t, y_t, fed.weights)["auc"]
+            cen_t = centralized_baseline(own, *seed_xy, X_t, y_t)["auc"]
+            test = {"rows": len(y_t), "federated_auc": fed_t, "centralized_auc": cen_t,
+                    "auc_ratio": fed_t / cen_t}  # fmt: skip
         runs.append({
             "seed": split_seed,
             "federated": fed.final,
@@ -287,6 +327,7 @@ def train(
             "features": info["features"],
             "data": info["data"],
             "schema": info["schema"],
+            "test": test,
             "timings": {"data": t_data, "federated": t_fed, "centralized": t_central,
                         **fed.timings},
         })  # fmt: skip
@@ -336,9 +377,18 @@ def train(
             "auc_ratio_min": min(ratios),
             "auc_ratio_max": max(ratios),
             "accepted_mean": statistics.mean(r["accepted"] for r in runs),
+            **(
+                {
+                    "test_ratio_mean": statistics.mean(r["test"]["auc_ratio"] for r in runs),
+                    "test_ratio_min": min(r["test"]["auc_ratio"] for r in runs),
+                }
+                if first["test"]
+                else {}
+            ),
         },
+        "test": first["test"],
         "splits": [
-            {k: r[k] for k in ("seed", "auc_ratio", "accepted", "submissions")}
+            {k: r[k] for k in ("seed", "auc_ratio", "accepted", "submissions", "test")}
             | {"federated_auc": r["federated"]["auc"], "centralized_auc": r["centralized"]["auc"]}
             for r in runs
         ],
@@ -369,6 +419,12 @@ def _print_table(result: dict[str, Any]) -> None:
         f"{result['key_bits']}-bit key  ·  owner update {t['owner_update_mean']:.3f} s mean, "
         f"federated {t['federated']:.1f} s"
     )
+    if result["test"]:
+        t = result["test"]
+        console.print(
+            f"on {t['rows']:,} fresh loans: federated {t['federated_auc']:.4f}, centralized "
+            f"{t['centralized_auc']:.4f}, ratio {t['auc_ratio']:.4f}"
+        )
     s = result["summary"]
     if s["splits"] > 1:
         console.print(

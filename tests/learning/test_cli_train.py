@@ -42,9 +42,13 @@ def test_train_small_owners_from_a_file_and_a_schema_file_over_splits(tmp_path):
     out = run("data", "sample", "--dataset", "german_credit", "--rows", "1000",
               "--out", str(tmp_path / "applications.csv"))  # fmt: skip
     assert out.returncode == 0, out.stderr
+    out = run("data", "sample", "--dataset", "german_credit", "--rows", "2000", "--seed", "5",
+              "--out", str(tmp_path / "fresh.csv"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
     schema = "hessian_common/data/schemas/german_credit.toml"
     out = run("train", "--data", str(tmp_path / "applications.csv"), "--schema", schema,
-              "--owners", "10", "--key-bits", "256", "--splits", "2", "--json")  # fmt: skip
+              "--owners", "10", "--key-bits", "256", "--splits", "2",
+              "--test-data", str(tmp_path / "fresh.csv"), "--json")  # fmt: skip
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert r["rounds"] == 1 and r["features"] == 62
@@ -58,6 +62,10 @@ def test_train_small_owners_from_a_file_and_a_schema_file_over_splits(tmp_path):
     assert r["summary"]["auc_ratio_min"] == min(ratios) and r["auc_ratio"] == ratios[0]
     assert r["summary"]["auc_ratio_mean"] == pytest.approx(sum(ratios) / 2)
     assert min(ratios) >= 0.95 and r["summary"]["accepted_mean"] >= 8
+    # the same two models on 2,000 applications neither side saw
+    assert r["test"]["rows"] == 2000 and r["splits"][1]["test"]["rows"] == 2000
+    tests = [s["test"]["auc_ratio"] for s in r["splits"]]
+    assert r["summary"]["test_ratio_min"] == min(tests) >= 0.95
 
 
 def test_bench_models_json_keys():
