@@ -11,6 +11,7 @@ BENCHES = {
     "update": "hessian_cli.train:bench_update",
     "store": "hessian_cli.store:bench_store",
     "lending": "hessian_cli.bench_lending:bench_lending",
+    "models": "hessian_cli.bench_models:bench_models",
 }
 
 

@@ -119,8 +119,16 @@ def generate(
 @click.option(
     "--layout", type=click.Choice(["original", "kaggle"]), default="original", show_default=True
 )
+@click.option(
+    "--dataset",
+    type=click.Choice(["lending_club", "german_credit"]),
+    default="lending_club",
+    show_default=True,
+    help="Lending Club loans, or consumer-credit applications in the German credit layout "
+    "(read them with --schema german_credit).",
+)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def sample(rows: int, seed: int, layout: str, out_file: Path) -> None:
+def sample(rows: int, seed: int, layout: str, dataset: str, out_file: Path) -> None:
     """Write ROWS generated loans to one export file (no split), e.g. the samples in data/."""
     from hessian_common.data.generator import generate_loans, write_export
 
@@ -128,6 +136,12 @@ def sample(rows: int, seed: int, layout: str, out_file: Path) -> None:
         raise DataError(f"{out_file}: already exists; not overwriting it")
     if not out_file.parent.is_dir():
         raise DataError(f"{out_file.parent}: no such directory")
+    if dataset == "german_credit":
+        from hessian_common.data.german import generate_applications, write_applications
+
+        write_applications(generate_applications(rows, seed), out_file)
+        click.echo(f"wrote {rows} applications to {out_file} (german_credit, seed {seed})")
+        return
     write_export(generate_loans(rows, seed), out_file, layout)
     click.echo(f"wrote {rows} loans to {out_file} ({layout} layout, seed {seed})")
 

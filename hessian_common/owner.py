@@ -19,6 +19,7 @@ A data owner
    With the Newton rule the owner weighs its ``N`` rows against the ``M`` rows the model
    holds, ``M`` = the spec's ``seed_rows`` + the contract's ``acceptedRows``
    (:func:`update_params`), so each owner moves the model about ``N/(N + M)`` of the way;
+   the model's curvature comes from the lender's published prior (the spec's ``prior``);
 5. signs the blob with its account (it names the chain, contract, model, base version and
    owner: :meth:`~hessian_common.learning.spec.UpdateBlob.sign`), and seals the pseudonyms of
    its rows to the lender's row key, so the lender can refuse rows already in the model
@@ -475,8 +476,10 @@ def prepare_update(
     Parameters
     ----------
     spec : ModelSpec
-        Gives the preprocessing (``Preprocessor.from_dict``), the public key, the update rule
-        with its hyper-parameters and (optionally) the row key and salt.
+        Gives the preprocessing (``Preprocessor.from_dict``), the public key, the update
+        rule with its hyper-parameters, the lender's curvature prior (the Newton step's
+        estimate of the model's precision, :mod:`hessian_common.learning.prior`) and
+        (optionally) the row key and salt.
     current : EncryptedVector
         ``enc(w)``, the weights to update (never decrypted here).
     data : LoadedData
@@ -504,6 +507,7 @@ def prepare_update(
     from web3 import Web3
 
     from hessian_common.data import Preprocessor
+    from hessian_common.learning.prior import prior_of
     from hessian_common.learning.spec import UpdateBlob
     from hessian_common.learning.updates import build_update
 
@@ -513,7 +517,7 @@ def prepare_update(
     y = data.y
     report(done=1, message=f"building the {spec.rule} update from {len(y)} rows (plaintext)")
     rule_params = update_params(spec, accepted_rows=accepted_rows, params=params)
-    update = build_update(spec.rule, X, y, rule_params)
+    update = build_update(spec.rule, X, y, rule_params, prior=prior_of(spec))
     d = X.shape[1]
     report(done=2, message=f"applying it to the encrypted weights ({d}×{d} products)")
     enc_new = update.apply_encrypted(current)

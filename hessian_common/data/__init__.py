@@ -29,6 +29,8 @@ _EXPORTS = {
     "write_export": "generator",
     "generate_split": "generator",
     "split_frame": "generator",
+    "generate_applications": "german",
+    "write_applications": "german",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -39,7 +39,7 @@ import pandas as pd
 
 from hessian_common.errors import DataError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 PROSPECTUS_LINE = "Notes offered by Prospectus (https://www.lendingclub.com/info/prospectus.action)"
 POLICY_SEPARATOR = "Loans that do not meet the credit policy"
@@ -140,6 +140,44 @@ def _month_label(index: np.ndarray) -> np.ndarray:
     return np.array([f"{MONTHS[m]}-{y}" for m, y in zip(month, year, strict=True)], dtype=object)
 
 
+EMP_RISK = {"n/a": 0.35, "< 1 year": 0.12, "1 year": 0.06, "10+ years": -0.08}
+"""Employment length's effect on the default log-odds (others 0): not monotone in the years,
+and "n/a" (no employment given) unlike "< 1 year", though both parse to 0 years."""
+
+
+def nonlinear_risk(
+    fico: np.ndarray,
+    annual_inc: np.ndarray,
+    dti: np.ndarray,
+    revol_util: np.ndarray,
+    emp_length: np.ndarray,
+) -> np.ndarray:
+    """The non-linear part of the default log-odds (the shapes of the real data)::
+
+        FICO       0.9·exp(−(fico − 660)/35)              steep at 660-700, flat above 760
+        income     −0.5·clip(ln(income/60,000), −1, 0.5)  falls to $99k, then flat
+        DTI        0.012·dti + 0.035·(dti − 22)₊           steeper above 22
+        revol_util 0.6·(util − 50)₊/50 + 0.15·[util < 5]   flat to 50 %, then rising;
+                                                            a thin-file bump near 0
+        emp_length EMP_RISK                                 n/a and < 1 year riskier
+
+    Missing or odd values (-1 / 999 DTI, blank or > 100 % utilisation) are clipped to the
+    ranges above first.
+    """
+    f = np.clip(fico, 600, 850)
+    util = np.clip(np.nan_to_num(revol_util, nan=50.0), 0, 120)
+    d = np.clip(dti, 0, 40)
+    return (
+        0.9 * np.exp(-(f - 660) / 35)
+        - 0.5 * np.clip(np.log(annual_inc / 60000), -1.0, 0.5)
+        + 0.012 * d
+        + 0.035 * np.maximum(d - 22, 0)
+        + 0.6 * np.maximum(util - 50, 0) / 50
+        + 0.15 * (util < 5)
+        + np.array([EMP_RISK.get(e, 0.0) for e in emp_length])
+    )
+
+
 def generate_loans(
     rows: int,
     seed: int | np.random.Generator = 0,
@@ -216,7 +254,7 @@ def generate_loans(
     term = np.where(rng.random(n) < p60, 60, 36)
 
     inc_z, dti_z = _z(np.log(annual_inc)), _z(np.clip(dti, 0, 35))
-    fico_z, inq_z, util_z = _z(fico), _z(inq), _z(np.nan_to_num(np.clip(revol_util, 0, 120), 50))
+    inq_z, util_z = _z(inq), _z(np.nan_to_num(np.clip(revol_util, 0, 120), 50))
     score = (
         q
         - 0.25 * dti_z
@@ -244,14 +282,10 @@ def generate_loans(
     state_eff = np.array([STATE_EFFECT.get(s, 0.0) for s in state])
     extra = (
         0.5 * (term == 60)
-        - 0.3 * fico_z
-        + 0.15 * dti_z
-        - 0.2 * inc_z
+        + nonlinear_risk(fico, annual_inc, dti, revol_util, emp_length)
         + 0.1 * inq_z
-        + 0.08 * util_z
         + purpose_eff
         + state_eff
-        + 0.2 * (emp_length == "n/a")
         + 0.1 * (home == "RENT")
         + 0.08 * (delinq > 0)
         + 0.15 * (pub_rec > 0)

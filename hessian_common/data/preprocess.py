@@ -14,9 +14,15 @@ the column's missing rule (``mode``: the most common level of the fit data; ``ot
 ``category``: a level of its own, ``"missing"``). It is then one-hot encoded over the fixed
 levels, the first level being the reference (no column) when ``drop_first``.
 
-The design matrix is ``X = [1, z_1 .. z_p, onehots...]`` of shape (n, d): the first column is
-the intercept. Everything learned is plain JSON (``to_dict``), so an owner applies exactly the
-lender's transform (``Preprocessor.from_dict(spec["preprocessing"]).transform(features)``).
+The design matrix is ``X = [1, z_1 .. z_p, onehots..., expansions...]`` of shape (n, d): the
+first column is the intercept. Expansions are the schema's basis expansions of numeric
+columns, fitted on the lender's data (:mod:`hessian_common.data.basis`: spline terms
+``name:s1 ..``, quantile bins ``name:bin1 ..``, weight of evidence ``name:woe``, missing
+indicators ``name:missing``) and its interactions (``a*b``), in schema order after the
+one-hot columns, so the plain columns keep their places. Everything learned is plain JSON
+(``to_dict``; version 2 when there are expansions), so an owner and the deployed credit model
+apply exactly the lender's transform
+(``Preprocessor.from_dict(spec["preprocessing"]).transform(features)``).
 """
 
 from __future__ import annotations
@@ -26,10 +32,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hessian_common.data import basis
 from hessian_common.data.schema import ColumnSpec, DerivedSpec, Schema, load_schema
 from hessian_common.errors import DataError, SchemaError
 
 FORMAT_VERSION = 1
+"""Version of a state without expansions (the same bytes as before they existed)."""
+EXPANSION_VERSION = 2
+"""Version of a state with basis expansions or interactions (older readers refuse it)."""
 OTHER = "other"
 MISSING = "missing"
 
@@ -50,13 +60,15 @@ class Preprocessor:
         self.schema = schema
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, features: pd.DataFrame) -> Preprocessor:
-        """Learn fill values, means, standard deviations and levels from ``features``.
+    def fit(self, features: pd.DataFrame, y: Any = None) -> Preprocessor:
+        """Learn fill values, means, standard deviations, levels and expansions.
 
         Parameters
         ----------
         features : DataFrame of shape (n_samples, n_feature_columns)
             ``LoadedData.features`` of the lender's own data (n_samples >= 1).
+        y : ndarray of shape (n_samples,), optional
+            The lender's labels; needed only by weight-of-evidence expansions.
         """
         schema = load_schema(self.schema)
         self._check_columns(features, schema)
@@ -73,13 +85,65 @@ class Preprocessor:
         self.schema_ = schema
         self.numeric_ = numeric
         self.categorical_ = categorical
-        names = ["intercept"] + [n["name"] for n in numeric]
-        for c in categorical:
-            names += [f"{c['name']}={lvl}" for lvl in c["columns"]]
-        self.feature_names_ = names
-        self.n_features_ = len(names)
+        self.expansions_, self.interactions_ = self._fit_expansions(schema, features, y)
+        self.feature_names_ = _names(numeric, categorical, self.expansions_, self.interactions_)
+        self.n_features_ = len(self.feature_names_)
         self.n_samples_fit_ = len(features)
         return self
+
+    def _fit_expansions(
+        self, schema: Schema, features: pd.DataFrame, y: Any
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The schema's basis expansions and interactions, fitted on ``features`` (and y)."""
+        stages = {e["name"]: self._stages(e, features) for e in self.numeric_}
+        expansions: list[dict[str, Any]] = []
+        for spec in schema.feature_specs:
+            if not spec.numeric:
+                continue
+            v = stages[spec.name][1]
+            if spec.basis == "spline":
+                t = basis.spline_knots(v, spec.knots)
+                if t:
+                    terms = basis.spline_terms(v, t)
+                    ms = [basis.standardise(terms[:, j]) for j in range(terms.shape[1])]
+                    expansions.append(
+                        {"name": spec.name, "kind": "spline", "knots": t,
+                         "mean": [m for m, _ in ms], "std": [sd for _, sd in ms]}
+                    )  # fmt: skip
+            elif spec.basis == "bins":
+                cuts = basis.bin_cuts(v, spec.bins)
+                if cuts:
+                    expansions.append({"name": spec.name, "kind": "bins", "cuts": cuts})
+            elif spec.basis == "woe":
+                if y is None:
+                    raise DataError(
+                        f"column {spec.name}: a weight-of-evidence expansion is fitted on the "
+                        "lender's labels; pass y to fit"
+                    )
+                cuts = basis.bin_cuts(v, spec.bins)
+                if cuts:
+                    woe = basis.woe_values(v, y, cuts)
+                    mean, std = basis.standardise(basis.woe_column(v, cuts, woe))
+                    expansions.append(
+                        {"name": spec.name, "kind": "woe", "cuts": cuts, "woe": woe,
+                         "mean": [mean], "std": [std]}
+                    )  # fmt: skip
+            if spec.indicator:
+                expansions.append({"name": spec.name, "kind": "missing"})
+        interactions = []
+        for a, b in schema.interactions:
+            mean, std = basis.standardise(stages[a][2] * stages[b][2])
+            interactions.append({"a": a, "b": b, "mean": mean, "std": std})
+        return expansions, interactions
+
+    def _stages(
+        self, entry: dict[str, Any], features: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(raw, v, z)`` of a numeric column: parsed (NaN where missing), filled/clipped/
+        logged, standardised."""
+        raw = pd.to_numeric(features[entry["name"]], errors="coerce").to_numpy(dtype=float)
+        v = _numeric_stage(raw, entry)
+        return raw, v, (v - entry["mean"]) / entry["std"]
 
     @staticmethod
     def _fit_numeric(spec: ColumnSpec | DerivedSpec, col: pd.Series) -> dict[str, Any]:
@@ -133,25 +197,50 @@ class Preprocessor:
         self._check_columns(features, self.schema_)
         n = len(features)
         blocks = [np.ones((n, 1))]
+        stages = {}
         for entry in self.numeric_:
-            x = pd.to_numeric(features[entry["name"]], errors="coerce").to_numpy(dtype=float)
-            z = (_numeric_stage(x, entry) - entry["mean"]) / entry["std"]
-            blocks.append(z.reshape(n, 1))
+            stages[entry["name"]] = self._stages(entry, features)
+            blocks.append(stages[entry["name"]][2].reshape(n, 1))
         for entry in self.categorical_:
             mapped = _map_levels(features[entry["name"]], entry, fill_missing=True).to_numpy()
             cols = np.asarray(entry["columns"], dtype=object)
             blocks.append((mapped[:, None] == cols[None, :]).astype(float))
+        for e in self.expansions_:
+            raw, v, _ = stages[e["name"]]
+            if e["kind"] == "spline":
+                terms = basis.spline_terms(v, e["knots"])
+                cols = (terms - np.asarray(e["mean"])) / np.asarray(e["std"])
+            elif e["kind"] == "bins":
+                cols = basis.bin_columns(v, e["cuts"])
+            elif e["kind"] == "woe":
+                col = basis.woe_column(v, e["cuts"], e["woe"])
+                cols = ((col - e["mean"][0]) / e["std"][0]).reshape(n, 1)
+            else:  # missing indicator
+                cols = (~np.isfinite(raw)).astype(float).reshape(n, 1)
+            blocks.append(cols.reshape(n, -1))
+        for e in self.interactions_:
+            col = stages[e["a"]][2] * stages[e["b"]][2]
+            blocks.append(((col - e["mean"]) / e["std"]).reshape(n, 1))
         return np.hstack(blocks)
 
-    def fit_transform(self, features: pd.DataFrame) -> np.ndarray:
-        """``fit(features).transform(features)``."""
-        return self.fit(features).transform(features)
+    def fit_transform(self, features: pd.DataFrame, y: Any = None) -> np.ndarray:
+        """``fit(features, y).transform(features)``."""
+        return self.fit(features, y).transform(features)
+
+    def plain(self) -> Preprocessor:
+        """The same fitted preprocessing without its expansions (the plain columns only)."""
+        self._check_fitted()
+        out = Preprocessor.from_dict(self.to_dict())
+        out.expansions_, out.interactions_ = [], []
+        out.feature_names_ = _names(out.numeric_, out.categorical_, [], [])
+        out.n_features_ = len(out.feature_names_)
+        return out
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state (schema included) for the model spec."""
         self._check_fitted()
-        return {
+        out = {
             "format": "hessian-preprocessing",
             "version": FORMAT_VERSION,
             "schema": self.schema_.to_dict(),
@@ -160,6 +249,11 @@ class Preprocessor:
             "feature_names": list(self.feature_names_),
             "n_samples_fit": self.n_samples_fit_,
         }
+        if self.expansions_ or self.interactions_:
+            out["version"] = EXPANSION_VERSION
+            out["expansions"] = [dict(e) for e in self.expansions_]
+            out["interactions"] = [dict(e) for e in self.interactions_]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
@@ -172,7 +266,7 @@ class Preprocessor:
         """
         if not isinstance(data, dict) or data.get("format") != "hessian-preprocessing":
             raise SchemaError("preprocessing: not a hessian-preprocessing object")
-        if data.get("version") != FORMAT_VERSION:
+        if data.get("version") not in (FORMAT_VERSION, EXPANSION_VERSION):
             raise SchemaError(f"preprocessing: unsupported version {data.get('version')!r}")
         try:
             schema = Schema.from_dict(data["schema"], source="<model spec>")
@@ -199,17 +293,25 @@ class Preprocessor:
             ]
             names = [str(v) for v in data["feature_names"]]
             n_fit = int(data.get("n_samples_fit", 0))
+            expansions = [_read_expansion(e) for e in data.get("expansions", [])]
+            interactions = [
+                {"a": str(e["a"]), "b": str(e["b"]), "mean": float(e["mean"]),
+                 "std": float(e["std"])}
+                for e in data.get("interactions", [])
+            ]  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
             raise SchemaError(f"preprocessing: malformed state ({exc!r})") from None
-        expected = ["intercept"] + [e["name"] for e in numeric]
-        for c in categorical:
-            expected += [f"{c['name']}={lvl}" for lvl in c["columns"]]
-        if names != expected or any(e["std"] <= 0 for e in numeric):
+        expected = _names(numeric, categorical, expansions, interactions)
+        known = {e["name"] for e in numeric}
+        used = {e["name"] for e in expansions} | {e[k] for e in interactions for k in "ab"}
+        if names != expected or any(e["std"] <= 0 for e in numeric) or not used <= known:
             raise SchemaError("preprocessing: feature names do not match the stored columns")
         obj = cls(schema)
         obj.schema_ = schema
         obj.numeric_ = numeric
         obj.categorical_ = categorical
+        obj.expansions_ = expansions
+        obj.interactions_ = interactions
         obj.feature_names_ = names
         obj.n_features_ = len(names)
         obj.n_samples_fit_ = n_fit
@@ -234,6 +336,66 @@ class Preprocessor:
         name = self.schema.name if isinstance(self.schema, Schema) else self.schema
         fitted = f", d={self.n_features_}" if hasattr(self, "n_features_") else ""
         return f"Preprocessor({name!r}{fitted})"
+
+
+def _expansion_names(e: dict[str, Any]) -> list[str]:
+    name, kind = e["name"], e["kind"]
+    if kind == "spline":
+        return [f"{name}:s{j + 1}" for j in range(len(e["knots"]) - 2)]
+    if kind == "bins":
+        return [f"{name}:bin{k + 1}" for k in range(len(e["cuts"]))]
+    return [f"{name}:{kind}"]  # woe, missing
+
+
+def _names(
+    numeric: list[dict[str, Any]],
+    categorical: list[dict[str, Any]],
+    expansions: list[dict[str, Any]],
+    interactions: list[dict[str, Any]],
+) -> list[str]:
+    """The design matrix's column names (module docstring)."""
+    names = ["intercept"] + [n["name"] for n in numeric]
+    for c in categorical:
+        names += [f"{c['name']}={lvl}" for lvl in c["columns"]]
+    for e in expansions:
+        names += _expansion_names(e)
+    names += [f"{e['a']}*{e['b']}" for e in interactions]
+    return names
+
+
+def _floats(values: Any) -> list[float]:
+    out = [float(v) for v in values]
+    if not all(np.isfinite(out)):
+        raise ValueError("non-finite value")
+    return out
+
+
+def _read_expansion(e: dict[str, Any]) -> dict[str, Any]:
+    """One stored expansion, checked (ValueError / KeyError / TypeError when malformed)."""
+    kind = str(e["kind"])
+    out: dict[str, Any] = {"name": str(e["name"]), "kind": kind}
+    if kind == "spline":
+        out["knots"] = _floats(e["knots"])
+        out["mean"], out["std"] = _floats(e["mean"]), _floats(e["std"])
+        width = len(out["knots"]) - 2
+        if width < 1 or len(out["mean"]) != width or len(out["std"]) != width:
+            raise ValueError("spline knots and standardisation do not match")
+        if out["knots"] != sorted(set(out["knots"])):
+            raise ValueError("spline knots must increase")
+    elif kind in ("bins", "woe"):
+        out["cuts"] = _floats(e["cuts"])
+        if not out["cuts"] or out["cuts"] != sorted(set(out["cuts"])):
+            raise ValueError("bin cuts must increase")
+        if kind == "woe":
+            out["woe"] = _floats(e["woe"])
+            out["mean"], out["std"] = _floats(e["mean"]), _floats(e["std"])
+            if len(out["woe"]) != len(out["cuts"]) + 1 or len(out["std"]) != 1:
+                raise ValueError("weight of evidence does not match the bins")
+    elif kind != "missing":
+        raise ValueError(f"unknown expansion {kind!r}")
+    if any(sd <= 0 for sd in out.get("std", [])):
+        raise ValueError("non-positive standard deviation")
+    return out
 
 
 def _numeric_stage(x: np.ndarray, entry: dict[str, Any]) -> np.ndarray:

@@ -38,6 +38,20 @@ module) describes both Lending Club layouts. Layout of a schema file::
     start = "earliest_cr_line"
     end = "issue_d"
 
+    interactions = [["term", "int_rate"]]   # optional: products of two numeric features
+
+Basis expansions of a numeric column (or derived one), fitted by the lender on its own loans
+and published with the preprocessing (``hessian_common.data.preprocess``); the linear term
+stays, the expansion adds columns after the one-hot ones::
+
+    basis = "spline"        # restricted (natural) cubic spline: knots - 2 extra columns
+    knots = 4               #   at quantiles of the lender's data (3..7)
+    basis = "bins"          # quantile bins: bins - 1 indicator columns (the first bin is
+    bins = 5                #   the reference)
+    basis = "woe"           # weight of evidence of quantile bins: one extra column (needs
+                            #   the lender's labels)
+    indicator = true        # a 0/1 column: the value was missing (before the fill)
+
 Column types (parsing, by the loader):
 
 - ``number``: a plain number, read by :mod:`hessian_common.numbers`: digits with at most one
@@ -69,6 +83,7 @@ COLUMN_TYPES = ("number", "percent", "months", "years", "categorical", "date")
 NUMERIC_TYPES = ("number", "percent", "months", "years")
 MISSING_RULES = ("median", "constant", "mode", "other", "category")
 DERIVED_KINDS = ("years_between",)
+BASES = ("spline", "bins", "woe")
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,10 @@ class ColumnSpec:
     blank: str = "missing"
     """What a blank cell does: ``"missing"`` (filled by the missing-value rule, not
     reported) or ``"exclude"`` (reported, the row is not used: the value is required)."""
+    basis: str | None = None
+    knots: int = 4
+    bins: int = 5
+    indicator: bool = False
 
     @property
     def numeric(self) -> bool:
@@ -140,6 +159,10 @@ class DerivedSpec:
     log: bool = False
     feature: bool = True
     type: str = "number"
+    basis: str | None = None
+    knots: int = 4
+    bins: int = 5
+    indicator: bool = False
 
     @property
     def numeric(self) -> bool:
@@ -172,6 +195,7 @@ class Schema:
     id_column: str | None = None
     description: str = ""
     source: str = field(default="", compare=False)
+    interactions: tuple[tuple[str, str], ...] = ()
 
     # -- views ---------------------------------------------------------------------------
     def column(self, name: str) -> ColumnSpec:
@@ -260,6 +284,7 @@ _TOP_KEYS = {
     "leakage",
     "non_loan_prefixes",
     "id_column",
+    "interactions",
 }
 
 
@@ -366,6 +391,7 @@ def _parse_column(entry: Any, where: str) -> ColumnSpec:
     for key in ("invalid", "blank"):
         if entry.get(key, "missing") not in VALUE_RULES:
             raise SchemaError(f"{where}: {key} must be one of {', '.join(VALUE_RULES)}")
+    expansion = _parse_expansion(entry, where, ctype in NUMERIC_TYPES and feature)
     return ColumnSpec(
         name=name.strip(),
         type=ctype,
@@ -382,6 +408,7 @@ def _parse_column(entry: Any, where: str) -> ColumnSpec:
         valid=valid,
         invalid=str(entry.get("invalid", "missing")),
         blank=str(entry.get("blank", "missing")),
+        **expansion,
     )
 
 
@@ -415,6 +442,7 @@ def _parse_derived(entry: Any, where: str, columns: dict[str, ColumnSpec]) -> De
         clip=_clip(entry.get("clip"), where),
         log=bool(entry.get("log", False)),
         feature=bool(entry.get("feature", True)),
+        **_parse_expansion(entry, where, bool(entry.get("feature", True))),
     )
 
 
@@ -486,6 +514,10 @@ def _parse_schema(data: dict[str, Any], source: str) -> Schema:
     id_column = data.get("id_column")
     if id_column is not None and not isinstance(id_column, str):
         raise SchemaError(f"{where}: id_column must be a string")
+    numeric_features = {c.name for c in columns if c.feature and c.numeric} | {
+        d.name for d in derived if d.feature
+    }
+    interactions = _parse_interactions(data.get("interactions"), where, numeric_features)
     return Schema(
         name=name,
         description=str(data.get("description", "")),
@@ -496,7 +528,47 @@ def _parse_schema(data: dict[str, Any], source: str) -> Schema:
         non_loan_prefixes=_strs(data.get("non_loan_prefixes"), f"{where}: non_loan_prefixes"),
         id_column=id_column,
         source=source,
+        interactions=interactions,
     )
+
+
+def _parse_expansion(entry: dict[str, Any], where: str, numeric_feature: bool) -> dict[str, Any]:
+    """``basis``, ``knots``, ``bins``, ``indicator`` of a column entry (module docstring)."""
+    basis = entry.get("basis")
+    knots, bins = entry.get("knots", 4), entry.get("bins", 5)
+    indicator = entry.get("indicator", False)
+    if basis is not None and basis not in BASES:
+        raise SchemaError(f"{where}: basis must be one of {', '.join(BASES)}, got {basis!r}")
+    if (basis is not None or indicator) and not numeric_feature:
+        raise SchemaError(f"{where}: basis and indicator are for numeric feature columns")
+    for key, value, lo, hi in (("knots", knots, 3, 7), ("bins", bins, 2, 20)):
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise SchemaError(f"{where}: {key} must be a whole number from {lo} to {hi}")
+    if not isinstance(indicator, bool):
+        raise SchemaError(f"{where}: indicator must be true or false")
+    return {"basis": basis, "knots": knots, "bins": bins, "indicator": indicator}
+
+
+def _parse_interactions(value: Any, where: str, numeric: set[str]) -> tuple[tuple[str, str], ...]:
+    """``interactions = [["a", "b"], ...]``: pairs of distinct numeric feature columns."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SchemaError(f"{where}: interactions must be a list of [column, column] pairs")
+    out = []
+    for pair in value:
+        ok = isinstance(pair, list | tuple) and len(pair) == 2
+        if not ok or not all(isinstance(c, str) for c in pair) or pair[0] == pair[1]:
+            raise SchemaError(f"{where}: interaction {pair!r} is not a pair of two columns")
+        unknown = [c for c in pair if c not in numeric]
+        if unknown:
+            raise SchemaError(
+                f"{where}: interaction {list(pair)}: {', '.join(unknown)} is not a numeric feature"
+            )
+        out.append((pair[0], pair[1]))
+    if len(set(out)) != len(out):
+        raise SchemaError(f"{where}: an interaction is listed twice")
+    return tuple(out)
 
 
 def _is_leak(name: str, leakage: tuple[str, ...]) -> bool:

@@ -7,5 +7,6 @@ Faces (see ``docs/architecture.md``, "learning")::
     from hessian_common.learning.spec import ModelSpec, EncryptedModel, UpdateBlob
     from hessian_common.learning.metrics import score, score_weights, predict_proba
     from hessian_common.learning.federated import run_federated, centralized_baseline, \
-        evaluate_candidate
+        evaluate_candidate, StepContext, step_context
+    from hessian_common.learning.prior import CurvaturePrior, initial_model, prior_of
 """

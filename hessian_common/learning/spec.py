@@ -134,6 +134,18 @@ class ModelSpec:
         (``HMAC-SHA256(salt, canonical row)[:8]``, see
         :meth:`hessian_common.data.LoadedData.row_pseudonyms`). ``None`` in specs without the
         check.
+    acceptance : dict or None
+        The acceptance rule the lender applies to every update
+        (:class:`hessian_common.learning.acceptance.AcceptanceRule`: rule, tolerance, levels),
+        fixed with the spec at creation so that the audit can re-run it. ``None`` in specs
+        written before it (judged by the threshold rule).
+    prior : dict or None
+        The lender's curvature prior (``CurvaturePrior.to_dict()``, see
+        :mod:`hessian_common.learning.prior`): the feature second moments of its seed rows and
+        of all its loans, and the total ridge. Owners of a ``newton`` model estimate the
+        model's precision from it (:func:`hessian_common.owner.prepare_update`); the lender's
+        acceptance rule uses it to check an update's step. ``None``: a spec without one
+        (left out of the JSON; owners fall back on their own curvature).
     """
 
     name: str
@@ -150,6 +162,8 @@ class ModelSpec:
     seed_rows: int | None = None
     row_key: str | None = None
     row_salt: str | None = None
+    prior: dict | None = None
+    acceptance: dict | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -188,6 +202,19 @@ class ModelSpec:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not _HEX64.match(value)):
                 raise DataError(f"{what}: {name} must be 64 lowercase hex digits")
+        if self.acceptance is not None:
+            from hessian_common.learning.acceptance import AcceptanceRule
+
+            AcceptanceRule.from_dict(self.acceptance, f"{what}: the acceptance rule")
+        if self.prior is not None:
+            from hessian_common.learning.prior import CurvaturePrior
+
+            prior = CurvaturePrior.from_dict(self.prior)
+            if prior.dim != len(self.feature_names):
+                raise DataError(
+                    f"{what}: the curvature prior has {prior.dim} weights, the model "
+                    f"{len(self.feature_names)}"
+                )
 
     @property
     def dim(self) -> int:
@@ -195,7 +222,7 @@ class ModelSpec:
         return len(self.feature_names)
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (``seed_rows`` only when known)."""
+        """JSON-ready dict (``seed_rows``, ``prior`` and ``acceptance`` only when known)."""
         out = {
             "format": SPEC_FORMAT,
             "name": self.name,
@@ -215,6 +242,10 @@ class ModelSpec:
             out["row_key"] = self.row_key
         if self.row_salt is not None:
             out["row_salt"] = self.row_salt
+        if self.prior is not None:
+            out["prior"] = self.prior
+        if self.acceptance is not None:
+            out["acceptance"] = self.acceptance
         return out
 
     @classmethod
@@ -241,6 +272,8 @@ class ModelSpec:
             seed_rows=_get(d, "seed_rows", int, what) if "seed_rows" in d else None,
             row_key=_get(d, "row_key", str, what) if "row_key" in d else None,
             row_salt=_get(d, "row_salt", str, what) if "row_salt" in d else None,
+            prior=_get(d, "prior", dict, what) if "prior" in d else None,
+            acceptance=_get(d, "acceptance", dict, what) if "acceptance" in d else None,
         )
 
     def to_bytes(self) -> bytes:

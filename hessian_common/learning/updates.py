@@ -17,10 +17,12 @@ are plaintext, computed from the owner's data only:
   ``L̃(w') + (μ/2)‖w' − w‖²``:  ``w' = (A + μI)⁻¹(μw − b)``, i.e.
   ``P = μ(A + μI)⁻¹``,  ``q = −(A + μI)⁻¹ b``
 - the same rule with ``model_rows`` M > 0 (the rows the current model already holds): the
-  trust region is the model's own evidence, M rows of curvature ≈ the owner's A (floor φ),
-  minimising ``N·L̃(w') + (M/2)(w' − w)ᵀ(A + φI)(w' − w)``; with ``ρ = M/N``,
-  ``K = ((1 + ρ)A + ρφI)⁻¹``:  ``P = ρ·K(A + φI)``,  ``q = −K b``  (recursive least squares,
-  see :func:`proximal_newton`)
+  trust region is the model's own evidence. With the lender's published curvature prior
+  (:mod:`hessian_common.learning.prior`, the model's precision ``H̃(M)``), minimising
+  ``N·L̃(w') + ½(w' − w)ᵀH̃(M)(w' − w)``:  ``K = (N·A + H̃(M))⁻¹``,  ``P = K·H̃(M)``,
+  ``q = −N·K b``  (recursive least squares). Without a prior (older specs), M rows of
+  curvature ≈ the owner's A (floor φ): with ``ρ = M/N``, ``K = ((1 + ρ)A + ρφI)⁻¹``:
+  ``P = ρ·K(A + φI)``,  ``q = −K b``  (see :func:`proximal_newton`)
 
 On ciphertexts (:meth:`AffineUpdate.apply_encrypted`)::
 
@@ -58,6 +60,7 @@ import phe
 from hessian_common.crypto import raw
 from hessian_common.crypto.paillier import EncryptedVector, encode_fixed
 from hessian_common.errors import CryptoError, DataError
+from hessian_common.learning.prior import CurvaturePrior
 
 RULES = ("gradient", "epochs", "newton")
 """Names of the update rules, as written in model specs and update blobs."""
@@ -71,13 +74,17 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
 Taylor loss, whose curvature A has eigenvalues ≈ 1/4 per unit-variance direction).
 
 Newton: ``model_rows = 0`` is the plain proximal step with ``μ = 0.5``; with ``model_rows =
-M``, the rows the current model holds, it is the recursive least-squares step with curvature
-floor ``floor = 0.01`` (``mu`` unused). The owner workflow fills M in itself
+M``, the rows the current model holds, it is the recursive least-squares step (``mu``
+unused), with the spec's curvature prior when it has one, else with the owner's own curvature
+and the floor ``floor = 0.01``. The owner workflow fills M in itself
 (:func:`hessian_common.owner.update_params`: the spec's ``seed_rows`` plus the contract's
 ``acceptedRows``; a ``model_rows`` written in a spec is replaced). Measured
-(docs/simulation/README.md): 50 owners of 280 rows, 5 misbehaving, the plain step ends at
-0.985-0.999 of the centralized AUC on the hold-out and 0.964-0.995 on fresh loans; the
-``model_rows`` step at 0.989-1.004 and 0.987-0.999."""
+(docs/simulation/README.md, generator v1): 50 owners of 280 rows, 5 misbehaving, the plain
+step ends at 0.985-0.999 of the centralized AUC on the hold-out and 0.964-0.995 on fresh
+loans; the ``model_rows`` step at 0.989-1.004 and 0.987-0.999. With the prior and the lender's
+acceptance rule (generator v2, issue 17): 0.998-1.001 and 0.996-0.998; owners of 70 rows in
+62 dimensions (where the own-curvature step reached 0.94 in one pass): see
+:mod:`hessian_common.learning.prior`."""
 
 P_EXPONENT = -12
 """Fixed-point exponent for P: entries are rounded to multiples of 16^−12 = 2^−48 (≈ 3.6e−15;
@@ -315,6 +322,7 @@ def proximal_newton(
     rng: np.random.Generator | None = None,
     model_rows: float = 0,
     floor: float = 0.01,
+    prior: CurvaturePrior | None = None,
 ) -> AffineUpdate:
     """Proximal Newton step; with ``model_rows`` the trust region is the model's evidence.
 
@@ -341,6 +349,17 @@ def proximal_newton(
     added to the model's. A 20-row owner then barely moves a model of 5,000 rows, and an
     owner's noise is averaged with everything seen before instead of replacing it.
 
+    With the lender's ``prior`` (:class:`~hessian_common.learning.prior.CurvaturePrior`) the
+    model's curvature is not guessed from the owner's own rows (70 rows cannot estimate a
+    62 × 62 curvature) but taken from the lender's published feature moments::
+
+        H̃ = H̃(M) = n_seed·S_seed + (M − n_seed)·S_pop + (λM + Λ)·D
+        minimise  N·L̃(w') + ½(w' − w)ᵀ H̃ (w' − w)
+        K = (N·A + H̃)⁻¹,   P = K·H̃,   q = −N·K b
+
+    exact for the first owner (``H̃(n_seed)`` is the precision of the lender's ``w0``), and
+    for later ones up to the accepted owners' own curvature, estimated by the population's.
+
     Parameters
     ----------
     X, y : the owner's rows (N × d, intercept first) and labels.
@@ -352,9 +371,13 @@ def proximal_newton(
         Rows the current model holds (the lender's seed rows plus the accepted rows the
         contract counts); 0: the plain step.
     floor : float > 0
-        Curvature floor φ added to A in the trust region (``model_rows`` > 0 only).
+        Curvature floor φ added to A in the trust region (``model_rows`` > 0, no prior).
+    prior : CurvaturePrior, optional
+        The lender's published curvature prior (``model_rows`` > 0 only).
     """
-    return newton_by_rows(X, y, mu=mu, l2=l2, floor=floor, dp=dp, rng=rng).at(model_rows)
+    return newton_by_rows(X, y, mu=mu, l2=l2, floor=floor, dp=dp, rng=rng, prior=prior).at(
+        model_rows
+    )
 
 
 @dataclass(frozen=True)
@@ -374,6 +397,7 @@ class NewtonByRows:
     mu: float = 0.5
     l2: float = 1e-4
     floor: float = 0.01
+    prior: CurvaturePrior | None = None
 
     def at(self, model_rows: float) -> AffineUpdate:
         """The step on a model of ``model_rows`` rows (0: the plain ``μ`` step)."""
@@ -382,7 +406,14 @@ class NewtonByRows:
         d = self.b.shape[0]
         eye = np.eye(d)
         params = {"mu": float(self.mu), "l2": float(self.l2)}
-        if model_rows:
+        if model_rows and self.prior is not None:
+            if self.prior.dim != d:
+                raise DataError(f"the curvature prior has {self.prior.dim} weights, X has {d}")
+            H = self.prior.precision(model_rows, self.l2)
+            K = np.linalg.inv(self.rows * self.A + H)
+            P, q = K @ H, -self.rows * (K @ self.b)
+            params.update(model_rows=float(model_rows))
+        elif model_rows:
             rho = float(model_rows) / self.rows
             K = np.linalg.inv((1 + rho) * self.A + rho * self.floor * eye)
             P, q = rho * K @ (self.A + self.floor * eye), -K @ self.b
@@ -401,6 +432,7 @@ def newton_by_rows(
     floor: float = 0.01,
     dp: DPConfig | None = None,
     rng: np.random.Generator | None = None,
+    prior: CurvaturePrior | None = None,
 ) -> NewtonByRows:
     """The owner's Newton step for any model size: ``newton_by_rows(X, y).at(M)``."""
     if mu <= 0:
@@ -408,7 +440,9 @@ def newton_by_rows(
     if not floor > 0:
         raise DataError(f"curvature floor must be > 0, got {floor}")
     A, b = statistics(X, y, l2=l2, dp=dp, rng=rng)
-    return NewtonByRows(A, b, int(np.asarray(X).shape[0]), float(mu), float(l2), float(floor))
+    return NewtonByRows(
+        A, b, int(np.asarray(X).shape[0]), float(mu), float(l2), float(floor), prior
+    )
 
 
 def build_update(
@@ -418,15 +452,20 @@ def build_update(
     params: dict[str, float] | None = None,
     dp: DPConfig | None = None,
     rng: np.random.Generator | None = None,
+    prior: CurvaturePrior | None = None,
 ) -> AffineUpdate:
-    """The update of rule ``rule`` (one of :data:`RULES`) with ``params`` over the defaults."""
+    """The update of rule ``rule`` (one of :data:`RULES`) with ``params`` over the defaults.
+
+    ``prior`` (the spec's :class:`~hessian_common.learning.prior.CurvaturePrior`) is used by
+    the ``newton`` rule when ``model_rows`` > 0; the other rules ignore it.
+    """
     p = _params(rule, params)
     if rule == "gradient":
         return local_epochs(X, y, lr=p["lr"], epochs=1, l2=p["l2"], dp=dp, rng=rng, _rule=rule)
     if rule == "epochs":
         return local_epochs(X, y, lr=p["lr"], epochs=p["epochs"], l2=p["l2"], dp=dp, rng=rng)
     return proximal_newton(
-        X, y, p["mu"], p["l2"], dp, rng, model_rows=p["model_rows"], floor=p["floor"]
+        X, y, p["mu"], p["l2"], dp, rng, model_rows=p["model_rows"], floor=p["floor"], prior=prior
     )
 
 

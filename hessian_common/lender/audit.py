@@ -19,11 +19,12 @@ reason code and note of each verdict. Its CID goes on chain with the reveal.
      (:func:`~hessian_common.lender.evaluate.published_weights`): no swapped weights;
    - **score**: the recorded score is the candidate's (accepted: the published model's)
      score on the test set, within :data:`AUDIT_TOLERANCE_PPM`;
-   - **verdict**: the acceptance rule reproduces accept / reject on the current model of the
-     time; a reason the auditor can check is checked (a "malformed" blob that parses, a
-     "wrong signer" blob signed by the submitter, a "duplicate" candidate seen nowhere
-     before); reasons it cannot check (rows reused, blob unavailable, rejected by hand) are
-     reported as *unverifiable* with the lender's note.
+   - **verdict**: the spec's acceptance rule (:class:`~hessian_common.learning.acceptance.
+     AcceptanceRule`, fixed at creation) reproduces accept / reject against the current model
+     of the time and the version the update was built on; a reason the auditor can check is
+     checked (a "malformed" blob that parses, a "wrong signer" blob signed by the submitter,
+     a "duplicate" candidate seen nowhere before); reasons it cannot check (rows reused,
+     blob unavailable, rejected by hand) are reported as *unverifiable* with the lender's note.
 
 Each submission gets a verdict ``ok``, ``mismatch`` (with the evidence) or ``unverifiable``;
 the report is ``ok`` only with a valid commitment and no mismatch. A lender that lied about a
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hessian_common.errors import ConfigError, CryptoError, DataError, HessianError
+from hessian_common.learning.acceptance import AcceptanceRule
 from hessian_common.lender.testset import parse_test_set
 from hessian_common.types import from_ppm, to_ppm
 from hessian_common.untrusted import LIMITS, MAX_BYTES, fetch, loads_object, reading
@@ -247,9 +249,14 @@ class _Auditor:
         self.repo, self.store, self.info, self.spec = repo, store, info, spec
         self.X, self.y, self.doc = X, y, doc
         self.metric = spec.metric
-        self.tolerance = float((doc.get("acceptance") or {}).get("tolerance", 0.0))
+        legacy = float((doc.get("acceptance") or {}).get("tolerance", 0.0))
+        self.rule = AcceptanceRule.of(spec, legacy)
         self.published = lambda w: published_weights(w, spec.public_key)
         self.current: float | None = None
+        self.current_w: np.ndarray | None = None
+        self.accepted_rows = 0
+        self.versions: dict[str, tuple[np.ndarray, int]] = {}
+        """Each model version's CID -> its weights and the rows accepted before it."""
         self.seen: dict[str, str] = {}
         self.known_cids = {str(info.spec_cid)}
 
@@ -285,7 +292,8 @@ class _Auditor:
         ev = [evidence] if evidence else []
         if w is not None:
             self.seen[candidate_digest(w)] = "the initial model"
-            self.current = recomputed
+            self.current, self.current_w = recomputed, w
+            self.versions[str(self.info.spec_cid)] = (w, 0)
             if not _same(recomputed, recorded):
                 ev.append(f"the initial model scores {recomputed:.6f}, recorded {recorded:.6f}")
         verdict = OK if proof == "ok" and not ev else MISMATCH
@@ -300,7 +308,6 @@ class _Auditor:
 
     def submission(self, s: Any, entry: dict[str, Any] | None) -> AuditRow:
         from hessian_common.chain import Reason, SubmissionStatus
-        from hessian_common.learning.federated import evaluate_candidate
         from hessian_common.lender.evaluate import candidate_digest
 
         status = s.status.name.lower()
@@ -346,17 +353,13 @@ class _Auditor:
             if code == Reason.DUPLICATE_ROWS:
                 unverifiable = True  # the rows' pseudonyms are sealed to the lender
             if code in (Reason.ACCEPTED, Reason.WORSE) and self.current is not None:
-                rule = evaluate_candidate(
-                    w_pub, self.X, self.y, self.current, self.metric, self.tolerance
-                )
-                if rule.accepted != accepted:
-                    ev.append(
-                        f"the acceptance rule {'accepts' if rule.accepted else 'rejects'} it "
-                        f"against the model of the time ({self.current:.6f}): {rule.reason}"
-                    )
+                ev += self._verdict(s, blob, w_pub, accepted)
             self.seen.setdefault(digest, f"update #{s.update_id}'s candidate")
             if accepted:
-                self.current = recomputed
+                self.current, self.current_w = recomputed, w_pub
+                self.accepted_rows += int(s.rows)
+                if s.new_model_cid:
+                    self.versions[str(s.new_model_cid)] = (w_pub, self.accepted_rows)
         elif not ev:
             ev.append("the transcript does not open this candidate, though it was scored")
         verdict = MISMATCH if ev else (UNVERIFIABLE if unverifiable else OK)
@@ -366,6 +369,28 @@ class _Auditor:
             label, s.update_id, str(s.update_cid), status, code.label, recorded, recomputed,
             proof, verdict, ev,
         )
+
+    def _verdict(self, s: Any, blob: Any, w_pub: np.ndarray, accepted: bool) -> list[str]:
+        """Re-run the spec's acceptance rule on the candidate, against the model of the time
+        and the version the update was built on."""
+        base = self.versions.get(str(blob.base_model_cid))
+        if base is None:
+            return [f"scored, but it was built on {blob.base_model_cid}, no version of the model"]
+        w_base, rows_before = base
+        model_rows = (self.spec.seed_rows or 0) + rows_before
+        try:
+            rule = self.rule.judge(
+                self.spec, w_pub, self.X, self.y, float(self.current), self.current_w,
+                w_base, int(s.rows), model_rows,
+            )
+        except DataError as exc:
+            return [f"the acceptance rule cannot be run on it: {exc}"]
+        if rule.accepted == accepted:
+            return []
+        return [
+            f"the acceptance rule {'accepts' if rule.accepted else 'rejects'} it "
+            f"against the model of the time ({self.current:.6f}): {rule.reason}"
+        ]
 
     def _blob(self, s: Any) -> tuple[Any, str]:
         from hessian_common.learning.spec import UpdateBlob

@@ -18,7 +18,9 @@ waiting::
     pseudonyms of the rows (sealed to the row key) repeating rows already in the model
                                                   beyond ROW_REUSE_LIMIT: Reason.DUPLICATE_ROWS
     s''  = metric(y_hold, sigmoid(X_hold · w''))
-    accepted = the learning room's rule           (evaluate_candidate) else Reason.WORSE
+    accepted = the spec's acceptance rule (learning room: evaluate_candidate): not
+               significantly worse than the current model on the hold-out, and the step
+               from the base model consistent with the lender's own loans; else WORSE
     accepted: store.put(EncryptedModel(E(w'')))   -> newModelCid, score s''
     rejected: score s' (of the candidate the update CID names, when it decrypted)
     evaluateUpdate(updateId, accepted, reason, score, newModelCid)
@@ -101,6 +103,8 @@ class EvaluationResult:
     """The reason code sent on chain (:class:`hessian_common.chain.Reason`)."""
     candidate: str | None = None
     """SHA-256 of the candidate's plaintext integers (None when it did not decrypt)."""
+    stats: dict[str, float] = field(default_factory=dict)
+    """The acceptance rule's statistics (``learning.federated.Evaluation.stats``)."""
 
     @property
     def gain(self) -> float:
@@ -306,7 +310,6 @@ def evaluate_submission(
     """
     from hessian_common.chain import Reason, SubmissionStatus, tx_hash_of
     from hessian_common.crypto import encrypt_vector
-    from hessian_common.learning.federated import evaluate_candidate
     from hessian_common.learning.metrics import score_weights
     from hessian_common.learning.spec import EncryptedModel
 
@@ -323,7 +326,6 @@ def evaluate_submission(
     X, y = books.holdout(model_id)
     current_cid, current = current_version(lender, record, info)
     _remember_version(lender, record, current_cid)
-    tolerance = float(record.params.get("tolerance", 0.0))
 
     if reject_note is not None:
         check = _Check(Reason.MANUAL, str(reject_note).strip() or "rejected by hand")
@@ -332,11 +334,15 @@ def evaluate_submission(
         check = _check_blob(lender, sub, info, record, spec)
 
     accepted, new_score, note = False, float("nan"), check.note
+    stats: dict[str, float] = {}
     if check.reason is None:
         step(message=f"scoring update #{update_id} on the hold-out")
         try:
-            verdict = evaluate_candidate(check.w_pub, X, y, current, record.metric, tolerance)
+            verdict = judge(
+                lender, record, info, spec, check.blob, check.w_pub, current_cid, current
+            )
             accepted, new_score, note = verdict.accepted, verdict.score, verdict.reason
+            stats = dict(verdict.stats)
         except Exception as exc:  # a candidate that breaks the scoring is rejected
             log.exception("scoring update %s failed", update_id)
             check.reason, note = Reason.MALFORMED, f"the candidate cannot be scored: {exc}"
@@ -375,6 +381,7 @@ def evaluate_submission(
         tx=tx_hash_of(receipt),
         code=int(code),
         candidate=digest,
+        stats=stats,
     )
     record.evaluations.append(asdict(result))
     if digest is not None:
@@ -412,6 +419,54 @@ def _remember_version(lender: Lender, record: ModelRecord, cid: str) -> None:
     enc = weights_at(lender.store, books.spec(record.spec_cid), cid, record.spec_cid)
     w = decrypt_vector(books.private_key(record.model_id), enc, lender.workers)
     record.candidates.setdefault(candidate_digest(w), f"model {cid}")
+
+
+def judge(
+    lender: Lender,
+    record: ModelRecord,
+    info: Any,
+    spec: Any,
+    blob: Any,
+    w_pub: Any,
+    current_cid: str,
+    current_score: float,
+) -> Any:
+    """The spec's acceptance rule (:class:`~hessian_common.learning.acceptance.AcceptanceRule`)
+    on one decrypted candidate: against the current model's weights, and the update's base
+    weights, rows and model rows for the step check."""
+    from hessian_common.crypto import decrypt_vector
+    from hessian_common.learning.acceptance import AcceptanceRule
+
+    books = lender.books
+    X, y = books.holdout(record.model_id)
+    rule = AcceptanceRule.of(spec, float(record.params.get("tolerance", 0.0)))
+    key = books.private_key(record.model_id)
+
+    def weights(cid: str) -> Any:
+        enc = weights_at(lender.store, spec, cid, record.spec_cid)
+        return decrypt_vector(key, enc, lender.workers)
+
+    w_cur = weights(current_cid)
+    w_base = w_cur if blob.base_model_cid == current_cid else weights(blob.base_model_cid)
+    model_rows = (spec.seed_rows or 0) + _accepted_rows_at(
+        lender.repo, record, info, blob.base_model_cid
+    )
+    return rule.judge(spec, w_pub, X, y, current_score, w_cur, w_base, blob.rows, model_rows)
+
+
+def _accepted_rows_at(repo: Any, record: ModelRecord, info: Any, base_cid: str) -> int:
+    """The contract's ``acceptedRows`` when ``base_cid`` was the current model (what the
+    owner read with it): now, for the current model; else the rows of the accepted updates
+    up to that version."""
+    if base_cid == str(info.model_cid):
+        return int(info.accepted_rows)
+    rows = 0
+    for v in record.versions:
+        if v["model_cid"] == base_cid:
+            return rows
+        if int(v["update_id"]):
+            rows += int(repo.submission(int(v["update_id"])).rows)
+    return rows
 
 
 def evaluate_all_waiting(

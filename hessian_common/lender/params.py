@@ -99,8 +99,9 @@ class TaskParams:
         The rule's hyper-parameters: ``lr`` (η), ``epochs`` (K), ``mu`` (μ), ``l2`` (ridge);
         keys the rule does not use are dropped (see :meth:`rule_params`).
     tolerance : float
-        Acceptance rule: a candidate is accepted iff its hold-out score is at least
-        ``current − tolerance`` (the learning room's :func:`evaluate_candidate`).
+        Acceptance rule (the learning room's :func:`evaluate_candidate`): a drop of the
+        hold-out score up to ``tolerance`` passes the metric's paired test even when
+        significant (the loss and step checks still apply).
     data_path, data_bytes : the lender's loan data: a CSV path, or the bytes of an upload.
     holdout_fraction : float
         Share of rows kept as the private hold-out (stratified), in [0.05, 0.8].

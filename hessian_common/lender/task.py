@@ -4,9 +4,10 @@ Protocol::
 
     data -> seed / private hold-out                     (stratified split, split_indices)
     Preprocessor.fit(seed);  X = transform(.)           (column 0 is the intercept)
-    w0 = argmin logistic loss on (X_seed, y_seed)       (learning room: fit_taylor)
+    prior = feature second moments of seed, seed ∪ hold-out (never labels), ridge
+    w0 = argmin Taylor loss on (X_seed, y_seed) under the prior   (learning: initial_model)
     s0 = metric(y_hold, sigmoid(X_hold · w0))           (initial score, must be < target)
-    (pk, sk) = Paillier keys;  enc(w0) and the seed row count published in the model spec
+    (pk, sk) = Paillier keys;  enc(w0), the prior and the seed row count in the model spec
     (rk, RK) = X25519 row key; RK and a row salt in the spec (owners seal row pseudonyms to RK)
     commitment = keccak256(testSetCid || salt)          (commit now, reveal after close)
     createModel(specCid, commitment, terms) + bounty    (terms: metric, s0, target, minimum
@@ -59,9 +60,10 @@ def create_task(
     from hessian_common.crypto import encrypt_vector, generate_keypair
     from hessian_common.crypto.sealing import new_application_key
     from hessian_common.data import Preprocessor, load_bytes, load_file
+    from hessian_common.learning.acceptance import AcceptanceRule
     from hessian_common.learning.metrics import paid_gain_floor, score_weights
+    from hessian_common.learning.prior import initial_model
     from hessian_common.learning.spec import ModelSpec
-    from hessian_common.learning.updates import fit_taylor
     from hessian_common.store import cid_of
 
     step = progress or no_progress
@@ -95,14 +97,14 @@ def create_task(
     step(done=1, message="fitting the preprocessing on the seed data")
     seed_features = data.features.iloc[seed_idx].reset_index(drop=True)
     hold_features = data.features.iloc[hold_idx].reset_index(drop=True)
-    pre = Preprocessor(params.schema).fit(seed_features)
+    pre = Preprocessor(params.schema).fit(seed_features, y_all[seed_idx])
     X_seed, X_hold = pre.transform(seed_features), pre.transform(hold_features)
     y_seed, y_hold = y_all[seed_idx], y_all[hold_idx]
     names = list(pre.feature_names_)
 
     step(done=2, message="training the initial model")
     rule_params = params.rule_params()
-    w0 = fit_taylor(X_seed, y_seed, l2=rule_params.get("l2", 1e-4))
+    w0, prior = initial_model(X_seed, y_seed, X_hold, l2=float(rule_params.get("l2", 1e-4)))
     initial = float(score_weights(X_hold, y_hold, w0)[params.metric])
     if to_ppm(params.target) <= to_ppm(initial):
         raise TaskInputError(
@@ -142,6 +144,8 @@ def create_task(
         seed_rows=len(seed_idx),
         row_key=row_public.hex(),
         row_salt=secrets.token_bytes(32).hex(),
+        prior=prior.to_dict(),
+        acceptance=AcceptanceRule("paired", float(params.tolerance)).to_dict(),
     )
 
     step(done=5, message="committing to the hold-out")

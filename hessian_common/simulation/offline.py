@@ -3,9 +3,10 @@
 Same cast, same generated loans and misbehaviours (:func:`.run._write_data`, files in the real
 export layout read back by the real loader), same lender split
 (:func:`hessian_common.lender.split_indices`), preprocessing fitted on the lender's seed rows,
-initial model (:func:`~hessian_common.learning.updates.fit_taylor`), update rule
-(:func:`~hessian_common.learning.updates.build_update`) and acceptance rule
-(:func:`~hessian_common.learning.federated.evaluate_candidate`). It leaves out only what does
+initial model and curvature prior (:func:`~hessian_common.learning.prior.initial_model`),
+update rule (:func:`~hessian_common.learning.updates.build_update`) and the lender's
+acceptance rule (:func:`~hessian_common.learning.federated.evaluate_candidate` with the
+current weights and the step check). It leaves out only what does
 not change the numbers:
 
 - Paillier: ``AffineUpdate.apply(w)`` equals the decryption of ``apply_encrypted(enc(w))`` up
@@ -75,6 +76,7 @@ def replay(
     alpha: float | None = None,
     test_rows: int = 0,
     model_rows: bool | None = None,
+    threshold: bool = False,
 ) -> ReplayResult:
     """Replay ``scenario`` in plaintext (module docstring) and return the outcome.
 
@@ -83,9 +85,11 @@ def replay(
     scenario : Scenario
         Its ``update_rule`` and ``hyper`` are the model's; ``params`` overrides ``hyper``.
     tolerance : float
-        Threshold rule of the lender (as ``TaskParams.tolerance``).
+        The lender's tolerance (as ``TaskParams.tolerance``).
     alpha : float, optional
-        Use the paired test at this level instead (the lender knows the current weights).
+        Level of the lender's paired hold-out tests (default: the learning room's 0.05).
+    threshold : bool
+        The old threshold rule instead (accept iff score >= current − tolerance).
     test_rows : int
         Fresh loans to score both models on as well (0: none).
     model_rows : bool, optional
@@ -96,9 +100,15 @@ def replay(
     """
     from hessian_common.data.loader import load_file
     from hessian_common.data.preprocess import Preprocessor
-    from hessian_common.learning.federated import centralized_baseline, evaluate_candidate
+    from hessian_common.learning.federated import (
+        DEFAULT_ALPHA,
+        StepContext,
+        centralized_baseline,
+        evaluate_candidate,
+    )
     from hessian_common.learning.metrics import score_weights
-    from hessian_common.learning.updates import _params, build_update, fit_taylor
+    from hessian_common.learning.prior import initial_model
+    from hessian_common.learning.updates import _params, build_update
     from hessian_common.lender import split_indices
     from hessian_common.simulation.run import _OwnerData, _quick_centralized, _write_data
 
@@ -132,12 +142,13 @@ def replay(
     )
     features = lender.features
     seed_f = features.iloc[seed_idx].reset_index(drop=True)
-    prep = Preprocessor(lender.schema).fit(seed_f)
+    prep = Preprocessor(lender.schema).fit(seed_f, y_all[seed_idx])
     X_seed, y_seed = prep.transform(seed_f), y_all[seed_idx]
     X_hold = prep.transform(features.iloc[hold_idx].reset_index(drop=True))
     y_hold = y_all[hold_idx]
 
-    w = fit_taylor(X_seed, y_seed, l2=float(rule_params.get("l2", 1e-4)))
+    l2 = float(_params(scenario.update_rule, rule_params)["l2"])
+    w, prior = initial_model(X_seed, y_seed, X_hold, l2=l2)
     rows_in_model = len(y_seed)
     initial = current = float(score_weights(X_hold, y_hold, w)["auc"])
     seen: set[bytes] = set()
@@ -154,9 +165,12 @@ def replay(
         X = prep.transform(data.features)
         if model_rows:
             rule_params["model_rows"] = rows_in_model
-        update = build_update(scenario.update_rule, X, np.asarray(data.y), rule_params)
+        update = build_update(scenario.update_rule, X, np.asarray(data.y), rule_params, prior=prior)
         w_new = update.apply(w)
-        extra = {} if alpha is None else {"current_weights": w, "alpha": alpha}
+        extra = {}
+        if not threshold:
+            step = StepContext(w, update.rows, rows_in_model, prior, l2) if model_rows else None
+            extra = {"current_weights": w, "alpha": alpha or DEFAULT_ALPHA, "step": step}
         ev = evaluate_candidate(w_new, X_hold, y_hold, current, "auc", tolerance, **extra)
         score_ppm = int(to_ppm(ev.score)) if np.isfinite(ev.score) else 0
         evaluations.append(MirrorEvaluation(plan.name, update.rows, ev.accepted, score_ppm))
@@ -216,6 +230,7 @@ def _main(argv: list[str] | None = None) -> None:
     ap.add_argument("--alpha", type=float, default=None)
     ap.add_argument("--test-rows", type=int, default=30_000)
     ap.add_argument("--plain", action="store_true", help="owners do not pass model_rows")
+    ap.add_argument("--threshold", action="store_true", help="the old threshold rule")
     a = ap.parse_args(argv)
     params: dict[str, Any] = {}
     if a.mu is not None:
@@ -236,6 +251,7 @@ def _main(argv: list[str] | None = None) -> None:
                 alpha=a.alpha,
                 test_rows=a.test_rows,
                 model_rows=not a.plain,
+                threshold=a.threshold,
             )
             tr = f"{r.test_ratio:.4f}" if r.test_ratio is not None else "-"
             print(

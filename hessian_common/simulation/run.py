@@ -375,8 +375,7 @@ def _run_on_chain(
                     ev = lender.evaluate(rec.model_id, sub.update_id)
                 sub.status = "accepted" if ev.accepted else "rejected"
                 sub.new_score = float(ev.score)
-            info = repo.model(rec.model_id)
-            sub.score_after = _ppm(info.current_score)
+            sub.score_after = lender.current_score(rec.model_id)
             out.submissions.append(sub)
             bars.advance(note=f"{plan.name} {plan.kind}: {sub.status}")
 
@@ -592,13 +591,18 @@ def _valuation_updates(
     seed rows + the rows of the owners before it); every other rule is a fixed map.
     Returns ``(updates, base_rows)``.
     """
+    from hessian_common.learning.prior import prior_of
     from hessian_common.learning.updates import DEFAULT_PARAMS, build_update, newton_by_rows
     from hessian_common.owner import update_params
 
     p = update_params(spec, accepted_rows=0, params=params)
     if spec.rule == "newton" and p.get("model_rows"):
         q = {**DEFAULT_PARAMS["newton"], **p}
-        updates = [newton_by_rows(X, y, mu=q["mu"], l2=q["l2"], floor=q["floor"]) for X, y in data]
+        prior = prior_of(spec)
+        updates = [
+            newton_by_rows(X, y, mu=q["mu"], l2=q["l2"], floor=q["floor"], prior=prior)
+            for X, y in data
+        ]
         return updates, int(spec.seed_rows or 0)
     return [build_update(spec.rule, X, y, params=p) for X, y in data], 0
 
@@ -682,7 +686,7 @@ def _settle(repo, owner_repos, model_id, mech, out: MechanismOutcome, lender, ba
             out.withdrawn_wei[idx] = int(orepo.withdraw())
         bars.advance()
     out.reclaimed_wei = lender.reclaim(model_id)
-    out.final_score = _ppm(repo.model(model_id).current_score)
+    out.final_score = lender.current_score(model_id)
     bars.advance(note=f"{mech.label} settled")
 
 
@@ -743,6 +747,12 @@ class _LenderSide:
         self.params[rec.model_id] = params
         return rec
 
+    def current_score(self, model_id: int) -> float:
+        """Hold-out score of the current model (the last accepted one). The chain's
+        ``currentScore`` is the best score accepted so far, which the lender's rule may have
+        left behind: it accepts an update that is not significantly worse."""
+        return float(self.lender.record(model_id).current_score)
+
     def evaluate(self, model_id: int, update_id: int) -> Any:
         return self.lender.evaluate_submission(update_id)
 
@@ -762,13 +772,14 @@ class _LenderSide:
         """Seed rows, hold-out rows, initial weights and spec, as the lender computed them.
 
         Re-derived with the lender's own split (:func:`hessian_common.lender.split_indices`),
-        the spec's preprocessing and the learning room's :func:`fit_taylor`; the hold-out
-        score of ``w0`` is checked against the recorded initial score.
+        the spec's preprocessing and the learning room's initial model (the spec's curvature
+        prior, :func:`~hessian_common.learning.prior.initial_model`); the hold-out score of
+        ``w0`` is checked against the recorded initial score.
         """
         from hessian_common.data.loader import load_file
         from hessian_common.learning.metrics import score_weights
+        from hessian_common.learning.prior import initial_model
         from hessian_common.learning.spec import ModelSpec
-        from hessian_common.learning.updates import fit_taylor
 
         spec = ModelSpec.from_bytes(self.store.get(rec.spec_cid))
         params = self.params[rec.model_id]
@@ -779,7 +790,7 @@ class _LenderSide:
         X_seed = prep.transform(data.features.iloc[seed_idx].reset_index(drop=True))
         X_hold = prep.transform(data.features.iloc[hold_idx].reset_index(drop=True))
         y_seed, y_hold = y[seed_idx], y[hold_idx]
-        w0 = fit_taylor(X_seed, y_seed, l2=float(dict(spec.params).get("l2", 1e-4)))
+        w0, _ = initial_model(X_seed, y_seed, X_hold, l2=float(dict(spec.params).get("l2", 1e-4)))
         auc0 = float(score_weights(X_hold, y_hold, w0)["auc"])
         if abs(auc0 - float(rec.initial_score)) > 1e-6:
             raise ConfigError(

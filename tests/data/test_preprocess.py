@@ -16,7 +16,8 @@ def test_design_matrix_shape_intercept_and_names(fitted_preprocessor, loaded_spl
     pp = fitted_preprocessor
     X = pp.transform(loaded_split["holdout"].features)
     assert X.shape == (loaded_split["holdout"].rows, pp.n_features_)
-    assert 28 <= pp.n_features_ <= 34  # d ~ 30: the crypto cost is d^2
+    assert pp.n_features_ == 41  # 32 plain columns + 9 expansions: the crypto cost is d^2
+    assert pp.plain().n_features_ == 32
     assert pp.feature_names_[0] == "intercept"
     assert np.all(X[:, 0] == 1.0)
     assert np.isfinite(X).all()
@@ -32,7 +33,7 @@ def test_standardised_on_the_fit_data(fitted_preprocessor, loaded_split):
     num = X[:, 1 : 1 + n_num]
     assert np.allclose(num.mean(axis=0), 0.0, atol=1e-9)
     assert np.allclose(num.std(axis=0), 1.0, atol=1e-9)
-    onehot = X[:, 1 + n_num :]
+    onehot = X[:, 1 + n_num : pp.plain().n_features_]
     assert set(np.unique(onehot)) <= {0.0, 1.0}
 
 

@@ -300,7 +300,7 @@ def _story(w: World, page) -> None:
     text = _text(page)
     assert "Test set revealed" in text, text
     assert "matches" in text and "consistent" in text, text
-    n_versions = 1 + len(accepted)
+    n_versions = 1 + len(subs)  # the initial model and every evaluated update, rejected too
     assert f"{n_versions} / {n_versions}" in text, text
     w.shot(page, "company_audit")
     m = repo.model(1)

@@ -82,3 +82,27 @@ def test_federated_bad_input(split):
         run_federated([(owners[0][0][:, :3], owners[0][1])], *seed_xy, *hold_xy, key_bits=256)
     with pytest.raises(DataError, match="rounds"):
         run_federated(owners, *seed_xy, *hold_xy, rounds=0, key_bits=256)
+    with pytest.raises(DataError, match="acceptance"):
+        run_federated(owners, *seed_xy, *hold_xy, key_bits=256, acceptance="sometimes")
+
+
+@pytest.mark.slow
+def test_one_pass_small_owners_with_the_prior_and_the_lender_s_rule(tmp_path):
+    """Ten owners of 70 generated applications (62 features), one encrypted step each: the
+    lender's rule records its statistics and the model lands near the centralized one."""
+    from hessian_cli.train import _prepare
+
+    owners, seed_xy, hold_xy, info = _prepare(
+        None, None, 10, 1000, 3, tmp_path, dataset="german_credit"
+    )
+    assert info["features"] == 62 and info["rows"]["owners"] == [70] * 10
+    fed = run_federated(owners, *seed_xy, *hold_xy, key_bits=512, workers=1)
+    central = centralized_baseline(owners, *seed_xy, *hold_xy)
+    assert fed.submissions == 10 and fed.accepted >= 8
+    assert fed.prior is not None and fed.prior.seed_rows == 100
+    assert fed.prior.population_rows == 300  # seed ∪ hold-out: features only
+    assert all(
+        {"z_auc", "z_loss", "z_intercept", "z_score"} <= set(h["stats"]) for h in fed.history
+    )
+    assert fed.final["auc"] >= 0.97 * central["auc"]
+    assert fed.final["auc"] > fed.initial["auc"] + 0.02

@@ -174,7 +174,7 @@ def test_malformed_update(spec, field, value, match):
 def test_update_under_another_key_or_size(spec):
     other_pk, _ = generate_keypair(256)
     blob = update(encrypt_vector(other_pk, [1.0, 2.0, 3.0]))
-    with pytest.raises(CryptoError, match="under key"):
+    with pytest.raises(UntrustedBlobError, match="under key"):  # a stranger's bytes
         UpdateBlob.from_bytes(blob.to_bytes(), spec)
     short = update(encrypt_vector(spec.public_key, [1.0]))
     with pytest.raises(DataError, match="1 weights"):

@@ -127,7 +127,10 @@ def test_a_false_rejection_is_named(lender, env, task, lender_data):
     """A useful update rejected as worse (to keep the bounty): the acceptance rule, re-run on
     the revealed test set, accepts it."""
     uid = owner_submit(env, task, 1, lender_data["owners"][0])
-    _spec, w, w_pub, score = _candidate(lender, uid)
+    spec, w, w_pub, score = _candidate(lender, uid)
+    # the rule is fixed in the spec at creation: the one the audit re-runs
+    rule = {"rule": "paired", "tolerance": 0.05, "alpha": 0.05, "step_alpha": 0.01}
+    assert spec.acceptance == rule
     assert score(w_pub) > lender.record(task).initial_score  # it did improve the model
     lender.repo.evaluate_update(uid, False, to_ppm(score(w)), "", Reason.WORSE)
     report = _close_and_reveal(lender, task)

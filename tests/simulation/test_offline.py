@@ -3,8 +3,9 @@
 :func:`hessian_common.simulation.offline.replay` is the simulation's data path, lender split,
 update rule and acceptance rule without Paillier and the chain (whose effects it mirrors:
 refused digests, closing at the target, IMPROVEMENT payouts). On the project defaults it lands
-on the numbers of the real 2048-bit Ganache run (docs/simulation/summary.json: initial
-0.655035, final 0.687545, 29 of 48 accepted) in about 10 s.
+on the numbers of the real 2048-bit Ganache run (issue 17: generator v2, the lender's
+curvature prior and acceptance rule; `hessian simulate --owners 50 --bad 5 --borrowers 0`:
+initial 0.672461, final model 0.702182, 43 of 48 accepted) in about a minute.
 """
 
 from __future__ import annotations
@@ -39,20 +40,22 @@ def test_fifty_owners_bad_owners_earn_little_and_replays_are_refused(default_run
 
 
 def test_replay_matches_the_recorded_chain_run(default_run) -> None:
-    assert default_run.initial_auc == pytest.approx(0.655035, abs=1e-6)
-    # The recorded run (docs/simulation/summary.json) says 0.687545: it predates the loader's
-    # validity rules, which now treat the generator's few dti -1 sentinels ("not computed")
-    # as missing; the same run with them gives 0.687540 (equal at the README's 4 decimals).
-    assert default_run.federated_auc == pytest.approx(0.687540, abs=2e-6)
-    assert default_run.federated_auc == pytest.approx(0.687545, abs=1e-5)
-    assert default_run.accepted == 29
+    assert default_run.initial_auc == pytest.approx(0.672461, abs=1e-6)
+    # the recorded run says 0.702182: it predates the loader's validity rules (the
+    # generator's few dti -1 sentinels are missing values now)
+    assert default_run.federated_auc == pytest.approx(0.702194, abs=2e-6)
+    assert default_run.accepted == 43
 
 
 def test_the_plain_step_is_what_fell_short() -> None:
-    # The same scenario with owners taking the plain proximal step (mu 0.5): the old run's
-    # 0.9854 (6 of 48 accepted).
-    r = replay(Scenario(owners=50, bad=5, rows=20_000, seed=7, key_bits=512), model_rows=False)
-    assert r.auc_ratio == pytest.approx(0.9854, abs=1e-4) and r.accepted == 6
+    # The same scenario with owners taking the plain proximal step (mu 0.5) and the old
+    # threshold rule: 0.9930, 7 of 48 accepted (on generator v1: 0.9854, 6 of 48).
+    r = replay(
+        Scenario(owners=50, bad=5, rows=20_000, seed=7, key_bits=512),
+        model_rows=False,
+        threshold=True,
+    )
+    assert r.auc_ratio == pytest.approx(0.99311, abs=1e-4) and r.accepted == 7
 
 
 def test_replay_bad_input_is_a_named_error_before_any_work() -> None:
