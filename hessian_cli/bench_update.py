@@ -23,13 +23,15 @@ processes:
   affine rule through ``phe``'s operators.
 
 Timings are medians over ``--repeat`` runs, the variants interleaved in each run so a busy
-machine slows them alike.
+machine slows them alike; ``cpu_s`` gives the same medians in CPU seconds of all the processes
+(this one and its forked workers), which other work on a shared machine disturbs less.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -57,6 +59,20 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (the forked workers)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _ratio(a: float, b: float) -> float | None:
+    """``a / b``, or None when ``b`` is below the CPU clock's resolution."""
+    return a / b if b > 0 else None
 
 
 def _share(products: float, total: float) -> float:
@@ -193,14 +209,18 @@ def _run(
     variants["submission_fresh"] = (submission, pool.discard)
     say(f"d = {dim}: timing the kernels and a submission ({repeat} interleaved runs) ...")
     times: dict[str, list[float]] = {k: [] for k in variants}
+    cpus: dict[str, list[float]] = {k: [] for k in variants}
     outs: dict[str, Any] = {}
     for _ in range(repeat):
         for name, (fn, prepare) in variants.items():
             prepare()
+            cpu = _cpu()
             t, outs[name] = _timed(fn)
+            cpus[name].append(_cpu() - cpu)
             times[name].append(t)
     pool.discard()
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_s = {k: statistics.median(v) for k, v in cpus.items()}
     say("naive kernel (one powmod per product), once ...")
     naive_s, naive_products = _timed(kernel("naive", obfuscate=False))
     identical = outs["products_today"] == outs["products_new"] == naive_products
@@ -249,6 +269,8 @@ def _run(
         "kernel_new_fresh_s": med["new_fresh"],
         "kernel_speedup": med["today"] / med["new"],
         "kernel_speedup_fresh": med["today"] / med["new_fresh"],
+        "cpu_s": cpu_s, "kernel_speedup_cpu": _ratio(cpu_s["today"], cpu_s["new"]),
+        "products_speedup_cpu": _ratio(cpu_s["products_today"], cpu_s["products_new"]),
         "naive_speedup": naive_s / med["products_new"],
         "randomisation_share_today": _share(med["products_today"], med["today"]),
         "randomisation_share_new": _share(med["products_new"], med["new"]),
@@ -259,6 +281,10 @@ def _run(
         "kernel_max_abs_diff": max(diffs.values()),
         "results": results,
     }  # fmt: skip
+
+
+def _fmt(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}"
 
 
 def _print(r: dict[str, Any]) -> None:
@@ -286,6 +312,12 @@ def _print(r: dict[str, Any]) -> None:
     click.echo(
         f"submission_s = {r['submission_s']:.3f} (update, apply_encrypted with precomputed "
         f"randomisers, JSON); with fresh randomisers {r['submission_fresh_s']:.3f} s."
+    )
+    cpu = r["cpu_s"]
+    click.echo(
+        f"CPU seconds, all processes: today's {cpu['today']:.3f}, new {cpu['new']:.3f} "
+        f"(kernel_speedup_cpu {_fmt(r['kernel_speedup_cpu'])}; products "
+        f"{_fmt(r['products_speedup_cpu'])}), submission {cpu['submission']:.3f}."
     )
     same = "identical" if r["identical_ciphertexts"] else "DIFFERENT"
     click.echo(

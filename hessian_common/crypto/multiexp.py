@@ -245,7 +245,7 @@ def grouped_rows(
     nsq = gmpy2.mpz(nsquare)
     cs = [gmpy2.mpz(c) for c in bases]
     ints = [[int(k) for k in row] for row in rows]
-    offsets = [max(0, -min(row[j] for row in ints)) for j in range(d)]
+    offsets = [max(0, -min(column)) for column in zip(*ints, strict=True)]
     shifted = any(offsets)
     if shifted:
         ints = [[k + b for k, b in zip(row, offsets, strict=True)] for row in ints]
@@ -286,7 +286,12 @@ def grouped_rows(
                     acc = table[s] if acc is None else acc * table[s] % nsq
         out.append(ONE if acc is None else acc)
     if shifted:
-        correction = gmpy2.invert(out.pop(), nsq)
+        try:
+            correction = gmpy2.invert(out.pop(), nsq)
+        except ZeroDivisionError:
+            raise CryptoError(
+                "a base is not invertible mod n² (not a Paillier ciphertext)"
+            ) from None
         out = [y * correction % nsq for y in out]
     return out
 

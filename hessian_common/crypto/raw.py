@@ -253,11 +253,11 @@ def parallel_affine_rows(
     ints = [int(c) for c in bases]
     if by_columns:
         parts = split(d_in, k)
+        cuts = [slice(part.start, part.stop) for part in parts]
         calls = [
-            (kernel, [ints[j] for j in part], [[row[j] for j in part] for row in rows],
-             int(nsquare), int(n), fresh_counts[w])
-            for w, part in enumerate(parts)
-        ]  # fmt: skip
+            (kernel, ints[cut], [list(row[cut]) for row in rows], int(nsquare), int(n), fresh)
+            for cut, fresh in zip(cuts, fresh_counts, strict=True)
+        ]
         results = run_parallel(_products_chunk, calls, len(calls))
         products = [gmpy2.mpz(p) for p in results[0][0]]
         for part_products, _ in results[1:]:

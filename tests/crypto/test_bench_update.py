@@ -29,6 +29,10 @@ def test_bench_update_json_has_the_kernel_figures():
     for key in ("randomisation_share_today", "randomisation_share_new"):
         assert 0 <= r[key] <= 1
     assert 0 <= r["randomisation_share_new_fresh"] <= 1
+    assert set(r["cpu_s"]) == {"products_today", "products_new", "today", "new", "new_fresh",
+                               "submission", "submission_fresh"}  # fmt: skip
+    if r["cpu_s"]["new"] > 0:
+        assert r["kernel_speedup_cpu"] == r["cpu_s"]["today"] / r["cpu_s"]["new"]
     assert r["identical_ciphertexts"] is True
     assert r["kernel_max_abs_diff"] < 1e-9
     assert r["submission_randomisers"] == "precomputed"

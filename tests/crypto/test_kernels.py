@@ -139,6 +139,8 @@ def test_grouped_explicit_groups_and_bad_input(keys):
         raw.multi_powmod(bases, rows, pk.nsquare, kernel="fast")
     with pytest.raises(CryptoError, match="unknown randomiser source"):
         raw.affine_rows(bases, rows, [0, 0, 0], pk.n, pk.nsquare, randomisers="cached")
+    with pytest.raises(CryptoError, match="not invertible"):
+        multiexp.grouped_rows([pk.n, bases[0]], [[-1, 1]], pk.nsquare)
     with pytest.raises(CryptoError, match="3 rows of P but 2 offsets"):
         raw.affine_rows(bases, rows, [0, 0], pk.n, pk.nsquare)
 
