@@ -105,6 +105,10 @@ class RandomiserPool:
     @property
     def filling(self) -> bool:
         """Whether a background filler is running."""
+        with self._lock:
+            return self._running()
+
+    def _running(self) -> bool:
         t = self._thread
         return t is not None and t.is_alive()
 
@@ -126,8 +130,9 @@ class RandomiserPool:
         if count < 0:
             raise CryptoError(f"randomiser pool: count must be >= 0, got {count}")
         with self._lock:
-            self._target = max(self._target, int(count)) if self.filling else int(count)
-            if self.filling or len(self._ready) >= self._target:
+            running = self._running()
+            self._target = max(self._target, int(count)) if running else int(count)
+            if running or len(self._ready) >= self._target:
                 return
             self._stop = threading.Event()
             self._thread = threading.Thread(
@@ -138,9 +143,13 @@ class RandomiserPool:
     def _run(self, stop: threading.Event) -> None:
         n, nsq = self.n, self.nsquare
         with gmpy2.context(gmpy2.get_context(), allow_release_gil=True):
-            while not stop.is_set():
+            while True:
+                # Deciding to leave and deregistering happen under one lock, so a start()
+                # never raises the target of a filler that is already leaving.
                 with self._lock:
-                    if len(self._ready) >= self._target:
+                    if stop.is_set() or len(self._ready) >= self._target:
+                        if self._thread is threading.current_thread():
+                            self._thread = None
                         return
                 value = fresh_one(n, nsq)
                 with self._lock:
