@@ -3,7 +3,7 @@
 Every ciphertext that leaves the machine is multiplied by a fresh randomiser (``phe``'s
 ``obfuscate()``): an encrypted update ``enc(w'_i) = Π_j c_j^{P_ij} · (1 + q_i·n) · ρ_i`` needs
 ``d`` of them. Each costs a full-size exponentiation (|n|-bit exponent modulo n², about 10 ms at
-2048 bits, as much as ~1,700 modular multiplications), so after the faster product kernel
+2048 bits, about as much as 2,000 modular multiplications), so after the faster product kernel
 (:mod:`hessian_common.crypto.multiexp`) they are most of an owner's submission. They depend
 on nothing but the public key, so they can be computed *before* the submission — while the
 owner reviews the file — by :class:`RandomiserPool`, in a background thread.
