@@ -8,7 +8,7 @@ from hessian_cli.lazy import LazyGroup
 
 BENCHES = {
     "gas": "hessian_cli.chain:bench_gas",
-    "update": "hessian_cli.train:bench_update",
+    "update": "hessian_cli.bench_update:bench_update",
     "store": "hessian_cli.store:bench_store",
     "lending": "hessian_cli.bench_lending:bench_lending",
     "models": "hessian_cli.bench_models:bench_models",

@@ -457,6 +457,17 @@ def update_params(
     return out
 
 
+def get_ready(spec: Any) -> None:
+    """Start precomputing, in a background thread of this process, the ``d`` randomisers
+    ``r^n mod n²`` the next update under ``spec``'s key needs
+    (:func:`hessian_common.crypto.prepare_randomisers`): called while the owner reviews a
+    file, it takes them off the submission's critical path (``hessian bench update``:
+    ``submission_s`` against ``submission_fresh_s``)."""
+    from hessian_common.crypto import prepare_randomisers
+
+    prepare_randomisers(spec.public_key, spec.dim)
+
+
 def prepare_update(
     spec: Any,
     current: Any,
@@ -1045,6 +1056,7 @@ __all__ = [
     "current_weights",
     "forfeit_share",
     "get_model",
+    "get_ready",
     "list_open_models",
     "local_status",
     "model_names",

@@ -161,6 +161,7 @@ def choose(model_id: int):
                 created=time.time(),
             )
             staging().add(item)
+            owner.get_ready(model.spec)  # randomisers for the update, while the owner reads
             return redirect(url_for("share.preview", token=item.token))
     elif form.is_submitted():
         error = sentences(*(e for errs in form.errors.values() for e in errs))

@@ -37,6 +37,7 @@ import phe
 
 from hessian_common.crypto import raw
 from hessian_common.crypto.passphrase import SCRYPT_N, open_with_passphrase, seal_with_passphrase
+from hessian_common.crypto.randomisers import RandomiserPool, pool_for
 from hessian_common.errors import CryptoError
 
 DEFAULT_KEY_BITS = 2048
@@ -287,6 +288,25 @@ def encrypt_vector(
     ints = [encode_fixed(v, exponent, pk) for v in values]
     cts = raw.encrypt_ints(ints, pk.n, pk.nsquare, workers)
     return EncryptedVector(pk, tuple(cts), (exponent,) * len(cts))
+
+
+def prepare_randomisers(pk: PublicKey, count: int, background: bool = True) -> RandomiserPool:
+    """Precompute ``count`` randomisers ``r^n mod n²`` for the next encrypted update under ``pk``.
+
+    Call it when the owner starts reviewing a file (``count`` = the model's d): the next
+    :meth:`~hessian_common.learning.updates.AffineUpdate.apply_encrypted` under ``pk`` takes
+    them instead of computing d full-size exponentiations on the critical path, and computes
+    any it lacks. Each value is used once; the pool lives in this process only (see
+    :mod:`hessian_common.crypto.randomisers` for why this is as safe as fresh randomness).
+    ``background=True`` fills in a daemon thread and returns at once; ``False`` fills here.
+    Returns the key's pool (``len(pool)``: how many are ready).
+    """
+    pool = pool_for(pk.n)
+    if background:
+        pool.start(count)
+    else:
+        pool.fill(count)
+    return pool
 
 
 def _decrypt_chunk(sk: PrivateKey, cts: Sequence[int], exps: Sequence[int]) -> list[float]:

@@ -31,8 +31,10 @@ On ciphertexts (:meth:`AffineUpdate.apply_encrypted`)::
 which costs ``d²`` ciphertext × plaintext products and ``d`` encryptions (the fresh randomness
 that hides ``P`` and ``q``), independent of N and K. ``P`` is encoded in fixed point with one
 common exponent (``16^p_exponent``) so each row's products share an exponent and add with a
-single modular multiplication; the products of a row are computed together by simultaneous
-exponentiation (:func:`hessian_common.crypto.raw.multi_powmod`), rows over processes.
+single modular multiplication; all rows are computed together by simultaneous
+exponentiation over shared tables (:mod:`hessian_common.crypto.multiexp`), the bases split over
+processes, and the randomness comes precomputed from the key's pool when
+:func:`hessian_common.crypto.prepare_randomisers` ran (:mod:`hessian_common.crypto.raw`).
 
 :func:`naive_encrypted_gradient_step` is the per-row reference (≈ 2·N·d ciphertext
 operations with phe's operators), kept to check and to measure against.
