@@ -3,7 +3,7 @@
 The lender judges every decrypted candidate ``w'`` with the rule its spec names
 (:class:`AcceptanceRule`, the spec's ``acceptance`` field). The spec's CID is on chain from
 ``createModel``, so the rule cannot change while owners submit; after the reveal, the audit
-(:mod:`hessian_common.lender.audit`) re-runs :meth:`AcceptanceRule.judge` on the revealed
+(:mod:`hessian_common.tasks.audit`) re-runs :meth:`AcceptanceRule.judge` on the revealed
 test set and the decryption transcript and names every verdict the rule does not give.
 
 Two rules (the maths in :mod:`hessian_common.learning.federated`, "Acceptance rule"):

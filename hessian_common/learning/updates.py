@@ -95,7 +95,7 @@ for d = 32 weights of size ≤ 1 an output weight is off by ≤ 6e−14).
 Every encrypted update lowers the ciphertexts' exponent by ``|P_EXPONENT|`` (an update on a
 model at exponent ``e`` comes out at ``e + P_EXPONENT``). That no longer accumulates: the
 lender publishes a fresh ``encrypt_vector(pk, w')`` of the weights it decrypted, at the
-standard exponent −13 (:mod:`hessian_common.lender.evaluate`), so every model version starts
+standard exponent −13 (:mod:`hessian_common.tasks.evaluate`), so every model version starts
 at −13 and every update blob is at −25. Measured (512-bit keys, d = 32, 80 accepted
 row-weighted Newton updates, re-encrypted each time): largest |decrypted − plaintext| weight
 error 1.9e−7 at −6, 7.2e−10 at −8, 3.3e−12 at −10, 9.3e−15 at −12; one 2048-bit update costs

@@ -1,7 +1,7 @@
 """The lender's lending desk, UI-free: deploy a closed model, decide applications, run loans.
 
 Used by the company app, the CLI and the simulation. A :class:`LendingDesk` holds the
-lender's :class:`~hessian_common.lender.Lender` (its local books, store and repository) and
+lender's :class:`~hessian_common.tasks.Lender` (its local books, store and repository) and
 a :class:`~hessian_common.chain.loanbook.LoanBook` whose client signs as the lender.
 
 Deploying model ``m`` (:meth:`LendingDesk.deploy`)::
@@ -252,7 +252,7 @@ class LendingDesk:
             raise ConfigError(f"cannot read {path}: {exc}") from None
 
     def _write_json(self, model_id: int, name: str, obj: Any) -> None:
-        from hessian_common.lender.state import write_private
+        from hessian_common.tasks.state import write_private
 
         write_private(self._dir(model_id) / name, json.dumps(obj, indent=1).encode())
 
@@ -300,7 +300,7 @@ class LendingDesk:
     ) -> DeployedModel:
         """Deploy a closed model of ours with ``policy`` (see the module docstring)."""
         from hessian_common.crypto import decrypt_vector
-        from hessian_common.lender.audit import weights_at
+        from hessian_common.tasks.audit import weights_at
 
         step = progress or _noop
         model_id = int(model_id)

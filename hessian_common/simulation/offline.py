@@ -2,7 +2,7 @@
 
 Same cast, same generated loans and misbehaviours (:func:`.run._write_data`, files in the real
 export layout read back by the real loader), same lender split
-(:func:`hessian_common.lender.split_indices`), preprocessing fitted on the lender's seed rows,
+(:func:`hessian_common.tasks.split_indices`), preprocessing fitted on the lender's seed rows,
 initial model and curvature prior (:func:`~hessian_common.learning.prior.initial_model`),
 update rule (:func:`~hessian_common.learning.updates.build_update`) and the lender's
 acceptance rule (:func:`~hessian_common.learning.federated.evaluate_candidate` with the
@@ -109,8 +109,8 @@ def replay(
     from hessian_common.learning.metrics import score_weights
     from hessian_common.learning.prior import initial_model
     from hessian_common.learning.updates import _params, build_update
-    from hessian_common.lender import split_indices
     from hessian_common.simulation.run import _OwnerData, _quick_centralized, _write_data
+    from hessian_common.tasks import split_indices
 
     cast = plan_owners(scenario)
     if model_rows is None:

@@ -8,12 +8,12 @@ Nothing is mocked. Per run:
 2. **data**: the data room's generator draws the loans and splits them (``iid`` / ``state`` /
    ``grade``) into the lender's data and one share per owner; misbehaving owners rewrite
    theirs (:mod:`.misbehave`); every file is written in the real export layout.
-3. **task**: the lender workflow (:mod:`hessian_common.lender`) posts one model per mechanism:
+3. **task**: the lender workflow (:mod:`hessian_common.tasks`) posts one model per mechanism:
    preprocessing, Paillier keys, initial model, spec in the content store, ``createModel``.
 4. **submissions**: owners arrive one by one. An owner runs the owner workflow
    (:func:`hessian_common.owner.share`: validate, encrypted update, journal, store,
    ``submitUpdate``); the lender evaluates each submission at once
-   (:func:`hessian_common.lender.evaluate_submission`: decrypt, score on the hold-out,
+   (:func:`hessian_common.tasks.evaluate_submission`: decrypt, score on the hold-out,
    accept/reject, ``evaluateUpdate``). ``replay`` and ``copy`` owners run a *tampered* client
    that skips the honest client's replay checks and calls ``submitUpdate`` directly, so it is
    the contract that has to refuse them.
@@ -712,7 +712,7 @@ def _mirror_check(repo, model_id, mech, out: MechanismOutcome, owner_accts) -> N
 
 
 class _LenderSide:
-    """The lender of the simulation: a :class:`hessian_common.lender.Lender`, plus what only
+    """The lender of the simulation: a :class:`hessian_common.tasks.Lender`, plus what only
     the lender can see in plaintext (its seed data, hold-out and initial weights)."""
 
     def __init__(self, mod, repo, store, state_dir: Path, scenario: Scenario, data_path: Path):
@@ -771,7 +771,7 @@ class _LenderSide:
     def plain_view(self, rec: Any):
         """Seed rows, hold-out rows, initial weights and spec, as the lender computed them.
 
-        Re-derived with the lender's own split (:func:`hessian_common.lender.split_indices`),
+        Re-derived with the lender's own split (:func:`hessian_common.tasks.split_indices`),
         the spec's preprocessing and the learning room's initial model (the spec's curvature
         prior, :func:`~hessian_common.learning.prior.initial_model`); the hold-out score of
         ``w0`` is checked against the recorded initial score.

@@ -10,7 +10,7 @@ import pytest
 from web3 import Web3
 
 from hessian_common.chain import Reason, SubmissionStatus
-from hessian_common.lender.evaluate import BLOB_GRACE_MAX
+from hessian_common.tasks.evaluate import BLOB_GRACE_MAX
 from tests.company_app.conftest import create_form, csrf, wait_jobs
 from tests.fixtures.lender import owner_submit
 

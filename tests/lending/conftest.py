@@ -61,9 +61,9 @@ def make_task(lender: Any, data_path: Path, name: str = "Lending test") -> int:
 def lending(w3, accounts, clients, repository, chain_time, tmp_path, lending_data) -> LendingEnv:
     from hessian_common.chain.deploy import deploy_loanbook
     from hessian_common.chain.loanbook import LoanBook
-    from hessian_common.lender import Lender, LenderState
     from hessian_common.lending.desk import LendingDesk
     from hessian_common.store import EmbeddedStore
+    from hessian_common.tasks import Lender, LenderState
 
     store = EmbeddedStore(tmp_path / "store")
     lender = Lender(repository, store, LenderState(tmp_path / "company"), PASSPHRASE)

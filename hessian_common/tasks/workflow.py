@@ -2,7 +2,7 @@
 
 It owns the connections (repository, store), the local books (:class:`LocalModels`) and the
 evaluation lock, and delegates each operation to the module that does it: :mod:`.task`,
-:mod:`.evaluate`, :mod:`.lifecycle`, :mod:`.audit`, :mod:`.views`.
+:mod:`.evaluate`, :mod:`.lifecycle`, :mod:`.audit`, :mod:`.summaries`.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from typing import Any
 import numpy as np
 
 from hessian_common.errors import ConfigError
-from hessian_common.lender import audit as _audit
-from hessian_common.lender import evaluate as _evaluate
-from hessian_common.lender import lifecycle as _lifecycle
-from hessian_common.lender import state as _state
-from hessian_common.lender import task as _task
-from hessian_common.lender import views as _views
-from hessian_common.lender.audit import AuditReport
-from hessian_common.lender.evaluate import EvaluationResult
-from hessian_common.lender.params import TaskParams
-from hessian_common.lender.progress import ProgressFn
-from hessian_common.lender.state import LenderState, LocalModels, ModelRecord
-from hessian_common.lender.views import AccountSummary, ModelDetail, ModelSummary
+from hessian_common.tasks import audit as _audit
+from hessian_common.tasks import evaluate as _evaluate
+from hessian_common.tasks import lifecycle as _lifecycle
+from hessian_common.tasks import state as _state
+from hessian_common.tasks import summaries as _summaries
+from hessian_common.tasks import task as _task
+from hessian_common.tasks.audit import AuditReport
+from hessian_common.tasks.evaluate import EvaluationResult
+from hessian_common.tasks.params import TaskParams
+from hessian_common.tasks.progress import ProgressFn
+from hessian_common.tasks.state import LenderState, LocalModels, ModelRecord
+from hessian_common.tasks.summaries import LenderAccountSummary, ModelDetail, ModelSummary
 from hessian_common.types import CID, Wei
 
 
@@ -127,9 +127,9 @@ class Lender:
         """The account balance in wei."""
         return Wei(self.repo.client.balance())
 
-    def account_summary(self) -> AccountSummary:
+    def account_summary(self) -> LenderAccountSummary:
         """Address, balance, withdrawable credit, chain and contract."""
-        return AccountSummary(
+        return LenderAccountSummary(
             address=self.address,
             balance=self.balance(),
             pending=self.repo.pending(),
@@ -146,7 +146,7 @@ class Lender:
     # ------------------------------------------------------------ create
 
     def create_task(self, params: TaskParams, progress: ProgressFn | None = None) -> ModelRecord:
-        """Post a training task (:func:`hessian_common.lender.task.create_task`)."""
+        """Post a training task (:func:`hessian_common.tasks.task.create_task`)."""
         return _task.create_task(self, params, progress)
 
     # ------------------------------------------------------------ local records
@@ -176,7 +176,7 @@ class Lender:
 
     def summary(self, record: ModelRecord, info: Any | None = None) -> ModelSummary:
         """Join a local record with the chain's view of the model."""
-        return _views.summarize(record, info or self.repo.model(record.model_id))
+        return _summaries.summarize(record, info or self.repo.model(record.model_id))
 
     def models(self) -> list[ModelSummary]:
         """This lender's models (those with a local record), newest first."""
@@ -186,7 +186,7 @@ class Lender:
         """The model page's data, or None if ``model_id`` is not one of this lender's."""
         if not self.has_record(model_id):
             return None
-        return _views.model_detail(self.repo, self.record(model_id))
+        return _summaries.model_detail(self.repo, self.record(model_id))
 
     def waiting(self, model_id: int | None = None) -> list[int]:
         """Ids of submissions waiting for this lender's evaluation, oldest first."""
@@ -202,14 +202,14 @@ class Lender:
     def evaluate_submission(
         self, update_id: int, progress: ProgressFn | None = None
     ) -> EvaluationResult:
-        """Evaluate one submission (:func:`hessian_common.lender.evaluate.evaluate_submission`),
+        """Evaluate one submission (:func:`hessian_common.tasks.evaluate.evaluate_submission`),
         one at a time."""
         with self._lock:
             return _evaluate.evaluate_submission(self, update_id, progress)
 
     def reject_submission(self, update_id: int, note: str) -> EvaluationResult:
         """Reject the head submission of its model by hand, with a note
-        (:func:`hessian_common.lender.evaluate.reject_submission`)."""
+        (:func:`hessian_common.tasks.evaluate.reject_submission`)."""
         with self._lock:
             return _evaluate.reject_submission(self, update_id, note)
 
@@ -232,7 +232,7 @@ class Lender:
 
     def reveal_test_set(self, model_id: int) -> CID:
         """Publish the hold-out and the decryption transcript, then ``revealTestSet`` on chain
-        (:func:`hessian_common.lender.lifecycle.reveal_test_set`)."""
+        (:func:`hessian_common.tasks.lifecycle.reveal_test_set`)."""
         return _lifecycle.reveal_test_set(self, model_id)
 
     def audit(self, model_id: int) -> AuditReport:

@@ -16,7 +16,7 @@ reason code and note of each verdict. Its CID goes on chain with the reveal.
    - **proof**: the opening re-encrypts exactly to the ciphertexts of the update blob the
      owner submitted (and, for an accepted one, of the new model the lender published);
    - **weights**: the published model is the candidate rounded as the lender publishes it
-     (:func:`~hessian_common.lender.evaluate.published_weights`): no swapped weights;
+     (:func:`~hessian_common.tasks.evaluate.published_weights`): no swapped weights;
    - **score**: the recorded score is the candidate's (accepted: the published model's)
      score on the test set, within :data:`AUDIT_TOLERANCE_PPM`;
    - **verdict**: the spec's acceptance rule (:class:`~hessian_common.learning.acceptance.
@@ -40,13 +40,13 @@ import numpy as np
 
 from hessian_common.errors import ConfigError, CryptoError, DataError, HessianError
 from hessian_common.learning.acceptance import AcceptanceRule
-from hessian_common.lender.testset import parse_test_set
+from hessian_common.tasks.testset import parse_test_set
 from hessian_common.types import from_ppm, to_ppm
 from hessian_common.untrusted import LIMITS, MAX_BYTES, fetch, loads_object, reading
 
 if TYPE_CHECKING:
-    from hessian_common.lender.state import ModelRecord
-    from hessian_common.lender.workflow import Lender
+    from hessian_common.tasks.state import ModelRecord
+    from hessian_common.tasks.workflow import Lender
 
 AUDIT_TOLERANCE_PPM = 1
 """Recomputed and recorded scores may differ by rounding only."""
@@ -244,7 +244,7 @@ class _Auditor:
     """State carried through one model's evaluations, in queue order."""
 
     def __init__(self, repo: Any, store: Any, info: Any, spec: Any, X: Any, y: Any, doc: dict):
-        from hessian_common.lender.evaluate import published_weights
+        from hessian_common.tasks.evaluate import published_weights
 
         self.repo, self.store, self.info, self.spec = repo, store, info, spec
         self.X, self.y, self.doc = X, y, doc
@@ -284,7 +284,7 @@ class _Auditor:
         return "ok", np.asarray(opening.values(self.spec.public_key), dtype=float), ""
 
     def initial(self) -> AuditRow:
-        from hessian_common.lender.evaluate import candidate_digest
+        from hessian_common.tasks.evaluate import candidate_digest
 
         proof, w, evidence = self.open(self.spec.weights, self.doc.get("initial"), "initial")
         recorded = from_ppm(int(self.info.initial_score))
@@ -308,7 +308,7 @@ class _Auditor:
 
     def submission(self, s: Any, entry: dict[str, Any] | None) -> AuditRow:
         from hessian_common.chain import Reason, SubmissionStatus
-        from hessian_common.lender.evaluate import candidate_digest
+        from hessian_common.tasks.evaluate import candidate_digest
 
         status = s.status.name.lower()
         code = s.reason if s.reason is not None else Reason.ACCEPTED

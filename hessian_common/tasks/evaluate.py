@@ -37,7 +37,7 @@ at ``P_EXPONENT = −12``). The lender has just decrypted ``w'``, so it publishe
 ``encrypt_vector(pk, w'')`` at the standard exponent (fresh randomness too): it reveals
 nothing the lender did not know, and every model version starts at exponent −13. The
 recorded score is always that of what the recorded CID decrypts to, so an audit
-(:mod:`hessian_common.lender.audit`) recomputes it exactly.
+(:mod:`hessian_common.tasks.audit`) recomputes it exactly.
 """
 
 from __future__ import annotations
@@ -60,14 +60,13 @@ from hessian_common.errors import (
     StoreIntegrityError,
     StoreUnavailable,
 )
-from hessian_common.lender.audit import weights_at
-from hessian_common.lender.progress import ProgressFn, no_progress
-from hessian_common.lender.state import ModelRecord
-from hessian_common.lender.views import enum_name
-from hessian_common.types import PPM, to_ppm
+from hessian_common.tasks.audit import weights_at
+from hessian_common.tasks.progress import ProgressFn, no_progress
+from hessian_common.tasks.state import ModelRecord
+from hessian_common.types import PPM, enum_name, to_ppm
 
 if TYPE_CHECKING:
-    from hessian_common.lender.workflow import Lender
+    from hessian_common.tasks.workflow import Lender
 
 log = logging.getLogger(__name__)
 

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hessian_common.errors import ChainError, ContractRevert, DataError
-from hessian_common.lender.params import METRIC_LABELS, MIN_PART_ROWS, TaskInputError, TaskParams
-from hessian_common.lender.progress import ProgressFn, no_progress
-from hessian_common.lender.state import ModelRecord
-from hessian_common.lender.testset import split_indices, test_set_bytes
+from hessian_common.tasks.params import METRIC_LABELS, MIN_PART_ROWS, TaskInputError, TaskParams
+from hessian_common.tasks.progress import ProgressFn, no_progress
+from hessian_common.tasks.state import ModelRecord
+from hessian_common.tasks.testset import split_indices, test_set_bytes
 from hessian_common.types import to_ppm
 
 if TYPE_CHECKING:
-    from hessian_common.lender.workflow import Lender
+    from hessian_common.tasks.workflow import Lender
 
 log = logging.getLogger(__name__)
 

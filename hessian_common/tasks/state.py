@@ -36,7 +36,7 @@ import numpy as np
 
 from hessian_common.config import hessian_home
 from hessian_common.errors import ConfigError
-from hessian_common.lender.testset import parse_test_set
+from hessian_common.tasks.testset import parse_test_set
 from hessian_common.untrusted import MAX_BYTES, fetch
 
 ENV_PASSPHRASE = "HESSIAN_COMPANY_PASSPHRASE"
@@ -85,7 +85,7 @@ class ModelRecord:
     transcript_cid: str | None = None
     candidates: dict[str, str] = field(default_factory=dict)
     """SHA-256 of every plaintext seen (published versions and evaluated candidates, see
-    :func:`hessian_common.lender.evaluate.candidate_digest`) -> what it was: a candidate equal
+    :func:`hessian_common.tasks.evaluate.candidate_digest`) -> what it was: a candidate equal
     to any of them is rejected as a copy."""
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hessian_common.errors import ConfigError, CryptoError
-from hessian_common.lender.audit import decryption_transcript
+from hessian_common.tasks.audit import decryption_transcript
 from hessian_common.types import CID, Wei
 
 if TYPE_CHECKING:
-    from hessian_common.lender.workflow import Lender
+    from hessian_common.tasks.workflow import Lender
 
 
 def close(lender: Lender, model_id: int) -> None:
@@ -42,8 +42,8 @@ def reveal_test_set(lender: Lender, model_id: int) -> CID:
 
     The test set's CID must be the committed one (checked here and by the contract). The
     transcript opens every ciphertext the lender decrypted (plaintext and randomness,
-    :func:`hessian_common.lender.audit.decryption_transcript`), so anyone re-encrypts,
-    compares and re-scores (:func:`hessian_common.lender.audit.audit_model`).
+    :func:`hessian_common.tasks.audit.decryption_transcript`), so anyone re-encrypts,
+    compares and re-scores (:func:`hessian_common.tasks.audit.audit_model`).
     """
     from hessian_common.chain import ModelStatus, test_set_commitment
     from hessian_common.store import cid_of
