@@ -57,6 +57,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import (
     ChainError,
     ChainUnavailable,
@@ -645,5 +646,17 @@ def retry_pending(journal: Journal, store: Any, repo: Any, now: float | None = N
         keep their state, with ``attempts``, ``last_error`` and ``next_attempt_at`` updated;
         an entry another worker holds is returned as it is.
     """
-    get_repo = repo if callable(repo) and not hasattr(repo, "submit_update") else lambda: repo
-    return [_step(journal, entry, store, get_repo) for entry in journal.due(now)]
+    return [
+        _step(journal, entry, store, lambda: repository_from(repo)) for entry in journal.due(now)
+    ]
+
+
+RepositorySource = ModelRepository | Callable[[], ModelRepository]
+"""A :class:`ModelRepository`, or a factory returning one (it may raise ``ChainUnavailable``):
+an app hands its factory so a chain that is down when the app starts is not fatal."""
+
+
+def repository_from(source: RepositorySource) -> ModelRepository:
+    """The repository ``source`` names: itself, or what the factory returns (which may raise
+    ``ChainUnavailable``). The one place that tells a repository from a factory."""
+    return source if isinstance(source, ModelRepository) else source()

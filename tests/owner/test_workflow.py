@@ -267,7 +267,7 @@ def test_my_submissions_and_rewards(journal, owner_repo, owner_store, lender, ow
 def test_my_submissions_show_the_last_known_status_while_the_chain_is_down(
     journal, owner_repo, owner_store, lender, owner_split, tmp_path
 ):
-    from hessian_common.owner_cache import StatusCache
+    from hessian_common.owner.status_cache import StatusCache
 
     me = owner_repo.client.address
     cache = StatusCache(tmp_path / "status_cache.sqlite", clock=lambda: 1_800_000_000.0)

@@ -1,0 +1,69 @@
+"""The owner's money: balances, withdrawals, shares claimed after close, and shares of a
+bounty the lender forfeited by not revealing its evaluations in time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hessian_common.errors import DataError
+
+
+@dataclass(frozen=True)
+class OwnerAccountSummary:
+    """The owner's balances, in wei."""
+
+    address: str
+    balance: int
+    pending: int
+
+
+def account_summary(repo: Any, address: str) -> OwnerAccountSummary:
+    """Wallet balance and rewards owed by the contract (``pendingOf``)."""
+    return OwnerAccountSummary(
+        address, int(repo.client.balance(address)), int(repo.pending(address))
+    )
+
+
+def withdraw(repo: Any) -> int:
+    """Withdraw everything the contract owes the owner; returns the amount in wei.
+
+    Raises ``DataError`` when nothing is owed (checked first, so no transaction is wasted).
+    """
+    address = repo.client.address
+    owed = int(repo.pending(address))
+    if owed == 0:
+        raise DataError(f"the contract owes {address} nothing to withdraw")
+    repo.withdraw()
+    return owed
+
+
+def forfeit_share(repo: Any, update_id: int, now: int | None = None) -> int:
+    """About what ``claim_forfeit(update_id)`` would credit now (0 when nothing): the lender let
+    the reveal deadline pass, so what remained of the bounty is split equally among the
+    model's submissions (the last claim takes the dust)."""
+    sub = repo.submission(int(update_id))
+    if sub.claimed:
+        return 0
+    info = repo.model(int(sub.model_id))
+    now = int(repo.client.block_timestamp()) if now is None else int(now)
+    if info.revealed or not info.finalized or now <= info.reveal_deadline:
+        return 0
+    pool = int(info.pool) if info.forfeited else int(info.remaining)
+    return pool // max(1, int(info.submission_count))
+
+
+def claim_forfeit(repo: Any, update_id: int) -> int:
+    """Credit this submission's share of a forfeited bounty (then withdraw it)."""
+    if not forfeit_share(repo, update_id):
+        raise DataError(f"update #{update_id} has no share of a forfeited bounty to claim")
+    return int(repo.claim_forfeit(update_id))
+
+
+def claim_share(repo: Any, update_id: int) -> int:
+    """Credit an accepted EQUAL / PRO_RATA_GAIN share after close (then withdraw it)."""
+    amount = int(repo.share_of(update_id))
+    if amount == 0:
+        raise DataError(f"update #{update_id} has no share to claim (yet)")
+    repo.claim_share(update_id)
+    return amount
