@@ -300,7 +300,7 @@ class LendingDesk:
     ) -> DeployedModel:
         """Deploy a closed model of ours with ``policy`` (see the module docstring)."""
         from hessian_common.crypto import decrypt_vector
-        from hessian_common.tasks.audit import weights_at
+        from hessian_common.tasks.versions import weights_at
 
         step = progress or _noop
         model_id = int(model_id)

@@ -16,13 +16,16 @@ through the :class:`Lender` facade. One concept per module:
     state.py      LenderState (directory layout), ModelRecord, LocalModels (records, sealed
                   Paillier keys, hold-outs), passphrase and Ethereum account
     testset.py    split_indices, test_set_bytes / parse_test_set (what the commitment binds)
+    context.py    TaskContext: what every step below takes (repo, store, books, workers,
+                  the evaluation lock) instead of the facade, so imports run one way
+    versions.py   weights_at, published_weights, candidate_digest (model versions)
     task.py       create_task
     evaluate.py   evaluate_submission, evaluate_all_waiting, reject_submission,
                   EvaluationResult, BlobPending
     lifecycle.py  close, reclaim, reveal_test_set, withdraw
     audit.py      decryption_transcript (the lender's), audit_model (anyone's), AuditReport
     summaries.py  ModelSummary, ModelDetail and the other read-side dataclasses
-    workflow.py   Lender (the facade)
+    workflow.py   Lender (the facade: holds a TaskContext, delegates to the steps)
 
 Protocol (see ``docs/architecture.md`` and ``DESIGN.md``)::
 
@@ -56,6 +59,7 @@ from hessian_common.tasks.audit import (
     audit_model,
     decryption_transcript,
 )
+from hessian_common.tasks.context import TaskContext
 from hessian_common.tasks.evaluate import BlobPending, EvaluationResult
 from hessian_common.tasks.params import (
     GAS_RESERVE_WEI,
@@ -70,7 +74,6 @@ from hessian_common.tasks.params import (
     TaskInputError,
     TaskParams,
 )
-from hessian_common.tasks.progress import ProgressFn
 from hessian_common.tasks.state import (
     DEV_PASSPHRASE,
     ENV_PASSPHRASE,
@@ -119,8 +122,8 @@ __all__ = [
     "ModelRecord",
     "ModelSummary",
     "OwnerRewards",
-    "ProgressFn",
     "SubmissionRow",
+    "TaskContext",
     "TaskInputError",
     "TaskParams",
     "audit_model",

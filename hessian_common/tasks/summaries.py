@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hessian_common.chain import ModelStatus, SubmissionStatus
 from hessian_common.tasks.params import MECHANISM_LABELS, METRIC_LABELS, RULE_LABELS
 from hessian_common.tasks.state import ModelRecord
 from hessian_common.types import enum_name, from_ppm
@@ -139,8 +140,6 @@ class ModelDetail:
 
 def summarize(record: ModelRecord, info: Any) -> ModelSummary:
     """Join a local record with the chain's view of the model (a ``ModelInfo``)."""
-    from hessian_common.chain import ModelStatus
-
     if info.status == ModelStatus.OPEN:
         status = "open"
     else:
@@ -186,8 +185,6 @@ def summarize(record: ModelRecord, info: Any) -> ModelSummary:
 def model_detail(repo: Any, record: ModelRecord) -> ModelDetail:
     """The model page: summary, submissions (newest first), rewards per owner (largest
     first), score history from the ``UpdateEvaluated`` events, next stale time."""
-    from hessian_common.chain import SubmissionStatus
-
     model_id = record.model_id
     info = repo.model(model_id)
     summary = summarize(record, info)
