@@ -62,13 +62,10 @@ from hessian_common.errors import (
     ChainError,
     ChainUnavailable,
     ContractRevert,
-    HessianError,
+    JournalError,
     StoreError,
 )
-
-
-class JournalError(HessianError, RuntimeError):
-    """The journal refused an operation (unknown entry, illegal state change, duplicate)."""
+from hessian_common.types import hex32
 
 
 class State(StrEnum):
@@ -194,21 +191,6 @@ _COLUMNS = (
 )
 
 
-def _norm_digest(digest: bytes | str) -> str:
-    """A 32-byte digest as lower-case ``0x`` hex; raises :class:`JournalError` otherwise."""
-    if isinstance(digest, bytes | bytearray):
-        raw = bytes(digest)
-    else:
-        text = str(digest).lower().removeprefix("0x")
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError as exc:
-            raise JournalError(f"dataset digest {digest!r} is not hex") from exc
-    if len(raw) != 32:
-        raise JournalError(f"dataset digest must be 32 bytes, got {len(raw)}")
-    return "0x" + raw.hex()
-
-
 def _row(r: sqlite3.Row) -> Entry:
     return Entry(
         id=r["id"],
@@ -322,7 +304,7 @@ class Journal:
 
     def find(self, model_id: int, owner: str, digest: bytes | str) -> Entry | None:
         """The live (not failed) entry of this owner for this digest and model, if any."""
-        d = _norm_digest(digest)
+        d = hex32(digest, "dataset digest", JournalError)
         with self._connect() as db:
             r = db.execute(
                 f"SELECT {_COLUMNS} FROM submissions WHERE model_id = ? AND lower(owner) = "
@@ -394,7 +376,7 @@ class Journal:
         """
         from hessian_common.store.cid import cid_of
 
-        d = _norm_digest(digest)
+        d = hex32(digest, "dataset digest", JournalError)
         if int(rows) <= 0:
             raise JournalError(f"rows must be positive, got {rows}")
         if int(deposit) < 0:

@@ -30,6 +30,7 @@ from hessian_common.errors import LendingInputError
 from hessian_common.format import format_number
 from hessian_common.numbers import parse_number
 from hessian_common.numbers import problem as number_problem
+from hessian_common.untrusted import MAX_BYTES, loads, reading
 
 FORMAT = "hessian.application/1"
 
@@ -186,8 +187,6 @@ class Application:
         """Parse and re-check :meth:`to_bytes` output: a stranger's bytes (a sealed
         application's plaintext), read through :mod:`hessian_common.untrusted`; every failure
         is an :class:`~hessian_common.errors.UntrustedBlobError`."""
-        from hessian_common.untrusted import MAX_BYTES, loads, reading
-
         with reading("application"):
             d = loads(data, what="application", max_bytes=MAX_BYTES["application"])
             if not isinstance(d, dict) or d.get("format") != FORMAT:

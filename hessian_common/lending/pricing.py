@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from hessian_common.errors import LendingInputError
+from hessian_common.errors import LendingInputError, PolicyInputError
 
 FORMAT = "hessian.pricing/1"
 MAX_APR_BPS = 10_000
@@ -262,10 +262,10 @@ class PricingPolicy:
         return e
 
     def check(self) -> PricingPolicy:
-        """Raise :class:`LendingInputError` (with ``.errors``) unless the policy is usable."""
+        """Raise :class:`PolicyInputError` (with ``.errors``) unless the policy is usable."""
         errors = self.errors()
         if errors:
-            raise LendingInputError(errors)
+            raise PolicyInputError(errors)
         return self
 
     def to_wei(self, dollars: float) -> int:
@@ -289,13 +289,13 @@ class PricingPolicy:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PricingPolicy:
-        """Inverse of :meth:`to_dict`; checks the policy (:class:`LendingInputError`)."""
+        """Inverse of :meth:`to_dict`; checks the policy (:class:`PolicyInputError`)."""
         if not isinstance(d, Mapping) or d.get("format") != FORMAT:
-            raise LendingInputError({"policy": f"not a {FORMAT} document"})
+            raise PolicyInputError({"policy": f"not a {FORMAT} document"})
         names = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - names - {"format"})
         if unknown:
-            raise LendingInputError({"policy": f"unknown field(s) {', '.join(unknown)}"})
+            raise PolicyInputError({"policy": f"unknown field(s) {', '.join(unknown)}"})
         kwargs = {k: v for k, v in d.items() if k in names}
         if isinstance(kwargs.get("terms"), list):
             kwargs["terms"] = tuple(kwargs["terms"])

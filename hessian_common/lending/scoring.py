@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from hessian_common.data.preprocess import Preprocessor
 from hessian_common.errors import DataError, LendingInputError
 from hessian_common.lending.application import GRADES, Application, features_frame
 from hessian_common.lending.calibration import CalibrationSummary, Calibrator, calibrate
@@ -132,7 +133,6 @@ class CreditModel:
     def preprocessor(self) -> Any:
         """The fitted :class:`~hessian_common.data.Preprocessor` (built once)."""
         if self._pre is None:
-            from hessian_common.data.preprocess import Preprocessor
 
             self._pre = Preprocessor.from_dict(self.preprocessing)
         return self._pre

@@ -52,6 +52,7 @@ for the sealed secrets comes from ``HESSIAN_COMPANY_PASSPHRASE`` (or a prompt);
 :data:`DEV_PASSPHRASE` is accepted only on local demo chains.
 """
 
+from hessian_common.errors import TaskInputError
 from hessian_common.tasks.audit import (
     AUDIT_TOLERANCE_PPM,
     AuditReport,
@@ -71,7 +72,6 @@ from hessian_common.tasks.params import (
     MIN_PART_ROWS,
     RULE_LABELS,
     UPDATE_RULES,
-    TaskInputError,
     TaskParams,
 )
 from hessian_common.tasks.state import (

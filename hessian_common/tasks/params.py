@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from hessian_common.chain.repository import default_stale_reward
-from hessian_common.errors import ConfigError
 from hessian_common.format import format_amount
 from hessian_common.learning.updates import DEFAULT_PARAMS
 
@@ -47,17 +46,6 @@ RULE_LABELS = {
     "epochs": "K local epochs",
     "newton": "proximal Newton step",
 }
-
-
-class TaskInputError(ConfigError):
-    """Inputs of a task are invalid; ``errors`` maps each form field to its message.
-
-    Raised before anything is written or sent.
-    """
-
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,14 @@ from hessian_common.chain import Mechanism, Metric, test_set_commitment
 from hessian_common.crypto import encrypt_vector, generate_keypair
 from hessian_common.crypto.sealing import new_application_key
 from hessian_common.data import Preprocessor, load_bytes, load_file
-from hessian_common.errors import ChainError, ContractRevert, DataError
+from hessian_common.errors import ChainError, ContractRevert, DataError, TaskInputError
 from hessian_common.learning.acceptance import AcceptanceRule
 from hessian_common.learning.metrics import paid_gain_floor, score_weights
 from hessian_common.learning.prior import initial_model
 from hessian_common.learning.spec import ModelSpec
 from hessian_common.progress import Progress, no_progress
 from hessian_common.store import cid_of
-from hessian_common.tasks.params import METRIC_LABELS, MIN_PART_ROWS, TaskInputError, TaskParams
+from hessian_common.tasks.params import METRIC_LABELS, MIN_PART_ROWS, TaskParams
 from hessian_common.tasks.state import ModelRecord
 from hessian_common.tasks.testset import split_indices, test_set_bytes
 from hessian_common.types import to_ppm
