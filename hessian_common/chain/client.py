@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
-import os
 import random
 import re
 import threading
@@ -48,6 +47,7 @@ from hessian_common.errors import (
     ContractRevert,
     KeyPassphraseError,
 )
+from hessian_common.files import write_private
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 """The well-known development mnemonic (anvil's default); Hessian starts Ganache with it too."""
@@ -127,10 +127,7 @@ def create_keystore(
         raise ConfigError(f"keystore {path} already exists; not overwriting it")
     account = Account.from_key(private_key) if private_key is not None else Account.create()
     data = Account.encrypt(account.key, passphrase, iterations=iterations)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
+    write_private(path, json.dumps(data), exclusive=True)
     return account
 
 

@@ -39,6 +39,7 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.files import write_private
 from hessian_common.format import format_amount
 from hessian_common.lending.application import APPLICATION_FIELDS, Application, parse_application
 from hessian_common.lending.pricing import PricingPolicy
@@ -143,17 +144,6 @@ def _apps_dir(state_dir: Path | str | None) -> Path | None:
     return None if state_dir is None else Path(state_dir) / APPLICATIONS_DIR
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def check_application(offer: LenderOffer, application: Application) -> None:
     """The policy's terms and amounts (:class:`LendingInputError` naming the field)."""
     if not offer.usable:
@@ -214,7 +204,7 @@ def apply(
     pending = None
     if apps is not None:  # keep the plaintext before anything leaves the machine
         pending = apps / f"pending-{digest.hex()}.json"
-        _write_private(pending, plain)
+        write_private(pending, plain)
     cid = store.put(blob)
     amount_wei = offer.policy.to_wei(application.amount)
     loan_id = book.apply(int(model_id), digest, str(cid), amount_wei, application.term)
@@ -270,7 +260,7 @@ def save_draft(
     doc = {"model_id": int(model_id), "saved_at": time.time() if now is None else now,
            "values": draft_values(values), "created_at": created_at}  # fmt: skip
     path = _draft_path(state_dir, model_id)
-    _write_private(path, json.dumps(doc, sort_keys=True).encode())
+    write_private(path, json.dumps(doc, sort_keys=True).encode())
     return path
 
 

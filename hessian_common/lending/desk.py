@@ -57,6 +57,7 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.files import write_private
 from hessian_common.format import format_bps
 from hessian_common.lending.application import APPLICATION_FIELDS, Application
 from hessian_common.lending.calibration import CalibrationSummary
@@ -69,7 +70,6 @@ from hessian_common.lending.pricing import (
 )
 from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
 from hessian_common.progress import Progress, no_progress
-from hessian_common.tasks.state import write_private
 from hessian_common.tasks.versions import weights_at
 from hessian_common.types import PPM, Wei, to_ppm
 from hessian_common.untrusted import MAX_BYTES, fetch

@@ -39,6 +39,7 @@ from hessian_common.config import hessian_home
 from hessian_common.crypto import load_private_key, save_private_key
 from hessian_common.crypto.sealing import open_key_at_rest, seal_key_at_rest
 from hessian_common.errors import ConfigError
+from hessian_common.files import write_private
 from hessian_common.learning.spec import ModelSpec
 from hessian_common.tasks.testset import parse_test_set
 from hessian_common.untrusted import MAX_BYTES, fetch
@@ -99,18 +100,6 @@ class ModelRecord:
     def from_dict(cls, d: Mapping[str, Any]) -> ModelRecord:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in names})
-
-
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename), mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class LenderState:
