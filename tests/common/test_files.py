@@ -66,7 +66,7 @@ def test_exclusive_never_overwrites(tmp_path):
 
 
 def test_the_paillier_private_key_file_goes_through_it(tmp_path, fsyncs):
-    pk, sk = generate_keypair(256)
+    _pk, sk = generate_keypair(256)
     path = save_private_key(sk, tmp_path / "paillier_key.json", "pass phrase", scrypt_n=2**4)
     assert fsyncs and _mode(path) == 0o600
     assert load_private_key(path, "pass phrase").p == sk.p
