@@ -65,6 +65,8 @@ from hessian_common.errors import (
     JournalError,
     StoreError,
 )
+from hessian_common.format import format_amount
+from hessian_common.store.cid import cid_of
 from hessian_common.types import hex32
 
 
@@ -374,8 +376,6 @@ class Journal:
         Raises :class:`JournalError` if this owner already has a live entry for the same digest
         and model (a replay), or if the values are out of range. Nothing is written then.
         """
-        from hessian_common.store.cid import cid_of
-
         d = hex32(digest, "dataset digest", JournalError)
         if int(rows) <= 0:
             raise JournalError(f"rows must be positive, got {rows}")
@@ -520,7 +520,6 @@ class Journal:
 def _revert_text(exc: ContractRevert) -> str:
     name = exc.error_name or "revert"
     if name == "ReserveTooLow" and len(exc.error_args) == 2:
-        from hessian_common.format import format_amount
 
         left, shown = (int(a) for a in exc.error_args)
         return (

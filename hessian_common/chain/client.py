@@ -30,7 +30,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import (
     ContractLogicError,
     ProviderConnectionError,
@@ -361,8 +361,6 @@ def connect(rpc_url: str, timeout: float = 10.0, retry: RetryPolicy | None = Non
 
 def eth_tester_web3() -> Web3:
     """A fresh in-process chain (eth-tester on py-evm) for tests and the gas benchmark."""
-    from web3 import EthereumTesterProvider
-
     return Web3(EthereumTesterProvider())
 
 

@@ -75,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from hessian_common.errors import SchemaError
+from hessian_common.format import format_number
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 """Directory of the built-in schema files (``<name>.toml``)."""
@@ -318,7 +319,6 @@ def _clip(value: Any, where: str) -> tuple[float, float] | None:
 
 
 def _num(value: Any) -> str:
-    from hessian_common.format import format_number
 
     return format_number(value)
 

@@ -87,7 +87,7 @@ from sklearn.linear_model import LogisticRegression
 from hessian_common.crypto.paillier import decrypt_vector, encrypt_vector, generate_keypair
 from hessian_common.errors import DataError
 from hessian_common.learning.metrics import predict_proba, score, score_weights
-from hessian_common.learning.prior import DEFAULT_RIDGE, CurvaturePrior, initial_model
+from hessian_common.learning.prior import DEFAULT_RIDGE, CurvaturePrior, initial_model, prior_of
 from hessian_common.learning.updates import DPConfig, _params, build_update, newton_by_rows
 
 Owner = tuple[Any, Any]
@@ -151,8 +151,6 @@ def step_context(spec: Any, base_weights: Any, rows: int, model_rows: float) -> 
     contract's ``acceptedRows`` on the base model, as :func:`hessian_common.owner.update_params`
     computes them).
     """
-    from hessian_common.learning.prior import prior_of
-
     prior = prior_of(spec)
     if spec.rule != "newton" or prior is None or not model_rows:
         return None

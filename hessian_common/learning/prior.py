@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from hessian_common.errors import DataError
+from hessian_common.learning.updates import statistics
 
 PRIOR_FORMAT = "hessian.curvature-prior/1"
 DEFAULT_RIDGE = 1.0
@@ -171,8 +172,6 @@ class CurvaturePrior:
 
         ``X_seed`` must be the rows ``seed`` was computed from (checked by their count).
         """
-        from hessian_common.learning.updates import statistics
-
         X = np.asarray(X_seed, dtype=float)
         if X.shape != (self.seed_rows, self.dim):
             raise DataError(

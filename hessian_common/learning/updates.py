@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import phe
@@ -62,7 +62,9 @@ import phe
 from hessian_common.crypto import raw
 from hessian_common.crypto.paillier import EncryptedVector, encode_fixed
 from hessian_common.errors import CryptoError, DataError
-from hessian_common.learning.prior import CurvaturePrior
+
+if TYPE_CHECKING:  # the prior imports this module (statistics)
+    from hessian_common.learning.prior import CurvaturePrior
 
 RULES = ("gradient", "epochs", "newton")
 """Names of the update rules, as written in model specs and update blobs."""

@@ -332,7 +332,7 @@ def features_frame(app: Application, int_rate: float, installment: float) -> Any
 
     ``int_rate`` is in percent (13.5), ``installment`` in dollars a month.
     """
-    import pandas as pd
+    import pandas as pd  # heavy optional: pandas
 
     f = app.fields
     start, end = _month_index(f["earliest_cr_line"]), _created_month(app.created_at)

@@ -151,7 +151,7 @@ def irr_annual(flows: np.ndarray, amount: float) -> float:
     ``irr_m`` solves ``Σ_t flows_t / (1 + irr_m)^t = amount`` (unique: the left side falls
     with the rate when the flows are non-negative). −1 when the flows are all zero.
     """
-    from scipy.optimize import brentq
+    from scipy.optimize import brentq  # heavy optional: scipy
 
     cf = np.asarray(flows, dtype=float)
     if cf.sum() <= 0.0:

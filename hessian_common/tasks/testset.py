@@ -21,7 +21,7 @@ from hessian_common.untrusted import LIMITS, reading
 
 def split_indices(y: np.ndarray, holdout_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """Stratified split of row indices into (seed, hold-out); deterministic in ``seed``."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # heavy optional: scikit-learn
 
     idx = np.arange(len(y))
     seed_idx, hold_idx = train_test_split(

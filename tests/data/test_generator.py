@@ -105,9 +105,9 @@ def test_bad_generator_arguments(tmp_path):
     with pytest.raises(DataError, match="rows"):
         generate_loans(0, 1)
     # the message names the option as the caller spells it (issue 14: it said "unresolved")
-    with pytest.raises(DataError, match="^unresolved_fraction must be"):
+    with pytest.raises(DataError, match=r"^unresolved_fraction must be"):
         generate_loans(10, 1, unresolved_fraction=1.0)
-    with pytest.raises(DataError, match="^policy_fraction must be"):
+    with pytest.raises(DataError, match=r"^policy_fraction must be"):
         generate_loans(10, 1, policy_fraction=-0.1)
     f = generate_loans(20, 1)
     with pytest.raises(DataError, match="partition"):
