@@ -66,6 +66,7 @@ from hessian_common.errors import (
     StoreError,
 )
 from hessian_common.format import format_amount
+from hessian_common.store.base import ContentStore
 from hessian_common.store.cid import cid_of
 from hessian_common.types import hex32
 
@@ -520,7 +521,6 @@ class Journal:
 def _revert_text(exc: ContractRevert) -> str:
     name = exc.error_name or "revert"
     if name == "ReserveTooLow" and len(exc.error_args) == 2:
-
         left, shown = (int(a) for a in exc.error_args)
         return (
             f"submissions mined just before yours left a stale reserve of {format_amount(left)}, "
@@ -531,13 +531,15 @@ def _revert_text(exc: ContractRevert) -> str:
     return f"{name}({args})" if args else f"{name}: {exc}"
 
 
-def _find_on_chain(repo: Any, entry: Entry) -> int | None:
+def _find_on_chain(repo: ModelRepository, entry: Entry) -> int | None:
     """This owner's update id for ``entry.digest`` on its model (``digestUsedBy``), or None."""
     used = int(repo.digest_used(entry.model_id, entry.digest, owner=entry.owner))
     return used or None
 
 
-def _step(journal: Journal, entry: Entry, store: Any, get_repo: Callable[[], Any]) -> Entry:
+def _step(
+    journal: Journal, entry: Entry, store: ContentStore, get_repo: Callable[[], ModelRepository]
+) -> Entry:
     """Move one entry as far forward as the chain and store allow (under its lease)."""
     if not journal.take_lease(entry.id):
         return journal.get(entry.id)  # another worker is moving it right now
@@ -595,7 +597,7 @@ def _to_chain(journal: Journal, entry: Entry, get_repo: Callable[[], Any]) -> En
     return journal.mark_confirmed(entry.id, submitted.update_id, submitted.tx_hash)
 
 
-def _to_store(journal: Journal, entry: Entry, store: Any) -> Entry:
+def _to_store(journal: Journal, entry: Entry, store: ContentStore) -> Entry:
     try:
         cid = store.put(journal.blob(entry.id))
     except (StoreError, OSError) as exc:  # OSError: a store directory that went away
@@ -607,7 +609,9 @@ def _to_store(journal: Journal, entry: Entry, store: Any) -> Entry:
     return journal.mark_published(entry.id)
 
 
-def retry_pending(journal: Journal, store: Any, repo: Any, now: float | None = None) -> list[Entry]:
+def retry_pending(
+    journal: Journal, store: ContentStore, repo: RepositorySource, now: float | None = None
+) -> list[Entry]:
     """One worker step: move every due pending entry as far forward as possible.
 
     Parameters

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from hessian_common.chain import ModelStatus
-from hessian_common.chain.loanbook import LoanStatus, installment_for
+from hessian_common.chain.loanbook import LoanBook, LoanStatus, installment_for
 from hessian_common.crypto import decrypt_vector
 from hessian_common.crypto.sealing import (
     new_application_key,
@@ -71,6 +71,7 @@ from hessian_common.lending.pricing import (
 from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
 from hessian_common.progress import Progress, no_progress
 from hessian_common.tasks.versions import weights_at
+from hessian_common.tasks.workflow import Lender
 from hessian_common.types import PPM, Wei, to_ppm
 from hessian_common.untrusted import MAX_BYTES, fetch
 
@@ -242,7 +243,7 @@ class LendingDesk:
         Signing as the lender's account.
     """
 
-    def __init__(self, lender: Any, book: Any):
+    def __init__(self, lender: Lender, book: LoanBook):
         if book.client.address != lender.address:
             raise ConfigError(
                 f"the LoanBook client signs as {book.client.address}, the lender is "

@@ -26,6 +26,7 @@ import numpy as np
 
 from hessian_common.data.preprocess import Preprocessor
 from hessian_common.errors import DataError, LendingInputError
+from hessian_common.learning.spec import ModelSpec
 from hessian_common.lending.application import GRADES, Application, features_frame
 from hessian_common.lending.calibration import CalibrationSummary, Calibrator, calibrate
 from hessian_common.lending.pricing import installment
@@ -192,7 +193,7 @@ class CreditModel:
 
 def build_credit_model(
     weights: Any,
-    spec: Any,
+    spec: ModelSpec,
     X_hold: np.ndarray,
     y_hold: np.ndarray,
     model_id: int,

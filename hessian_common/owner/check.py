@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.data import load_file
 from hessian_common.errors import ChainUnavailable, DataError
 from hessian_common.format import format_amount
 from hessian_common.journal import Entry, Journal
+from hessian_common.learning.spec import ModelSpec
 from hessian_common.owner.models import OpenModel, schema_of
 from hessian_common.types import hex32
 
@@ -77,7 +79,7 @@ class ValidationReport:
 
 def validate_for_model(
     path: str | Path,
-    spec: Any,
+    spec: ModelSpec,
     *,
     label: str | None = None,
     max_bytes: int | None = None,
@@ -176,7 +178,7 @@ class ReplayCheck:
 
 
 def already_submitted(
-    journal: Journal, repo: Any, model_id: int, digest: bytes | str, owner: str
+    journal: Journal, repo: ModelRepository | None, model_id: int, digest: bytes | str, owner: str
 ) -> ReplayCheck:
     """Check both this owner's journal and the contract's ``digestUsedBy(model, owner, digest)``
     for ``digest`` (replays are per owner: another account's copy does not block ours).
@@ -208,7 +210,7 @@ def check_row_reuse(pseudonyms: list[bytes], seen: set[bytes]) -> None:
         )
 
 
-def check_can_submit(model: OpenModel, repo: Any | None, owner: str) -> None:
+def check_can_submit(model: OpenModel, repo: ModelRepository | None, owner: str) -> None:
     """Refuse early (``DataError``) what the contract would refuse: closed, past deadline,
     unverifiable spec, deposit above the balance (not checked when ``repo`` is ``None``)."""
     if not model.is_open:
@@ -232,7 +234,7 @@ def check_can_submit(model: OpenModel, repo: Any | None, owner: str) -> None:
         )
 
 
-def row_pseudonyms(spec: Any, data: Any) -> list[bytes] | None:
+def row_pseudonyms(spec: ModelSpec, data: Any) -> list[bytes] | None:
     """The 8-byte pseudonyms of ``data``'s rows under the spec's salt (None without one)."""
     if not getattr(spec, "row_salt", None):
         return None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.data import Schema, load_schema
 from hessian_common.errors import DataError, HessianError
 from hessian_common.learning.spec import ModelSpec
+from hessian_common.store.base import ContentStore
 from hessian_common.types import enum_name
 from hessian_common.untrusted import MAX_BYTES, fetch
 
@@ -56,7 +57,7 @@ class OpenModel:
     ``model_cid``: with the spec's ``seed_rows``, the rows the current model holds."""
     schema_name: str = ""
     n_features: int | None = None
-    spec: Any = field(default=None, repr=False, compare=False)
+    spec: ModelSpec | None = field(default=None, repr=False, compare=False)
     spec_error: str | None = None
 
     @property
@@ -65,7 +66,7 @@ class OpenModel:
         return self.is_open and self.spec is not None and self.deadline > time.time()
 
 
-def _model_view(repo: Any, store: Any, model_id: int) -> OpenModel:
+def _model_view(repo: ModelRepository, store: ContentStore, model_id: int) -> OpenModel:
     info = repo.model(model_id)
     reserve = int(repo.stale_reserve_now(model_id)) if info.is_open else 0
     spec, spec_error = None, None
@@ -111,11 +112,11 @@ def _model_view(repo: Any, store: Any, model_id: int) -> OpenModel:
     )
 
 
-_SPECS: dict[str, Any] = {}
+_SPECS: dict[str, ModelSpec] = {}
 """Parsed specs by CID: content-addressed, so a CID always names the same spec."""
 
 
-def _load_spec(store: Any, cid: str) -> Any:
+def _load_spec(store: ContentStore, cid: str) -> ModelSpec:
     if not cid:
         raise DataError("the model has no spec CID on chain")
     if cid not in _SPECS:
@@ -138,12 +139,14 @@ def schema_of(spec: ModelSpec) -> Schema:
     return load_schema(spec.schema_name)
 
 
-def get_model(repo: Any, store: Any, model_id: int) -> OpenModel:
+def get_model(repo: ModelRepository, store: ContentStore, model_id: int) -> OpenModel:
     """One model with its spec; raises ``ContractRevert`` (``UnknownModel``) if none."""
     return _model_view(repo, store, model_id)
 
 
-def list_open_models(repo: Any, store: Any, *, include_closed: bool = False) -> list[OpenModel]:
+def list_open_models(
+    repo: ModelRepository, store: ContentStore, *, include_closed: bool = False
+) -> list[OpenModel]:
     """The models on chain, newest first (only open ones unless ``include_closed``).
 
     A spec that cannot be fetched or does not match its CID does not hide the model: it is
@@ -157,10 +160,10 @@ def list_open_models(repo: Any, store: Any, *, include_closed: bool = False) -> 
     return views
 
 
-def model_names(repo: Any, store: Any, model_ids: set[int]) -> dict[int, str]:
+def model_names(repo: ModelRepository, store: ContentStore, model_ids: set[int]) -> dict[int, str]:
     """Model id -> name from its spec (``"Model N"`` when the spec cannot be read)."""
     return {mid: _model_view(repo, store, mid).name for mid in sorted(model_ids)}
 
 
-def _model_ids(repo: Any) -> list[int]:
+def _model_ids(repo: ModelRepository) -> list[int]:
     return list(range(1, int(repo.model_count()) + 1))

@@ -4,8 +4,8 @@ bounty the lender forfeited by not revealing its evaluations in time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import DataError
 
 
@@ -18,14 +18,14 @@ class OwnerAccountSummary:
     pending: int
 
 
-def account_summary(repo: Any, address: str) -> OwnerAccountSummary:
+def account_summary(repo: ModelRepository, address: str) -> OwnerAccountSummary:
     """Wallet balance and rewards owed by the contract (``pendingOf``)."""
     return OwnerAccountSummary(
         address, int(repo.client.balance(address)), int(repo.pending(address))
     )
 
 
-def withdraw(repo: Any) -> int:
+def withdraw(repo: ModelRepository) -> int:
     """Withdraw everything the contract owes the owner; returns the amount in wei.
 
     Raises ``DataError`` when nothing is owed (checked first, so no transaction is wasted).
@@ -38,7 +38,7 @@ def withdraw(repo: Any) -> int:
     return owed
 
 
-def forfeit_share(repo: Any, update_id: int, now: int | None = None) -> int:
+def forfeit_share(repo: ModelRepository, update_id: int, now: int | None = None) -> int:
     """About what ``claim_forfeit(update_id)`` would credit now (0 when nothing): the lender let
     the reveal deadline pass, so what remained of the bounty is split equally among the
     model's submissions (the last claim takes the dust)."""
@@ -53,14 +53,14 @@ def forfeit_share(repo: Any, update_id: int, now: int | None = None) -> int:
     return pool // max(1, int(info.submission_count))
 
 
-def claim_forfeit(repo: Any, update_id: int) -> int:
+def claim_forfeit(repo: ModelRepository, update_id: int) -> int:
     """Credit this submission's share of a forfeited bounty (then withdraw it)."""
     if not forfeit_share(repo, update_id):
         raise DataError(f"update #{update_id} has no share of a forfeited bounty to claim")
     return int(repo.claim_forfeit(update_id))
 
 
-def claim_share(repo: Any, update_id: int) -> int:
+def claim_share(repo: ModelRepository, update_id: int) -> int:
     """Credit an accepted EQUAL / PRO_RATA_GAIN share after close (then withdraw it)."""
     amount = int(repo.share_of(update_id))
     if amount == 0:

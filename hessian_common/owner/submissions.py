@@ -4,9 +4,9 @@ chain does not answer, the last status read, never one guessed from the journal)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from hessian_common.chain.outage import current_scope, fresh_reads
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import ChainError
 from hessian_common.journal import Entry, Journal, State
 from hessian_common.owner.rewards import forfeit_share
@@ -81,7 +81,7 @@ def local_status(entry: Entry) -> str:
     return "waiting_evaluation"
 
 
-def scores_before(repo: Any, model_ids: set[int]) -> dict[int, int]:
+def scores_before(repo: ModelRepository, model_ids: set[int]) -> dict[int, int]:
     """Update id -> the model's score (ppm) just before that update was evaluated.
 
     Replays the contract's ``UpdateEvaluated`` events in chain order from each model's initial
@@ -103,7 +103,7 @@ def scores_before(repo: Any, model_ids: set[int]) -> dict[int, int]:
 
 
 def my_submissions(
-    journal: Journal, repo: Any | None, owner: str, cache: StatusCache | None = None
+    journal: Journal, repo: ModelRepository | None, owner: str, cache: StatusCache | None = None
 ) -> list[MySubmission]:
     """This owner's submissions, newest first, with their chain status.
 
@@ -182,7 +182,7 @@ def my_submissions(
     return out
 
 
-def _chain_status(repo: Any, entry: Entry, before: dict[int, int]) -> MySubmission:
+def _chain_status(repo: ModelRepository, entry: Entry, before: dict[int, int]) -> MySubmission:
     """A confirmed entry's status read from the chain now (raises ``ChainError``)."""
     sub = repo.submission(entry.update_id)
     chain_status = enum_name(sub.status).upper()

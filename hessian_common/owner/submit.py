@@ -27,12 +27,13 @@ from hessian_common.owner.check import (
 from hessian_common.owner.models import OpenModel, get_model
 from hessian_common.owner.update import current_weights, prepare_update
 from hessian_common.progress import Progress, no_progress
+from hessian_common.store.base import ContentStore
 
 
 def submit(
     journal: Journal,
-    store: Any,
-    repo: Any,
+    store: ContentStore,
+    repo: RepositorySource | None,
     *,
     model_id: int,
     blob_bytes: bytes,
@@ -86,8 +87,8 @@ def resolve_repository(source: RepositorySource | None) -> ModelRepository | Non
 
 def share(
     journal: Journal,
-    store: Any,
-    repo: Any,
+    store: ContentStore,
+    repo: RepositorySource | None,
     *,
     model: OpenModel | int,
     path: str | Path,

@@ -12,15 +12,16 @@ from hessian_common.crypto.sealing import seal
 from hessian_common.data import Preprocessor
 from hessian_common.errors import DataError
 from hessian_common.learning.prior import prior_of
-from hessian_common.learning.spec import EncryptedModel, UpdateBlob
+from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
 from hessian_common.learning.updates import build_update
 from hessian_common.owner.check import row_pseudonyms
 from hessian_common.owner.models import OpenModel
 from hessian_common.progress import Progress, no_progress
+from hessian_common.store.base import ContentStore
 from hessian_common.untrusted import MAX_BYTES, fetch
 
 
-def current_weights(store: Any, model: OpenModel) -> tuple[Any, str]:
+def current_weights(store: ContentStore, model: OpenModel) -> tuple[Any, str]:
     """The encrypted weights an update must build on, and their CID.
 
     The contract's current model CID (set by the last accepted update) if any, otherwise the
@@ -33,7 +34,7 @@ def current_weights(store: Any, model: OpenModel) -> tuple[Any, str]:
 
 
 def update_params(
-    spec: Any, *, accepted_rows: int = 0, params: dict[str, Any] | None = None
+    spec: ModelSpec, *, accepted_rows: int = 0, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The hyper-parameters of an owner's update: the spec's, the row weighting, the caller's.
 
@@ -65,7 +66,7 @@ def update_params(
     return out
 
 
-def get_ready(spec: Any) -> None:
+def get_ready(spec: ModelSpec) -> None:
     """Start precomputing, in a background thread of this process, the ``d`` randomisers
     ``r^n mod n²`` the next update under ``spec``'s key needs
     (:func:`hessian_common.crypto.prepare_randomisers`): called while the owner reviews a
@@ -75,7 +76,7 @@ def get_ready(spec: Any) -> None:
 
 
 def prepare_update(
-    spec: Any,
+    spec: ModelSpec,
     current: Any,
     data: Any,
     *,
@@ -148,7 +149,7 @@ def prepare_update(
     return blob
 
 
-def sealed_pseudonyms(spec: Any, data: Any) -> str:
+def sealed_pseudonyms(spec: ModelSpec, data: Any) -> str:
     """The rows' pseudonyms concatenated and sealed to the spec's ``row_key`` (hex; empty if
     the spec has no row key)."""
     pseudonyms = row_pseudonyms(spec, data)

@@ -41,11 +41,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hessian_common.chain import ModelStatus, Reason, SubmissionStatus, test_set_commitment
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.crypto.proof import Opening, open_vector, verify_opening
 from hessian_common.errors import ConfigError, CryptoError, DataError, HessianError
 from hessian_common.learning.acceptance import AcceptanceRule
 from hessian_common.learning.metrics import score_weights
 from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
+from hessian_common.store.base import ContentStore
 from hessian_common.tasks.testset import parse_test_set
 from hessian_common.tasks.versions import candidate_digest, published_weights, weights_at
 from hessian_common.types import from_ppm, to_ppm
@@ -225,7 +227,7 @@ def parse_transcript(data: bytes, model_id: int) -> dict[str, Any]:
         return doc
 
 
-def _transcript(store: Any, cid: str, model_id: int) -> dict[str, Any]:
+def _transcript(store: ContentStore, cid: str, model_id: int) -> dict[str, Any]:
     raw = fetch(store, cid, what="decryption transcript", max_bytes=MAX_BYTES["transcript"])
     return parse_transcript(raw, model_id)
 
@@ -233,7 +235,16 @@ def _transcript(store: Any, cid: str, model_id: int) -> dict[str, Any]:
 class _Auditor:
     """State carried through one model's evaluations, in queue order."""
 
-    def __init__(self, repo: Any, store: Any, info: Any, spec: Any, X: Any, y: Any, doc: dict):
+    def __init__(
+        self,
+        repo: ModelRepository,
+        store: ContentStore,
+        info: Any,
+        spec: ModelSpec,
+        X: Any,
+        y: Any,
+        doc: dict,
+    ):
 
         self.repo, self.store, self.info, self.spec = repo, store, info, spec
         self.X, self.y, self.doc = X, y, doc
@@ -468,7 +479,7 @@ def _same(a: float | None, b: float | None) -> bool:
     return abs(int(to_ppm(a)) - int(to_ppm(b))) <= AUDIT_TOLERANCE_PPM
 
 
-def audit_model(repo: Any, store: Any, model_id: int) -> AuditReport:
+def audit_model(repo: ModelRepository, store: ContentStore, model_id: int) -> AuditReport:
     """Audit a revealed model from the chain and the store alone (module docstring).
 
     Raises
@@ -548,7 +559,11 @@ class ModelVerdict:
 
 
 def model_verdict(
-    repo: Any, store: Any, info: Any, now: int, cache: dict[str, dict] | None = None
+    repo: ModelRepository,
+    store: ContentStore,
+    info: Any,
+    now: int,
+    cache: dict[str, dict] | None = None,
 ) -> ModelVerdict:
     """The :class:`ModelVerdict` of a model (a ``ModelInfo``); audits a revealed one, keyed in
     ``cache`` by its transcript CID (content-addressed, so a verdict never goes stale)."""
@@ -583,7 +598,9 @@ def model_verdict(
     )
 
 
-def track_record(repo: Any, store: Any, lender: str, cache_path: Any = None) -> list[ModelVerdict]:
+def track_record(
+    repo: ModelRepository, store: ContentStore, lender: str, cache_path: Any = None
+) -> list[ModelVerdict]:
     """Every model ``lender`` created on this contract, newest first, with its verdict.
 
     ``cache_path``: a JSON file keeping audit verdicts by transcript CID between runs.

@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hessian_common.chain import Reason, SubmissionStatus, tx_hash_of
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.crypto import decrypt_vector, encrypt_vector
 from hessian_common.crypto.sealing import open_sealed
 from hessian_common.errors import (
@@ -62,7 +63,7 @@ from hessian_common.errors import (
 )
 from hessian_common.learning.acceptance import AcceptanceRule
 from hessian_common.learning.metrics import score_weights
-from hessian_common.learning.spec import EncryptedModel, UpdateBlob
+from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
 from hessian_common.owner import ROW_REUSE_LIMIT, ROWS_INFO, reused_rows
 from hessian_common.progress import Progress, no_progress
 from hessian_common.tasks.state import ModelRecord
@@ -116,7 +117,7 @@ class EvaluationResult:
         return self.score - self.previous_score
 
 
-def waiting(repo: Any, model_ids: list[int]) -> list[int]:
+def waiting(repo: ModelRepository, model_ids: list[int]) -> list[int]:
     """Ids of the submissions of ``model_ids`` still waiting for evaluation, in queue order
     (per model the contract's order is the submission order, i.e. ascending ids)."""
     out = []
@@ -146,7 +147,7 @@ def current_version(ctx: TaskContext, record: ModelRecord, info: Any) -> tuple[s
     return cid, s
 
 
-def _head_or_refuse(repo: Any, model_id: int, update_id: int) -> None:
+def _head_or_refuse(repo: ModelRepository, model_id: int, update_id: int) -> None:
     head = int(repo.next_in_queue(model_id))
     if head != int(update_id):
         raise ConfigError(
@@ -155,7 +156,7 @@ def _head_or_refuse(repo: Any, model_id: int, update_id: int) -> None:
         )
 
 
-def _grace_over(repo: Any, sub: Any, info: Any) -> bool:
+def _grace_over(repo: ModelRepository, sub: Any, info: Any) -> bool:
     grace = min(int(info.evaluation_window * BLOB_GRACE_SHARE), BLOB_GRACE_MAX)
     return int(repo.client.block_timestamp()) > int(sub.submitted_at) + grace
 
@@ -172,7 +173,9 @@ class _Check:
     pseudonyms: list[bytes] | None = None
 
 
-def _check_blob(ctx: TaskContext, sub: Any, info: Any, record: ModelRecord, spec: Any) -> _Check:
+def _check_blob(
+    ctx: TaskContext, sub: Any, info: Any, record: ModelRecord, spec: ModelSpec
+) -> _Check:
     """Fetch, parse and verify the update blob; decrypt it; look for duplicates."""
     repo, books = ctx.repo, ctx.books
     model_id = int(sub.model_id)
@@ -400,7 +403,7 @@ def judge(
     ctx: TaskContext,
     record: ModelRecord,
     info: Any,
-    spec: Any,
+    spec: ModelSpec,
     blob: Any,
     w_pub: Any,
     current_cid: str,
@@ -426,7 +429,7 @@ def judge(
     return rule.judge(spec, w_pub, X, y, current_score, w_cur, w_base, blob.rows, model_rows)
 
 
-def _accepted_rows_at(repo: Any, record: ModelRecord, info: Any, base_cid: str) -> int:
+def _accepted_rows_at(repo: ModelRepository, record: ModelRecord, info: Any, base_cid: str) -> int:
     """The contract's ``acceptedRows`` when ``base_cid`` was the current model (what the
     owner read with it): now, for the current model; else the rows of the accepted updates
     up to that version."""

@@ -41,6 +41,7 @@ from hessian_common.crypto.sealing import open_key_at_rest, seal_key_at_rest
 from hessian_common.errors import ConfigError
 from hessian_common.files import write_private
 from hessian_common.learning.spec import ModelSpec
+from hessian_common.store.base import ContentStore
 from hessian_common.tasks.testset import parse_test_set
 from hessian_common.untrusted import MAX_BYTES, fetch
 
@@ -171,7 +172,7 @@ class LocalModels:
     """
 
     def __init__(
-        self, state: LenderState, chain_id: int, contract: str, passphrase: str, store: Any
+        self, state: LenderState, chain_id: int, contract: str, passphrase: str, store: ContentStore
     ):
         self.state = state
         self.chain_id = int(chain_id)
@@ -316,7 +317,7 @@ class LocalModels:
         record: ModelRecord,
         private_key: Any,
         holdout: tuple[np.ndarray, np.ndarray],
-        spec: Any,
+        spec: ModelSpec,
     ) -> Path:
         """The model is on chain (``record.model_id`` set): move ``pending`` to its model
         directory and keep its key, hold-out and spec in memory."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hessian_common.chain import ModelStatus, SubmissionStatus
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.tasks.params import MECHANISM_LABELS, METRIC_LABELS, RULE_LABELS
 from hessian_common.tasks.state import ModelRecord
 from hessian_common.types import enum_name, from_ppm
@@ -182,7 +183,7 @@ def summarize(record: ModelRecord, info: Any) -> ModelSummary:
     )
 
 
-def model_detail(repo: Any, record: ModelRecord) -> ModelDetail:
+def model_detail(repo: ModelRepository, record: ModelRecord) -> ModelDetail:
     """The model page: summary, submissions (newest first), rewards per owner (largest
     first), score history from the ``UpdateEvaluated`` events, next stale time."""
     model_id = record.model_id

@@ -14,11 +14,12 @@ import numpy as np
 
 from hessian_common.crypto.paillier import DEFAULT_EXPONENT, encode_fixed
 from hessian_common.errors import DataError
-from hessian_common.learning.spec import EncryptedModel, UpdateBlob
+from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
+from hessian_common.store.base import ContentStore
 from hessian_common.untrusted import MAX_BYTES, fetch
 
 
-def weights_at(store: Any, spec: Any, cid: str, spec_cid: str) -> Any:
+def weights_at(store: ContentStore, spec: ModelSpec, cid: str, spec_cid: str) -> Any:
     """The encrypted weights named by ``cid``: the spec's, an EncryptedModel's or an
     UpdateBlob's (a candidate)."""
     if cid == spec_cid:

@@ -105,7 +105,7 @@ class Lender:
     def open(
         cls,
         w3: Any,
-        store: Any,
+        store: ContentStore,
         *,
         state_root: Path | None = None,
         settings: Any = None,
