@@ -34,7 +34,6 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +61,13 @@ from hessian_common.format import format_bps
 from hessian_common.lending.application import APPLICATION_FIELDS, Application
 from hessian_common.lending.calibration import CalibrationSummary
 from hessian_common.lending.pricing import (
+    PD_EDGES,
     PricingPolicy,
     Quote,
     expected_cash_flows,
     irr_annual,
+    pd_bucket,
+    pd_bucket_label,
     quote,
 )
 from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
@@ -81,10 +83,6 @@ CREDIT_MODEL_FILE = "credit_model.json"
 CALIBRATION_FILE = "calibration.json"
 KEY_FILE = "application_key.json"
 POLICY_FILE = "policy.json"
-
-PD_BUCKETS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.35, 1.0000001)
-"""Edges of the PD buckets of :meth:`LendingDesk.performance` (last: above the default cap)."""
-
 
 @dataclass(frozen=True)
 class DeployedModel:
@@ -699,9 +697,7 @@ class LendingDesk:
         funded_states = {LoanStatus.FUNDED, LoanStatus.REPAID, LoanStatus.DEFAULTED}
         total = PerformanceRow("all")
         grades: dict[str, PerformanceRow] = {}
-        buckets = [
-            PerformanceRow(f"{lo:.0%}-{min(hi, 1.0):.0%}") for lo, hi in pairwise(PD_BUCKETS)
-        ]
+        buckets = [PerformanceRow(pd_bucket_label(k)) for k in range(len(PD_EDGES) - 1)]
         for loan in self._our_loans(model_id):
             app, _ = self._open(loan)
             rows = [total, grades.setdefault(app.grade if app else "?", PerformanceRow(""))]
@@ -709,8 +705,7 @@ class LendingDesk:
                 loan.status == LoanStatus.CANCELLED and int(loan.principal) > 0
             )
             if decided and app is not None:
-                k = int(np.searchsorted(PD_BUCKETS, loan.pd, side="right")) - 1
-                rows.append(buckets[min(max(k, 0), len(buckets) - 1)])
+                rows.append(buckets[pd_bucket(loan.pd)])
             for row in rows:
                 _add(row, loan, decided, loan.status in funded_states, self.policy(loan.model_id))
         for g, row in grades.items():

@@ -43,6 +43,7 @@ policy document says ``wei_per_dollar``), and the chain's integer installment
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -56,6 +57,23 @@ FORMAT = "hessian.pricing/1"
 MAX_APR_BPS = 10_000
 """The contract's cap on an APR (100 %), in basis points."""
 BPS = 10_000
+
+
+PD_EDGES = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 1.0)
+"""Edges of the PD buckets every report uses (the desk's performance table, the simulation's
+calibration table): bucket k is ``[PD_EDGES[k], PD_EDGES[k+1])``, the last one closed at 1."""
+
+
+def pd_bucket(pd: float, edges: tuple[float, ...] = PD_EDGES) -> int:
+    """The index k of the bucket ``[edges[k], edges[k+1])`` holding ``pd`` (the last bucket
+    also holds ``edges[-1]``; a PD outside the edges goes to the nearest end bucket)."""
+    k = bisect.bisect_right(edges, float(pd)) - 1
+    return min(max(k, 0), len(edges) - 2)
+
+
+def pd_bucket_label(k: int, edges: tuple[float, ...] = PD_EDGES) -> str:
+    """``"lo%-hi%"`` of bucket k, e.g. ``"30%-35%"``."""
+    return f"{edges[k]:.0%}-{edges[k + 1]:.0%}"
 
 
 def installment(amount: float, apr: float, term: int) -> float:
