@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.lending import closed_lending_model, lending_task
-
-PASSPHRASE = "lending-test-passphrase"
+from tests.fixtures.lending import closed_lending_model
+from tests.lending.helpers import PASSPHRASE
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +49,6 @@ class LendingEnv:
 
     def store_files(self) -> int:
         return sum(1 for p in Path(self.store.root).rglob("*") if p.is_file())
-
-
-def make_task(lender: Any, data_path: Path, name: str = "Lending test") -> int:
-    """The small lending task, left OPEN (see :mod:`tests.fixtures.lending`)."""
-    return lending_task(lender, data_path, name=name, mu=0.5, holdout_fraction=0.4)
 
 
 @pytest.fixture

@@ -23,9 +23,7 @@ def test_decisions_obey_the_policy_apr_range_and_loan_actions_follow_the_state(l
 
     view = desk.pending_application(loan_id)
     assert view is not None and view.pending
-    assert view.suggested_installment == installment_for(
-        int(view.loan.amount), q.apr_bps, app.term
-    )
+    assert view.suggested_installment == installment_for(int(view.loan.amount), q.apr_bps, app.term)
     assert desk.pending_application(loan_id + 1) is None  # not ours / no such loan
 
     # below the minimum (the bug: the desk took any APR from 0 to the cap) and above the cap

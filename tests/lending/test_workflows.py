@@ -19,7 +19,7 @@ from hessian_common.lending.application import (
 )
 from hessian_common.lending.pricing import PricingPolicy, quote
 from hessian_common.store import cid_of
-from tests.lending.conftest import PASSPHRASE, make_task
+from tests.lending.helpers import PASSPHRASE, make_task
 
 DAY = 86400
 
