@@ -6,7 +6,8 @@ Public face (see ``docs/architecture.md``)::
     connect, dev_account, load_keystore, create_keystore,
     ChainClient, eth_tester_web3, DEV_MNEMONIC,
     chain_id_of, node_errors, node_url, tx_hash_of,
-    RetryPolicy, RetryingHTTPProvider, is_rate_limited    # client.py
+    RetryPolicy, RetryingHTTPProvider, is_rate_limited,
+    BatchSender, BatchCall, fee_fields                    # client.py (one fee policy)
     chain_scope, current_scope, fresh_reads, ChainScope,
     HessianHTTPProvider, probe_rpc, describe_failure      # outage.py (a node that hangs)
     ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
@@ -24,6 +25,8 @@ Public face (see ``docs/architecture.md``)::
 
 from hessian_common.chain.client import (
     DEV_MNEMONIC,
+    BatchCall,
+    BatchSender,
     ChainClient,
     RetryingHTTPProvider,
     RetryPolicy,
@@ -32,6 +35,7 @@ from hessian_common.chain.client import (
     create_keystore,
     dev_account,
     eth_tester_web3,
+    fee_fields,
     is_rate_limited,
     load_keystore,
     node_errors,
@@ -87,6 +91,8 @@ __all__ = [
     "DEV_MNEMONIC",
     "MAX_APR_BPS",
     "Artifact",
+    "BatchCall",
+    "BatchSender",
     "ChainClient",
     "ChainEvent",
     "ChainScope",
@@ -125,6 +131,7 @@ __all__ = [
     "describe_failure",
     "dev_account",
     "eth_tester_web3",
+    "fee_fields",
     "fresh_reads",
     "index_file",
     "installment_for",

@@ -619,16 +619,7 @@ class ChainClient:
         return TESTER_GAS_LIMIT
 
     def _fees(self) -> dict[str, int]:
-        """EIP-1559 fee fields if the chain has a base fee, else a legacy gas price."""
-        latest = self.w3.eth.get_block("latest")
-        base = latest.get("baseFeePerGas")
-        if base is None:
-            return {"gasPrice": self.w3.eth.gas_price}
-        try:
-            tip = int(self.w3.eth.max_priority_fee)
-        except (Web3RPCError, ValueError, AttributeError):
-            tip = DEFAULT_PRIORITY_FEE
-        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
+        return fee_fields(self.w3)
 
     def _send(self, tx: dict[str, Any], fn: Any) -> dict[str, Any]:
         with node_errors(self.url), self._lock:
@@ -691,6 +682,103 @@ class ChainClient:
                 name,
                 args,
             ) from None
+
+
+def fee_fields(w3: Web3) -> dict[str, int]:
+    """The one fee policy of every transaction Hessian sends: EIP-1559 fields if the chain has
+    a base fee (tip = the node's ``eth_maxPriorityFeePerGas``, else
+    :data:`DEFAULT_PRIORITY_FEE`; ``maxFeePerGas = 2·base + tip``), else a legacy gas price."""
+    base = w3.eth.get_block("latest").get("baseFeePerGas")
+    if base is None:
+        return {"gasPrice": int(w3.eth.gas_price)}
+    try:
+        tip = int(w3.eth.max_priority_fee)
+    except (Web3RPCError, ValueError, AttributeError):
+        tip = DEFAULT_PRIORITY_FEE
+    return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
+
+
+@dataclass(frozen=True)
+class BatchCall:
+    """One transaction of a :class:`BatchSender` batch: ``data`` (ABI-encoded call) sent to
+    ``to`` with ``value`` wei, signed by ``account``; ``what`` names it in errors."""
+
+    account: LocalAccount
+    to: str
+    data: str | bytes
+    value: int = 0
+    what: str = "transaction"
+
+
+class BatchSender:
+    """Many transactions, from many signers, sent at once and then mined: the batch send of
+    the chain client (e.g. a month of repayments in the simulation).
+
+    :meth:`ChainClient.transact` asks the node for a gas estimate, the nonce and the fees and
+    waits for each receipt before the next. Here each signer's nonce is read once and then
+    counted locally (kept between batches), the fees are read once per batch
+    (:func:`fee_fields`, the same policy as the client) and the gas limit is fixed, so one
+    transaction costs one ``eth_sendRawTransaction`` and one receipt read. A transaction
+    mined with a failure raises :class:`ChainError` naming it (after every receipt is in).
+
+    Parameters
+    ----------
+    w3 : Web3
+        The node.
+    gas : int
+        The gas limit of every transaction (above what the call uses: no estimate is made).
+    """
+
+    def __init__(self, w3: Web3, gas: int) -> None:
+        self.w3 = w3
+        self.gas = int(gas)
+        self.url = node_url(w3)
+        self._nonces: dict[str, int] = {}
+        with node_errors(self.url):
+            self.chain_id = int(w3.eth.chain_id)
+
+    def send(self, calls: list[BatchCall]) -> list[dict[str, Any]]:
+        """Sign and send ``calls`` in order; return their receipts, in the same order."""
+        if not calls:
+            return []
+        with node_errors(self.url):
+            fees = fee_fields(self.w3)
+            hashes = []
+            for call in calls:
+                addr = call.account.address
+                if addr not in self._nonces:
+                    self._nonces[addr] = int(self.w3.eth.get_transaction_count(addr, "pending"))
+                tx = {
+                    "to": Web3.to_checksum_address(call.to),
+                    "data": call.data,
+                    "value": int(call.value),
+                    "gas": self.gas,
+                    "nonce": self._nonces[addr],
+                    "chainId": self.chain_id,
+                    **fees,
+                }
+                signed = call.account.sign_transaction(tx)
+                try:
+                    hashes.append(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+                except Exception:
+                    self._nonces.pop(addr, None)  # re-read it next time
+                    raise
+                self._nonces[addr] += 1
+            receipts = [
+                dict(
+                    self.w3.eth.wait_for_transaction_receipt(
+                        h, timeout=RECEIPT_TIMEOUT, poll_latency=0.01
+                    )
+                )
+                for h in hashes
+            ]
+        for call, receipt in zip(calls, receipts, strict=True):
+            if receipt["status"] != 1:
+                raise ChainError(
+                    f"{call.what} reverted in block {receipt['blockNumber']} on {self.url} "
+                    f"(to {call.to})"
+                )
+        return receipts
 
 
 def _is_revert(exc: BaseException) -> bool:

@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from hessian_common.chain.client import BatchCall, BatchSender
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
 from hessian_common.types import CID, PPM, Wei, bytes32
@@ -300,6 +302,25 @@ class LoanBook(ContractWrapper):
         now, and paying all of it repays the loan; a DEFAULTED one: at most what is
         outstanding)."""
         return self.client.transact(self.fn.repay(loan_id), value=amount_wei)
+
+    def repay_batch(
+        self, sender: BatchSender, payments: list[tuple[LocalAccount, int, int]]
+    ) -> list[dict[str, Any]]:
+        """``repay`` of many loans at once through ``sender`` (:class:`BatchSender`, which
+        fixes the gas limit): ``[(borrower account, loan id, wei)]`` -> receipts, in order;
+        a mined revert raises ``ChainError`` naming the loan."""
+        return sender.send(
+            [
+                BatchCall(
+                    account,
+                    self.address,
+                    self.contract.encode_abi("repay", args=[int(loan_id)]),
+                    int(wei),
+                    what=f"repay of loan {int(loan_id)} (LoanBook {self.address})",
+                )
+                for account, loan_id, wei in payments
+            ]
+        )
 
     def repay_all(self, loan_id: int, amount_wei: int) -> dict[str, Any]:
         """``repayAll``: pay the loan off early sending ``amount_wei`` (at least the payoff at
