@@ -16,10 +16,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flask import current_app
+from web3 import Web3
 
 from hessian_common.chain.client import node_url
 from hessian_common.chain.outage import PROBE_TIMEOUT, is_http, probe_rpc
 from hessian_common.store import cid_of
+from hessian_common.store.base import ContentStore
+
+Web3Source = Web3 | Callable[[], Web3]
+"""A node, or a factory building one (called only when the node is asked)."""
+StoreSource = ContentStore | Callable[[], ContentStore]
+"""A content store, or a factory building one."""
 
 CHAIN_NAMES = {
     1: "Ethereum mainnet",
@@ -86,7 +93,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def probe_chain(
-    w3: Any | Callable[[], Any] | None, url: str = "", timeout: float | None = None
+    w3: Web3Source | None, url: str = "", timeout: float | None = None
 ) -> ChainStatus:
     """Ask the node for its chain id and block number.
 
@@ -113,7 +120,7 @@ def probe_chain(
         return ChainStatus(ok=False, url=url, error=_reason(exc))
 
 
-def probe_store(store: Any | Callable[[], Any] | None) -> StoreStatus:
+def probe_store(store: StoreSource | None) -> StoreStatus:
     """Check the content store answers (``ping()`` if it has one, else a ``has()`` lookup)."""
     if store is None:
         return StoreStatus(ok=False, error="no store configured")
@@ -132,7 +139,7 @@ def probe_store(store: Any | Callable[[], Any] | None) -> StoreStatus:
 
 
 def probe_status(
-    w3: Any | Callable[[], Any] | None, store: Any | Callable[[], Any] | None, url: str = ""
+    w3: Web3Source | None, store: StoreSource | None, url: str = ""
 ) -> Status:
     """Probe the chain and the store; see :class:`Status`."""
     return Status(chain=probe_chain(w3, url), store=probe_store(store))
