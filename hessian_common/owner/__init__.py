@@ -43,7 +43,7 @@ owner.share(...)`` is how the apps and the simulation call it:
     submit.py       submit (through the journal), share (the whole flow), resolve_repository
     submissions.py  MySubmission, my_submissions, local_status, scores_before, STATUS_LABELS
     rewards.py      OwnerAccountSummary, account_summary, withdraw, claim_share,
-                    forfeit_share, claim_forfeit
+                    forfeit_share, claim_forfeit, check_own (claims are the owner's own)
     status_cache.py StatusCache (the last status read from the chain, for outages)
 """
 
@@ -69,6 +69,7 @@ from hessian_common.owner.models import (
 from hessian_common.owner.rewards import (
     OwnerAccountSummary,
     account_summary,
+    check_own,
     claim_forfeit,
     claim_share,
     forfeit_share,
@@ -107,6 +108,7 @@ __all__ = [
     "account_summary",
     "already_submitted",
     "check_can_submit",
+    "check_own",
     "check_row_reuse",
     "claim_forfeit",
     "claim_share",

@@ -53,15 +53,30 @@ def forfeit_share(repo: ModelRepository, update_id: int, now: int | None = None)
     return pool // max(1, int(info.submission_count))
 
 
+def check_own(repo: ModelRepository, update_id: int) -> None:
+    """Refuse (``DataError``) a claim on a submission the signing account did not make: an
+    owner claims only its own shares."""
+    sub = repo.submission(int(update_id))
+    if str(sub.owner).lower() != str(repo.client.address).lower():
+        raise DataError(
+            f"update #{update_id} is not yours: {sub.owner} submitted it, "
+            f"you sign as {repo.client.address}"
+        )
+
+
 def claim_forfeit(repo: ModelRepository, update_id: int) -> int:
-    """Credit this submission's share of a forfeited bounty (then withdraw it)."""
+    """Credit this submission's share of a forfeited bounty (then withdraw it); only the
+    submission's owner may claim it (:func:`check_own`)."""
+    check_own(repo, update_id)
     if not forfeit_share(repo, update_id):
         raise DataError(f"update #{update_id} has no share of a forfeited bounty to claim")
     return int(repo.claim_forfeit(update_id))
 
 
 def claim_share(repo: ModelRepository, update_id: int) -> int:
-    """Credit an accepted EQUAL / PRO_RATA_GAIN share after close (then withdraw it)."""
+    """Credit an accepted EQUAL / PRO_RATA_GAIN share after close (then withdraw it); only
+    the submission's owner may claim it (:func:`check_own`)."""
+    check_own(repo, update_id)
     amount = int(repo.share_of(update_id))
     if amount == 0:
         raise DataError(f"update #{update_id} has no share to claim (yet)")
