@@ -169,6 +169,44 @@ def test_auto_evaluation_follows_new_submissions(app, web, env, lender_data):
     assert "Auto-evaluate: on" in page
 
 
+def test_auto_evaluation_backs_off_a_missing_blob_then_rejects_it(app, web, env, lender_data):
+    """A head whose blob is not in the store is tried again later with a growing pause, never
+    in a tight loop; once its grace period is over it is rejected on chain and the next one
+    goes."""
+    from company_app import worker
+
+    resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
+    model_id = _model_id(resp)
+    web.post(f"/models/{model_id}/auto", data={"csrf_token": csrf(web)})
+    w = app.extensions["company_worker"]
+    w.stop()  # drive the worker by hand
+    bogus_cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    bad = env.owner_repo(2).submit_update(model_id, bogus_cid, Web3.keccak(text="y"), 50)
+    good = owner_submit(env, model_id, 1, lender_data["owners"][1])
+
+    assert w.tick() == [bad]
+    [job] = wait_jobs(app)
+    assert job.state == "done" and job.result.startswith("waiting for the blob"), job.result
+    assert w.tries[bad] == 1 and w.not_before[bad] > 0
+    assert [w.tick() for _ in range(5)] == [[]] * 5  # paused: not queued again at once
+    w.not_before[bad] = 0.0  # the pause is over
+    assert w.tick() == [bad]
+    wait_jobs(app)
+    assert w.tries[bad] == 2  # a longer pause next time
+    assert env.repo.submission(bad).status == SubmissionStatus.WAITING
+
+    env.chain_time.advance(BLOB_GRACE_MAX + 1)
+    w.not_before[bad] = 0.0
+    assert w.tick() == [bad]
+    wait_jobs(app)
+    sub = env.repo.submission(bad)
+    assert sub.status == SubmissionStatus.REJECTED and sub.reason == Reason.UNAVAILABLE
+    assert bad not in w.tries and bad not in w.not_before
+    assert w.tick() == [good]  # the queue moves on
+    wait_jobs(app)
+    assert env.repo.submission(good).status != SubmissionStatus.WAITING
+
+
 def test_one_progress_line_per_job_and_no_second_evaluation_while_one_runs(
     app, web, env, lender_data
 ):
