@@ -173,7 +173,6 @@ def test_auto_evaluation_backs_off_a_missing_blob_then_rejects_it(app, web, env,
     """A head whose blob is not in the store is tried again later with a growing pause, never
     in a tight loop; once its grace period is over it is rejected on chain and the next one
     goes."""
-    from company_app import worker
 
     resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
     model_id = _model_id(resp)
