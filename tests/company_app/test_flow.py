@@ -249,3 +249,30 @@ def test_one_progress_line_per_job_and_no_second_evaluation_while_one_runs(
     assert not [
         b for b in re.findall(r"<button[^>]*>Evaluate[^<]*</button>", page) if "disabled" in b
     ]
+
+
+def test_manual_reject_from_the_page(app, web, env, lender_data):
+    """The lender rejects the head by hand with a reason: an empty reason or a submission that
+    is not next changes nothing; the reason goes on chain as MANUAL and into the record."""
+    resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
+    model_id = _model_id(resp)
+    first = owner_submit(env, model_id, 1, lender_data["owners"][0])
+    second = owner_submit(env, model_id, 2, lender_data["owners"][1])
+
+    empty = {"csrf_token": csrf(web), "note": ""}
+    resp = web.post(f"/models/{model_id}/reject/{first}", data=empty)
+    assert resp.status_code == 302
+    assert "Say why" in web.get(f"/models/{model_id}").get_data(as_text=True)
+    form = {"csrf_token": csrf(web), "note": "rows from a file I know is copied"}
+    web.post(f"/models/{model_id}/reject/{second}", data=form)
+    assert "is not next" in web.get(f"/models/{model_id}").get_data(as_text=True)
+    assert env.repo.model(model_id).waiting_count == 2
+
+    web.post(f"/models/{model_id}/reject/{first}", data={**form, "csrf_token": csrf(web)})
+    sub = env.repo.submission(first)
+    assert sub.status == SubmissionStatus.REJECTED and sub.reason == Reason.MANUAL
+    from company_app import services
+
+    [entry] = services.lender(app).record(model_id).evaluations
+    assert entry["reason"] == "rows from a file I know is copied"
+    assert env.repo.submission(second).status == SubmissionStatus.WAITING
