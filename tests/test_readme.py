@@ -18,7 +18,8 @@ def test_every_test_the_readme_names_exists():
             if not current.is_file():
                 missing.append(path)
                 continue
-        if name and current is not None and current.is_file():
-            if not re.search(rf"^\s*def {name}\(", current.read_text(encoding="utf-8"), re.M):
-                missing.append(f"{current.relative_to(ROOT)}::{name}")
+        if not (name and current is not None and current.is_file()):
+            continue
+        if not re.search(rf"^\s*def {name}\(", current.read_text(encoding="utf-8"), re.M):
+            missing.append(f"{current.relative_to(ROOT)}::{name}")
     assert not missing, missing
