@@ -170,6 +170,46 @@ def read_form_document(
     return form, created, sender
 
 
+def open_sealed_form(
+    private_key: bytes,
+    blob: bytes,
+    digest: bytes,
+    read: Any,
+    *,
+    info: bytes,
+    what: str = "application",
+    sender: str | None = None,
+    party: str = "applicant",
+) -> Any:
+    """Open a sealed form document and check it against what the chain recorded.
+
+    ``plain = open_sealed(private_key, blob, info)``; ``sha256(plain)`` must equal the chain's
+    ``digest``; ``read(plain)`` parses it (a ``from_bytes`` that raises only
+    :class:`~hessian_common.errors.UntrustedBlobError`); when ``sender`` is given, the
+    document's ``party`` attribute must name that address.
+
+    Raises
+    ------
+    CryptoError
+        Not sealed to this key, or tampered with.
+    UntrustedBlobError
+        Not the document the chain names (digest), not readable, or someone else's.
+    """
+    import hashlib
+
+    from hessian_common.crypto.sealing import open_sealed
+    from hessian_common.errors import UntrustedBlobError
+
+    plain = open_sealed(private_key, blob, info)
+    if hashlib.sha256(plain).digest() != bytes(digest):
+        raise UntrustedBlobError(f"{what}: does not match the digest on chain")
+    doc = read(plain)
+    named = getattr(doc, party, None)
+    if sender is not None and (named or "").lower() != str(sender).lower():
+        raise UntrustedBlobError(f"{what}: it names {named}, not the applicant {sender}")
+    return doc
+
+
 __all__ = [
     "ADDRESS_RE",
     "MONTHS",
@@ -179,6 +219,7 @@ __all__ = [
     "month_index",
     "month_label",
     "now_iso",
+    "open_sealed_form",
     "parse_fields",
     "read_form_document",
 ]

@@ -244,11 +244,51 @@ def fit_severity(
     return SeverityFit(table, pooled, counts, tuple(thin))
 
 
+def fit_book_severity(
+    loaded: Any, types: tuple[str, ...] | list[str] | None = None, min_claims: int = MIN_CLAIMS
+) -> SeverityFit:
+    """:func:`fit_severity` on the insurer's own claims file, read with the
+    ``insurance_claims`` schema (a :class:`~hessian_common.data.loader.LoadedData`).
+
+    Uses the rows labelled as a claim with a paid ``claim_amount`` (a leakage column: parsed
+    into ``loaded.context``, never a feature) and their ``vehicle_type``, ``deductible`` and
+    ``coverage_limit``; ``types`` defaults to the schema's vehicle types.
+
+    Raises
+    ------
+    DataError
+        The file has no ``claim_amount`` column, or too few usable claims.
+    """
+    if "claim_amount" not in getattr(loaded, "context", {}):
+        raise DataError("severity fit: the file has no claim_amount column (the amounts paid)")
+    paid = np.asarray(loaded.context["claim_amount"], dtype=float)
+    feats = loaded.features
+    vehicle = feats["vehicle_type"].to_numpy(dtype=object)
+    ded = feats["deductible"].to_numpy(dtype=float)
+    lim = feats["coverage_limit"].to_numpy(dtype=float)
+    use = (
+        (np.asarray(loaded.y) == 1)
+        & np.isfinite(paid)
+        & (paid > 0)
+        & np.isfinite(ded)
+        & np.isfinite(lim)
+        & (ded >= 0)
+        & (lim > ded)
+        & (paid <= lim - ded + CENSORED_TOLERANCE)
+        & np.array([isinstance(v, str) for v in vehicle])
+    )
+    if types is None:
+        spec = next(c for c in loaded.schema.columns if c.name == "vehicle_type")
+        types = tuple(spec.categories)
+    return fit_severity(vehicle[use], paid[use], ded[use], lim[use], types, min_claims)
+
+
 __all__ = [
     "CENSORED_TOLERANCE",
     "MIN_CLAIMS",
     "Lognormal",
     "SeverityFit",
+    "fit_book_severity",
     "fit_lognormal",
     "fit_severity",
 ]
