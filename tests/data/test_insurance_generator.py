@@ -7,6 +7,7 @@ import dataclasses
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from hessian_common.data.schema import is_leakage
 from hessian_common.errors import DataError, SchemaError
 from hessian_common.insurance.severity import fit_book_severity
 
+SCHEMA_FILE = Path("hessian_common/data/schemas/insurance_claims.toml")
 CLAIMED = ["Claimed", "Claimed - Total Loss"]
 Z = 4.0  # sampling-error bound: |realised − truth| <= Z standard errors
 
@@ -128,9 +130,8 @@ def test_mean_paid_per_claim_matches_expected_severity(book):
     settled = book[book.claim_status.isin(CLAIMED)]
     for v in VEHICLE_TYPES:
         s = settled[settled.vehicle_type == v]
-        expect = np.array(
-            [expected_severity(v, d, lim) for d, lim in zip(s.deductible, s.coverage_limit)]
-        )
+        terms = zip(s.deductible, s.coverage_limit, strict=True)
+        expect = np.array([expected_severity(v, d, lim) for d, lim in terms])
         se = s.claim_amount.std() / np.sqrt(len(s))
         assert abs(s.claim_amount.mean() - expect.mean()) <= Z * se, v
     # and the expected cost per policy: P(claim) × E[payment | claim], realised over the book
@@ -189,7 +190,7 @@ def test_the_amount_paid_is_never_a_feature(loaded, tmp_path):
     with pytest.raises(SchemaError, match="claim_amount are on the leakage list"):
         Preprocessor(bad).fit(features)
     # and a schema file that does: refused when it is read
-    text = open("hessian_common/data/schemas/insurance_claims.toml", encoding="utf-8").read()
+    text = SCHEMA_FILE.read_text(encoding="utf-8")
     text = text.replace(
         'name = "claim_amount"        # leakage: parsed for the severity fit, never a feature\n'
         'type = "number"\nfeature = false',
