@@ -152,3 +152,21 @@ def test_lending_reads_the_same_calibration():
 
     assert lending.Calibrator is shared.Calibrator is Calibrator
     assert lending.calibrate is shared.calibrate
+
+
+def test_hessian_train_on_generated_policies():
+    """``hessian train --dataset insurance_claims``: the claims model through the protocol."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "hessian_cli", "train", "--dataset", "insurance_claims",
+         "--rows", "6000", "--owners", "4", "--key-bits", "512", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["regime"]["schema"] == "insurance_claims" and result["features"] == 19
+    assert result["regime"]["dataset"] == "insurance_claims"
+    assert 0.55 < result["centralized"]["auc"] < 0.75
+    assert result["auc_ratio"] > 0.97
