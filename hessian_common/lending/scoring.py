@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from hessian_common.errors import DataError, LendingInputError
+from hessian_common.learning.calibration import CalibrationSummary, Calibrator, calibrate
 from hessian_common.lending.application import GRADES, Application, features_frame
-from hessian_common.lending.calibration import CalibrationSummary, Calibrator, calibrate
 from hessian_common.lending.pricing import installment
 
 FORMAT = "hessian.credit-model/1"
