@@ -36,7 +36,7 @@ import numpy as np
 
 def _report(y: np.ndarray, p: np.ndarray, s: np.ndarray | None = None) -> dict[str, float]:
     """AUC, Brier, ECE, log loss of ``p``; with a linear score ``s``, after Platt too."""
-    from hessian_common.lending.calibration import calibrate, calibration_report
+    from hessian_common.learning.calibration import calibrate, calibration_report
 
     raw = calibration_report(y, p)
     if s is None:

@@ -12,7 +12,8 @@ from hessian_common.errors import DataError
 
 @click.group()
 def data() -> None:
-    """Data files: generate realistic Lending Club exports, inspect a CSV."""
+    """Data files: generate realistic Lending Club exports (and the other data sets), inspect a
+    CSV."""
 
 
 @data.command()
@@ -121,15 +122,17 @@ def generate(
 )
 @click.option(
     "--dataset",
-    type=click.Choice(["lending_club", "german_credit"]),
+    type=click.Choice(["lending_club", "german_credit", "insurance_claims"]),
     default="lending_club",
     show_default=True,
-    help="Lending Club loans, or consumer-credit applications in the German credit layout "
-    "(read them with --schema german_credit).",
+    help="Lending Club loans, consumer-credit applications in the German credit layout "
+    "(read them with --schema german_credit), or motor-insurance policies and claims "
+    "(--schema insurance_claims).",
 )
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def sample(rows: int, seed: int, layout: str, dataset: str, out_file: Path) -> None:
-    """Write ROWS generated loans to one export file (no split), e.g. the samples in data/."""
+    """Write ROWS generated loans (applications, policies) to one file (no split), e.g. the
+    samples in data/."""
     from hessian_common.data.generator import generate_loans, write_export
 
     if out_file.exists():
@@ -141,6 +144,12 @@ def sample(rows: int, seed: int, layout: str, dataset: str, out_file: Path) -> N
 
         write_applications(generate_applications(rows, seed), out_file)
         click.echo(f"wrote {rows} applications to {out_file} (german_credit, seed {seed})")
+        return
+    if dataset == "insurance_claims":
+        from hessian_common.data.insurance import generate_policies, write_policies
+
+        write_policies(generate_policies(rows, seed), out_file)
+        click.echo(f"wrote {rows} policies to {out_file} (insurance_claims, seed {seed})")
         return
     write_export(generate_loans(rows, seed), out_file, layout)
     click.echo(f"wrote {rows} loans to {out_file} ({layout} layout, seed {seed})")

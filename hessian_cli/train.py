@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 RULE_CHOICE = click.Choice(["gradient", "epochs", "newton"])
-DATASETS = {"lending_club": 20_000, "german_credit": 1_000}
+DATASETS = {"lending_club": 20_000, "german_credit": 1_000, "insurance_claims": 20_000}
 """Generated data sets ``--dataset`` knows, with their default ``--rows``."""
 
 
@@ -37,14 +37,24 @@ def _load(path: Path, schema: str | None) -> Any:
     return load_file(path, schema or "lending_club")
 
 
-def _generate(dataset: str, rows: int, owners: int, seed: int, partition: str, workdir: Path):
-    """Write generated data to ``workdir``: a split directory (Lending Club) or one file."""
+def _write_one(dataset: str, rows: int, seed: int, path: Path) -> None:
+    """``rows`` generated records of a one-file data set (not Lending Club) to ``path``."""
     if dataset == "german_credit":
         from hessian_common.data.german import generate_applications, write_applications
 
-        path = workdir / "german_credit.csv"
         write_applications(generate_applications(rows, seed), path)
-        return path, "german_credit"
+    else:
+        from hessian_common.data.insurance import generate_policies, write_policies
+
+        write_policies(generate_policies(rows, seed), path)
+
+
+def _generate(dataset: str, rows: int, owners: int, seed: int, partition: str, workdir: Path):
+    """Write generated data to ``workdir``: a split directory (Lending Club) or one file."""
+    if dataset != "lending_club":
+        path = workdir / f"{dataset}.csv"
+        _write_one(dataset, rows, seed, path)
+        return path, dataset
     from hessian_common.data import generate_split
 
     generate_split(workdir, rows=rows, owners=owners, seed=seed, partition=partition)
@@ -54,10 +64,8 @@ def _generate(dataset: str, rows: int, owners: int, seed: int, partition: str, w
 def _fresh(dataset: str, rows: int, seed: int, workdir: Path) -> Path:
     """``rows`` newly generated loans (or applications) in one file, for a fresh test set."""
     path = workdir / "fresh.csv"
-    if dataset == "german_credit":
-        from hessian_common.data.german import generate_applications, write_applications
-
-        write_applications(generate_applications(rows, seed), path)
+    if dataset != "lending_club":
+        _write_one(dataset, rows, seed, path)
     else:
         from hessian_common.data.generator import generate_loans, write_export
 
@@ -169,7 +177,7 @@ def _prepare(
 @click.option(
     "--rows",
     type=click.IntRange(100, 10_000_000),
-    help="generated rows (default: 20,000 Lending Club loans, 1,000 applications)",
+    help="generated rows (default: 20,000 loans or policies, 1,000 applications)",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="data and split seed of the first split"

@@ -76,6 +76,16 @@ class ApplicationAlreadySent(LendingInputError):
         )  # fmt: skip
 
 
+class InsuranceInputError(ConfigError):
+    """Inputs of an insurance operation (an application, a pricing policy, a quote) are
+    invalid; ``errors`` maps each field to its message. Raised before anything is written or
+    sent."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
 class DataError(HessianError, ValueError):
     """Input data cannot be used; the message names the file, row and column."""
 

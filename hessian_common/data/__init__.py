@@ -31,6 +31,10 @@ _EXPORTS = {
     "split_frame": "generator",
     "generate_applications": "german",
     "write_applications": "german",
+    "generate_policies": "insurance",
+    "write_policies": "insurance",
+    "true_claim_probability": "insurance",
+    "expected_severity": "insurance",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from hessian_common.data import basis
-from hessian_common.data.schema import ColumnSpec, DerivedSpec, Schema, load_schema
+from hessian_common.data.schema import ColumnSpec, DerivedSpec, Schema, is_leakage, load_schema
 from hessian_common.errors import DataError, SchemaError
 
 FORMAT_VERSION = 1
@@ -71,6 +71,12 @@ class Preprocessor:
             The lender's labels; needed only by weight-of-evidence expansions.
         """
         schema = load_schema(self.schema)
+        leaking = [c for c in schema.feature_columns if is_leakage(schema, c)]
+        if leaking:  # a Schema built in code skips the file check: refuse here too
+            raise SchemaError(
+                f"schema {schema.name}: column(s) {', '.join(leaking)} are on the leakage list "
+                "and can never be features"
+            )
         self._check_columns(features, schema)
         if len(features) == 0:
             raise DataError("cannot fit the preprocessing on zero rows")

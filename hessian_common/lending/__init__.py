@@ -1,7 +1,8 @@
 """The lending half of Hessian: a closed, trained model is deployed and decides loans.
 
-Pure parts: :mod:`.pricing` (the pricing rule and its maths), :mod:`.calibration` (Platt
-scaling, cross-fitted, and its report), :mod:`.application` (the form, canonical bytes,
+Pure parts: :mod:`.pricing` (the pricing rule and its maths),
+:mod:`hessian_common.learning.calibration` (Platt scaling, cross-fitted, and its report; shared
+with insurance), :mod:`.application` (the form, canonical bytes,
 features), :mod:`.sealing` (applications sealed to the lender's X25519 key),
 :mod:`.scoring` (the deployed credit model). Workflows (UI-free): :mod:`.desk` (the
 lender) and :mod:`.borrower` (the borrower), on the chain's ``LoanBook``.
@@ -14,15 +15,7 @@ from hessian_common.crypto.sealing import (
     seal,
     seal_key_at_rest,
 )
-from hessian_common.lending.application import (
-    APPLICATION_FIELDS,
-    Application,
-    Field,
-    application_from_row,
-    features_frame,
-    parse_application,
-)
-from hessian_common.lending.calibration import (
+from hessian_common.learning.calibration import (
     CalibrationReport,
     CalibrationSummary,
     Calibrator,
@@ -31,6 +24,14 @@ from hessian_common.lending.calibration import (
     calibration_report,
     cross_fit,
     fit_platt,
+)
+from hessian_common.lending.application import (
+    APPLICATION_FIELDS,
+    Application,
+    Field,
+    application_from_row,
+    features_frame,
+    parse_application,
 )
 from hessian_common.lending.pricing import (
     PricingPolicy,

@@ -18,19 +18,25 @@ An application is personal data: it goes to the content store only sealed
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from hessian_common.errors import LendingInputError
-from hessian_common.format import format_number
-from hessian_common.numbers import parse_number
-from hessian_common.numbers import problem as number_problem
-from hessian_common.untrusted import MAX_BYTES, loads, reading
+from hessian_common.forms import (
+    MONTHS,  # noqa: F401  (re-exported: the months of the form)
+    Field,
+    canonical_bytes,
+    month_index,
+    month_label,
+    now_iso,
+    parse_fields,
+    read_form_document,
+)
+from hessian_common.forms import created_month as _created_month
+from hessian_common.untrusted import MAX_BYTES, reading
 
 FORMAT = "hessian.application/1"
 
@@ -52,30 +58,6 @@ STATES = (
     "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT",
     "VA", "VT", "WA", "WI", "WV", "WY",
 )  # fmt: skip
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_RE = re.compile(r"^([A-Za-z]{3})-(\d{4})$")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One form field: what the page shows and what :func:`parse_application` checks.
-
-    ``kind`` is ``"number"`` (``minimum``..``maximum``; whole numbers if ``integer``),
-    ``"choice"`` (one of ``choices``) or ``"month"`` (``Jan-2005``, not after the
-    application month).
-    """
-
-    name: str
-    label: str
-    kind: str
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    help: str = ""
-    required: bool = True
-    integer: bool = False
-    unit: str = ""
-    """``"$"`` (a leading ``$`` is accepted), ``"%"`` (a trailing ``%`` is accepted) or ``""``."""
 
 
 APPLICATION_FIELDS: list[Field] = [
@@ -117,20 +99,8 @@ ones, plus ``addr_state`` for context)."""
 FIELDS_BY_NAME = {f.name: f for f in APPLICATION_FIELDS}
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _month_index(label: str) -> int | None:
-    m = _MONTH_RE.match(label.strip())
-    if not m or m.group(1).capitalize() not in MONTHS:
-        return None
-    return int(m.group(2)) * 12 + MONTHS.index(m.group(1).capitalize())
-
-
-def _created_month(created_at: str) -> int:
-    t = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ")
-    return t.year * 12 + t.month - 1
+_now_iso = now_iso
+_month_index = month_index
 
 
 @dataclass(frozen=True)
@@ -163,7 +133,7 @@ class Application:
     def month(self) -> str:
         """The application month as the data has it (``issue_d``), e.g. ``Nov-2026``."""
         idx = _created_month(self.created_at)
-        return f"{MONTHS[idx % 12]}-{idx // 12}"
+        return month_label(idx)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"format": FORMAT, "created_at": self.created_at, "fields": dict(self.fields)}
@@ -173,10 +143,7 @@ class Application:
 
     def to_bytes(self) -> bytes:
         """Canonical JSON (sorted keys, compact, UTF-8): what is sealed and digested."""
-        return json.dumps(
-            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-            allow_nan=False,
-        ).encode("utf-8")  # fmt: skip
+        return canonical_bytes(self.to_dict())
 
     def digest(self) -> bytes:
         """SHA-256 of :meth:`to_bytes` (32 bytes; the chain's ``applicationDigest``)."""
@@ -187,19 +154,12 @@ class Application:
         """Parse and re-check :meth:`to_bytes` output: a stranger's bytes (a sealed
         application's plaintext), read through :mod:`hessian_common.untrusted`; every failure
         is an :class:`~hessian_common.errors.UntrustedBlobError`."""
+
         with reading("application"):
-            d = loads(data, what="application", max_bytes=MAX_BYTES["application"])
-            if not isinstance(d, dict) or d.get("format") != FORMAT:
-                raise ValueError(f"not a {FORMAT} document")
-            fields, created = d.get("fields"), d.get("created_at")
-            if not isinstance(fields, dict) or not isinstance(created, str):
-                raise ValueError("fields or created_at missing")
-            borrower = d.get("borrower")
-            if borrower is not None and (
-                not isinstance(borrower, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", borrower)
-            ):
-                raise ValueError("borrower is not an address")
-            form = {k: ("" if v is None else str(v)) for k, v in fields.items()}
+            form, created, borrower = read_form_document(
+                data, what="application", format=FORMAT, party="borrower",
+                max_bytes=MAX_BYTES["application"],
+            )  # fmt: skip
             app = replace(parse_application(form, created_at=created), borrower=borrower)
             if app.to_bytes() != bytes(data):
                 raise ValueError("not in canonical form")
@@ -228,53 +188,12 @@ def parse_application(form: Mapping[str, Any], *, created_at: str | None = None)
     LendingInputError
         With ``.errors`` {field: message} for every bad field; nothing else happens.
     """
-    errors: dict[str, str] = {}
     created = created_at or _now_iso()
     try:
         month_now = _created_month(created)
     except (TypeError, ValueError):
         raise LendingInputError({"created_at": f"not a UTC time like {_now_iso()}"}) from None
-    out: dict[str, Any] = {}
-    for f in APPLICATION_FIELDS:
-        raw = form.get(f.name)
-        text = "" if raw is None else str(raw).strip()
-        if not text:
-            if f.required:
-                errors[f.name] = "required"
-            continue
-        if f.kind == "number":
-            # one reading of numbers everywhere: "1,5" is refused, never read as 15
-            reason = number_problem(text, percent=f.unit == "%", dollars=f.unit == "$")
-            if reason is not None:
-                errors[f.name] = reason
-                continue
-            v = parse_number(text, percent=f.unit == "%", dollars=f.unit == "$")
-            if f.integer and v != int(v):
-                errors[f.name] = f"{text!r} is not a whole number"
-            elif (f.minimum is not None and v < f.minimum) or (
-                f.maximum is not None and v > f.maximum
-            ):
-                errors[f.name] = (
-                    f"must be between {format_number(f.minimum)} and {format_number(f.maximum)}"
-                )
-            else:
-                out[f.name] = round(v, 2)
-        elif f.kind == "choice":
-            match = {c.lower(): c for c in f.choices}.get(text.lower())
-            if match is None:
-                errors[f.name] = f"{text!r} is not one of {', '.join(f.choices)}"
-            else:
-                out[f.name] = match
-        else:  # month
-            idx = _month_index(text)
-            if idx is None:
-                errors[f.name] = f"{text!r} is not a month like Jan-2005"
-            elif idx > month_now:
-                errors[f.name] = "cannot be after the application month"
-            elif idx < month_now - 12 * 80:
-                errors[f.name] = "more than 80 years ago"
-            else:
-                out[f.name] = f"{MONTHS[idx % 12]}-{idx // 12}"
+    out, errors = parse_fields(APPLICATION_FIELDS, form, month_now)
     if "open_acc" in out and "total_acc" in out and out["total_acc"] < out["open_acc"]:
         errors["total_acc"] = "cannot be fewer than the open credit lines"
     if errors:

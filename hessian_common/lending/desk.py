@@ -29,7 +29,6 @@ decline (recorded with PD 100 %).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -42,11 +41,8 @@ import numpy as np
 from hessian_common.chain import ModelStatus
 from hessian_common.chain.loanbook import LoanBook, LoanStatus, installment_for
 from hessian_common.crypto import decrypt_vector
-from hessian_common.crypto.sealing import (
-    new_application_key,
-    open_sealed,
-    public_key_of,
-)
+from hessian_common.crypto.sealing import INFO as SEALING_INFO
+from hessian_common.crypto.sealing import new_application_key, public_key_of
 from hessian_common.errors import (
     BlobNotFound,
     ConfigError,
@@ -58,6 +54,7 @@ from hessian_common.errors import (
 )
 from hessian_common.files import write_private
 from hessian_common.format import format_bps
+from hessian_common.forms import open_sealed_form
 from hessian_common.lending.application import APPLICATION_FIELDS, Application
 from hessian_common.lending.calibration import CalibrationSummary
 from hessian_common.lending.pricing import (
@@ -435,14 +432,15 @@ class LendingDesk:
                 what="sealed application",
                 max_bytes=MAX_BYTES["sealed application"],
             )
-            plain = open_sealed(self._application_key(int(loan.model_id)), blob)
-            if hashlib.sha256(plain).digest() != bytes(loan.application_digest):
-                raise LendingInputError({"application": "does not match the digest on chain"})
-            app = Application.from_bytes(plain)
-            if (app.borrower or "").lower() != str(loan.borrower).lower():
-                raise LendingInputError(
-                    {"application": f"it names {app.borrower}, not the applicant {loan.borrower}"}
-                )
+            app = open_sealed_form(
+                self._application_key(int(loan.model_id)),
+                blob,
+                loan.application_digest,
+                Application.from_bytes,
+                info=SEALING_INFO,
+                sender=str(loan.borrower),
+                party="borrower",
+            )
             policy = self.policy(int(loan.model_id))
             if policy.to_wei(app.amount) != int(loan.amount) or app.term != loan.requested_term:
                 raise LendingInputError(

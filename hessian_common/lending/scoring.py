@@ -26,9 +26,9 @@ import numpy as np
 
 from hessian_common.data.preprocess import Preprocessor
 from hessian_common.errors import DataError, LendingInputError
+from hessian_common.learning.calibration import CalibrationSummary, Calibrator, calibrate
 from hessian_common.learning.spec import ModelSpec
 from hessian_common.lending.application import GRADES, Application, features_frame
-from hessian_common.lending.calibration import CalibrationSummary, Calibrator, calibrate
 from hessian_common.lending.pricing import installment
 
 FORMAT = "hessian.credit-model/1"

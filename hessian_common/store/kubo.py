@@ -58,11 +58,17 @@ class KuboStore(ContentStore):
         return f"KuboStore({self.url!r})"
 
     def _call(
-        self, command: str, params: dict[str, Any], files: dict[str, Any] | None = None
+        self,
+        command: str,
+        params: dict[str, Any],
+        files: dict[str, Any] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         endpoint = f"{self.url}/api/v0/{command}"
         try:
-            resp = self._http.post(endpoint, params=params, files=files, timeout=self.timeout)
+            resp = self._http.post(
+                endpoint, params=params, files=files, timeout=self.timeout, stream=stream
+            )
         except requests.Timeout as exc:
             raise StoreUnavailable(
                 f"Kubo at {self.url} did not answer {command} within {self.timeout:g}s"
@@ -118,11 +124,18 @@ class KuboStore(ContentStore):
         if max_bytes is None:
             max_bytes = MAX_READ_BYTES
         params = {"arg": cid, "timeout": f"{self.timeout:g}s", "length": str(int(max_bytes) + 1)}
-        resp = self._call("cat", params)
-        data = resp.content
-        if len(data) > max_bytes:
-            raise BlobTooLarge(f"{cid} holds more than the {max_bytes:,} bytes allowed")
-        return verify(cid, data)
+        resp = self._call("cat", params, stream=True)
+        data = bytearray()
+        try:  # a node that ignores --length is still read no further than max_bytes + 1
+            for chunk in resp.iter_content(chunk_size=1 << 16):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise BlobTooLarge(f"{cid} holds more than the {max_bytes:,} bytes allowed")
+        except requests.RequestException as exc:
+            raise StoreUnavailable(f"Kubo at {self.url} broke off reading {cid}: {exc}") from exc
+        finally:
+            resp.close()
+        return verify(cid, bytes(data))
 
     def has(self, cid: CID | str) -> bool:
         """Whether the node holds the (root) block locally: ``block/stat --offline``."""

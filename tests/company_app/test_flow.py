@@ -169,6 +169,43 @@ def test_auto_evaluation_follows_new_submissions(app, web, env, lender_data):
     assert "Auto-evaluate: on" in page
 
 
+def test_auto_evaluation_backs_off_a_missing_blob_then_rejects_it(app, web, env, lender_data):
+    """A head whose blob is not in the store is tried again later with a growing pause, never
+    in a tight loop; once its grace period is over it is rejected on chain and the next one
+    goes."""
+
+    resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
+    model_id = _model_id(resp)
+    web.post(f"/models/{model_id}/auto", data={"csrf_token": csrf(web)})
+    w = app.extensions["company_worker"]
+    w.stop()  # drive the worker by hand
+    bogus_cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    bad = env.owner_repo(2).submit_update(model_id, bogus_cid, Web3.keccak(text="y"), 50)
+    good = owner_submit(env, model_id, 1, lender_data["owners"][1])
+
+    assert w.tick() == [bad]
+    [job] = wait_jobs(app)
+    assert job.state == "done" and job.result.startswith("waiting for the blob"), job.result
+    assert w.tries[bad] == 1 and w.not_before[bad] > 0
+    assert [w.tick() for _ in range(5)] == [[]] * 5  # paused: not queued again at once
+    w.not_before[bad] = 0.0  # the pause is over
+    assert w.tick() == [bad]
+    wait_jobs(app)
+    assert w.tries[bad] == 2  # a longer pause next time
+    assert env.repo.submission(bad).status == SubmissionStatus.WAITING
+
+    env.chain_time.advance(BLOB_GRACE_MAX + 1)
+    w.not_before[bad] = 0.0
+    assert w.tick() == [bad]
+    wait_jobs(app)
+    sub = env.repo.submission(bad)
+    assert sub.status == SubmissionStatus.REJECTED and sub.reason == Reason.UNAVAILABLE
+    assert bad not in w.tries and bad not in w.not_before
+    assert w.tick() == [good]  # the queue moves on
+    wait_jobs(app)
+    assert env.repo.submission(good).status != SubmissionStatus.WAITING
+
+
 def test_one_progress_line_per_job_and_no_second_evaluation_while_one_runs(
     app, web, env, lender_data
 ):
@@ -212,3 +249,30 @@ def test_one_progress_line_per_job_and_no_second_evaluation_while_one_runs(
     assert not [
         b for b in re.findall(r"<button[^>]*>Evaluate[^<]*</button>", page) if "disabled" in b
     ]
+
+
+def test_manual_reject_from_the_page(app, web, env, lender_data):
+    """The lender rejects the head by hand with a reason: an empty reason or a submission that
+    is not next changes nothing; the reason goes on chain as MANUAL and into the record."""
+    resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
+    model_id = _model_id(resp)
+    first = owner_submit(env, model_id, 1, lender_data["owners"][0])
+    second = owner_submit(env, model_id, 2, lender_data["owners"][1])
+
+    empty = {"csrf_token": csrf(web), "note": ""}
+    resp = web.post(f"/models/{model_id}/reject/{first}", data=empty)
+    assert resp.status_code == 302
+    assert "Say why" in web.get(f"/models/{model_id}").get_data(as_text=True)
+    form = {"csrf_token": csrf(web), "note": "rows from a file I know is copied"}
+    web.post(f"/models/{model_id}/reject/{second}", data=form)
+    assert "is not next" in web.get(f"/models/{model_id}").get_data(as_text=True)
+    assert env.repo.model(model_id).waiting_count == 2
+
+    web.post(f"/models/{model_id}/reject/{first}", data={**form, "csrf_token": csrf(web)})
+    sub = env.repo.submission(first)
+    assert sub.status == SubmissionStatus.REJECTED and sub.reason == Reason.MANUAL
+    from company_app import services
+
+    [entry] = services.lender(app).record(model_id).evaluations
+    assert entry["reason"] == "rows from a file I know is copied"
+    assert env.repo.submission(second).status == SubmissionStatus.WAITING

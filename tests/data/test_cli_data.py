@@ -65,7 +65,7 @@ def test_inspect_other_schema(tmp_path):
         "inspect",
         "data/insurance_claims_sample.csv",
         "--schema",
-        "data/schemas/insurance_claims.toml",
+        "hessian_common/data/schemas/insurance_claims.toml",
         "--json",
     )
     assert res.returncode == 0, res.stderr

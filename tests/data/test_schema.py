@@ -11,7 +11,7 @@ from hessian_common.data.preprocess import Preprocessor
 from hessian_common.data.schema import Schema, builtin_schemas, is_leakage, load_schema
 from hessian_common.errors import SchemaError
 
-INSURANCE = "data/schemas/insurance_claims.toml"
+INSURANCE = "hessian_common/data/schemas/insurance_claims.toml"  # read as a file path
 
 
 def test_builtin_lending_club(lending_club_schema):

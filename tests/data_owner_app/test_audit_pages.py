@@ -16,6 +16,7 @@ def _text(resp) -> str:
 def test_terms_and_track_record_before_sharing(client, lender, owner_repo, owner_store):
     page = _text(client.get(f"/models/{lender.model_id}"))
     assert "Paid only for a gain of" in page and "If the lender stalls" in page
+    assert "Acceptance rule" in page and "anyone re-runs it in the audit" in page
     assert "reveal its test set and decryption transcript by" in page
     assert "No earlier model by this lender" in page
     record = _text(client.get(f"/models/lenders/{lender.repo.client.address}"))

@@ -13,6 +13,7 @@ import pytest
 from hessian_common.config import load_settings
 from hessian_common.errors import (
     BlobNotFound,
+    BlobTooLarge,
     StoreError,
     StoreIntegrityError,
     StoreUnavailable,
@@ -200,3 +201,10 @@ def test_open_store_follows_configuration(tmp_path, monkeypatch):
     monkeypatch.setenv("HESSIAN_KUBO_URL", "http://127.0.0.1:5999")
     kubo = open_store(load_settings(), timeout=3)
     assert isinstance(kubo, KuboStore) and kubo.url == "http://127.0.0.1:5999"
+
+
+def test_a_blob_larger_than_the_cap_is_refused_before_it_is_read(store):
+    cid = store.put(b"y" * 5000)
+    with pytest.raises(BlobTooLarge, match="holds 5,000 bytes, more than the 4,999 allowed"):
+        store.get(cid, max_bytes=4999)
+    assert store.get(cid, max_bytes=5000) == b"y" * 5000

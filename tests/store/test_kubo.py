@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from hessian_common.errors import BlobNotFound, StoreError, StoreUnavailable
+from hessian_common.errors import BlobNotFound, BlobTooLarge, StoreError, StoreUnavailable
 from hessian_common.store import CHUNK_SIZE, KuboStore, cid_of
 from tests.fixtures.procs import free_port
 
@@ -105,3 +105,33 @@ def test_real_kubo_missing_blob(kubo_url):
         store.pin(cid)
     with pytest.raises(StoreError):
         store.get(cid)
+
+
+class _Flood(BaseHTTPRequestHandler):
+    """A node that ignores ``--length`` and sends bytes for ever on ``cat``."""
+
+    def do_POST(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        try:
+            for _ in range(10_000):  # 640 MB if the client read it all
+                self.wfile.write(b"x" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_node_that_ignores_the_length_is_read_no_further_than_the_cap():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flood)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = KuboStore(f"http://127.0.0.1:{server.server_address[1]}", timeout=10)
+        with pytest.raises(BlobTooLarge, match="more than the 100,000 bytes"):
+            store.get(cid_of(b"x"), max_bytes=100_000)
+    finally:
+        server.shutdown()
+        server.server_close()
