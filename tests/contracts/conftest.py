@@ -28,6 +28,8 @@ WINDOW = 3_600
 DAY = 86_400
 REVEAL_WINDOW = 2 * DAY
 U64 = 2**64 - 1
+ETH = "0x0000000000000000000000000000000000000000"
+"""The contracts' currency id of ether (``address(0)``)."""
 TX_GAS = 3_000_000
 
 
