@@ -146,11 +146,11 @@ contract ModelRepository is Payments {
     }
 
     /// @notice The stored state of a model (CIDs are in events, see the contract notice).
-    /// @dev Packed so that the hot paths touch as few slots as before the currency existed:
-    /// {submitUpdate} reads slots 0-6 but writes only 1, 2 and 5; an accepted evaluation
-    /// writes 1-5 (the currency is read with `remaining`, the deposit with `acceptedRows`). Every
-    /// slot an evaluation or a submission writes is non-zero from creation (slot 2 from the
-    /// first submission), so neither pays for a new slot but the owner's pending balance.
+    /// @dev Packed so that the hot paths touch no more slots than before the currency existed:
+    /// {submitUpdate} writes slots 1, 2 and 5; an accepted evaluation writes 1-5 (the currency
+    /// is read with `remaining`, the deposit with `acceptedRows`), a rejection 1 and 2. Every
+    /// slot a submission or an evaluation writes is non-zero from creation (slot 2 holds the
+    /// evaluation window), so neither pays for a new slot but the owner's pending balance.
     struct Model {
         // slot 0
         address lender;
@@ -169,12 +169,12 @@ contract ModelRepository is Payments {
         uint40 deadline;
         uint32 submissionCount;
         uint96 reserved;
-        // slot 2
+        // slot 2 (non-zero from creation: the evaluation window)
         uint32 waitingCount;
         uint32 acceptedCount;
         uint32 paidCount;
         uint32 rejectedCount;
-        uint32 claimedCount;
+        uint32 evaluationWindow;
         uint32 lastAcceptedUpdateId;
         uint32 head;
         uint32 tail;
@@ -198,11 +198,11 @@ contract ModelRepository is Payments {
         // slot 6
         uint96 staleReward;
         uint96 pool;
-        uint32 evaluationWindow;
         uint32 revealWindow;
         // slot 7
         uint96 claimed;
         uint96 reclaimed;
+        uint32 claimedCount;
         // slot 8
         bytes32 testSetCommitment;
     }
@@ -440,7 +440,7 @@ contract ModelRepository is Payments {
         Terms calldata t,
         address currency,
         uint256 bounty
-    ) external payable nonReentrant returns (uint256 modelId) {
+    ) external payable returns (uint256 modelId) {
         modelId = _createModel(specCid, testSetCommitment, t, currency, bounty);
     }
 
@@ -456,13 +456,13 @@ contract ModelRepository is Payments {
         address currency,
         uint256 bounty,
         Permit calldata p
-    ) external nonReentrant returns (uint256 modelId) {
+    ) external returns (uint256 modelId) {
         _permit(currency, msg.sender, p);
         modelId = _createModel(specCid, testSetCommitment, t, currency, bounty);
     }
 
-    /// Checks, records the model, then pulls the bounty (checks-effects-interactions; the
-    /// callers hold the reentrancy guard, and the pull reverts everything if it falls short).
+    /// Checks, records the model, then pulls the bounty (checks-effects-interactions; the pull
+    /// holds the reentrancy guard and reverts everything if it falls short).
     function _createModel(
         string calldata specCid,
         bytes32 testSetCommitment,
@@ -513,8 +513,9 @@ contract ModelRepository is Payments {
         m.submissionDeposit = t.submissionDeposit;
         m.maxRows = t.maxRows;
         m.testSetCommitment = testSetCommitment;
+        _openCurrency(currency);
         emit ModelCreated(modelId, msg.sender, currency, specCid, t, bounty, testSetCommitment);
-        _take(currency, msg.sender, bounty);
+        _pull(currency, bounty);
     }
 
     /// @notice Record the lender's evaluation of the oldest waiting submission of its model and
@@ -678,7 +679,7 @@ contract ModelRepository is Payments {
         bytes32 datasetDigest,
         uint64 rows,
         uint96 minStaleReserve
-    ) external payable nonReentrant returns (uint256 updateId) {
+    ) external payable returns (uint256 updateId) {
         updateId = _submitUpdate(modelId, updateCid, datasetDigest, rows, minStaleReserve);
     }
 
@@ -694,13 +695,14 @@ contract ModelRepository is Payments {
         uint64 rows,
         uint96 minStaleReserve,
         Permit calldata p
-    ) external nonReentrant returns (uint256 updateId) {
+    ) external returns (uint256 updateId) {
         _permit(_model(modelId).currency, msg.sender, p);
         updateId = _submitUpdate(modelId, updateCid, datasetDigest, rows, minStaleReserve);
     }
 
     /// Checks, queues the submission, then pulls a token deposit (checks-effects-interactions;
-    /// the callers hold the reentrancy guard, and the pull reverts everything if it falls short).
+    /// the pull holds the reentrancy guard and reverts everything if it falls short). An ether
+    /// submission calls nothing outside.
     function _submitUpdate(
         uint256 modelId,
         string calldata updateCid,
@@ -760,7 +762,7 @@ contract ModelRepository is Payments {
             rows,
             reserve
         );
-        if (currency != ETH) _take(currency, msg.sender, m.submissionDeposit);
+        if (currency != ETH) _pull(currency, m.submissionDeposit);
     }
 
     /// @notice Settle the oldest waiting submission of a model once the lender left it waiting
@@ -1024,6 +1026,15 @@ contract ModelRepository is Payments {
 
     function _revealDeadline(Model storage m) private view returns (uint256) {
         return uint256(m.deadline) + m.evaluationWindow + m.revealWindow;
+    }
+
+    /// Take `amount` of `currency` from the caller (ether: check `msg.value`; a token: pull and
+    /// measure, see {Payments-_take}), holding the reentrancy guard while the token runs: a
+    /// token that calls back into {Payments-withdraw}, {createModel} or {submitUpdate} of a
+    /// token model is refused; into anything else it only sees the state as if paid (the
+    /// effects are written) and, if it moves its own balance, the measurement reverts it all.
+    function _pull(address currency, uint256 amount) private nonReentrant {
+        _take(currency, msg.sender, amount);
     }
 
     /// Take the head `s` off its model's queue and give its stale reserve back.
