@@ -77,6 +77,16 @@ def resolve_account(account: str | None, keystore: Path | None, passphrase: str 
     is_flag=True,
     help="Deploy a new ModelRepository even if this chain has a usable one recorded.",
 )
+@click.option(
+    "--tokens/--no-tokens",
+    default=True,
+    show_default=True,
+    help="Also deploy HSN and, on a local development chain, TestUSD (reused when recorded).",
+)
+@click.option(
+    "--hsn-recipient",
+    help="Address that receives HSN's whole fixed supply (default: the deploying account).",
+)
 def deploy(
     rpc_url: str | None,
     account: str | None,
@@ -84,13 +94,18 @@ def deploy(
     deployments_dir: Path | None,
     loanbook: bool,
     new_repository: bool,
+    tokens: bool,
+    hsn_recipient: str | None,
 ) -> None:
-    """Compile and deploy ModelRepository and a LoanBook; record them in deployments/.
+    """Compile and deploy ModelRepository, a LoanBook and the tokens; record them in
+    deployments/.
 
     A ModelRepository already recorded for this chain (code present, same ABI) is reused, so
     running it again only adds a new LoanBook; without a usable record (or with
     --new-repository) a new ModelRepository is deployed first. With --no-loanbook only a new
-    ModelRepository is deployed.
+    ModelRepository is deployed. The tokens: HSN (a fixed supply of one billion, minted to
+    --hsn-recipient) and, on a local development chain only, the TestUSD test dollar token;
+    recorded ones are reused (a new HSN would leave every balance of the old one behind).
     """
     from hessian_common.chain.client import ChainClient, connect
     from hessian_common.chain.deploy import (
@@ -126,6 +141,8 @@ def deploy(
     click.echo(f"  chain id {dep.chain_id}, block {dep.block}, deployer {dep.deployer}")
     click.echo(f"  abi sha256 {dep.abi_sha256}")
     click.echo(f"  record: {path}")
+    if tokens:
+        _deploy_tokens(client, settings.deployments_dir, hsn_recipient)
     if not loanbook:
         return
     book_address = deploy_loanbook(client, address, settings.deployments_dir)
@@ -135,6 +152,24 @@ def deploy(
     click.echo(f"  chain id {book.chain_id}, block {book.block}, deployer {book.deployer}")
     click.echo(f"  abi sha256 {book.abi_sha256}")
     click.echo(f"  record: {book_path}")
+
+
+def _deploy_tokens(client: Any, deployments_dir: Path, hsn_recipient: str | None) -> None:
+    """Deploy (or reuse) HSN and, on a dev chain, TestUSD; say where they are."""
+    from hessian_common.chain.deploy import deploy_tokens, deployment_path
+    from hessian_common.chain.token import Token
+
+    done = deploy_tokens(client, deployments_dir, hsn_recipient=hsn_recipient)
+    for name, (address, fresh) in done.items():
+        currency = Token(client, address).currency()
+        verb = "deployed" if fresh else "reused (recorded, code present, same ABI)"
+        click.echo(f"{name} ({currency.symbol}, {currency.decimals} decimals) {verb} at {address}")
+        click.echo(f"  record: {deployment_path(client.chain_id, deployments_dir, name)}")
+    if "TestUSD" not in done:
+        click.echo(
+            f"TestUSD not deployed: chain {client.chain_id} is not a local development chain "
+            "(name a real dollar token's address there)"
+        )
 
 
 def measure_gas() -> list[tuple[str, str, int]]:

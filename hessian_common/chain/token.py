@@ -23,6 +23,7 @@ printable symbol and otherwise names the token by its address.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from eth_abi import encode as abi_encode
@@ -35,6 +36,7 @@ from hessian_common.chain.client import ChainClient, node_errors
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ChainError, ConfigError
 from hessian_common.format import ETH, Currency, format_amount, short_addr
+from hessian_common.numbers import NumberFormatError, parse_decimal
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 """The currency id of ether in the contracts (``address(0)``)."""
@@ -184,6 +186,32 @@ def currency_of(
             ) from None
         symbol = None
     return token_currency(address, _clean_symbol(symbol, address), decimals)
+
+
+def to_units(amount: str | Decimal | int, currency: Currency) -> int:
+    """A whole-unit amount (``"12.5"``, ``Decimal("12.5")``) in base units of ``currency``
+    (``12_500_000`` for a 6-decimal token), read by the one number rule of
+    :mod:`hessian_common.numbers`.
+
+    Raises
+    ------
+    ConfigError
+        Not a number, negative, or more decimals than the currency has (``0.0000001`` of a
+        6-decimal token is not an amount).
+    """
+    try:
+        value = amount if isinstance(amount, Decimal | int) else parse_decimal(str(amount))
+    except NumberFormatError as exc:
+        raise ConfigError(f"amount {amount!r}: {exc.reason}") from None
+    units = Decimal(value) * currency.unit
+    if units < 0:
+        raise ConfigError(f"amount {amount!r} is negative")
+    if units != units.to_integral_value():
+        raise ConfigError(
+            f"amount {amount!r} has more decimals than {currency.symbol} has "
+            f"({currency.decimals})"
+        )
+    return int(units)
 
 
 class Token(ContractWrapper):
@@ -479,5 +507,6 @@ __all__ = [
     "currency_of",
     "fund",
     "is_ether",
+    "to_units",
     "token_currency",
 ]
