@@ -27,14 +27,16 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from hessian_common.chain.client import ChainClient, node_errors
 from hessian_common.chain.wrapper import ContractWrapper
-from hessian_common.errors import ChainError, ConfigError
+from hessian_common.errors import ChainError, ChainUnavailable, ConfigError
 from hessian_common.format import ETH, Currency, format_amount, short_addr
 from hessian_common.numbers import NumberFormatError, parse_decimal
 
@@ -55,6 +57,10 @@ PERMIT_LIFETIME = 3_600
 
 HSN_SUPPLY = 1_000_000_000 * 10**18
 """HSN's fixed supply: one billion tokens of 18 decimals, minted once at deployment."""
+
+_ANSWER_ERRORS = (ChainError, ValueError, OverflowError, TypeError, Web3Exception, DecodingError)
+"""What a contract that does not answer a view like an ERC-20 raises (reverts, no such
+function, undecodable output); :class:`ChainUnavailable` is always re-raised first."""
 
 _PERMIT_TYPES = [
     {"name": "owner", "type": "address"},
@@ -117,11 +123,15 @@ def currency_address(currency: Currency | str | None) -> str:
 
 
 def _clean_symbol(value: Any, address: str) -> str:
-    """A token's ``symbol()`` if short and printable, else the token's short address."""
-    if isinstance(value, str):
-        text = value.strip()
-        if 0 < len(text) <= MAX_SYMBOL and text.isprintable():
-            return text
+    """A token's ``symbol()`` if it is 1 to :data:`MAX_SYMBOL` letters, digits or ``$._+-``,
+    else the token's short address (a symbol is a stranger's string: no markup, no control
+    characters, no look-alike of a sentence)."""
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_SYMBOL
+        and all(ch.isalnum() or ch in "$._+-" for ch in value)
+    ):
+        return value
     return short_addr(address)
 
 
@@ -169,7 +179,9 @@ def currency_of(
         decimals = int(client.call(token.fn.decimals()))
         if not 0 <= decimals <= MAX_DECIMALS:
             raise ConfigError(f"decimals() is {decimals}, above {MAX_DECIMALS}")
-    except (ChainError, ConfigError, ValueError, OverflowError) as exc:
+    except ChainUnavailable:
+        raise
+    except _ANSWER_ERRORS as exc:
         if strict:
             raise ConfigError(
                 f"the contract at {address} on {where} does not answer decimals() like an "
@@ -178,7 +190,9 @@ def currency_of(
         return token_currency(address, short_addr(address), 0)
     try:
         symbol = client.call(token.fn.symbol())
-    except (ChainError, ValueError, OverflowError) as exc:
+    except ChainUnavailable:
+        raise
+    except _ANSWER_ERRORS as exc:
         if strict:
             raise ConfigError(
                 f"the contract at {address} on {where} does not answer symbol() like an "
@@ -316,7 +330,9 @@ class Token(ContractWrapper):
                 bitmap = int.from_bytes(bytes(HexBytes(fields)), "big")
                 names = [key for key, _ in _DOMAIN_FIELDS]
                 domain = {names[bit]: values[bit] for bit in range(len(names)) if bitmap >> bit & 1}
-            except (ChainError, ValueError, OverflowError):
+            except ChainUnavailable:
+                raise
+            except _ANSWER_ERRORS:
                 domain = {
                     "name": self.client.call(self.fn.name()),
                     "version": "1",
@@ -335,7 +351,9 @@ class Token(ContractWrapper):
                 expected = bytes(self.client.call(self.fn.DOMAIN_SEPARATOR()))
                 ours = _domain_separator(self.domain())
                 self._immutables["permit"] = ours == expected
-            except (ChainError, ValueError, OverflowError, TypeError):
+            except ChainUnavailable:
+                raise
+            except _ANSWER_ERRORS:
                 self._immutables["permit"] = False
         return bool(self._immutables["permit"])
 
