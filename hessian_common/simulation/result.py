@@ -69,11 +69,13 @@ class SubmissionOutcome:
     status: str
     update_id: int | None = None
     error: str | None = None
-    reason: str | None = None
-    rows: int = 0
     new_score: float | None = None
     score_after: float = 0.0
     reward_wei: int = 0
+    reason: str | None = None
+    """The lender's reason code on chain (``accepted``, ``worse``, ``malformed``, ...)."""
+    rows: int = 0
+    """Rows declared on chain."""
 
 
 @dataclass
@@ -102,7 +104,6 @@ class MechanismOutcome:
     initial_score: float
     target_score: float
     final_score: float
-    min_gain_ppm: int = 0
     submissions: list[SubmissionOutcome] = field(default_factory=list)
     rewards_wei: dict[int, int] = field(default_factory=dict)
     withdrawn_wei: dict[int, int] = field(default_factory=dict)
@@ -113,6 +114,8 @@ class MechanismOutcome:
     escrow_chain: dict[str, int] = field(default_factory=dict)
     escrow_mirror: dict[str, int] = field(default_factory=dict)
     audit: AuditOutcome | None = None
+    min_gain_ppm: int = 0
+    """The model's minimum paid gain (ppm)."""
 
     @property
     def history(self) -> list[float]:
@@ -215,17 +218,21 @@ class LendingOutcome:
                 flows[m - 1] += wei / self.wei_per_dollar
         return flows.tolist()
 
-    def summary(self) -> dict[str, Any]:
-        """The ``lending`` block of the run's ``--json`` summary."""
-        applied = [b for b in self.borrowers if b.status != "failed"]
-        funded = self.funded
-        returns = tables.portfolio_returns(
-            funded,
+    def returns(self) -> dict[str, Any]:
+        """Realised vs expected return of the funded loans (:func:`.tables.portfolio_returns`)."""
+        return tables.portfolio_returns(
+            self.funded,
             self.realised_flows(),
             self.expected_flows,
             self.wei_per_dollar,
             self.policy.get("required_return"),
         )
+
+    def summary(self) -> dict[str, Any]:
+        """The ``lending`` block of the run's ``--json`` summary."""
+        applied = [b for b in self.borrowers if b.status != "failed"]
+        funded = self.funded
+        returns = self.returns()
         return {
             "model_id": self.model_id,
             "mechanism": self.mechanism,
@@ -348,10 +355,10 @@ class SimulationResult:
             }
         kind_of = {o.index: o.kind for o in self.owners}
         attempts = {k: 0 for k in kinds}
-        refused = {k: 0 for k in kinds}
+        stopped = {k: 0 for k in kinds}  # refused by the contract or rejected by the lender
         for s in main.submissions:
             attempts[kind_of[s.owner]] += 1
-            refused[kind_of[s.owner]] += s.status == "refused"
+            stopped[kind_of[s.owner]] += s.status in ("refused", "rejected")
         return {
             "owners": len(self.owners),
             "bad_owners": len(self.bad_indices()),
@@ -368,9 +375,11 @@ class SimulationResult:
             ),
             "audit_mismatches": self.audit_mismatches(),
             "audits_ok": all(r.audit.ok for r in self.runs if r.audit is not None),
-            "replays_rejected": refused.get("replay", 0),
+            "stopped_by_kind": {k: stopped[k] for k in sorted(kinds) if k != "honest"},
+            "attempts_by_kind": {k: attempts[k] for k in sorted(kinds) if k != "honest"},
+            "replays_rejected": stopped.get("replay", 0),
             "replays_attempted": attempts.get("replay", 0),
-            "copies_refused_by_contract": refused.get("copy", 0),
+            "copies_rejected": stopped.get("copy", 0),
             "copies_attempted": attempts.get("copy", 0),
             "phases_s": {k: round(v, 3) for k, v in self.phases.items()},
             "total_s": round(sum(self.phases.values()), 3),
