@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from hessian_common.errors import ConfigError
-from hessian_common.lending.pricing import balances, expected_cash_flows, installment
 from hessian_common.lending.desk import PD_BUCKETS
+from hessian_common.lending.pricing import balances, expected_cash_flows, installment
 from hessian_common.simulation.lending import draw_instalments_paid
 from hessian_common.simulation.report import LENDING_PLOTS, PLOTS, write_report
 from hessian_common.simulation.result import (
