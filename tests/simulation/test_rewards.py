@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hessian_common.errors import ConfigError, DataError
 from hessian_common.rewards import (
@@ -234,3 +236,66 @@ def test_row_weighted_owners_take_the_step_of_their_place_in_the_coalition() -> 
     np.testing.assert_allclose(res.values.sum(), u(perm) - res.empty_score, atol=1e-12)
     with pytest.raises(ConfigError, match="base_rows"):
         SequentialUtility(updates, w0, X_hold, y_hold, base_rows=-1)
+
+
+_steps = st.lists(
+    st.tuples(st.booleans(), st.integers(-20_000, 60_000), st.booleans()), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mechanism=st.sampled_from(list(Mechanism)),
+    bounty=st.integers(1, 10**19),
+    min_gain=st.integers(0, 20_000),
+    stale_tenths=st.integers(1, 10),
+    steps=_steps,
+)
+def test_escrow_never_creates_or_loses_money(mechanism, bounty, min_gain, stale_tenths, steps):
+    """Any FIFO sequence of submissions, each evaluated (accepted or not, any score) or settled
+    stale, then close, claims and reclaim: paid + owed + remaining + reclaimed = bounty after
+    every call, the stale reserves fit in what remains, and an accepted update below the
+    minimum paid gain earns nothing."""
+    initial, target = 600_000, 700_000
+    esc = Escrow(
+        mechanism,
+        bounty,
+        initial,
+        target,
+        min_gain=min_gain,
+        stale_reward=max(1, bounty * stale_tenths // 10),
+    )
+
+    def conserved() -> None:
+        b = esc.balances()
+        assert min(b.values()) >= 0 and esc.reserved <= esc.remaining
+        assert b["paid"] + b["owed"] + b["remaining"] + b["reclaimed"] == bounty
+
+    for key, _ in enumerate(steps):
+        esc.submit(key, f"o{key}")
+        conserved()
+    best = initial
+    for key, (accepted, delta, stale) in enumerate(steps):
+        if stale:
+            reserve = esc.subs[key].amount
+            assert esc.settle_stale(key) == reserve
+        else:
+            score = best + delta
+            reward = esc.evaluate(key, accepted, score)
+            if not accepted or score - best < max(min_gain, 1):
+                assert reward == 0 and esc.subs[key].gain == 0
+            best = max(best, score) if accepted else best
+        conserved()
+    if esc.is_open:
+        esc.close()
+    assert esc.finalized
+    if mechanism is not Mechanism.IMPROVEMENT:
+        for key, s in list(esc.subs.items()):
+            if s.gain > 0:
+                esc.claim_share(key)
+                conserved()
+        assert esc.balances()["owed"] == 0
+    if esc.remaining:
+        esc.reclaim()
+    conserved()
+    assert sum(esc.by_owner().values()) == esc.balances()["paid"]
