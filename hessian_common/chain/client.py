@@ -19,7 +19,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -511,6 +511,17 @@ def revert_data(exc: BaseException) -> bytes:
 # ---------------------------------------------------------------- the client
 
 
+@dataclass(frozen=True)
+class BatchCall:
+    """One call of :meth:`ChainClient.transact_batch`: a bound contract function
+    (``contract.functions.f(args)``), the wei it sends, and who signs it (default: the
+    client's account)."""
+
+    fn: Any
+    value: int = 0
+    account: LocalAccount | None = None
+
+
 class ChainClient:
     """Sends transactions signed by ``account`` to the node behind ``w3``.
 
@@ -591,6 +602,86 @@ class ChainClient:
         built = self._guard(lambda: fn.build_transaction({**tx, "gas": gas, "nonce": 0}), fn)
         return self._send({k: built[k] for k in ("to", "data", "value", "gas")}, fn)
 
+    def transact_batch(
+        self, calls: Sequence[BatchCall], gas: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Sign and send many contract calls at once; return their receipts, in order.
+
+        Each :class:`BatchCall` is signed by its own ``account`` (default: this client's),
+        with nonces counted here from each sender's pending count (this client's own next
+        nonce included) and the fee fields of :meth:`_fees` read once for the whole batch;
+        then every receipt is awaited. ``gas``: one gas limit for every call (skips the
+        per-call estimate; each call is then only checked when mined); ``None`` estimates
+        each. Raises :class:`ContractRevert` (decoded, naming the call) for the first call
+        that reverted when mined, :class:`ChainUnavailable` if the node is unreachable.
+        """
+        if not calls:
+            return []
+        hashes: list[Any] = []
+        sent: list[tuple[BatchCall, dict[str, Any]]] = []
+        with node_errors(self.url), self._lock:
+            fees = self._fees()
+            nonces: dict[str, int] = {}
+            for call in calls:
+                signer = call.account or self.account
+                addr = signer.address
+                if addr not in nonces:
+                    nonces[addr] = int(self.w3.eth.get_transaction_count(addr, "pending"))
+                    if addr == self.address:
+                        nonces[addr] = max(nonces[addr], self._next_nonce or 0)
+                tx: dict[str, Any] = {"from": addr, "value": int(call.value)}
+                limit = gas
+                if limit is None:
+                    limit = self._gas_limit(
+                        lambda t=tx, f=call.fn: f.estimate_gas(t),
+                        lambda t=tx, f=call.fn: f.call(t),
+                        call.fn,
+                    )
+                built = self._guard(
+                    lambda t=tx, f=call.fn, g=limit: f.build_transaction(
+                        {**t, "gas": g, "nonce": 0}
+                    ),
+                    call.fn,
+                )
+                full = {
+                    **{k: built[k] for k in ("to", "data", "value", "gas")},
+                    **fees,
+                    "nonce": nonces[addr],
+                    "chainId": self.chain_id,
+                }
+                signed = signer.sign_transaction(full)
+                hashes.append(
+                    self._guard(
+                        lambda raw=signed.raw_transaction: self.w3.eth.send_raw_transaction(raw),
+                        call.fn,
+                    )
+                )
+                sent.append((call, full))
+                nonces[addr] += 1
+            if self.address in nonces:
+                self._next_nonce = nonces[self.address]
+        receipts = []
+        with node_errors(self.url):
+            for tx_hash in hashes:
+                try:
+                    receipts.append(
+                        dict(
+                            self.w3.eth.wait_for_transaction_receipt(
+                                tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.01
+                            )
+                        )
+                    )
+                except TimeExhausted as exc:
+                    raise ChainError(
+                        f"transaction 0x{HexBytes(tx_hash).hex()} not mined within "
+                        f"{RECEIPT_TIMEOUT:.0f}s on {self.url}"
+                    ) from exc
+        for (call, full), receipt in zip(sent, receipts, strict=True):
+            if receipt["status"] != 1:
+                sender = (call.account or self.account).address
+                self._raise_mined_revert(full, receipt, call.fn, sender)
+        return receipts
+
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> dict[str, Any]:
         """Deploy a contract; the receipt's ``contractAddress`` is its address."""
         self.errors.add_abi(abi)
@@ -661,9 +752,14 @@ class ChainClient:
             self._raise_mined_revert(full, receipt, fn)
         return dict(receipt)
 
-    def _raise_mined_revert(self, tx: dict[str, Any], receipt: Any, fn: Any) -> None:
+    def _raise_mined_revert(
+        self, tx: dict[str, Any], receipt: Any, fn: Any, sender: str | None = None
+    ) -> None:
         """Replay a failed transaction as a call at its block to recover the revert data."""
-        call = {"from": self.address, **{k: tx[k] for k in ("to", "data", "value") if k in tx}}
+        call = {
+            "from": sender or self.address,
+            **{k: tx[k] for k in ("to", "data", "value") if k in tx},
+        }
         data = b""
         try:
             with node_errors(self.url):

@@ -33,13 +33,16 @@ everything owed once ``k = n``. It never falls as time passes (at a due date
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 
+from hessian_common.chain.client import BatchCall
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
 from hessian_common.types import CID, PPM, Wei
@@ -307,6 +310,17 @@ class LoanBook(ContractWrapper):
         now, and paying all of it repays the loan; a DEFAULTED one: at most what is
         outstanding)."""
         return self.client.transact(self.fn.repay(loan_id), value=amount_wei)
+
+    def repay_batch(
+        self, payments: Sequence[tuple[LocalAccount, int, int]], gas: int | None = None
+    ) -> list[dict[str, Any]]:
+        """``repay`` of many loans at once, each signed by its payer: ``[(account, loan_id,
+        wei)]`` -> receipts in order (:meth:`ChainClient.transact_batch`: nonces and fees
+        handled there; ``gas`` one limit for every call)."""
+        return self.client.transact_batch(
+            [BatchCall(self.fn.repay(int(i)), int(wei), acct) for acct, i, wei in payments],
+            gas=gas,
+        )
 
     def repay_all(self, loan_id: int, amount_wei: int) -> dict[str, Any]:
         """``repayAll``: pay the loan off early sending ``amount_wei`` (at least the payoff at

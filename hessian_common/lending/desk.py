@@ -72,8 +72,10 @@ CALIBRATION_FILE = "calibration.json"
 KEY_FILE = "application_key.json"
 POLICY_FILE = "policy.json"
 
-PD_BUCKETS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.35, 1.0000001)
-"""Edges of the PD buckets of :meth:`LendingDesk.performance` (last: above the default cap)."""
+PD_BUCKETS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 1.0000001)
+"""Edges of the PD buckets ``[lo, hi)`` of :meth:`LendingDesk.performance` and of the
+simulation's calibration tables (last: above the default cap; its upper edge is past 1 so a
+PD of exactly 1 falls in it)."""
 
 
 def _noop(*_a: Any, **_k: Any) -> None:
