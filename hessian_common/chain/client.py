@@ -18,7 +18,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -506,6 +506,17 @@ def revert_data(exc: BaseException) -> bytes:
 # ---------------------------------------------------------------- the client
 
 
+@dataclass(frozen=True)
+class BatchCall:
+    """One call of :meth:`ChainClient.transact_batch`: a bound contract function
+    (``contract.functions.f(args)``), the wei it sends, and who signs it (default: the
+    client's account)."""
+
+    fn: Any
+    value: int = 0
+    account: LocalAccount | None = None
+
+
 class ChainClient:
     """Sends transactions signed by ``account`` to the node behind ``w3``.
 
@@ -586,6 +597,86 @@ class ChainClient:
         built = self._guard(lambda: fn.build_transaction({**tx, "gas": gas, "nonce": 0}), fn)
         return self._send({k: built[k] for k in ("to", "data", "value", "gas")}, fn)
 
+    def transact_batch(
+        self, calls: Sequence[BatchCall], gas: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Sign and send many contract calls at once; return their receipts, in order.
+
+        Each :class:`BatchCall` is signed by its own ``account`` (default: this client's),
+        with nonces counted here from each sender's pending count (this client's own next
+        nonce included) and the fee fields of :meth:`_fees` read once for the whole batch;
+        then every receipt is awaited. ``gas``: one gas limit for every call (skips the
+        per-call estimate; each call is then only checked when mined); ``None`` estimates
+        each. Raises :class:`ContractRevert` (decoded, naming the call) for the first call
+        that reverted when mined, :class:`ChainUnavailable` if the node is unreachable.
+        """
+        if not calls:
+            return []
+        hashes: list[Any] = []
+        sent: list[tuple[BatchCall, dict[str, Any]]] = []
+        with node_errors(self.url), self._lock:
+            fees = self._fees()
+            nonces: dict[str, int] = {}
+            for call in calls:
+                signer = call.account or self.account
+                addr = signer.address
+                if addr not in nonces:
+                    nonces[addr] = int(self.w3.eth.get_transaction_count(addr, "pending"))
+                    if addr == self.address:
+                        nonces[addr] = max(nonces[addr], self._next_nonce or 0)
+                tx: dict[str, Any] = {"from": addr, "value": int(call.value)}
+                limit = gas
+                if limit is None:
+                    limit = self._gas_limit(
+                        lambda t=tx, f=call.fn: f.estimate_gas(t),
+                        lambda t=tx, f=call.fn: f.call(t),
+                        call.fn,
+                    )
+                built = self._guard(
+                    lambda t=tx, f=call.fn, g=limit: f.build_transaction(
+                        {**t, "gas": g, "nonce": 0}
+                    ),
+                    call.fn,
+                )
+                full = {
+                    **{k: built[k] for k in ("to", "data", "value", "gas")},
+                    **fees,
+                    "nonce": nonces[addr],
+                    "chainId": self.chain_id,
+                }
+                signed = signer.sign_transaction(full)
+                hashes.append(
+                    self._guard(
+                        lambda raw=signed.raw_transaction: self.w3.eth.send_raw_transaction(raw),
+                        call.fn,
+                    )
+                )
+                sent.append((call, full))
+                nonces[addr] += 1
+            if self.address in nonces:
+                self._next_nonce = nonces[self.address]
+        receipts = []
+        with node_errors(self.url):
+            for tx_hash in hashes:
+                try:
+                    receipts.append(
+                        dict(
+                            self.w3.eth.wait_for_transaction_receipt(
+                                tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.01
+                            )
+                        )
+                    )
+                except TimeExhausted as exc:
+                    raise ChainError(
+                        f"transaction 0x{HexBytes(tx_hash).hex()} not mined within "
+                        f"{RECEIPT_TIMEOUT:.0f}s on {self.url}"
+                    ) from exc
+        for (call, full), receipt in zip(sent, receipts, strict=True):
+            if receipt["status"] != 1:
+                sender = (call.account or self.account).address
+                self._raise_mined_revert(full, receipt, call.fn, sender)
+        return receipts
+
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> dict[str, Any]:
         """Deploy a contract; the receipt's ``contractAddress`` is its address."""
         self.errors.add_abi(abi)
@@ -647,9 +738,14 @@ class ChainClient:
             self._raise_mined_revert(full, receipt, fn)
         return dict(receipt)
 
-    def _raise_mined_revert(self, tx: dict[str, Any], receipt: Any, fn: Any) -> None:
+    def _raise_mined_revert(
+        self, tx: dict[str, Any], receipt: Any, fn: Any, sender: str | None = None
+    ) -> None:
         """Replay a failed transaction as a call at its block to recover the revert data."""
-        call = {"from": self.address, **{k: tx[k] for k in ("to", "data", "value") if k in tx}}
+        call = {
+            "from": sender or self.address,
+            **{k: tx[k] for k in ("to", "data", "value") if k in tx},
+        }
         data = b""
         try:
             with node_errors(self.url):
@@ -696,89 +792,6 @@ def fee_fields(w3: Web3) -> dict[str, int]:
     except (Web3RPCError, ValueError, AttributeError):
         tip = DEFAULT_PRIORITY_FEE
     return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
-
-
-@dataclass(frozen=True)
-class BatchCall:
-    """One transaction of a :class:`BatchSender` batch: ``data`` (ABI-encoded call) sent to
-    ``to`` with ``value`` wei, signed by ``account``; ``what`` names it in errors."""
-
-    account: LocalAccount
-    to: str
-    data: str | bytes
-    value: int = 0
-    what: str = "transaction"
-
-
-class BatchSender:
-    """Many transactions, from many signers, sent at once and then mined: the batch send of
-    the chain client (e.g. a month of repayments in the simulation).
-
-    :meth:`ChainClient.transact` asks the node for a gas estimate, the nonce and the fees and
-    waits for each receipt before the next. Here each signer's nonce is read once and then
-    counted locally (kept between batches), the fees are read once per batch
-    (:func:`fee_fields`, the same policy as the client) and the gas limit is fixed, so one
-    transaction costs one ``eth_sendRawTransaction`` and one receipt read. A transaction
-    mined with a failure raises :class:`ChainError` naming it (after every receipt is in).
-
-    Parameters
-    ----------
-    w3 : Web3
-        The node.
-    gas : int
-        The gas limit of every transaction (above what the call uses: no estimate is made).
-    """
-
-    def __init__(self, w3: Web3, gas: int) -> None:
-        self.w3 = w3
-        self.gas = int(gas)
-        self.url = node_url(w3)
-        self._nonces: dict[str, int] = {}
-        with node_errors(self.url):
-            self.chain_id = int(w3.eth.chain_id)
-
-    def send(self, calls: list[BatchCall]) -> list[dict[str, Any]]:
-        """Sign and send ``calls`` in order; return their receipts, in the same order."""
-        if not calls:
-            return []
-        with node_errors(self.url):
-            fees = fee_fields(self.w3)
-            hashes = []
-            for call in calls:
-                addr = call.account.address
-                if addr not in self._nonces:
-                    self._nonces[addr] = int(self.w3.eth.get_transaction_count(addr, "pending"))
-                tx = {
-                    "to": Web3.to_checksum_address(call.to),
-                    "data": call.data,
-                    "value": int(call.value),
-                    "gas": self.gas,
-                    "nonce": self._nonces[addr],
-                    "chainId": self.chain_id,
-                    **fees,
-                }
-                signed = call.account.sign_transaction(tx)
-                try:
-                    hashes.append(self.w3.eth.send_raw_transaction(signed.raw_transaction))
-                except Exception:
-                    self._nonces.pop(addr, None)  # re-read it next time
-                    raise
-                self._nonces[addr] += 1
-            receipts = [
-                dict(
-                    self.w3.eth.wait_for_transaction_receipt(
-                        h, timeout=RECEIPT_TIMEOUT, poll_latency=0.01
-                    )
-                )
-                for h in hashes
-            ]
-        for call, receipt in zip(calls, receipts, strict=True):
-            if receipt["status"] != 1:
-                raise ChainError(
-                    f"{call.what} reverted in block {receipt['blockNumber']} on {self.url} "
-                    f"(to {call.to})"
-                )
-        return receipts
 
 
 def _is_revert(exc: BaseException) -> bool:

@@ -33,6 +33,7 @@ everything owed once ``k = n``. It never falls as time passes (at a due date
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -40,7 +41,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from hessian_common.chain.client import BatchCall, BatchSender
+from hessian_common.chain.client import BatchCall
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
 from hessian_common.types import CID, PPM, Wei, bytes32
@@ -304,22 +305,14 @@ class LoanBook(ContractWrapper):
         return self.client.transact(self.fn.repay(loan_id), value=amount_wei)
 
     def repay_batch(
-        self, sender: BatchSender, payments: list[tuple[LocalAccount, int, int]]
+        self, payments: Sequence[tuple[LocalAccount, int, int]], gas: int | None = None
     ) -> list[dict[str, Any]]:
-        """``repay`` of many loans at once through ``sender`` (:class:`BatchSender`, which
-        fixes the gas limit): ``[(borrower account, loan id, wei)]`` -> receipts, in order;
-        a mined revert raises ``ChainError`` naming the loan."""
-        return sender.send(
-            [
-                BatchCall(
-                    account,
-                    self.address,
-                    self.contract.encode_abi("repay", args=[int(loan_id)]),
-                    int(wei),
-                    what=f"repay of loan {int(loan_id)} (LoanBook {self.address})",
-                )
-                for account, loan_id, wei in payments
-            ]
+        """``repay`` of many loans at once, each signed by its payer: ``[(account, loan_id,
+        wei)]`` -> receipts in order (:meth:`ChainClient.transact_batch`: nonces and fees
+        handled there; ``gas`` one limit for every call)."""
+        return self.client.transact_batch(
+            [BatchCall(self.fn.repay(int(i)), int(wei), acct) for acct, i, wei in payments],
+            gas=gas,
         )
 
     def repay_all(self, loan_id: int, amount_wei: int) -> dict[str, Any]:

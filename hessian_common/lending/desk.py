@@ -81,6 +81,10 @@ CALIBRATION_FILE = "calibration.json"
 KEY_FILE = "application_key.json"
 POLICY_FILE = "policy.json"
 
+def _noop(*_a: Any, **_k: Any) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class DeployedModel:
     """One of our deployed models: chain state, the public policy and the calibration."""

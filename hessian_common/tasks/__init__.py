@@ -1,7 +1,7 @@
 """The lender's side of training tasks: post a task, evaluate submissions, close, reclaim,
 reveal, audit.
 
-Why ``tasks`` (this package was ``hessian_common.lender`` until issue 14): it sat beside
+Why ``tasks`` (this package was ``hessian_common.tasks`` until issue 14): it sat beside
 :mod:`hessian_common.lending` (deploying a closed model to decide *loans*), and "lender" and
 "lending" told a newcomer nothing about which one a change belongs in. A *training task* is
 what the lender posts and the owners answer (the company app's "New task" page, ``TaskParams``,

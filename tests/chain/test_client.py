@@ -7,8 +7,6 @@ import json
 import pytest
 
 from hessian_common.chain.client import (
-    BatchCall,
-    BatchSender,
     ErrorDecoder,
     connect,
     create_keystore,
@@ -16,13 +14,7 @@ from hessian_common.chain.client import (
     load_keystore,
 )
 from hessian_common.chain.compile import load_artifact
-from hessian_common.errors import (
-    ChainError,
-    ChainUnavailable,
-    ConfigError,
-    ContractRevert,
-    KeyPassphraseError,
-)
+from hessian_common.errors import ChainUnavailable, ConfigError, ContractRevert, KeyPassphraseError
 from tests.fixtures.procs import free_port
 
 
@@ -97,22 +89,3 @@ def test_tx_hash_of_receipts_and_logs():
     assert tx_hash_of({"transactionHash": bytes.fromhex("ab" * 32)}) == h
     assert tx_hash_of({"transactionHash": h}) == h
     assert tx_hash_of({"transactionHash": h[2:]}) == h
-
-
-def test_batch_sender_sends_many_signers_at_once_and_names_a_mined_revert(w3, accounts, repository):
-    """The chain client's batch send: nonces counted locally between batches, the client's
-    fee policy, receipts in order; a call mined with a failure raises ChainError naming it."""
-    sender = BatchSender(w3, gas=100_000)
-    to = accounts[3].address
-    before = w3.eth.get_balance(to)
-    calls = [BatchCall(accounts[i], to, b"", 10**15 * (i + 1)) for i in (1, 2, 1)]
-    receipts = sender.send(calls)
-    assert [r["status"] for r in receipts] == [1, 1, 1]
-    assert [r["from"] for r in receipts] == [accounts[i].address for i in (1, 2, 1)]
-    assert w3.eth.get_balance(to) - before == 10**15 * (2 + 3 + 2)
-    assert len(sender.send([BatchCall(accounts[1], to, b"", 1)])) == 1  # nonce carried on
-    assert sender.send([]) == []
-    bad = BatchCall(accounts[1], repository.address, "0xdeadbeef", what="a call to no function")
-    with pytest.raises(ChainError, match="a call to no function reverted in block"):
-        sender.send([bad])
-    assert sender.send([BatchCall(accounts[1], to, b"", 1)])[0]["status"] == 1
