@@ -643,5 +643,7 @@ an app hands its factory so a chain that is down when the app starts is not fata
 
 def repository_from(source: RepositorySource) -> ModelRepository:
     """The repository ``source`` names: itself, or what the factory returns (which may raise
-    ``ChainUnavailable``). The one place that tells a repository from a factory."""
-    return source if isinstance(source, ModelRepository) else source()
+    ``ChainUnavailable``). The one place that tells a repository from a factory: a factory is
+    callable, a repository (or a stand-in with its methods, such as the simulation's
+    front-running proxy) is not."""
+    return source() if callable(source) else source
