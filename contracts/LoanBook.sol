@@ -18,7 +18,10 @@ import "./products/ProductBase.sol";
 /// ether the money comes as `msg.value`; in a token it is pulled with `transferFrom` after the
 /// payer's `approve` or, in the same transaction, its EIP-2612 permit ({fundWithPermit},
 /// {repayWithPermit}, {repayAllWithPermit}: a borrower signs once per payment); a token that
-/// delivers less than asked (fee on transfer) is refused with {ShortTransfer}. Model
+/// delivers less than asked (fee on transfer) is refused with {ShortTransfer}. Money comes in
+/// last (checks-effects-interactions): a token that calls back while it is pulled finds the
+/// books already updated, and any call back that moves the same token makes the balance
+/// change differ from the amount, which reverts the whole payment ({ShortTransfer}). Model
 /// deployment, sealed applications and the pull payments are {ProductBase}'s (shared with
 /// PolicyBook).
 ///
@@ -290,15 +293,15 @@ contract LoanBook is ProductBase {
     /// the principal is pulled with `transferFrom` (a token that delivers less is refused,
     /// {ShortTransfer}).
     /// Emits a {LoanFunded} event.
-    function fund(uint256 loanId) external payable nonReentrant {
+    function fund(uint256 loanId) external payable {
         (Loan storage l, Deployment storage d) = _fundable(loanId);
-        _take(d.currency, msg.sender, l.principal);
+        _take(_currency(d), msg.sender, l.principal);
     }
 
     /// @notice {fund} in a token, with the lender's EIP-2612 permit for the principal in the
     /// same transaction (an already used or failing permit is ignored: the allowance decides).
     /// Emits a {LoanFunded} event.
-    function fundWithPermit(uint256 loanId, Permit calldata p) external payable nonReentrant {
+    function fundWithPermit(uint256 loanId, Permit calldata p) external payable {
         (Loan storage l, Deployment storage d) = _fundable(loanId);
         _takeWithPermit(d, l.principal, p);
     }
@@ -388,8 +391,8 @@ contract LoanBook is ProductBase {
     /// whole payoff; a late one that caught up (`repaid >= dueBy(now)`) is cured. A DEFAULTED
     /// loan takes up to what is outstanding and is RECOVERED when paid in full.
     /// Emits a {Repayment} event, and {LoanRepaid} or {LoanCured} when that happens.
-    function repay(uint256 loanId, uint256 amount) external payable nonReentrant {
-        _take(_repay(loanId, amount).currency, msg.sender, amount);
+    function repay(uint256 loanId, uint256 amount) external payable {
+        _take(_currency(_repay(loanId, amount)), msg.sender, amount);
     }
 
     /// @notice {repay} in a token with the payer's EIP-2612 permit for `amount` in the same
@@ -399,7 +402,7 @@ contract LoanBook is ProductBase {
         uint256 loanId,
         uint256 amount,
         Permit calldata p
-    ) external payable nonReentrant {
+    ) external payable {
         _takeWithPermit(_repay(loanId, amount), amount, p);
     }
 
@@ -409,9 +412,9 @@ contract LoanBook is ProductBase {
     /// balance. In a token exactly the payoff is pulled (the payer approved at least it). The
     /// loan is REPAID. See the contract notice for the payoff rule.
     /// Emits {Repayment}, {LoanPaidOff} and {LoanRepaid} events.
-    function repayAll(uint256 loanId, uint256 maxAmount) external payable nonReentrant {
+    function repayAll(uint256 loanId, uint256 maxAmount) external payable {
         (Deployment storage d, uint256 amount) = _repayAll(loanId, maxAmount);
-        _take(d.currency, msg.sender, d.currency == ETH ? maxAmount : amount);
+        _take(_currency(d), msg.sender, d.inToken ? amount : maxAmount);
     }
 
     /// @notice {repayAll} in a token with the payer's EIP-2612 permit (for `maxAmount`, or at
@@ -421,9 +424,9 @@ contract LoanBook is ProductBase {
         uint256 loanId,
         uint256 maxAmount,
         Permit calldata p
-    ) external payable nonReentrant {
+    ) external payable {
         (Deployment storage d, uint256 amount) = _repayAll(loanId, maxAmount);
-        _takeWithPermit(d, d.currency == ETH ? maxAmount : amount, p);
+        _takeWithPermit(d, d.inToken ? amount : maxAmount, p);
     }
 
     /// @notice Cancel a loan before funding: the borrower in APPLIED / OFFERED / ACCEPTED, the
@@ -552,10 +555,10 @@ contract LoanBook is ProductBase {
         uint256 fundBy = uint256(l.acceptedAt) + fundingWindow;
         if (block.timestamp > fundBy) revert FundingExpired(loanId, fundBy, block.timestamp);
         uint256 principal = l.principal;
-        if (d.currency == ETH && msg.value != principal) revert WrongAmount(msg.value, principal);
+        if (!d.inToken && msg.value != principal) revert WrongAmount(msg.value, principal);
         l.status = LoanStatus.FUNDED;
         l.fundedAt = uint40(block.timestamp);
-        _credit(l.borrower, d.currency, principal);
+        _credit(l.borrower, _currency(d), principal);
         emit LoanFunded(loanId, principal, uint64(block.timestamp));
     }
 
@@ -575,7 +578,7 @@ contract LoanBook is ProductBase {
         repaid += amount;
         l.repaid = uint128(repaid);
         d = _deployments[l.modelId];
-        _credit(d.deployer, d.currency, amount);
+        _credit(d.deployer, _currency(d), amount);
         emit Repayment(loanId, msg.sender, amount, repaid);
         if (status != LoanStatus.FUNDED) {
             if (repaid == owed) {
@@ -609,10 +612,9 @@ contract LoanBook is ProductBase {
         l.status = LoanStatus.REPAID;
         l.late = false;
         d = _deployments[l.modelId];
-        address currency = d.currency;
-        _credit(d.deployer, currency, amount);
+        _credit(d.deployer, _currency(d), amount);
         // in ether the payer sent maxAmount: the excess is its to withdraw
-        if (currency == ETH && maxAmount > amount) _credit(msg.sender, ETH, maxAmount - amount);
+        if (!d.inToken && maxAmount > amount) _credit(msg.sender, ETH, maxAmount - amount);
         emit Repayment(loanId, msg.sender, amount, repaid);
         emit LoanPaidOff(loanId, amount);
         emit LoanRepaid(loanId);

@@ -325,7 +325,7 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
     from hessian_common.chain.compile import load_artifact
     from hessian_common.chain.deploy import deploy_repository
-    from hessian_common.chain.loanbook import LoanBook
+    from hessian_common.chain.loanbook import ETH, LoanBook
     from hessian_common.chain.repository import ModelRepository, test_set_commitment
 
     w3 = eth_tester_web3()
@@ -369,7 +369,7 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     gas(
         "deployModel",
         "closed model, 59-char policy CID, X25519 key",
-        lender_client.transact(fn.deployModel(model_id, cid, b"\x11" * 32)),
+        lender_client.transact(fn.deployModel(model_id, cid, b"\x11" * 32, ETH)),
     )
 
     def apply(who: LoanBook, n: int, label: str | None = None) -> int:
@@ -403,15 +403,16 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
         lender_client.transact(fn.fund(a), value=eth),
     )
     lender.fund(d)
-    gas("withdraw", "borrower takes the principal", borrower.client.transact(fn.withdraw()))
+    gas("withdraw", "borrower takes the principal", borrower.client.transact(fn.withdraw(ETH)))
     inst = lender.loan(a).installment
     gas(
         "repay",
         "first instalment (lender's first credit)",
-        borrower.client.transact(fn.repay(a), value=inst),
+        borrower.client.transact(fn.repay(a, inst), value=inst),
     )
-    gas("repay", "an instalment", borrower.client.transact(fn.repay(a), value=inst))
+    gas("repay", "an instalment", borrower.client.transact(fn.repay(a, inst), value=inst))
     travel(31 * day)
+    d_inst = lender.loan(d).installment
     gas(
         "markLate",
         "an instalment unpaid after its due date",
@@ -420,15 +421,15 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     gas(
         "repay",
         "catches up a late loan (cured)",
-        other.client.transact(fn.repay(d), value=lender.loan(d).installment),
+        other.client.transact(fn.repay(d, d_inst), value=d_inst),
     )
     travel(200 * day)
     gas("markDefault", "overdue by more than 120 days", lender_client.transact(fn.markDefault(d)))
-    gas("repay", "recovery after default", other.client.transact(fn.repay(d), value=10**15))
+    gas("repay", "recovery after default", other.client.transact(fn.repay(d, 10**15), value=10**15))
     travel(term * 31 * day)  # past the last due date: the payoff is what is outstanding
     rest = lender.outstanding(a)
-    gas("repay", "final (fully repaid)", borrower.client.transact(fn.repay(a), value=rest))
-    gas("withdraw", "lender takes the repayments", lender_client.transact(fn.withdraw()))
+    gas("repay", "final (fully repaid)", borrower.client.transact(fn.repay(a, rest), value=rest))
+    gas("withdraw", "lender takes the repayments", lender_client.transact(fn.withdraw(ETH)))
     gas("retireModel", "no new applications", lender_client.transact(fn.retireModel(model_id)))
     return rows
 

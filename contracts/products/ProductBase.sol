@@ -27,13 +27,16 @@ import "../Payments.sol";
 /// names the error a caller that is not the deployer gets ({_revertNotDeployer}: `NotLender`,
 /// `NotInsurer`).
 abstract contract ProductBase is Payments {
-    /// @notice A deployed model (its policy CID is in {ModelDeployed}).
+    /// @notice A deployed model (its policy CID is in {ModelDeployed}). `inToken` repeats
+    /// `currency != address(0)` in slot 0, which every call reads anyway (the deployer), so
+    /// that the ether path never reads slot 2.
     struct Deployment {
         // slot 0
         address deployer;
         uint48 deployedAt;
         bool active;
         uint32 applicationCount;
+        bool inToken;
         // slot 1
         bytes32 applicationKey;
         // slot 2
@@ -121,7 +124,10 @@ abstract contract ProductBase is Payments {
         d.deployedAt = uint48(block.timestamp);
         d.active = true;
         d.applicationKey = applicationKey;
-        if (currency != ETH) d.currency = currency;
+        if (currency != ETH) {
+            d.inToken = true;
+            d.currency = currency;
+        }
         emit ModelDeployed(modelId, msg.sender, currency, policyCid, applicationKey);
     }
 
@@ -144,7 +150,7 @@ abstract contract ProductBase is Payments {
 
     /// @notice The currency of a deployed model (`address(0)`: ether).
     function currencyOf(uint256 modelId) external view returns (address) {
-        return _deployment(modelId).currency;
+        return _currency(_deployment(modelId));
     }
 
     /// @notice Id of `applicant`'s record that used `applicationDigest` for `modelId`
@@ -193,6 +199,11 @@ abstract contract ProductBase is Payments {
         d.applicationCount += 1;
     }
 
+    /// The currency of deployment `d` (reads slot 2 only for a token).
+    function _currency(Deployment storage d) internal view returns (address) {
+        return d.inToken ? d.currency : ETH;
+    }
+
     /// A decision's probability must be at most PPM.
     function _checkProbability(uint256 pdPpm) internal pure {
         if (pdPpm > PPM) revert PdOutOfRange(pdPpm);
@@ -202,7 +213,7 @@ abstract contract ProductBase is Payments {
     /// token by `transferFrom` after the caller's permit `p` if it has a deadline (see
     /// {Payments-_permit}); the amount must arrive whole ({ShortTransfer}).
     function _takeWithPermit(Deployment storage d, uint256 amount, Permit calldata p) internal {
-        address currency = d.currency;
+        address currency = _currency(d);
         _permit(currency, msg.sender, p);
         _take(currency, msg.sender, amount);
     }
