@@ -444,8 +444,9 @@ class LoanBook(ContractWrapper):
         )
 
     def currency_of(self, model_id: int) -> str:
-        """The currency of deployed model ``model_id`` (:data:`ETH` or a token address);
-        read once (a deployment's currency never changes)."""
+        """The currency of deployed model ``model_id`` (:data:`ETH` or a token address;
+        raises ``ContractRevert`` ModelNotDeployed for another model); read once (a
+        deployment's currency never changes)."""
         return self._deployment_fact(model_id)["currency"]
 
     def deployments(self) -> list[DeploymentInfo]:
@@ -569,8 +570,8 @@ class LoanBook(ContractWrapper):
                 "lender": Web3.to_checksum_address(d["deployer"]),
                 "currency": Web3.to_checksum_address(d["currency"]),
             }
-            if int(fact["lender"], 16) == 0:
-                return fact  # not deployed (yet): not cached
+            if int(fact["lender"], 16) == 0:  # not deployed: the contract's ModelNotDeployed
+                self.client.call(self.fn.currencyOf(int(model_id)))
             self._log_cache[key] = fact
         return self._log_cache[key]
 
