@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from hessian_common.chain._erc20 import ETH
 from hessian_common.chain.client import ChainClient, eth_tester_web3
@@ -102,6 +102,18 @@ class PolicyBookMachine(RuleBasedStateMachine):
         return data.draw(st.integers(1, self.insurer.claim_count()))
 
     # ------------------------------------------------------------ rules
+
+    @initialize()
+    def one_policy_in_force(self) -> None:
+        """Start with one bought policy, so that short runs reach claims."""
+        self.applications += 1
+        holder = self.desk.holders[0]
+        policy_id = holder.apply(
+            self.desk.model_id, _digest(self.applications), APP_CID, 1_000 * UNIT, TERM
+        )
+        self.insurer.quote(policy_id, 60_000, 50 * UNIT, 1_000 * UNIT, 100 * UNIT, TERM)
+        holder.accept(policy_id, 0)
+        self.seen[policy_id] = P.ACTIVE
 
     @rule(who=st.integers(0, 2), coverage=st.integers(1, 8_000))
     def apply(self, who, coverage) -> None:
