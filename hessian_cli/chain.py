@@ -30,6 +30,21 @@ LOANBOOK_GAS_TARGETS = {
 }
 """Ceilings for the LoanBook operations a borrower or lender repeats per loan."""
 
+POLICYBOOK_GAS_TARGETS = {
+    op: 150_000
+    for op in (
+        "applyForPolicy",
+        "quote",
+        "accept",
+        "fileClaim",
+        "decideClaim",
+        "settleClaim",
+        "withdraw",
+    )
+}
+"""Ceilings for the PolicyBook operations of issue 18 (apply, quote, accept, claim, decide,
+settle, withdraw: 150k each)."""
+
 PASSPHRASE_ENV = "HESSIAN_KEYSTORE_PASSPHRASE"
 
 
@@ -371,6 +386,7 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     from hessian_common.chain.deploy import deploy_repository
     from hessian_common.chain.loanbook import LoanBook
     from hessian_common.chain.repository import ModelRepository, test_set_commitment
+    from hessian_common.chain.token import ZERO_ADDRESS as ETH
 
     w3 = eth_tester_web3()
     tester = w3.provider.ethereum_tester
@@ -413,7 +429,7 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     gas(
         "deployModel",
         "closed model, 59-char policy CID, X25519 key",
-        lender_client.transact(fn.deployModel(model_id, cid, b"\x11" * 32)),
+        lender_client.transact(fn.deployModel(model_id, cid, b"\x11" * 32, ETH)),
     )
 
     def apply(who: LoanBook, n: int, label: str | None = None) -> int:
@@ -447,15 +463,16 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
         lender_client.transact(fn.fund(a), value=eth),
     )
     lender.fund(d)
-    gas("withdraw", "borrower takes the principal", borrower.client.transact(fn.withdraw()))
+    gas("withdraw", "borrower takes the principal", borrower.client.transact(fn.withdraw(ETH)))
     inst = lender.loan(a).installment
     gas(
         "repay",
         "first instalment (lender's first credit)",
-        borrower.client.transact(fn.repay(a), value=inst),
+        borrower.client.transact(fn.repay(a, inst), value=inst),
     )
-    gas("repay", "an instalment", borrower.client.transact(fn.repay(a), value=inst))
+    gas("repay", "an instalment", borrower.client.transact(fn.repay(a, inst), value=inst))
     travel(31 * day)
+    d_inst = lender.loan(d).installment
     gas(
         "markLate",
         "an instalment unpaid after its due date",
@@ -464,16 +481,155 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
     gas(
         "repay",
         "catches up a late loan (cured)",
-        other.client.transact(fn.repay(d), value=lender.loan(d).installment),
+        other.client.transact(fn.repay(d, d_inst), value=d_inst),
     )
     travel(200 * day)
     gas("markDefault", "overdue by more than 120 days", lender_client.transact(fn.markDefault(d)))
-    gas("repay", "recovery after default", other.client.transact(fn.repay(d), value=10**15))
+    gas("repay", "recovery after default", other.client.transact(fn.repay(d, 10**15), value=10**15))
     travel(term * 31 * day)  # past the last due date: the payoff is what is outstanding
     rest = lender.outstanding(a)
-    gas("repay", "final (fully repaid)", borrower.client.transact(fn.repay(a), value=rest))
-    gas("withdraw", "lender takes the repayments", lender_client.transact(fn.withdraw()))
+    gas("repay", "final (fully repaid)", borrower.client.transact(fn.repay(a, rest), value=rest))
+    gas("withdraw", "lender takes the repayments", lender_client.transact(fn.withdraw(ETH)))
     gas("retireModel", "no new applications", lender_client.transact(fn.retireModel(model_id)))
+    return rows
+
+
+def measure_policybook_gas() -> list[tuple[str, str, int]]:
+    """Run every PolicyBook operation on a fresh eth-tester chain; ``(operation, case, gas)``.
+
+    Ether policies: a 20 ETH pool, a 5 ETH limit with a 0.25 ETH deductible, a 0.12 ETH
+    premium, one year of cover, 14 days to decide a claim.
+    """
+    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.deploy import deploy_repository
+    from hessian_common.chain.policybook import PolicyBook, deploy_policybook
+    from hessian_common.chain.repository import ModelRepository, test_set_commitment
+    from hessian_common.chain.token import ZERO_ADDRESS as ETH
+
+    w3 = eth_tester_web3()
+    tester = w3.provider.ethereum_tester
+    accounts = [dev_account(i) for i in range(3)]
+    for i, acc in enumerate(accounts):
+        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    insurer_client = ChainClient(w3, accounts[0])
+    rows: list[tuple[str, str, int]] = []
+
+    def gas(op: str, case: str, receipt: dict[str, Any]) -> None:
+        rows.append((op, case, int(receipt["gasUsed"])))
+
+    def travel(seconds: int) -> None:
+        tester.time_travel(insurer_client.block_timestamp() + seconds)
+        tester.mine_blocks(1)
+
+    cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+    repo = ModelRepository(insurer_client, deploy_repository(insurer_client, record=False))
+    model_id = repo.create_model(
+        cid,
+        bounty=10**15,
+        initial_score=600_000,
+        target_score=700_000,
+        deadline=insurer_client.block_timestamp() + 86_400,
+        evaluation_window=3_600,
+        test_set_commitment=test_set_commitment(cid, b"\x07" * 32),
+    )
+    repo.close_model(model_id)
+    day, eth = 86_400, 10**18
+    address = deploy_policybook(
+        insurer_client,
+        repo.address,
+        quote_validity=7 * day,
+        start_window=30 * day,
+        claim_window=14 * day,
+        record=False,
+    )
+    insurer = PolicyBook(insurer_client, address)
+    holder = insurer.as_account(insurer_client.with_account(accounts[1]))
+    other = insurer.as_account(insurer_client.with_account(accounts[2]))
+    fn = insurer.fn
+    gas(
+        "deployModel",
+        "closed claims model, 59-char policy CID, X25519 key",
+        insurer_client.transact(fn.deployModel(model_id, cid, b"\x11" * 32, ETH)),
+    )
+    gas(
+        "depositCapital",
+        "first capital of the pool",
+        insurer_client.transact(fn.depositCapital(model_id, 20 * eth), value=20 * eth),
+    )
+    limit, deductible, premium, term = 5 * eth, eth // 4, 12 * eth // 100, 365 * day
+
+    def apply(who: PolicyBook, n: int, label: str | None = None) -> int:
+        r = who.client.transact(fn.applyForPolicy(model_id, bytes([n]) * 32, cid, limit, term))
+        if label:
+            gas("applyForPolicy", label, r)
+        return int(
+            insurer.contract.events.PolicyApplied().process_receipt(r)[0]["args"]["policyId"]
+        )
+
+    a = apply(holder, 1, "first application (59-char sealed-application CID)")
+    b = apply(holder, 2, "same applicant, second application")
+    c = apply(other, 3)
+    gas(
+        "quote",
+        "claim probability, premium, limit, deductible, term",
+        insurer_client.transact(fn.quote(a, 60_000, premium, limit, deductible, term)),
+    )
+    gas("decline", "records the claim probability", insurer_client.transact(fn.decline(b, 450_000)))
+    insurer.quote(c, 60_000, premium, limit, deductible, term)
+    gas(
+        "accept",
+        "holder pays the premium, cover starts now (reserves the limit)",
+        holder.client.transact(fn.accept(a, 0), value=premium),
+    )
+    gas(
+        "accept",
+        "cover starting in 10 days",
+        other.client.transact(
+            fn.accept(c, insurer_client.block_timestamp() + 10 * day), value=premium
+        ),
+    )
+    travel(11 * day)
+    gas(
+        "collectPremium",
+        "a started policy's premium to the insurer (anyone)",
+        other.client.transact(fn.collectPremium(c)),
+    )
+
+    def claim(who: PolicyBook, policy_id: int, amount: int, label: str | None = None) -> int:
+        r = who.client.transact(fn.fileClaim(policy_id, amount, cid))
+        if label:
+            gas("fileClaim", label, r)
+        return int(insurer.contract.events.ClaimFiled().process_receipt(r)[0]["args"]["claimId"])
+
+    k1 = claim(holder, a, eth, "first claim (59-char evidence CID)")
+    k3 = claim(other, c, eth // 3)
+    gas(
+        "decideClaim",
+        "approve (paid from the reserve, holder's first credit)",
+        insurer_client.transact(fn.decideClaim(k1, True, 0)),
+    )
+    k2 = claim(holder, a, eth // 2, "a later claim on the same policy")
+    gas("decideClaim", "deny with a reason", insurer_client.transact(fn.decideClaim(k2, False, 1)))
+    travel(15 * day)
+    gas(
+        "settleClaim",
+        "undecided past the window, by anyone",
+        holder.client.transact(fn.settleClaim(k3)),
+    )
+    gas("withdraw", "holder takes a paid claim", holder.client.transact(fn.withdraw(ETH)))
+    gas(
+        "withdrawCapital",
+        "free capital to the insurer's pending balance",
+        insurer_client.transact(fn.withdrawCapital(model_id, eth)),
+    )
+    gas("withdraw", "insurer takes capital and premiums", insurer_client.transact(fn.withdraw(ETH)))
+    travel(term)
+    gas(
+        "expire",
+        "after the term, releases the reserve (anyone)",
+        other.client.transact(fn.expire(a)),
+    )
+    gas("retireModel", "no new applications", insurer_client.transact(fn.retireModel(model_id)))
     return rows
 
 
@@ -501,24 +657,29 @@ def gas_table(rows: list[tuple[str, str, int]], targets: dict[str, int] | None =
     help="Markdown file to write the table to.",
 )
 def bench_gas(output: Path) -> None:
-    """Gas per ModelRepository and LoanBook operation on eth-tester, vs 0xDeCA10B's update."""
+    """Gas per ModelRepository, LoanBook and PolicyBook operation on eth-tester, vs
+    0xDeCA10B's update."""
     from hessian_cli.gas_tokens import currency_gas_table, measure_currency_gas, over_target
     from hessian_common.chain.compile import load_artifact
 
     rows = measure_gas()
     currency_rows = measure_currency_gas()
     book_rows = measure_loanbook_gas()
+    policy_rows = measure_policybook_gas()
     table = gas_table(rows)
     currency_table = currency_gas_table(currency_rows)
     book_table = gas_table(book_rows, LOANBOOK_GAS_TARGETS)
+    policy_table = gas_table(policy_rows, POLICYBOOK_GAS_TARGETS)
     click.echo(table)
     click.echo("\nModelRepository in a token\n")
     click.echo(currency_table)
     click.echo("\nLoanBook\n")
     click.echo(book_table)
+    click.echo("\nPolicyBook\n")
+    click.echo(policy_table)
     art = load_artifact("ModelRepository")
     text = (
-        "# Gas per ModelRepository and LoanBook operation\n\n"
+        "# Gas per ModelRepository, LoanBook and PolicyBook operation\n\n"
         "Written by `hessian bench gas` (eth-tester / py-evm, solc "
         f"{art.compiler.split('+')[0]}, evmVersion shanghai, optimizer 200 runs). "
         "Reference: 0xDeCA10B's Naive Bayes update costs 113,704 gas; the ratio column divides "
@@ -559,7 +720,16 @@ def bench_gas(output: Path) -> None:
         "instalments. A loan is four packed storage slots; the application's CID and digest "
         "and the policy CID are in events; the instalment is computed on chain in `decide` "
         "(fixed-point `(1 + i)^n` by squaring, so 120 months cost about as much as 36).\n\n"
-        f"{book_table}\n"
+        f"{book_table}\n\n"
+        "## PolicyBook\n\n"
+        "Ether policies on a 20 ETH pool: a 5 ETH limit with a 0.25 ETH deductible, a 0.12 ETH "
+        "premium, one year of cover, 14 days to decide a claim. A policy is fully "
+        "collateralised: `accept` moves its limit from the pool's free capital to its reserve, "
+        "a paid claim (approved, or settled by anyone once the window has passed) comes out "
+        "of the reserve, `expire` releases the rest. CIDs are in events, as in the LoanBook. "
+        "Issue 18's ceiling is 150k for apply, quote, accept, claim, decide, settle and "
+        "withdraw.\n\n"
+        f"{policy_table}\n"
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
@@ -568,6 +738,11 @@ def bench_gas(output: Path) -> None:
     over += over_target(currency_rows)
     over += [
         r for r in book_rows if r[0] in LOANBOOK_GAS_TARGETS and r[2] > LOANBOOK_GAS_TARGETS[r[0]]
+    ]
+    over += [
+        r
+        for r in policy_rows
+        if r[0] in POLICYBOOK_GAS_TARGETS and r[2] > POLICYBOOK_GAS_TARGETS[r[0]]
     ]
     if over:
         raise click.ClickException(f"over the gas target: {over}")

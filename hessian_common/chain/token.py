@@ -23,6 +23,7 @@ printable symbol and otherwise names the token by its address.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -513,6 +514,41 @@ def fund(
     return None
 
 
+def pay(
+    client: ChainClient,
+    currency: Currency | str | None,
+    spender: str,
+    amount: int,
+    plain: Callable[[], Any],
+    with_permit: Callable[[tuple[int, int, int, bytes, bytes]], Any] | None = None,
+    what: str = "the payment",
+) -> dict[str, Any]:
+    """Send the one call that makes ``spender`` take ``amount`` of ``currency`` from
+    ``client``'s account; returns its receipt.
+
+    ``plain()`` is the bound contract call without a permit, ``with_permit(permit)`` the one
+    with a ``(value, deadline, v, r, s)`` permit (``None``: the contract has none). Ether: the
+    call carries ``amount`` as its value. A token: the rule of :func:`fund` (the allowance if
+    it covers the amount, else a permit for exactly the amount, else an ``approve`` first), so
+    a payer signs once per payment.
+    """
+    amount = int(amount)
+    if is_ether(currency):
+        return client.transact(plain(), value=amount)
+    permit = fund(client, currency, spender, amount, what, permit=None if with_permit else False)
+    if permit is None:
+        return client.transact(plain())
+    assert with_permit is not None
+    return client.transact(with_permit(permit.as_tuple()))
+
+
+def balance_in(client: ChainClient, currency: Currency | str | None, account: str) -> int:
+    """``account``'s balance in ``currency`` (base units; wei for ether)."""
+    if is_ether(currency):
+        return client.balance(account)
+    return Token(client, currency_address(currency)).balance_of(account)
+
+
 __all__ = [
     "DEV_CHAIN_IDS",
     "HSN_SUPPLY",
@@ -521,10 +557,12 @@ __all__ = [
     "Permit",
     "TestUSD",
     "Token",
+    "balance_in",
     "currency_address",
     "currency_of",
     "fund",
     "is_ether",
+    "pay",
     "to_units",
     "token_currency",
 ]
