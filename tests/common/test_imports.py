@@ -21,7 +21,7 @@ LAZY = {
     "scipy": "Brent's root finder and expit: only the bench and calibration need them",
     "sklearn": "the hold-out split and Platt's logistic fit: only task creation and calibration",
     "waitress": "the WSGI server: only `serve` needs it, never the tests of the apps",
-    "importlib": "the data room's lazy loader itself (`hessian_common.data.__getattr__`)",
+    "importlib": "the lazy loaders themselves (`hessian_common.data` / `.insurance.__getattr__`)",
 }
 """Modules (top-level names) that may be imported inside a function, and why."""
 
