@@ -857,26 +857,65 @@ def local_status(entry: Entry) -> str:
 def scores_before(repo: Any, model_ids: set[int]) -> dict[int, int]:
     """Update id -> the model's score (ppm) just before that update was evaluated.
 
-    Replays the contract's ``UpdateEvaluated`` events in chain order from each model's initial
-    score: ``before(u) = max(initial, new scores of updates accepted before u)``.
+    ``before(u) = max(initial, new scores of updates accepted before u)`` over each model's
+    ``UpdateEvaluated`` events in chain order, read as a column of the event index
+    (:func:`hessian_common.chain.pages.scores_before`): no replay of the contract's events.
     """
-    best = {mid: int(repo.model(mid).initial_score) for mid in model_ids}
+    from hessian_common.chain import pages
+
     before: dict[int, int] = {}
-    for event in repo.events():
-        if event.name != "UpdateEvaluated":
-            continue
-        mid = int(event.args["modelId"])
-        if mid not in best:
-            continue
-        uid = int(event.args["updateId"])
-        before[uid] = best[mid]
-        if event.args["accepted"] and int(event.args["newScore"]) > best[mid]:
-            best[mid] = int(event.args["newScore"])
+    for mid in sorted(model_ids):
+        before.update(pages.scores_before(repo, mid, int(repo.model(mid).initial_score)))
     return before
 
 
+def my_submissions_page(
+    journal: Journal,
+    repo: Any | None,
+    owner: str,
+    cache: Any | None = None,
+    number: int = 1,
+    per_page: int | None = None,
+    *,
+    model_id: int | None = None,
+) -> Any:
+    """One page (``hessian_common.chain.pages.Page``) of :func:`my_submissions`, newest
+    first (of one model's if ``model_id``): the journal is paged first, so only the page's
+    submissions are read from the chain."""
+    from hessian_common.chain import pages
+
+    entries = journal.entries(owner=owner, model_id=model_id)
+    page = pages.paginate(entries, number, per_page or pages.DEFAULT_PER_PAGE)
+    rows = my_submissions(journal, repo, owner, cache, entries=page.items)
+    return pages.Page(rows, page.number, page.per_page, page.total, page.requested)
+
+
+def open_models_page(
+    repo: Any,
+    store: Any,
+    number: int = 1,
+    per_page: int | None = None,
+    *,
+    include_closed: bool = False,
+) -> Any:
+    """One page (``Page`` of :class:`OpenModel`) of :func:`list_open_models`, newest first:
+    the ids from the chain's counts and ``ModelClosed`` events, then only the page's models
+    read."""
+    from hessian_common.chain import pages
+
+    ids = pages.model_ids_page(
+        repo, number, per_page or pages.DEFAULT_PER_PAGE, include_closed=include_closed
+    )
+    return ids.map(lambda mid: _model_view(repo, store, mid))
+
+
 def my_submissions(
-    journal: Journal, repo: Any | None, owner: str, cache: Any | None = None
+    journal: Journal,
+    repo: Any | None,
+    owner: str,
+    cache: Any | None = None,
+    *,
+    entries: list[Entry] | None = None,
 ) -> list[MySubmission]:
     """This owner's submissions, newest first, with their chain status.
 
@@ -896,11 +935,14 @@ def my_submissions(
         never read: never a status guessed from the journal. The reads here are always live
         (:func:`~hessian_common.chain.outage.fresh_reads`), so a web page's last-known
         answers never pass for fresh ones.
+    entries : list of Entry, optional
+        Only these journal entries (a page of them; default: all of the owner's).
     """
     from hessian_common.chain.outage import current_scope, fresh_reads
 
     out = []
-    entries = journal.entries(owner=owner)
+    if entries is None:
+        entries = journal.entries(owner=owner)
     before: dict[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
     known = cache.known() if cache is not None else {}

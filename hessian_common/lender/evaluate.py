@@ -115,11 +115,11 @@ class EvaluationResult:
 def waiting(repo: Any, model_ids: list[int]) -> list[int]:
     """Ids of the submissions of ``model_ids`` still waiting for evaluation, in queue order
     (per model the contract's order is the submission order, i.e. ascending ids)."""
-    from hessian_common.chain import SubmissionStatus
+    from hessian_common.chain import pages
 
     out = []
-    for m in model_ids:
-        out += [s.update_id for s in repo.submissions(m) if s.status == SubmissionStatus.WAITING]
+    for m in model_ids:  # from the events (the index's columns), not one read per submission
+        out += pages.waiting_ids(repo, m)
     return sorted(out)
 
 

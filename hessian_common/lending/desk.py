@@ -479,6 +479,11 @@ class LendingDesk:
             loans = [x for x in loans if x.status == LoanStatus.APPLIED]
         return [self._view(x) for x in loans]
 
+    def loan_view(self, loan_id: int) -> LoanView:
+        """One loan of ours as the loan book shows it (:class:`LendingInputError` if not
+        ours)."""
+        return self._loan_view(self._our_loan(loan_id))
+
     def application(self, loan_id: int) -> ApplicationView:
         """One application of ours (:class:`LendingInputError` if not ours)."""
         return self._view(self._our_loan(loan_id))
@@ -617,30 +622,75 @@ class LendingDesk:
 
     def loan_book(self, model_id: int | None = None) -> list[LoanView]:
         """Our loans with what the lender acts on (next due, late, can default)."""
+        return [self._loan_view(loan) for loan in self._our_loans(model_id)]
+
+    def loan_book_page(
+        self,
+        number: int = 1,
+        per_page: int | None = None,
+        model_id: int | None = None,
+        state: str = "decided",
+    ) -> Any:
+        """One page (``hessian_common.chain.pages.Page`` of :class:`LoanView`) of the loan
+        book, newest first: the page's loan ids from the events of our deployed models
+        (``state``: ``"decided"``, the applications decided or cancelled; ``"all"``), then
+        only those loans read."""
+        from hessian_common.chain import pages
+
+        ids = pages.loan_ids_page(
+            self.book, number, per_page or pages.DEFAULT_PER_PAGE,
+            model_ids=self._our_model_ids(model_id), state=state, order="desc",
+        )  # fmt: skip
+        return ids.map(lambda i: self._loan_view(self.book.loan(i)))
+
+    def applications_page(
+        self,
+        state: str = "pending",
+        number: int = 1,
+        per_page: int | None = None,
+        model_id: int | None = None,
+    ) -> Any:
+        """One page of :meth:`applications`: ``state`` ``"pending"`` (oldest first: the
+        queue), ``"decided"`` or ``"all"`` (newest first); only the page's applications are
+        read, opened and scored."""
+        from hessian_common.chain import pages
+
+        if state not in ("pending", "decided", "all"):
+            raise LendingInputError({"state": f"{state!r} is not 'pending', 'decided' or 'all'"})
+        ids = pages.loan_ids_page(
+            self.book, number, per_page or pages.DEFAULT_PER_PAGE,
+            model_ids=self._our_model_ids(model_id), state=state,
+            order="asc" if state == "pending" else "desc",
+        )  # fmt: skip
+        return ids.map(lambda i: self._view(self.book.loan(i)))
+
+    def _our_model_ids(self, model_id: int | None = None) -> list[int]:
+        """Our deployed models (all, or ``model_id`` if it is one of them)."""
+        from hessian_common.chain import pages
+
+        mine = pages.deployed_model_ids(self.book, self.lender.address)
+        return [m for m in mine if model_id is None or m == int(model_id)]
+
+    def _loan_view(self, loan: Any) -> LoanView:
         from hessian_common.chain.loanbook import LoanStatus
 
-        out = []
-        for loan in self._our_loans(model_id):
-            app, _ = self._open(loan)
-            funded = loan.status == LoanStatus.FUNDED
-            ts, amount = self.book.next_due(loan.loan_id) if funded else (0, Wei(0))
-            late_now = funded and self.book.is_late(loan.loan_id)
-            out.append(
-                LoanView(
-                    loan=loan,
-                    grade=app.grade if app else None,
-                    pd=loan.pd,
-                    apr=loan.apr,
-                    status=("late" if funded and loan.late else loan.status.label),
-                    repaid=loan.repaid,
-                    outstanding=loan.outstanding,
-                    next_due_at=int(ts),
-                    next_due_amount=Wei(int(amount)),
-                    can_mark_late=bool(late_now and not loan.late),
-                    can_default=bool(funded and self.book.can_default(loan.loan_id)),
-                )
-            )
-        return out
+        app, _ = self._open(loan)
+        funded = loan.status == LoanStatus.FUNDED
+        ts, amount = self.book.next_due(loan.loan_id) if funded else (0, Wei(0))
+        late_now = funded and self.book.is_late(loan.loan_id)
+        return LoanView(
+            loan=loan,
+            grade=app.grade if app else None,
+            pd=loan.pd,
+            apr=loan.apr,
+            status=("late" if funded and loan.late else loan.status.label),
+            repaid=loan.repaid,
+            outstanding=loan.outstanding,
+            next_due_at=int(ts),
+            next_due_amount=Wei(int(amount)),
+            can_mark_late=bool(late_now and not loan.late),
+            can_default=bool(funded and self.book.can_default(loan.loan_id)),
+        )
 
     def performance(self, model_id: int | None = None) -> Performance:
         """Approval, funding and default counts and money, by grade and by PD bucket."""
