@@ -946,6 +946,7 @@ def my_submissions(
     before: dict[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
     known = cache.known() if cache is not None else {}
+    seen: dict[Any, Any] = {}
     with fresh_reads():
         if repo is not None and confirmed:
             try:
@@ -960,7 +961,7 @@ def my_submissions(
             live = None
             if repo is not None:
                 try:
-                    live = _chain_status(repo, entry, before)
+                    live = _chain_status(repo, entry, before, seen)
                 except ChainError:
                     repo = None  # down: the rest from the cache, no second timeout
             if live is not None:
@@ -999,8 +1000,12 @@ def my_submissions(
     return out
 
 
-def _chain_status(repo: Any, entry: Entry, before: dict[int, int]) -> MySubmission:
-    """A confirmed entry's status read from the chain now (raises ``ChainError``)."""
+def _chain_status(
+    repo: Any, entry: Entry, before: dict[int, int], seen: dict[Any, Any] | None = None
+) -> MySubmission:
+    """A confirmed entry's status read from the chain now (raises ``ChainError``).
+
+    ``seen``: reads shared by the rows of one page (each model's state, the block time)."""
     sub = repo.submission(entry.update_id)
     chain_status = _enum_name(sub.status).upper()
     status = {"ACCEPTED": "accepted", "REJECTED": "rejected"}.get(
@@ -1017,8 +1022,27 @@ def _chain_status(repo: Any, entry: Entry, before: dict[int, int]) -> MySubmissi
         stale=bool(sub.stale),
         reason=sub.reason.text if status == "rejected" and sub.reason else None,
         paid_gain=int(sub.gain),
-        forfeitable=forfeit_share(repo, entry.update_id),
+        forfeitable=_forfeit_of(repo, sub, seen if seen is not None else {}),
     )
+
+
+def _forfeit_of(repo: Any, sub: Any, seen: dict[Any, Any]) -> int:
+    """:func:`forfeit_share` of a submission already read, the model and the time read once
+    per page."""
+    if sub.claimed:
+        return 0
+    key = ("model", int(sub.model_id))
+    if key not in seen:
+        seen[key] = repo.model(int(sub.model_id))
+    info = seen[key]
+    if info.revealed or not info.finalized:
+        return 0
+    if "now" not in seen:
+        seen["now"] = int(repo.client.block_timestamp())
+    if seen["now"] <= info.reveal_deadline:
+        return 0
+    pool = int(info.pool) if info.forfeited else int(info.remaining)
+    return pool // max(1, int(info.submission_count))
 
 
 # ---------------------------------------------------------------------- account
