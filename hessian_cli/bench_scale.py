@@ -12,8 +12,10 @@ once through plain ``eth_getLogs`` without an index (the baseline, same run):
 - the owner's *my submissions* (``owner.my_submissions_page``, page 1 of the owner's journal);
 - the lender's *model page* (``lender.views.model_detail``: a page of submissions, rewards per
   owner, score history, next stale time);
-- the lender's *loan book* and *applications* (``chain.pages.loans_page``: the decided and the
-  pending loans of the lender's deployed models, with what the book page reads per loan).
+- the lender's *loan book* (``chain.pages.loans_page``: a page of the decided and one of the
+  pending loans of the lender's deployed models, with what the book page reads per loan, and
+  ``chain.pages.loan_states``, the whole book folded from its events for the page's realised
+  vs predicted table; opening the sealed applications, cached by the desk, is not timed).
 
 Printed: one row per size, ``warm_ratio_<max>_<min>`` (warm time of the four pages at the
 largest size ÷ at the smallest; the goal is at most 1.5) and the cold indexing time per event
@@ -212,7 +214,8 @@ def _pages(built: Built, repo: Any, book: Any, store: Any) -> dict[str, Callable
                 book.is_late(loan.loan_id)
                 book.can_default(loan.loan_id)
         queue = pages.loans_page(book, 1, model_ids=mine, state="pending", order="asc")
-        return shown, queue
+        totals = pages.loan_states(book, mine)  # what the page's realised-vs-predicted folds
+        return shown, queue, totals
 
     return {
         "open_models": lambda: owner.open_models_page(as_owner, store, 1),

@@ -341,6 +341,103 @@ def loan_ids_page(
     return paginate(ids, number, per_page)
 
 
+_STATUS_EVENTS = {
+    "OfferAccepted": "ACCEPTED",
+    "LoanFunded": "FUNDED",
+    "LoanRepaid": "REPAID",
+    "LoanDefaulted": "DEFAULTED",
+    "LoanRecovered": "RECOVERED",
+    "LoanCancelled": "CANCELLED",
+}
+
+
+def loan_states(book: Any, model_ids: Iterable[int]) -> list[Any]:
+    """Every loan of the models ``model_ids`` as ``LoanInfo``, folded from the book's events
+    (read as columns; no struct read per loan): what an aggregate over a whole book (the
+    lender's realised vs predicted performance) needs at the cost of a few SQLite queries.
+
+    Status, lateness, amounts, the decision (PD, APR, principal, term, instalment), the
+    repaid total and ``funded_at`` are the contract's; ``applied_at``, ``offer_expires`` and
+    ``accepted_at`` are not in the events and are 0 (read :meth:`LoanBook.loan` for them).
+    The lender is the deployment's (``LoanBook.deployment``).
+    """
+    from hessian_common.chain.loanbook import LoanInfo, LoanStatus
+
+    ids = [int(m) for m in model_ids]
+    if not ids:
+        return []
+    applied = book.event_values(
+        "LoanApplied", {"modelId": ids},
+        ("loanId", "modelId", "borrower", "applicationDigest", "applicationCid", "amount",
+         "termMonths"),
+    )  # fmt: skip
+    loans: dict[int, dict[str, Any]] = {}
+    for _b, _l, lid, mid, who, digest, cid, amount, term in applied:
+        loans[int(lid)] = dict(
+            loan_id=int(lid), model_id=int(mid), borrower=who, status=LoanStatus.APPLIED,
+            late=False, application_digest=bytes.fromhex(digest[2:]), application_cid=cid,
+            amount=int(amount), requested_term=int(term), principal=0, term_months=0,
+            apr_bps=0, pd_ppm=0, installment=0, repaid=0, applied_at=0, offer_expires=0,
+            accepted_at=0, funded_at=0,
+        )  # fmt: skip
+    if not loans:
+        return []
+    steps: list[tuple[int, int, str, int, tuple[Any, ...]]] = []
+    decided = book.event_values(
+        "LoanDecided", None,
+        ("loanId", "approved", "pdPpm", "aprBps", "principal", "termMonths", "installment"),
+    )  # fmt: skip
+    steps += [(b, lg, "LoanDecided", int(v[0]), v[1:]) for b, lg, *v in decided]
+    for name in (*_STATUS_EVENTS, "LoanLate", "LoanCured"):
+        steps += [
+            (b, lg, name, int(i), ()) for b, lg, i in book.event_values(name, None, ("loanId",))
+        ]
+    funded = book.event_values("LoanFunded", None, ("loanId", "fundedAt"))
+    steps += [(b, lg, "FundedAt", int(i), (t,)) for b, lg, i, t in funded]
+    repaid = book.event_values("Repayment", None, ("loanId", "totalRepaid"))
+    steps += [(b, lg, "Repayment", int(i), (t,)) for b, lg, i, t in repaid]
+    steps.sort(key=lambda s: (s[0], s[1]))
+    for _b, _l, name, lid, vals in steps:
+        loan = loans.get(lid)
+        if loan is None:
+            continue
+        if name == "LoanDecided":
+            approved, pd, apr, principal, term, installment = vals
+            loan.update(
+                status=LoanStatus.OFFERED if approved else LoanStatus.DECLINED, pd_ppm=int(pd),
+                apr_bps=int(apr), principal=int(principal), term_months=int(term),
+                installment=int(installment),
+            )  # fmt: skip
+        elif name in _STATUS_EVENTS:
+            loan["status"] = LoanStatus[_STATUS_EVENTS[name]]
+            if name == "LoanDefaulted":
+                loan["late"] = False
+        elif name == "LoanLate":
+            loan["late"] = True
+        elif name == "LoanCured":
+            loan["late"] = False
+        elif name == "FundedAt":
+            loan["funded_at"] = int(vals[0])
+        elif name == "Repayment":
+            loan["repaid"] = int(vals[0])
+    lenders: dict[int, str] = {}
+    out = []
+    for lid in sorted(loans):
+        loan = loans[lid]
+        mid = loan["model_id"]
+        if mid not in lenders:
+            lenders[mid] = book._lender_of(mid)
+        total = loan["installment"] * loan["term_months"]
+        owing = loan["status"] in (LoanStatus.FUNDED, LoanStatus.DEFAULTED)
+        out.append(
+            LoanInfo(
+                **loan, lender=lenders[mid], total_owed=total,
+                outstanding=total - loan["repaid"] if owing else 0,
+            )
+        )  # fmt: skip
+    return out
+
+
 def loans_page(
     book: Any, number: int = 1, per_page: int = DEFAULT_PER_PAGE, **how: Any
 ) -> Page[Any]:
@@ -357,6 +454,7 @@ __all__ = [
     "closed_model_ids",
     "deployed_model_ids",
     "loan_ids_page",
+    "loan_states",
     "loans_page",
     "model_ids_page",
     "owner_submission_ids_page",

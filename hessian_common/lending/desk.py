@@ -669,7 +669,9 @@ class LendingDesk:
         from hessian_common.chain import pages
 
         mine = pages.deployed_model_ids(self.book, self.lender.address)
-        return [m for m in mine if model_id is None or m == int(model_id)]
+        return [
+            m for m in mine if (model_id is None or m == int(model_id)) and self._has_local(m)
+        ]
 
     def _loan_view(self, loan: Any) -> LoanView:
         from hessian_common.chain.loanbook import LoanStatus
@@ -693,7 +695,10 @@ class LendingDesk:
         )
 
     def performance(self, model_id: int | None = None) -> Performance:
-        """Approval, funding and default counts and money, by grade and by PD bucket."""
+        """Approval, funding and default counts and money, by grade and by PD bucket.
+
+        Over the whole book, from its events (``chain.pages.loan_states``): a few SQLite
+        queries with an event index, and each application opened once (then cached)."""
         from hessian_common.chain.loanbook import LoanStatus
 
         decided_states = {
@@ -706,7 +711,10 @@ class LendingDesk:
         buckets = [
             PerformanceRow(f"{lo:.0%}-{min(hi, 1.0):.0%}") for lo, hi in pairwise(PD_BUCKETS)
         ]
-        for loan in self._our_loans(model_id):
+        from hessian_common.chain import pages
+
+        # folded from the book's events (no struct read per loan); applications opened once
+        for loan in pages.loan_states(self.book, self._our_model_ids(model_id)):
             app, _ = self._open(loan)
             rows = [total, grades.setdefault(app.grade if app else "?", PerformanceRow(""))]
             decided = loan.status in decided_states or (

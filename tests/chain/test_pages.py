@@ -154,3 +154,39 @@ def test_wiring_builds_wrappers_with_an_index_in_the_home(repository, book, tmp_
     plain = repository_for(repository.client, address=repository.address)
     assert plain.index is None
     assert with_index(repo, tmp_path / "else").index.path.parent == home / "index"  # kept
+
+
+def test_loan_states_folded_from_events_match_the_contract(book: Book, tmp_path):  # noqa: F811
+    from dataclasses import asdict
+
+    from tests.contracts.loanbook_support import DAY, PERIOD
+
+    declined = book.applied(1, who=1)
+    book.lender.decide(declined, False, 300_000)
+    pending = book.applied(2, who=2)
+    cancelled = book.offered(3)
+    book.lender.cancel(cancelled)
+    repaid = book.funded(4)
+    loan = book.lender.loan(repaid)
+    book.borrower.repay_all(repaid, book.borrower.payoff_amount(repaid) + 10**15)
+    late = book.funded(5)
+    book.time.advance(PERIOD + DAY)
+    book.lender.mark_late(late)
+    cured = book.funded(6)
+    book.time.advance(PERIOD + DAY)
+    book.lender.mark_late(cured)
+    book.borrower.repay(cured, book.borrower.next_due(cured)[1])
+    defaulted = book.funded(7)
+    book.time.advance(200 * DAY)
+    book.lender.mark_default(defaulted)
+    book.borrower.repay(defaulted, loan.installment)
+    indexed = LoanBook(book.lender.client, book.lender.address, book.lender.abi)
+    with_index(indexed, tmp_path / "idx")
+    expected = {x.loan_id: asdict(x) for x in book.lender.loans(model_id=book.model_id)}
+    for d in expected.values():
+        d.update(applied_at=0, offer_expires=0, accepted_at=0)
+    assert len(expected) == 7 and pending in expected and declined in expected
+    for lb in (book.lender, indexed):
+        got = {x.loan_id: asdict(x) for x in pages.loan_states(lb, [book.model_id])}
+        assert got == expected
+        assert pages.loan_states(lb, []) == [] and pages.loan_states(lb, [999]) == []
