@@ -445,6 +445,7 @@ class EventIndex:
         self._abi_hash = abi_events_hash(self.abi)
         self._chain_id: int | None = None if chain_id is None else int(chain_id)
         self._fresh_at = -float("inf")
+        self._scope: Any = None
         self._local = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._refresh_lock(), self._db() as db:
@@ -539,16 +540,23 @@ class EventIndex:
         """Read the blocks the index has not seen (and the confirmation window) up to the head.
 
         Returns what was done, or None when skipped (refreshed less than ``max_staleness``
-        seconds ago and not ``force``). Raises :class:`ChainUnavailable` if the node cannot be
-        reached (nothing half-written: every span is its own transaction) and
+        seconds ago, or already in the current read-only chain scope, e.g. a page's GET: one
+        refresh per page; not with ``force``). Raises :class:`ChainUnavailable` if the node
+        cannot be reached (nothing half-written: every span is its own transaction) and
         :class:`LogsTooLarge` when one block cannot be read even one event at a time.
         """
+        from hessian_common.chain.outage import current_scope
+
         if not force and time.monotonic() - self._fresh_at < self.max_staleness:
             return None
+        scope = current_scope()
+        if not force and scope is not None and scope.stale_ok and self._scope is scope:
+            return None  # one refresh per read-only page (a GET's scope), not one per query
         with self._refresh_lock(), self._db() as db:
             self._check_identity(db)  # another process may have reset it
             result = self._refresh(db)
         self._fresh_at = time.monotonic()
+        self._scope = scope
         return result
 
     def _refresh(self, db: sqlite3.Connection) -> RefreshResult:

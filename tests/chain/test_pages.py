@@ -190,3 +190,20 @@ def test_loan_states_folded_from_events_match_the_contract(book: Book, tmp_path)
         got = {x.loan_id: asdict(x) for x in pages.loan_states(lb, [book.model_id])}
         assert got == expected
         assert pages.loan_states(lb, []) == [] and pages.loan_states(lb, [999]) == []
+
+
+def test_one_refresh_per_read_only_scope(repository, history, clients, tmp_path):
+    from hessian_common.chain.outage import chain_scope
+
+    m1, _m2, uids, owners = history
+    indexed = _both(repository, tmp_path)[1]
+    with chain_scope(stale_ok=True):  # a page's GET: the first query refreshes, not the rest
+        assert indexed.index.refresh() is not None
+        assert indexed.index.refresh() is None
+        assert pages.submission_ids_page(indexed, m1, 1, 50).total == 25
+    with chain_scope(stale_ok=False):  # a job or a POST: every query sees the head
+        assert indexed.index.refresh() is not None
+        owners[0].submit_update(m1, OTHER_CID, b"\x77" * 32, 5)
+        assert indexed.event_count("UpdateSubmitted", {"modelId": m1}) == 26
+    with chain_scope(stale_ok=True):  # a new page: refreshed again
+        assert pages.submission_ids_page(indexed, m1, 1, 50).total == 26
