@@ -195,7 +195,7 @@ def test_loan_states_folded_from_events_match_the_contract(book: Book, tmp_path)
 def test_one_refresh_per_read_only_scope(repository, history, clients, tmp_path):
     from hessian_common.chain.outage import chain_scope
 
-    m1, _m2, uids, owners = history
+    m1, _m2, _uids, owners = history
     indexed = _both(repository, tmp_path)[1]
     with chain_scope(stale_ok=True):  # a page's GET: the first query refreshes, not the rest
         assert indexed.index.refresh() is not None
