@@ -294,8 +294,27 @@ class HessianHTTPProvider(HTTPProvider):
     def __init__(self, endpoint_uri: str, timeout: float = 10.0) -> None:
         super().__init__(endpoint_uri, request_kwargs={"timeout": timeout})
         self.timeout = float(timeout)
+        self._chain_id: Any = None
 
     def make_request(self, method: Any, params: Any) -> Any:
+        """One JSON-RPC request under the current scope's rules.
+
+        ``eth_chainId`` is asked once per provider and then answered from memory (web3 asks
+        it before every ``eth_call`` and gas estimate: two requests of three otherwise); a
+        transport failure forgets it, so a node restarted as another chain is asked again.
+        """
+        if method == "eth_chainId" and self._chain_id is not None:
+            return {"jsonrpc": "2.0", "id": 0, "result": self._chain_id}
+        try:
+            response = self._scoped_request(method, params)
+        except (ChainUnavailable, requests.RequestException):
+            self._chain_id = None
+            raise
+        if method == "eth_chainId" and isinstance(response, dict) and "result" in response:
+            self._chain_id = response["result"]
+        return response
+
+    def _scoped_request(self, method: Any, params: Any) -> Any:
         scope = _SCOPE.get()
         url = str(self.endpoint_uri)
         if scope is None:
