@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import "./ModelRepository.sol";
-import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import "./products/ProductBase.sol";
 
 /// @title LoanBook: loans decided by a deployed (closed, trained) Hessian credit model
 /// @notice A lender deploys one of its CLOSED ModelRepository models; borrowers apply to it with
@@ -11,7 +10,20 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 /// lender records a decision (probability of default in ppm, APR in basis points, principal,
 /// term); the borrower accepts; the lender funds it (the principal is credited to the borrower's
 /// pending balance); the borrower repays monthly-style instalments; late payment and default are
-/// recorded after the due dates. All money moves by pull payments ({withdraw}).
+/// recorded after the due dates. All money moves by pull payments ({withdraw}(currency)).
+///
+/// Currency: each deployment names one ({deployModel}: `address(0)` = ether, else an ERC-20);
+/// the loans of that model are in it: amounts applied for, principal, instalments, payoffs and
+/// recoveries are base units of that currency with its own decimals (nothing assumes 18). In
+/// ether the money comes as `msg.value`; in a token it is pulled with `transferFrom` after the
+/// payer's `approve` or, in the same transaction, its EIP-2612 permit ({fundWithPermit},
+/// {repayWithPermit}, {repayAllWithPermit}: a borrower signs once per payment); a token that
+/// delivers less than asked (fee on transfer) is refused with {ShortTransfer}. Money comes in
+/// last (checks-effects-interactions): a token that calls back while it is pulled finds the
+/// books already updated, and any call back that moves the same token makes the balance
+/// change differ from the amount, which reverts the whole payment ({ShortTransfer}). Model
+/// deployment, sealed applications and the pull payments are {ProductBase}'s (shared with
+/// PolicyBook).
 ///
 /// Life cycle of a loan (`LoanStatus`): APPLIED -> OFFERED (approved) | DECLINED;
 /// OFFERED -> ACCEPTED (borrower, before `offerExpires`) -> FUNDED (lender sends the principal,
@@ -37,11 +49,11 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 ///   accrued = ceil(B_k * i * (now - fundedAt - k * paymentPeriod) / (WAD * paymentPeriod)),
 ///   payoff = min(totalOwed - repaid, max(0, dueBy(now) + B_k + accrued - repaid)),
 ///   everything owed (totalOwed - repaid) from the last due date on.
-/// Rounding is up (the lender is never short): at most sum_{j<=k} (1 + i)^j wei above the exact
+/// Rounding is up (the lender is never short): at most sum_{j<=k} (1 + i)^j units above the exact
 /// payoff at the monthly rate i. It never falls as time passes: at a due date the instalment
 /// moves from the balance into dueBy, and B_k + installment = ceil(B_{k-1} * (1 + i)) is what
 /// the balance and its accrued interest reached the second before (a balance computed afresh
-/// for each month in closed form could round a wei or two below it).
+/// for each month in closed form could round a unit or two below it).
 ///
 /// Instalment (integer, mirrored exactly by `hessian_common.chain.loanbook.installment_for`):
 ///   WAD = 1e18, i = aprBps * WAD / 120000 (monthly rate, floor),
@@ -61,9 +73,10 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 /// (late from then if unpaid); "before `offerExpires`" includes that second. The borrower's
 /// function is {applyForLoan} (`apply` is a reserved word in Solidity).
 ///
-/// Invariant: `address(this).balance == totalPending == sum of pendingOf(account)`; per loan
+/// Invariant, per currency: what this contract holds of it (`address(this).balance` for
+/// ether) `== totalPendingOf(currency) == sum of pendingOf(account, currency)`; per loan
 /// `repaid <= totalOwed`.
-contract LoanBook is ReentrancyGuard {
+contract LoanBook is ProductBase {
     // ------------------------------------------------------------------ types
 
     /// @notice State of a loan.
@@ -103,32 +116,16 @@ contract LoanBook is ReentrancyGuard {
         uint16 aprBps;
     }
 
-    /// @notice A deployed model (its policy CID is in {ModelDeployed}).
-    struct Deployment {
-        // slot 0
-        address lender;
-        uint48 deployedAt;
-        bool active;
-        uint32 loanCount;
-        // slot 1
-        bytes32 applicationKey;
-    }
-
     // ------------------------------------------------------------------ constants
 
     /// @notice The largest APR, in basis points (100%).
     uint16 public constant MAX_APR_BPS = 10_000;
     /// @notice The longest term, in months (payment periods).
     uint16 public constant MAX_TERM = 120;
-    /// @notice One in parts per million: the largest probability of default.
-    uint32 public constant PPM = 1_000_000;
-
     uint256 private constant WAD = 1e18;
 
     // ------------------------------------------------------------------ immutables
 
-    /// @notice The ModelRepository whose closed models can be deployed here.
-    ModelRepository public immutable repository;
     /// @notice Seconds between instalments.
     uint64 public immutable paymentPeriod;
     /// @notice Seconds an instalment may be overdue before the loan can be marked DEFAULTED.
@@ -141,24 +138,10 @@ contract LoanBook is ReentrancyGuard {
     // ------------------------------------------------------------------ storage
 
     uint256 private _loanCount;
-    uint256 private _totalPending;
     mapping(uint256 => Loan) private _loans;
-    mapping(uint256 => Deployment) private _deployments;
-    /// model id => keccak256(borrower, application digest) => loan id that used it (0: never)
-    mapping(uint256 => mapping(bytes32 => uint256)) private _digestUsedBy;
-    mapping(address => uint256) private _pending;
 
     // ------------------------------------------------------------------ events
 
-    /// @notice A lender deployed a closed model to decide loans.
-    event ModelDeployed(
-        uint256 indexed modelId,
-        address indexed lender,
-        string policyCid,
-        bytes32 applicationKey
-    );
-    /// @notice The model takes no new applications (its loans go on).
-    event ModelRetired(uint256 indexed modelId);
     /// @notice A borrower applied; the sealed application is at `applicationCid`.
     event LoanApplied(
         uint256 indexed loanId,
@@ -204,45 +187,21 @@ contract LoanBook is ReentrancyGuard {
     event LoanDefaulted(uint256 indexed loanId, uint256 outstanding);
     /// @notice The loan was cancelled before funding by `by`.
     event LoanCancelled(uint256 indexed loanId, address indexed by);
-    /// @notice `account` withdrew its pending balance.
-    event Withdrawn(address indexed account, uint256 amount);
 
     // ------------------------------------------------------------------ errors
 
-    /// @notice A constructor parameter is zero.
-    error ZeroParameter(string name);
     /// @notice Only the model's lender may do this.
     error NotLender(address caller, address lender);
     /// @notice Only the loan's borrower may do this.
     error NotBorrower(address caller, address borrower);
     /// @notice Neither the borrower nor (where allowed) the lender of the loan.
     error NotParty(address caller, uint256 loanId);
-    /// @notice Only CLOSED models can be deployed.
-    error ModelNotClosed(uint256 modelId);
-    /// @notice The model is already deployed.
-    error AlreadyDeployed(uint256 modelId);
-    /// @notice The model was never deployed here.
-    error ModelNotDeployed(uint256 modelId);
-    /// @notice The model is retired: no new applications.
-    error ModelNotActive(uint256 modelId);
-    /// @notice A CID argument is empty.
-    error EmptyCid();
-    /// @notice The application key is zero.
-    error ZeroKey();
-    /// @notice The application digest is zero.
-    error ZeroDigest();
-    /// @notice An amount is zero.
-    error ZeroAmount();
     /// @notice A term is outside 1..MAX_TERM months.
     error InvalidTerm(uint256 termMonths);
-    /// @notice This application digest was already used for this model.
-    error DuplicateApplication(uint256 modelId, bytes32 applicationDigest, uint256 loanId);
     /// @notice No loan with this id.
     error UnknownLoan(uint256 loanId);
     /// @notice The loan is not in a status that allows this.
     error WrongStatus(uint256 loanId, LoanStatus status);
-    /// @notice A probability of default above one million ppm.
-    error PdOutOfRange(uint256 pdPpm);
     /// @notice An APR above MAX_APR_BPS.
     error AprTooHigh(uint256 aprBps, uint256 max);
     /// @notice The principal is zero or above the amount applied for.
@@ -261,12 +220,6 @@ contract LoanBook is ReentrancyGuard {
     error AlreadyLate(uint256 loanId);
     /// @notice Nothing is overdue (by at least `defaultAfter`, for a default).
     error NotOverdue(uint256 loanId, uint256 repaid, uint256 due);
-    /// @notice An amount does not fit in its storage field.
-    error ValueTooLarge(uint256 value, uint256 max);
-    /// @notice No pending balance.
-    error NothingToWithdraw(address account);
-    /// @notice Sending ether failed.
-    error TransferFailed(address to, uint256 amount);
 
     /// @param repository_ The ModelRepository whose models are deployed here.
     /// @param paymentPeriod_ Seconds between instalments (e.g. 30 days).
@@ -279,13 +232,11 @@ contract LoanBook is ReentrancyGuard {
         uint64 defaultAfter_,
         uint64 offerValidity_,
         uint64 fundingWindow_
-    ) {
-        if (repository_ == address(0)) revert ZeroParameter("repository");
+    ) ProductBase(repository_) {
         if (paymentPeriod_ == 0) revert ZeroParameter("paymentPeriod");
         if (defaultAfter_ == 0) revert ZeroParameter("defaultAfter");
         if (offerValidity_ == 0) revert ZeroParameter("offerValidity");
         if (fundingWindow_ == 0) revert ZeroParameter("fundingWindow");
-        repository = ModelRepository(repository_);
         paymentPeriod = paymentPeriod_;
         defaultAfter = defaultAfter_;
         offerValidity = offerValidity_;
@@ -294,42 +245,12 @@ contract LoanBook is ReentrancyGuard {
 
     // ------------------------------------------------------------------ lender
 
-    /// @notice Deploy a CLOSED model of the caller's to decide loans.
-    /// @param modelId The ModelRepository model.
-    /// @param policyCid CID of the public lending policy document.
-    /// @param applicationKey X25519 public key applications are sealed to.
-    /// Emits a {ModelDeployed} event.
-    function deployModel(uint256 modelId, string calldata policyCid, bytes32 applicationKey) external {
-        ModelRepository.Model memory m = repository.getModel(modelId);
-        if (msg.sender != m.lender) revert NotLender(msg.sender, m.lender);
-        if (m.status != ModelRepository.ModelStatus.CLOSED) revert ModelNotClosed(modelId);
-        Deployment storage d = _deployments[modelId];
-        if (d.lender != address(0)) revert AlreadyDeployed(modelId);
-        if (bytes(policyCid).length == 0) revert EmptyCid();
-        if (applicationKey == bytes32(0)) revert ZeroKey();
-        d.lender = msg.sender;
-        d.deployedAt = uint48(block.timestamp);
-        d.active = true;
-        d.applicationKey = applicationKey;
-        emit ModelDeployed(modelId, msg.sender, policyCid, applicationKey);
-    }
-
-    /// @notice Stop a deployed model taking applications; its loans go on.
-    /// Emits a {ModelRetired} event.
-    function retireModel(uint256 modelId) external {
-        Deployment storage d = _deployment(modelId);
-        if (msg.sender != d.lender) revert NotLender(msg.sender, d.lender);
-        if (!d.active) revert ModelNotActive(modelId);
-        d.active = false;
-        emit ModelRetired(modelId);
-    }
-
     /// @notice Decide an application.
     /// @param loanId An APPLIED loan of one of the caller's models.
     /// @param approve Offer the loan (OFFERED) or decline it (DECLINED).
     /// @param pdPpm The model's probability of default, ppm (recorded either way).
     /// @param aprBps Offered APR in basis points (<= MAX_APR_BPS); ignored when declining.
-    /// @param principal Offered principal in wei, 0 < principal <= amount applied for.
+    /// @param principal Offered principal (currency units), 0 < principal <= amount applied for.
     /// @param termMonths Offered term, 1..MAX_TERM.
     /// Emits a {LoanDecided} event.
     function decide(
@@ -342,7 +263,7 @@ contract LoanBook is ReentrancyGuard {
     ) external {
         Loan storage l = _loanAs(loanId, LoanStatus.APPLIED);
         _onlyLender(l);
-        if (pdPpm > PPM) revert PdOutOfRange(pdPpm);
+        _checkProbability(pdPpm);
         l.pdPpm = pdPpm;
         if (!approve) {
             l.status = LoanStatus.DECLINED;
@@ -366,19 +287,23 @@ contract LoanBook is ReentrancyGuard {
         emit LoanDecided(loanId, true, pdPpm, aprBps, principal, termMonths, inst);
     }
 
-    /// @notice Fund an ACCEPTED loan, sending exactly its principal, within `fundingWindow` of
-    /// the acceptance; the borrower withdraws it.
+    /// @notice Fund an ACCEPTED loan with exactly its principal, within `fundingWindow` of the
+    /// acceptance; the borrower withdraws it. In ether: send the principal as `msg.value`; in a
+    /// token: the lender approved this contract for it first (or see {fundWithPermit}), and
+    /// the principal is pulled with `transferFrom` (a token that delivers less is refused,
+    /// {ShortTransfer}).
     /// Emits a {LoanFunded} event.
     function fund(uint256 loanId) external payable {
-        Loan storage l = _loanAs(loanId, LoanStatus.ACCEPTED);
-        _onlyLender(l);
-        uint256 fundBy = uint256(l.acceptedAt) + fundingWindow;
-        if (block.timestamp > fundBy) revert FundingExpired(loanId, fundBy, block.timestamp);
-        if (msg.value != l.principal) revert WrongAmount(msg.value, l.principal);
-        l.status = LoanStatus.FUNDED;
-        l.fundedAt = uint40(block.timestamp);
-        _credit(l.borrower, msg.value);
-        emit LoanFunded(loanId, msg.value, uint64(block.timestamp));
+        (Loan storage l, Deployment storage d) = _fundable(loanId);
+        _take(_currency(d), msg.sender, l.principal);
+    }
+
+    /// @notice {fund} in a token, with the lender's EIP-2612 permit for the principal in the
+    /// same transaction (an already used or failing permit is ignored: the allowance decides).
+    /// Emits a {LoanFunded} event.
+    function fundWithPermit(uint256 loanId, Permit calldata p) external payable {
+        (Loan storage l, Deployment storage d) = _fundable(loanId);
+        _takeWithPermit(d, l.principal, p);
     }
 
     /// @notice Record that a FUNDED loan missed an instalment (`repaid < dueBy(now)`).
@@ -412,7 +337,7 @@ contract LoanBook is ReentrancyGuard {
     /// @param modelId The deployed model.
     /// @param applicationDigest SHA-256 of the canonical plaintext application; once per model.
     /// @param applicationCid CID of the sealed application.
-    /// @param amount Wei asked for (> 0).
+    /// @param amount Amount asked for, in the deployment's currency (> 0).
     /// @param termMonths Term asked for, 1..MAX_TERM.
     /// @return loanId Id of the new loan (from 1, shared by all models).
     /// Emits a {LoanApplied} event.
@@ -423,19 +348,11 @@ contract LoanBook is ReentrancyGuard {
         uint128 amount,
         uint16 termMonths
     ) external returns (uint256 loanId) {
-        Deployment storage d = _deployment(modelId);
-        if (!d.active) revert ModelNotActive(modelId);
+        Deployment storage d = _activeDeployment(modelId);
         if (amount == 0) revert ZeroAmount();
         if (termMonths == 0 || termMonths > MAX_TERM) revert InvalidTerm(termMonths);
-        if (applicationDigest == bytes32(0)) revert ZeroDigest();
-        if (bytes(applicationCid).length == 0) revert EmptyCid();
-        bytes32 key = keccak256(abi.encode(msg.sender, applicationDigest));
-        uint256 usedBy = _digestUsedBy[modelId][key];
-        if (usedBy != 0) revert DuplicateApplication(modelId, applicationDigest, usedBy);
-
         loanId = ++_loanCount;
-        _digestUsedBy[modelId][key] = loanId;
-        d.loanCount += 1;
+        _recordApplication(d, modelId, applicationDigest, applicationCid, loanId);
         Loan storage l = _loans[loanId];
         l.borrower = msg.sender;
         l.modelId = uint32(modelId);
@@ -466,64 +383,50 @@ contract LoanBook is ReentrancyGuard {
         emit OfferAccepted(loanId);
     }
 
-    /// @notice Pay towards a FUNDED loan, or recover on a DEFAULTED one (anyone may pay).
-    /// @dev Credited to the lender. A FUNDED loan takes `0 < msg.value <= payoffAmount(now)`
+    /// @notice Pay `amount` towards a FUNDED loan, or recover on a DEFAULTED one (anyone may
+    /// pay). In ether `msg.value` is `amount`; in a token the payer approved this contract for
+    /// it (or see {repayWithPermit}).
+    /// @dev Credited to the lender. A FUNDED loan takes `0 < amount <= payoffAmount(now)`
     /// (paying ahead never pays future months' interest) and is REPAID when the payment is its
     /// whole payoff; a late one that caught up (`repaid >= dueBy(now)`) is cured. A DEFAULTED
     /// loan takes up to what is outstanding and is RECOVERED when paid in full.
     /// Emits a {Repayment} event, and {LoanRepaid} or {LoanCured} when that happens.
-    function repay(uint256 loanId) external payable {
-        Loan storage l = _loan(loanId);
-        LoanStatus status = l.status;
-        if (status != LoanStatus.FUNDED && status != LoanStatus.DEFAULTED) {
-            revert WrongStatus(loanId, status);
-        }
-        if (msg.value == 0) revert ZeroAmount();
-        uint256 owed = _totalOwed(l);
-        uint256 repaid = l.repaid;
-        // a FUNDED loan takes at most its payoff: paying ahead never pays future interest
-        uint256 cap = status == LoanStatus.FUNDED ? _payoff(l, block.timestamp) : owed - repaid;
-        if (msg.value > cap) revert Overpayment(msg.value, cap);
-        repaid += msg.value;
-        l.repaid = uint128(repaid);
-        _credit(_deployments[l.modelId].lender, msg.value);
-        emit Repayment(loanId, msg.sender, msg.value, repaid);
-        if (status != LoanStatus.FUNDED) {
-            if (repaid == owed) {
-                l.status = LoanStatus.RECOVERED;
-                emit LoanRecovered(loanId);
-            }
-            return;
-        }
-        if (msg.value == cap) {
-            l.status = LoanStatus.REPAID;
-            l.late = false;
-            if (repaid < owed) emit LoanPaidOff(loanId, msg.value);
-            emit LoanRepaid(loanId);
-        } else if (l.late && repaid >= _dueBy(l, block.timestamp)) {
-            l.late = false;
-            emit LoanCured(loanId);
-        }
+    function repay(uint256 loanId, uint256 amount) external payable {
+        _take(_currency(_repay(loanId, amount)), msg.sender, amount);
     }
 
-    /// @notice Pay a FUNDED loan off early: `msg.value >= payoffAmount(loanId)` (anyone may pay);
-    /// the payoff is credited to the lender, any excess back to the payer's pending balance,
-    /// and the loan is REPAID. See the contract notice for the payoff rule.
+    /// @notice {repay} in a token with the payer's EIP-2612 permit for `amount` in the same
+    /// transaction: one signature and one transaction per payment.
+    /// Emits a {Repayment} event, and {LoanRepaid} or {LoanCured} when that happens.
+    function repayWithPermit(
+        uint256 loanId,
+        uint256 amount,
+        Permit calldata p
+    ) external payable {
+        _takeWithPermit(_repay(loanId, amount), amount, p);
+    }
+
+    /// @notice Pay a FUNDED loan off early (anyone may pay), offering up to `maxAmount`
+    /// (`>= payoffAmount(loanId)` at the block's time). In ether `msg.value` is `maxAmount`:
+    /// the payoff is credited to the lender and the excess back to the payer's pending
+    /// balance. In a token exactly the payoff is pulled (the payer approved at least it). The
+    /// loan is REPAID. See the contract notice for the payoff rule.
     /// Emits {Repayment}, {LoanPaidOff} and {LoanRepaid} events.
-    function repayAll(uint256 loanId) external payable {
-        Loan storage l = _loanAs(loanId, LoanStatus.FUNDED);
-        uint256 amount = _payoff(l, block.timestamp);
-        if (msg.value < amount) revert InsufficientPayoff(msg.value, amount);
-        uint256 repaid = uint256(l.repaid) + amount;
-        l.repaid = uint128(repaid);
-        l.status = LoanStatus.REPAID;
-        l.late = false;
-        _pending[_deployments[l.modelId].lender] += amount;
-        if (msg.value > amount) _pending[msg.sender] += msg.value - amount;
-        _totalPending += msg.value; // the payoff and the excess
-        emit Repayment(loanId, msg.sender, amount, repaid);
-        emit LoanPaidOff(loanId, amount);
-        emit LoanRepaid(loanId);
+    function repayAll(uint256 loanId, uint256 maxAmount) external payable {
+        (Deployment storage d, uint256 amount) = _repayAll(loanId, maxAmount);
+        _take(_currency(d), msg.sender, d.inToken ? amount : maxAmount);
+    }
+
+    /// @notice {repayAll} in a token with the payer's EIP-2612 permit (for `maxAmount`, or at
+    /// least the payoff) in the same transaction.
+    /// Emits {Repayment}, {LoanPaidOff} and {LoanRepaid} events.
+    function repayAllWithPermit(
+        uint256 loanId,
+        uint256 maxAmount,
+        Permit calldata p
+    ) external payable {
+        (Deployment storage d, uint256 amount) = _repayAll(loanId, maxAmount);
+        _takeWithPermit(d, d.inToken ? amount : maxAmount, p);
     }
 
     /// @notice Cancel a loan before funding: the borrower in APPLIED / OFFERED / ACCEPTED, the
@@ -535,28 +438,13 @@ contract LoanBook is ReentrancyGuard {
         bool open = status == LoanStatus.OFFERED || status == LoanStatus.ACCEPTED;
         if (msg.sender == l.borrower) {
             if (!open && status != LoanStatus.APPLIED) revert WrongStatus(loanId, status);
-        } else if (msg.sender == _deployments[l.modelId].lender) {
+        } else if (msg.sender == _deployments[l.modelId].deployer) {
             if (!open) revert WrongStatus(loanId, status);
         } else {
             revert NotParty(msg.sender, loanId);
         }
         l.status = LoanStatus.CANCELLED;
         emit LoanCancelled(loanId, msg.sender);
-    }
-
-    // ------------------------------------------------------------------ everyone
-
-    /// @notice Send the caller its pending balance (principal received, repayments received).
-    /// @dev Checks-effects-interactions and a reentrancy guard.
-    /// Emits a {Withdrawn} event.
-    function withdraw() external nonReentrant {
-        uint256 amount = _pending[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
-        _pending[msg.sender] = 0;
-        _totalPending -= amount;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok, ) = payable(msg.sender).call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
     }
 
     // ------------------------------------------------------------------ views
@@ -569,20 +457,6 @@ contract LoanBook is ReentrancyGuard {
     /// @notice The stored state of a loan.
     function getLoan(uint256 loanId) external view returns (Loan memory) {
         return _loan(loanId);
-    }
-
-    /// @notice A deployment (lender == 0: the model is not deployed).
-    function getDeployment(uint256 modelId) external view returns (Deployment memory) {
-        return _deployments[modelId];
-    }
-
-    /// @notice Id of `borrower`'s loan that used `applicationDigest` for `modelId` (0: unused).
-    function digestUsedBy(
-        uint256 modelId,
-        address borrower,
-        bytes32 applicationDigest
-    ) external view returns (uint256) {
-        return _digestUsedBy[modelId][keccak256(abi.encode(borrower, applicationDigest))];
     }
 
     /// @notice What {repayAll} takes at `timestamp` (>= now; 0 unless FUNDED): the balance after
@@ -620,16 +494,6 @@ contract LoanBook is ReentrancyGuard {
         timestamp = uint256(l.fundedAt) + k * paymentPeriod;
         uint256 at = timestamp > block.timestamp ? timestamp : block.timestamp;
         amount = _dueBy(l, at) - l.repaid;
-    }
-
-    /// @notice Balance `account` can withdraw.
-    function pendingOf(address account) external view returns (uint256) {
-        return _pending[account];
-    }
-
-    /// @notice Sum of all pending balances (== this contract's balance).
-    function totalPending() external view returns (uint256) {
-        return _totalPending;
     }
 
     /// @notice Whether a FUNDED loan has an unpaid instalment due now ({markLate} would pass
@@ -674,19 +538,86 @@ contract LoanBook is ReentrancyGuard {
         if (l.status != status) revert WrongStatus(loanId, l.status);
     }
 
-    function _deployment(uint256 modelId) private view returns (Deployment storage d) {
-        d = _deployments[modelId];
-        if (d.lender == address(0)) revert ModelNotDeployed(modelId);
+    function _onlyLender(Loan storage l) private view returns (Deployment storage d) {
+        d = _deployments[l.modelId];
+        if (msg.sender != d.deployer) revert NotLender(msg.sender, d.deployer);
     }
 
-    function _onlyLender(Loan storage l) private view {
-        address lender = _deployments[l.modelId].lender;
-        if (msg.sender != lender) revert NotLender(msg.sender, lender);
+    function _revertNotDeployer(address caller, address deployer) internal pure override {
+        revert NotLender(caller, deployer);
     }
 
-    function _credit(address account, uint256 amount) private {
-        _pending[account] += amount;
-        _totalPending += amount;
+    /// Fund the ACCEPTED loan `loanId` (the caller is its lender, within the funding window;
+    /// in ether `msg.value` is the principal): credit the borrower; the caller takes the money.
+    function _fundable(uint256 loanId) private returns (Loan storage l, Deployment storage d) {
+        l = _loanAs(loanId, LoanStatus.ACCEPTED);
+        d = _onlyLender(l);
+        uint256 fundBy = uint256(l.acceptedAt) + fundingWindow;
+        if (block.timestamp > fundBy) revert FundingExpired(loanId, fundBy, block.timestamp);
+        uint256 principal = l.principal;
+        if (!d.inToken && msg.value != principal) revert WrongAmount(msg.value, principal);
+        l.status = LoanStatus.FUNDED;
+        l.fundedAt = uint40(block.timestamp);
+        _credit(l.borrower, _currency(d), principal);
+        emit LoanFunded(loanId, principal, uint64(block.timestamp));
+    }
+
+    /// Book a payment of `amount` on `loanId` (see {repay}); the caller takes the money.
+    function _repay(uint256 loanId, uint256 amount) private returns (Deployment storage d) {
+        Loan storage l = _loan(loanId);
+        LoanStatus status = l.status;
+        if (status != LoanStatus.FUNDED && status != LoanStatus.DEFAULTED) {
+            revert WrongStatus(loanId, status);
+        }
+        if (amount == 0) revert ZeroAmount();
+        uint256 owed = _totalOwed(l);
+        uint256 repaid = l.repaid;
+        // a FUNDED loan takes at most its payoff: paying ahead never pays future interest
+        uint256 cap = status == LoanStatus.FUNDED ? _payoff(l, block.timestamp) : owed - repaid;
+        if (amount > cap) revert Overpayment(amount, cap);
+        repaid += amount;
+        l.repaid = uint128(repaid);
+        d = _deployments[l.modelId];
+        _credit(d.deployer, _currency(d), amount);
+        emit Repayment(loanId, msg.sender, amount, repaid);
+        if (status != LoanStatus.FUNDED) {
+            if (repaid == owed) {
+                l.status = LoanStatus.RECOVERED;
+                emit LoanRecovered(loanId);
+            }
+            return d;
+        }
+        if (amount == cap) {
+            l.status = LoanStatus.REPAID;
+            l.late = false;
+            if (repaid < owed) emit LoanPaidOff(loanId, amount);
+            emit LoanRepaid(loanId);
+        } else if (l.late && repaid >= _dueBy(l, block.timestamp)) {
+            l.late = false;
+            emit LoanCured(loanId);
+        }
+    }
+
+    /// Book the payoff of `loanId` offered up to `maxAmount` (see {repayAll}); returns the
+    /// deployment and the payoff; the caller takes the money.
+    function _repayAll(
+        uint256 loanId,
+        uint256 maxAmount
+    ) private returns (Deployment storage d, uint256 amount) {
+        Loan storage l = _loanAs(loanId, LoanStatus.FUNDED);
+        amount = _payoff(l, block.timestamp);
+        if (maxAmount < amount) revert InsufficientPayoff(maxAmount, amount);
+        uint256 repaid = uint256(l.repaid) + amount;
+        l.repaid = uint128(repaid);
+        l.status = LoanStatus.REPAID;
+        l.late = false;
+        d = _deployments[l.modelId];
+        _credit(d.deployer, _currency(d), amount);
+        // in ether the payer sent maxAmount: the excess is its to withdraw
+        if (!d.inToken && maxAmount > amount) _credit(msg.sender, ETH, maxAmount - amount);
+        emit Repayment(loanId, msg.sender, amount, repaid);
+        emit LoanPaidOff(loanId, amount);
+        emit LoanRepaid(loanId);
     }
 
     function _totalOwed(Loan storage l) private view returns (uint256) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import "./Payments.sol";
 
 /// @title ModelRepository: bounty escrow and official state of Hessian's encrypted credit models
 /// @notice A lender posts a training task with a bounty; data owners submit encrypted updates
@@ -11,7 +11,27 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 /// decryption transcript before a deadline fixed at creation; a lender that does not is never
 /// paid back: what remains goes to the owners who submitted.
 ///
-/// Units: scores are integers in parts per million (0.731 AUC == 731000); amounts in wei.
+/// Units: scores are integers in parts per million (0.731 AUC == 731000); amounts in base
+/// units of the model's currency (wei for ether; a token's smallest unit, whatever its
+/// decimals: nothing here assumes 18).
+///
+/// Currency: each model names its own at {createModel}: `address(0)` for ether, else an ERC-20
+/// token. Its bounty, deposits, rewards, stale reserves, shares, forfeit shares and reclaim are
+/// all in that currency, credited to pending balances per (account, currency) and pulled with
+/// {Payments-withdraw}(currency). We chose one contract for every currency over one deployment
+/// per currency: one address to audit, record and index, one queue of models for the apps to
+/// list, and an owner's rewards from several lenders in one place, while the price is small:
+/// the currency address is packed with `remaining` in a slot every paying path reads anyway,
+/// so the ether paths pay no extra storage read for it. The risk of sharing a contract with a
+/// bad token is contained by construction: tokens move only in {createModel} / {submitUpdate}
+/// (pulled in, the balance change measured: fee-on-transfer and rebasing tokens are refused
+/// with {Payments-ShortTransfer}) and in {Payments-withdraw} (pulled out, one currency per
+/// call, reentrancy-guarded); evaluations, settlements, claims and reclaims only move
+/// accounting, so a token that reverts, lies or re-enters cannot stall another model's queue
+/// or touch a balance in another currency. Permits: {createModelWithPermit} and
+/// {submitUpdateWithPermit} take an EIP-2612 signature and pull in the same transaction; a
+/// permit someone else submitted first is ignored and the allowance decides (see
+/// {Payments-_permit}); a token without permit needs an `approve` first.
 ///
 /// Reward mechanisms, all O(1) gas per call (there is no loop over owners anywhere). A
 /// submission is *paid* when it is accepted and raises the best score so far `s` to `s'` with
@@ -67,12 +87,14 @@ import "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 /// Test-set commitment: `keccak256(abi.encodePacked(testSetCid, salt))` with `testSetCid` the
 /// CID string and `salt` 32 random bytes (see {testSetCommitmentOf}).
 ///
-/// Escrow invariant, per model: `paid + owed + remaining + reclaimed == bounty`, where `paid` is
+/// Escrow invariant, per model (in its currency): `paid + owed + remaining + reclaimed ==
+/// bounty`, where `paid` is
 /// credited to owners, `owed = pool - claimed` is fixed shares (or forfeit shares) not yet
 /// claimed and `reclaimed` is credited back to the lender; `reserved <= remaining`. Deposits:
 /// `submissionCount * submissionDeposit` == held (waiting) + refunded + forfeited. See
-/// {escrowOf}.
-contract ModelRepository is ReentrancyGuard {
+/// {escrowOf}. Per currency, what the contract holds is `totalPendingOf(currency)` plus, over
+/// the models in that currency, `owed + remaining + depositsHeld + depositsForfeited`.
+contract ModelRepository is Payments {
     // ------------------------------------------------------------------ types
 
     /// @notice Score metric the lender evaluates with.
@@ -124,6 +146,11 @@ contract ModelRepository is ReentrancyGuard {
     }
 
     /// @notice The stored state of a model (CIDs are in events, see the contract notice).
+    /// @dev Packed so that the hot paths touch no more slots than before the currency existed:
+    /// {submitUpdate} writes slots 1, 2 and 5; an accepted evaluation writes 1-5 (the currency
+    /// is read with `remaining`, the deposit with `acceptedRows`), a rejection 1 and 2. Every
+    /// slot a submission or an evaluation writes is non-zero from creation (slot 2 holds the
+    /// evaluation window), so neither pays for a new slot but the owner's pending balance.
     struct Model {
         // slot 0
         address lender;
@@ -137,43 +164,45 @@ contract ModelRepository is ReentrancyGuard {
         // slot 1
         uint32 targetScore;
         uint32 currentScore;
-        uint32 minGain;
+        /// Below `targetScore - initialScore <= PPM`: 24 bits are enough.
+        uint24 minGain;
         uint40 deadline;
-        uint32 evaluationWindow;
-        uint32 revealWindow;
         uint32 submissionCount;
-        // slot 2
+        uint96 reserved;
+        // slot 2 (non-zero from creation: the evaluation window)
         uint32 waitingCount;
         uint32 acceptedCount;
         uint32 paidCount;
         uint32 rejectedCount;
-        uint32 claimedCount;
+        uint32 evaluationWindow;
         uint32 lastAcceptedUpdateId;
         uint32 head;
         uint32 tail;
-        // Amounts are uint96: the bounty is at most 2**96 - 1 wei (checked by {createModel})
-        // and every amount is part of it. What an evaluation writes shares slots that are
-        // non-zero from creation, so an evaluation pays for no new slot but the owner's
-        // pending balance; claims and the reclaim pay for slot 6.
+        // Amounts are uint96: the bounty is at most 2**96 - 1 base units (checked by
+        // {createModel}; 79 billion whole units of an 18-decimal token) and every amount is
+        // part of it. Claims and the reclaim pay for slot 7.
         // slot 3
+        /// `address(0)`: ether; else the ERC-20 token every amount of this model is in.
+        address currency;
         uint96 remaining;
-        uint96 reserved;
         // slot 4
-        uint96 staleReward;
-        uint96 pool;
+        uint96 submissionDeposit;
+        /// At most 2**32 submissions of at most 2**64 - 1 rows: it cannot overflow.
+        uint96 acceptedRows;
+        uint64 maxRows;
         // slot 5
         uint96 bounty;
         uint96 paid;
         /// Sum of the paid gains, at most `PPM - initialScore` (each raises the best score).
         uint32 totalGain;
         // slot 6
+        uint96 staleReward;
+        uint96 pool;
+        uint32 revealWindow;
+        // slot 7
         uint96 claimed;
         uint96 reclaimed;
-        // slot 7
-        uint96 submissionDeposit;
-        uint64 maxRows;
-        /// At most 2**32 submissions of at most 2**64 - 1 rows: it cannot overflow.
-        uint96 acceptedRows;
+        uint32 claimedCount;
         // slot 8
         bytes32 testSetCommitment;
     }
@@ -218,14 +247,15 @@ contract ModelRepository is ReentrancyGuard {
     mapping(uint256 => Submission) private _submissions;
     /// model id => keccak256(owner, dataset digest) => id of the submission that used it
     mapping(uint256 => mapping(bytes32 => uint256)) private _digestUsedBy;
-    mapping(address => uint256) private _pending;
 
     // ------------------------------------------------------------------ events
 
-    /// @notice A lender created a model and escrowed `bounty`.
+    /// @notice A lender created a model and escrowed `bounty` of `currency` (`address(0)`:
+    /// ether).
     event ModelCreated(
         uint256 indexed modelId,
         address indexed lender,
+        address indexed currency,
         string specCid,
         Terms terms,
         uint256 bounty,
@@ -303,9 +333,6 @@ contract ModelRepository is ReentrancyGuard {
         string transcriptCid
     );
 
-    /// @notice `account` withdrew its pending balance.
-    event Withdrawn(address indexed account, uint256 amount);
-
     // ------------------------------------------------------------------ errors
 
     /// @notice A score is above one million ppm.
@@ -342,7 +369,8 @@ contract ModelRepository is ReentrancyGuard {
     error DeadlinePassed(uint256 modelId, uint256 deadline, uint256 timestamp);
     /// @notice Only the lender may close before the deadline.
     error DeadlineNotReached(uint256 modelId, uint256 deadline, uint256 timestamp);
-    /// @notice The value sent is not the model's submission deposit.
+    /// @notice The ether sent is not the model's submission deposit (a token model takes no
+    /// ether: `required` is then 0 and the deposit is pulled in its token).
     error WrongDeposit(uint256 sent, uint256 required);
     /// @notice This owner already submitted this dataset digest to this model (replay).
     error DigestAlreadySubmitted(uint256 modelId, bytes32 datasetDigest, uint256 updateId);
@@ -384,14 +412,12 @@ contract ModelRepository is ReentrancyGuard {
     error ReserveTooLow(uint256 reserve, uint256 minimum);
     /// @notice `keccak256(abi.encodePacked(testSetCid, salt))` is not the model's commitment.
     error CommitmentMismatch(uint256 modelId, bytes32 expected, bytes32 actual);
-    /// @notice No pending balance.
-    error NothingToWithdraw(address account);
-    /// @notice Sending ether failed.
-    error TransferFailed(address to, uint256 amount);
 
     // ------------------------------------------------------------------ lender
 
-    /// @notice Create a model and escrow the bounty sent with the call.
+    /// @notice Create a model and escrow its bounty: ether sent with the call, or a token pulled
+    /// from the caller with `transferFrom` (approve this contract first, or use
+    /// {createModelWithPermit}).
     /// @param specCid CID of the model spec (schema, preprocessing, public key, enc(w), rule).
     /// @param testSetCommitment `keccak256(abi.encodePacked(testSetCid, salt))`.
     /// @param t The terms: metric; mechanism; initial score of the initial model on the hold-out
@@ -400,15 +426,50 @@ contract ModelRepository is ReentrancyGuard {
     /// after which no submission is taken and anyone may close; evaluation window (seconds the
     /// lender has to evaluate a submission before it is stale, 1..MAX_WINDOW); reveal window
     /// (seconds after `deadline + evaluationWindow` to reveal, 1..MAX_WINDOW); submission
-    /// deposit (wei, 0: none); maximum rows per submission (> 0); stale reward (wei reserved per
-    /// submission for the case the lender stalls, 0 < staleReward <= bounty).
+    /// deposit (in the currency, 0: none); maximum rows per submission (> 0); stale reward
+    /// (reserved per submission for the case the lender stalls, 0 < staleReward <= bounty).
+    /// @param currency `address(0)` for ether, else the ERC-20 token of every amount of the
+    /// model (a contract; it must deliver exactly what is pulled).
+    /// @param bounty The bounty in base units of `currency` (1..2**96 - 1); for ether, exactly
+    /// the value sent.
     /// @return modelId Id of the new model (from 1).
     /// Emits a {ModelCreated} event.
     function createModel(
         string calldata specCid,
         bytes32 testSetCommitment,
-        Terms calldata t
+        Terms calldata t,
+        address currency,
+        uint256 bounty
     ) external payable returns (uint256 modelId) {
+        modelId = _createModel(specCid, testSetCommitment, t, currency, bounty);
+    }
+
+    /// @notice {createModel} in a token, with the lender's EIP-2612 permit for the bounty: one
+    /// transaction, no prior `approve`. A permit that fails (already submitted by someone
+    /// else, expired, a token without permit) is ignored: the allowance decides.
+    /// @param p The permit (`value` at least `bounty`, for this contract as spender).
+    /// Emits a {ModelCreated} event.
+    function createModelWithPermit(
+        string calldata specCid,
+        bytes32 testSetCommitment,
+        Terms calldata t,
+        address currency,
+        uint256 bounty,
+        Permit calldata p
+    ) external returns (uint256 modelId) {
+        _permit(currency, msg.sender, p);
+        modelId = _createModel(specCid, testSetCommitment, t, currency, bounty);
+    }
+
+    /// Checks, records the model, then pulls the bounty (checks-effects-interactions; the pull
+    /// holds the reentrancy guard and reverts everything if it falls short).
+    function _createModel(
+        string calldata specCid,
+        bytes32 testSetCommitment,
+        Terms calldata t,
+        address currency,
+        uint256 bounty
+    ) private returns (uint256 modelId) {
         if (bytes(specCid).length == 0) revert EmptyCid();
         if (t.targetScore > PPM) revert ScoreOutOfRange(t.targetScore);
         if (t.targetScore <= t.initialScore) revert InvalidScores(t.initialScore, t.targetScore);
@@ -426,10 +487,10 @@ contract ModelRepository is ReentrancyGuard {
             revert InvalidWindow(t.revealWindow, MAX_WINDOW);
         }
         if (t.maxRows == 0) revert ZeroMaxRows();
-        if (msg.value == 0) revert ZeroBounty();
-        if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value, type(uint96).max);
-        if (t.staleReward == 0 || t.staleReward > msg.value) {
-            revert InvalidStaleReward(t.staleReward, msg.value);
+        if (bounty == 0) revert ZeroBounty();
+        if (bounty > type(uint96).max) revert ValueTooLarge(bounty, type(uint96).max);
+        if (t.staleReward == 0 || t.staleReward > bounty) {
+            revert InvalidStaleReward(t.staleReward, bounty);
         }
         if (_modelCount == type(uint32).max) revert ValueTooLarge(_modelCount, type(uint32).max);
 
@@ -441,17 +502,20 @@ contract ModelRepository is ReentrancyGuard {
         m.initialScore = t.initialScore;
         m.targetScore = t.targetScore;
         m.currentScore = t.initialScore;
-        m.minGain = t.minGain;
+        m.minGain = uint24(t.minGain);
         m.deadline = uint40(t.deadline);
         m.evaluationWindow = t.evaluationWindow;
         m.revealWindow = t.revealWindow;
-        m.remaining = uint96(msg.value);
-        m.bounty = uint96(msg.value);
+        m.currency = currency;
+        m.remaining = uint96(bounty);
+        m.bounty = uint96(bounty);
         m.staleReward = t.staleReward;
         m.submissionDeposit = t.submissionDeposit;
         m.maxRows = t.maxRows;
         m.testSetCommitment = testSetCommitment;
-        emit ModelCreated(modelId, msg.sender, specCid, t, msg.value, testSetCommitment);
+        _openCurrency(currency);
+        emit ModelCreated(modelId, msg.sender, currency, specCid, t, bounty, testSetCommitment);
+        _pull(currency, bounty);
     }
 
     /// @notice Record the lender's evaluation of the oldest waiting submission of its model and
@@ -501,7 +565,7 @@ contract ModelRepository is ReentrancyGuard {
                 }
             }
             uint256 credit = reward + m.submissionDeposit;
-            if (credit > 0) _pending[s.owner] += credit;
+            if (credit > 0) _credit(s.owner, m.currency, credit);
         } else {
             s.status = Status.REJECTED;
             m.rejectedCount += 1;
@@ -562,7 +626,7 @@ contract ModelRepository is ReentrancyGuard {
         if (amount == 0) revert NothingToReclaim(modelId);
         m.remaining = 0;
         m.reclaimed += uint96(amount);
-        _pending[msg.sender] += amount;
+        _credit(msg.sender, m.currency, amount);
         emit BountyReclaimed(modelId, msg.sender, amount);
     }
 
@@ -598,7 +662,9 @@ contract ModelRepository is ReentrancyGuard {
 
     // ------------------------------------------------------------------ data owners
 
-    /// @notice Submit an encrypted update, sending exactly the model's submission deposit.
+    /// @notice Submit an encrypted update with the model's submission deposit: ether sent with
+    /// the call, or the model's token pulled from the caller with `transferFrom` (approve this
+    /// contract first, or use {submitUpdateWithPermit}).
     /// @param modelId The model.
     /// @param updateCid CID of the update blob (signed by the sender, naming it).
     /// @param datasetDigest Digest of the owner's dataset; once per (model, owner).
@@ -614,25 +680,63 @@ contract ModelRepository is ReentrancyGuard {
         uint64 rows,
         uint96 minStaleReserve
     ) external payable returns (uint256 updateId) {
+        updateId = _submitUpdate(modelId, updateCid, datasetDigest, rows, minStaleReserve);
+    }
+
+    /// @notice {submitUpdate} to a token model, with the owner's EIP-2612 permit for the
+    /// deposit: one transaction, no prior `approve`. A permit that fails (already submitted by
+    /// someone else, expired, a token without permit) is ignored: the allowance decides.
+    /// @param p The permit (`value` at least the deposit, for this contract as spender).
+    /// Emits an {UpdateSubmitted} event.
+    function submitUpdateWithPermit(
+        uint256 modelId,
+        string calldata updateCid,
+        bytes32 datasetDigest,
+        uint64 rows,
+        uint96 minStaleReserve,
+        Permit calldata p
+    ) external returns (uint256 updateId) {
+        _permit(_model(modelId).currency, msg.sender, p);
+        updateId = _submitUpdate(modelId, updateCid, datasetDigest, rows, minStaleReserve);
+    }
+
+    /// Checks, queues the submission, then pulls a token deposit (checks-effects-interactions;
+    /// the pull holds the reentrancy guard and reverts everything if it falls short). An ether
+    /// submission calls nothing outside.
+    function _submitUpdate(
+        uint256 modelId,
+        string calldata updateCid,
+        bytes32 datasetDigest,
+        uint64 rows,
+        uint96 minStaleReserve
+    ) private returns (uint256 updateId) {
         Model storage m = _model(modelId);
         if (m.status != ModelStatus.OPEN) revert ModelNotOpen(modelId);
         if (block.timestamp > m.deadline) {
             revert DeadlinePassed(modelId, m.deadline, block.timestamp);
         }
-        if (msg.value != m.submissionDeposit) revert WrongDeposit(msg.value, m.submissionDeposit);
+        address currency = m.currency;
+        {
+            uint256 required = currency == ETH ? m.submissionDeposit : 0;
+            if (msg.value != required) revert WrongDeposit(msg.value, required);
+        }
         if (bytes(updateCid).length == 0) revert EmptyCid();
         if (rows == 0 || rows > m.maxRows) revert InvalidRows(rows, m.maxRows);
-        bytes32 key = _digestKey(msg.sender, datasetDigest);
-        uint256 usedBy = _digestUsedBy[modelId][key];
-        if (usedBy != 0) revert DigestAlreadySubmitted(modelId, datasetDigest, usedBy);
-        if (_submissionCount == type(uint32).max) {
-            revert ValueTooLarge(_submissionCount, type(uint32).max);
+        {
+            bytes32 key = _digestKey(msg.sender, datasetDigest);
+            uint256 usedBy = _digestUsedBy[modelId][key];
+            if (usedBy != 0) revert DigestAlreadySubmitted(modelId, datasetDigest, usedBy);
+            if (_submissionCount == type(uint32).max) {
+                revert ValueTooLarge(_submissionCount, type(uint32).max);
+            }
+            updateId = ++_submissionCount;
+            _digestUsedBy[modelId][key] = updateId;
         }
-
-        updateId = ++_submissionCount;
-        _digestUsedBy[modelId][key] = updateId;
-        uint256 free = uint256(m.remaining) - m.reserved;
-        uint96 reserve = free < m.staleReward ? uint96(free) : m.staleReward;
+        uint96 reserve;
+        {
+            uint256 free = uint256(m.remaining) - m.reserved;
+            reserve = free < m.staleReward ? uint96(free) : m.staleReward;
+        }
         if (reserve < minStaleReserve) revert ReserveTooLow(reserve, minStaleReserve);
         m.reserved += reserve;
         m.submissionCount += 1;
@@ -658,6 +762,7 @@ contract ModelRepository is ReentrancyGuard {
             rows,
             reserve
         );
+        if (currency != ETH) _pull(currency, m.submissionDeposit);
     }
 
     /// @notice Settle the oldest waiting submission of a model once the lender left it waiting
@@ -684,7 +789,7 @@ contract ModelRepository is ReentrancyGuard {
         s.status = Status.ACCEPTED;
         s.stale = true;
         uint256 credit = reward + m.submissionDeposit;
-        if (credit > 0) _pending[s.owner] += credit;
+        if (credit > 0) _credit(s.owner, m.currency, credit);
         emit StaleSettled(modelId, updateId, s.owner, msg.sender, reward);
 
         if (m.status == ModelStatus.CLOSED && m.waitingCount == 0) _finalize(modelId, m);
@@ -710,7 +815,7 @@ contract ModelRepository is ReentrancyGuard {
         s.claimed = true;
         s.amount = uint96(amount);
         _takeFromPool(m, amount);
-        if (amount > 0) _pending[s.owner] += amount;
+        if (amount > 0) _credit(s.owner, m.currency, amount);
         emit ShareClaimed(modelId, updateId, s.owner, amount);
     }
 
@@ -749,22 +854,8 @@ contract ModelRepository is ReentrancyGuard {
         s.claimed = true;
         s.amount += uint96(amount);
         _takeFromPool(m, amount);
-        if (amount > 0) _pending[s.owner] += amount;
+        if (amount > 0) _credit(s.owner, m.currency, amount);
         emit ForfeitClaimed(modelId, updateId, s.owner, amount);
-    }
-
-    // ------------------------------------------------------------------ everyone
-
-    /// @notice Send the caller its pending balance (rewards, refunds, reclaimed bounty).
-    /// @dev Checks-effects-interactions and a reentrancy guard.
-    /// Emits a {Withdrawn} event.
-    function withdraw() external nonReentrant {
-        uint256 amount = _pending[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
-        _pending[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok, ) = payable(msg.sender).call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
     }
 
     // ------------------------------------------------------------------ views
@@ -822,9 +913,9 @@ contract ModelRepository is ReentrancyGuard {
         return _digestUsedBy[modelId][_digestKey(owner, datasetDigest)];
     }
 
-    /// @notice Balance `account` can withdraw.
-    function pendingOf(address account) external view returns (uint256) {
-        return _pending[account];
+    /// @notice The currency of a model: `address(0)` for ether, else its ERC-20 token.
+    function currencyOf(uint256 modelId) external view returns (address) {
+        return _model(modelId).currency;
     }
 
     /// @notice The submission {evaluateUpdate} / {settleStale} must take next (0: none waiting).
@@ -935,6 +1026,15 @@ contract ModelRepository is ReentrancyGuard {
 
     function _revealDeadline(Model storage m) private view returns (uint256) {
         return uint256(m.deadline) + m.evaluationWindow + m.revealWindow;
+    }
+
+    /// Take `amount` of `currency` from the caller (ether: check `msg.value`; a token: pull and
+    /// measure, see {Payments-_take}), holding the reentrancy guard while the token runs: a
+    /// token that calls back into {Payments-withdraw}, {createModel} or {submitUpdate} of a
+    /// token model is refused; into anything else it only sees the state as if paid (the
+    /// effects are written) and, if it moves its own balance, the measurement reverts it all.
+    function _pull(address currency, uint256 amount) private nonReentrant {
+        _take(currency, msg.sender, amount);
     }
 
     /// Take the head `s` off its model's queue and give its stale reserve back.

@@ -35,7 +35,8 @@ abstract contract Payments is ReentrancyGuard {
 
     /// account => currency => amount it can withdraw
     mapping(address => mapping(address => uint256)) private _pending;
-    /// currency => sum of the pending balances in it
+    /// currency => 1 + sum of the pending balances in it once the currency is open (see
+    /// {_openCurrency}; 0 before): the first credit then pays no new storage slot for the total
     mapping(address => uint256) private _totalPending;
 
     /// @notice `account` withdrew `amount` of `currency`.
@@ -77,13 +78,22 @@ abstract contract Payments is ReentrancyGuard {
 
     /// @notice Sum of all pending balances in `currency`.
     function totalPendingOf(address currency) external view returns (uint256) {
-        return _totalPending[currency];
+        uint256 total = _totalPending[currency];
+        return total == 0 ? 0 : total - 1;
     }
 
     /// Credit `amount` of `currency` to `account` (withdrawn later).
     function _credit(address account, address currency, uint256 amount) internal {
         _pending[account][currency] += amount;
-        _totalPending[currency] += amount;
+        uint256 total = _totalPending[currency];
+        _totalPending[currency] = (total == 0 ? 1 : total) + amount;
+    }
+
+    /// Open `currency` before its first credit: its total's storage slot becomes non-zero now
+    /// (20,000 gas once per currency, paid by a call that writes new storage anyway, e.g.
+    /// creating a model), so that no credit (an evaluation, say) ever pays for it.
+    function _openCurrency(address currency) internal {
+        if (_totalPending[currency] == 0) _totalPending[currency] = 1;
     }
 
     /// Take `amount` of `currency` from `from` into this contract: ether must be exactly

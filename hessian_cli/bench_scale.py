@@ -10,7 +10,7 @@ once through plain ``eth_getLogs`` without an index (the baseline, same run):
 
 - the owner's *open models* (``owner.open_models_page``, page 1);
 - the owner's *my submissions* (``owner.my_submissions_page``, page 1 of the owner's journal);
-- the lender's *model page* (``lender.views.model_detail``: a page of submissions, rewards per
+- the lender's *model page* (``tasks.summaries.model_detail``: a page of submissions, rewards per
   owner, score history, next stale time);
 - the lender's *loan book* (``chain.pages.loans_page``: a page of the decided and one of the
   pending loans of the lender's deployed models, with what the book page reads per loan, and
@@ -183,7 +183,7 @@ def _build(w3: Any, size: int, root: Path) -> Built:
 
 
 def _record(built: Built) -> Any:
-    from hessian_common.lender.state import ModelRecord
+    from hessian_common.tasks.state import ModelRecord
 
     return ModelRecord(
         model_id=built.model_id, name=f"Bench model ({built.size})",
@@ -199,7 +199,7 @@ def _pages(built: Built, repo: Any, book: Any, store: Any) -> dict[str, Callable
     """The four page reads of one size, on the given wrappers."""
     from hessian_common import owner
     from hessian_common.chain import pages
-    from hessian_common.lender.views import model_detail
+    from hessian_common.tasks.summaries import model_detail
 
     lender = repo.client.address
     as_owner = repo.as_account(repo.client.with_account(built.owner))

@@ -26,6 +26,7 @@ COMMANDS = {
     "demo": "hessian_cli.demo:demo",
     "audit": "hessian_cli.audit:audit",
     "simulate": "hessian_cli.simulate:simulate",
+    "token": "hessian_cli.token:token",
 }
 
 

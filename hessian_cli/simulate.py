@@ -65,7 +65,7 @@ class _Bars:
 )
 @click.option(
     "--mechanism",
-    type=click.Choice(["improvement", "equal", "pro_rata_rows", "all"]),
+    type=click.Choice(["improvement", "equal", "pro_rata_gain", "all"]),
     default="improvement",
     show_default=True,
     help="Reward mechanism run on chain ('all': one model each, same owners and data).",
@@ -74,7 +74,14 @@ class _Bars:
     "--bad-kinds",
     default="label_flip,noise,replay,tiny,copy",
     show_default=True,
-    help="Misbehaviours handed out round-robin (comma-separated).",
+    help="Misbehaviours handed out round-robin (comma-separated): label_flip, noise, replay, "
+    "tiny, copy, crash, copy_other, inflate_rows, frontrun.",
+)
+@click.option(
+    "--lying-lender",
+    is_flag=True,
+    help="The lender rejects one update it would pay and inflates one score; the audit after "
+    "the reveal must name both (--json: audit_mismatches).",
 )
 @click.option(
     "--rows",
@@ -172,6 +179,7 @@ def simulate(
     partition: str,
     mechanism: str,
     bad_kinds: str,
+    lying_lender: bool,
     rows: int | None,
     seed: int,
     key_bits: int,
@@ -220,6 +228,7 @@ def simulate(
         owners_pass_model_rows=not plain_newton,
         borrowers=borrowers,
         lending_policy=policy,
+        lying_lender=lying_lender,
         hyper={
             k: v
             for k, v in {"mu": mu if rule == "newton" else None, "lr": lr, "epochs": epochs}.items()
@@ -241,10 +250,22 @@ def simulate(
     click.echo(
         f"federated AUC {summary['federated_auc']:.4f} / centralized "
         f"{summary['centralized_auc']:.4f} = {summary['auc_ratio']:.4f}; bad owners earned "
-        f"{summary['bad_owner_share'] * 100:.2f}% ({summary['mechanism']}); replays rejected "
-        f"{summary['replays_rejected']}/{summary['replays_attempted']}; report: {page}",
+        f"{summary['bad_owner_share'] * 100:.2f}% ({summary['mechanism']}); audit "
+        f"mismatches {summary['audit_mismatches']}; report: {page}",
         file=err,
     )
+    for kind, row in summary["share_by_kind"].items():
+        click.echo(
+            f"  {kind:<14} {row['owners']:3d} owners  {row['share'] * 100:7.3f}% of the bounty "
+            f"(largest owner {row['max_owner_share'] * 100:.3f}%)",
+            file=err,
+        )
+    for run in result.runs:
+        for row in run.audit.mismatches if run.audit else []:
+            click.echo(
+                f"  audit of model {run.model_id}: {row['label']}: {'; '.join(row['evidence'])}",
+                file=err,
+            )
     lending = summary.get("lending")
     if lending:
         r = lending["returns"]

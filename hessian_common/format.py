@@ -55,17 +55,27 @@ class Currency:
         Most decimals shown (rounded half to even).
     min_places : int
         Fewest decimals shown (trailing zeros are dropped down to this).
+    address : str or None
+        The ERC-20 token's contract address (checksummed) when the currency is a token on
+        chain; ``None`` for ether. :func:`hessian_common.chain.token.currency_of` builds a
+        token's :class:`Currency` from the chain (its ``symbol()`` and ``decimals()``).
     """
 
     symbol: str
     decimals: int
     places: int = 6
     min_places: int = 2
+    address: str | None = None
 
     @property
     def unit(self) -> int:
         """Base units in one whole unit (``10**decimals``)."""
         return 10**self.decimals
+
+    @property
+    def is_ether(self) -> bool:
+        """Ether (no token address)."""
+        return self.address is None
 
 
 ETH = Currency("ETH", 18, places=6, min_places=2)

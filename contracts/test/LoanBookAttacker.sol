@@ -13,14 +13,14 @@ interface ILoanBook {
 
     function accept(uint256 loanId) external;
 
-    function repayAll(uint256 loanId) external payable;
+    function repayAll(uint256 loanId, uint256 maxAmount) external payable;
 
-    function withdraw() external;
+    function withdraw(address currency) external;
 }
 
 /// @title LoanBookAttacker (tests only)
-/// @notice A borrower that, when paid its principal by {ILoanBook.withdraw}, calls back into the
-/// LoanBook to be paid twice. Modes: 0 = no re-entry (an honest contract borrower),
+/// @notice A borrower that, when paid its principal in ether by {ILoanBook.withdraw}, calls back
+/// into the LoanBook to be paid twice. Modes: 0 = no re-entry (an honest contract borrower),
 /// 1 = re-enter withdraw() and swallow the revert (records its error data),
 /// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails),
 /// 3 = pay loan `payoffLoan` off with everything this contract holds ({ILoanBook.repayAll}; a
@@ -55,7 +55,7 @@ contract LoanBookAttacker {
     /// @notice Withdraw with re-entry behaviour `mode_`.
     function attack(uint8 mode_) external {
         mode = mode_;
-        book.withdraw();
+        book.withdraw(address(0));
     }
 
     /// @notice Withdraw in mode 3: once paid, pay `loanId` off from inside the withdrawal with
@@ -63,23 +63,23 @@ contract LoanBookAttacker {
     function attackPayoff(uint256 loanId) external payable {
         mode = 3;
         payoffLoan = loanId;
-        book.withdraw();
+        book.withdraw(address(0));
     }
 
     receive() external payable {
         if (mode == 0 || reentries > 0) return;
         reentries += 1;
         if (mode == 3) {
-            book.repayAll{value: address(this).balance}(payoffLoan);
+            book.repayAll{value: address(this).balance}(payoffLoan, address(this).balance);
         }
         if (mode == 1 || mode == 3) {
-            try book.withdraw() {
+            try book.withdraw(address(0)) {
                 lastReentryError = "";
             } catch (bytes memory reason) {
                 lastReentryError = reason;
             }
         } else {
-            book.withdraw();
+            book.withdraw(address(0));
         }
     }
 }

@@ -11,7 +11,7 @@ interface IModelRepository {
         uint96 minStaleReserve
     ) external payable returns (uint256);
 
-    function withdraw() external;
+    function withdraw(address currency) external;
 
     function claimShare(uint256 updateId) external;
 
@@ -19,8 +19,8 @@ interface IModelRepository {
 }
 
 /// @title ReentrancyAttacker (tests only)
-/// @notice A data owner that, when paid by {IModelRepository.withdraw}, calls back into the
-/// repository to be paid twice. Modes:
+/// @notice A data owner that, when paid in ether by {IModelRepository.withdraw}, calls back
+/// into the repository to be paid twice. Modes:
 /// 0 = no re-entry (an honest contract owner);
 /// 1 = re-enter withdraw() and swallow the revert (records its error data);
 /// 2 = re-enter withdraw() and bubble the revert up (the whole withdrawal fails);
@@ -52,7 +52,7 @@ contract ReentrancyAttacker {
     /// @notice Withdraw with re-entry behaviour `mode_`.
     function attack(uint8 mode_) external {
         mode = mode_;
-        repo.withdraw();
+        repo.withdraw(address(0));
     }
 
     /// @notice Claim `updateId`'s share (mode 3: claimShare) or forfeit share (mode 4:
@@ -65,14 +65,14 @@ contract ReentrancyAttacker {
         } else {
             repo.claimForfeit(updateId);
         }
-        repo.withdraw();
+        repo.withdraw(address(0));
     }
 
     receive() external payable {
         if (mode == 0 || reentries > 0) return;
         reentries += 1;
         if (mode == 2) {
-            repo.withdraw();
+            repo.withdraw(address(0));
             return;
         }
         try this.reenter() {
@@ -86,7 +86,7 @@ contract ReentrancyAttacker {
     function reenter() external {
         require(msg.sender == address(this), "self only");
         if (mode == 1) {
-            repo.withdraw();
+            repo.withdraw(address(0));
         } else if (mode == 3) {
             repo.claimShare(target);
         } else {

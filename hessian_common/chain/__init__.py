@@ -1,4 +1,5 @@
-"""The chain room: compile, connect, sign, and talk to ``ModelRepository`` and ``LoanBook``.
+"""The chain room: compile, connect, sign, and talk to ``ModelRepository``, ``LoanBook`` and
+the ERC-20 tokens.
 
 Public face (see ``docs/architecture.md``)::
 
@@ -6,7 +7,8 @@ Public face (see ``docs/architecture.md``)::
     connect, dev_account, load_keystore, create_keystore,
     ChainClient, eth_tester_web3, DEV_MNEMONIC,
     chain_id_of, node_errors, node_url, tx_hash_of,
-    RetryPolicy, RetryingHTTPProvider, is_rate_limited    # client.py
+    RetryPolicy, RetryingHTTPProvider, is_rate_limited,
+    BatchCall, fee_fields                                 # client.py (transact_batch, fees)
     chain_scope, current_scope, fresh_reads, ChainScope,
     HessianHTTPProvider, probe_rpc, describe_failure      # outage.py (a node that hangs)
     ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
@@ -17,13 +19,18 @@ Public face (see ``docs/architecture.md``)::
     test_set_commitment, new_salt, default_stale_reward   # repository.py
     LoanBook, LoanInfo, DeploymentInfo, LoanStatus,
     installment_for, MAX_APR_BPS                          # loanbook.py
+    Token, TestUSD, Permit, currency_of, currency_address,
+    is_ether, fund, ZERO_ADDRESS, DEV_CHAIN_IDS, HSN_SUPPLY  # token.py (ERC-20, permits)
     deploy_repository, load_deployment, open_repository,
-    deploy_loanbook, open_loanbook                        # deploy.py
+    deploy_loanbook, open_loanbook,
+    deploy_hsn, deploy_test_usd, deploy_tokens,
+    load_tokens, open_token                               # deploy.py
     start_node, stop_node, node_status                    # node.py
 """
 
 from hessian_common.chain.client import (
     DEV_MNEMONIC,
+    BatchCall,
     ChainClient,
     RetryingHTTPProvider,
     RetryPolicy,
@@ -32,6 +39,7 @@ from hessian_common.chain.client import (
     create_keystore,
     dev_account,
     eth_tester_web3,
+    fee_fields,
     is_rate_limited,
     load_keystore,
     node_errors,
@@ -41,11 +49,16 @@ from hessian_common.chain.client import (
 from hessian_common.chain.compile import Artifact, compile_contracts, load_artifact
 from hessian_common.chain.deploy import (
     Deployment,
+    deploy_hsn,
     deploy_loanbook,
     deploy_repository,
+    deploy_test_usd,
+    deploy_tokens,
     load_deployment,
+    load_tokens,
     open_loanbook,
     open_repository,
+    open_token,
 )
 from hessian_common.chain.index import EventIndex, LogsTooLarge, RefreshResult, index_file
 from hessian_common.chain.loanbook import (
@@ -81,12 +94,28 @@ from hessian_common.chain.repository import (
     new_salt,
     test_set_commitment,
 )
+from hessian_common.chain.token import (
+    DEV_CHAIN_IDS,
+    HSN_SUPPLY,
+    ZERO_ADDRESS,
+    Permit,
+    TestUSD,
+    Token,
+    currency_address,
+    currency_of,
+    fund,
+    is_ether,
+)
 from hessian_common.chain.wrapper import ChainEvent, ContractWrapper
 
 __all__ = [
+    "DEV_CHAIN_IDS",
     "DEV_MNEMONIC",
+    "HSN_SUPPLY",
     "MAX_APR_BPS",
+    "ZERO_ADDRESS",
     "Artifact",
+    "BatchCall",
     "ChainClient",
     "ChainEvent",
     "ChainScope",
@@ -106,6 +135,7 @@ __all__ = [
     "ModelInfo",
     "ModelRepository",
     "ModelStatus",
+    "Permit",
     "Reason",
     "RefreshResult",
     "RetryPolicy",
@@ -113,31 +143,43 @@ __all__ = [
     "RpcProxy",
     "SubmissionInfo",
     "SubmissionStatus",
+    "TestUSD",
+    "Token",
     "chain_id_of",
     "chain_scope",
     "compile_contracts",
     "connect",
     "create_keystore",
+    "currency_address",
+    "currency_of",
     "current_scope",
     "default_stale_reward",
+    "deploy_hsn",
     "deploy_loanbook",
     "deploy_repository",
+    "deploy_test_usd",
+    "deploy_tokens",
     "describe_failure",
     "dev_account",
     "eth_tester_web3",
+    "fee_fields",
     "fresh_reads",
+    "fund",
     "index_file",
     "installment_for",
+    "is_ether",
     "is_rate_limited",
     "load_artifact",
     "load_deployment",
     "load_keystore",
+    "load_tokens",
     "new_salt",
     "node_errors",
     "node_status",
     "node_url",
     "open_loanbook",
     "open_repository",
+    "open_token",
     "probe_rpc",
     "start_node",
     "start_proxy_process",

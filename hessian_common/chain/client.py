@@ -14,12 +14,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
-import os
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +30,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import (
     ContractLogicError,
     ProviderConnectionError,
@@ -48,6 +47,7 @@ from hessian_common.errors import (
     ContractRevert,
     KeyPassphraseError,
 )
+from hessian_common.files import write_private
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 """The well-known development mnemonic (anvil's default); Hessian starts Ganache with it too."""
@@ -127,10 +127,7 @@ def create_keystore(
         raise ConfigError(f"keystore {path} already exists; not overwriting it")
     account = Account.from_key(private_key) if private_key is not None else Account.create()
     data = Account.encrypt(account.key, passphrase, iterations=iterations)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
+    write_private(path, json.dumps(data), exclusive=True)
     return account
 
 
@@ -364,8 +361,6 @@ def connect(rpc_url: str, timeout: float = 10.0, retry: RetryPolicy | None = Non
 
 def eth_tester_web3() -> Web3:
     """A fresh in-process chain (eth-tester on py-evm) for tests and the gas benchmark."""
-    from web3 import EthereumTesterProvider
-
     return Web3(EthereumTesterProvider())
 
 
@@ -511,6 +506,17 @@ def revert_data(exc: BaseException) -> bytes:
 # ---------------------------------------------------------------- the client
 
 
+@dataclass(frozen=True)
+class BatchCall:
+    """One call of :meth:`ChainClient.transact_batch`: a bound contract function
+    (``contract.functions.f(args)``), the wei it sends, and who signs it (default: the
+    client's account)."""
+
+    fn: Any
+    value: int = 0
+    account: LocalAccount | None = None
+
+
 class ChainClient:
     """Sends transactions signed by ``account`` to the node behind ``w3``.
 
@@ -591,6 +597,86 @@ class ChainClient:
         built = self._guard(lambda: fn.build_transaction({**tx, "gas": gas, "nonce": 0}), fn)
         return self._send({k: built[k] for k in ("to", "data", "value", "gas")}, fn)
 
+    def transact_batch(
+        self, calls: Sequence[BatchCall], gas: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Sign and send many contract calls at once; return their receipts, in order.
+
+        Each :class:`BatchCall` is signed by its own ``account`` (default: this client's),
+        with nonces counted here from each sender's pending count (this client's own next
+        nonce included) and the fee fields of :meth:`_fees` read once for the whole batch;
+        then every receipt is awaited. ``gas``: one gas limit for every call (skips the
+        per-call estimate; each call is then only checked when mined); ``None`` estimates
+        each. Raises :class:`ContractRevert` (decoded, naming the call) for the first call
+        that reverted when mined, :class:`ChainUnavailable` if the node is unreachable.
+        """
+        if not calls:
+            return []
+        hashes: list[Any] = []
+        sent: list[tuple[BatchCall, dict[str, Any]]] = []
+        with node_errors(self.url), self._lock:
+            fees = self._fees()
+            nonces: dict[str, int] = {}
+            for call in calls:
+                signer = call.account or self.account
+                addr = signer.address
+                if addr not in nonces:
+                    nonces[addr] = int(self.w3.eth.get_transaction_count(addr, "pending"))
+                    if addr == self.address:
+                        nonces[addr] = max(nonces[addr], self._next_nonce or 0)
+                tx: dict[str, Any] = {"from": addr, "value": int(call.value)}
+                limit = gas
+                if limit is None:
+                    limit = self._gas_limit(
+                        lambda t=tx, f=call.fn: f.estimate_gas(t),
+                        lambda t=tx, f=call.fn: f.call(t),
+                        call.fn,
+                    )
+                built = self._guard(
+                    lambda t=tx, f=call.fn, g=limit: f.build_transaction(
+                        {**t, "gas": g, "nonce": 0}
+                    ),
+                    call.fn,
+                )
+                full = {
+                    **{k: built[k] for k in ("to", "data", "value", "gas")},
+                    **fees,
+                    "nonce": nonces[addr],
+                    "chainId": self.chain_id,
+                }
+                signed = signer.sign_transaction(full)
+                hashes.append(
+                    self._guard(
+                        lambda raw=signed.raw_transaction: self.w3.eth.send_raw_transaction(raw),
+                        call.fn,
+                    )
+                )
+                sent.append((call, full))
+                nonces[addr] += 1
+            if self.address in nonces:
+                self._next_nonce = nonces[self.address]
+        receipts = []
+        with node_errors(self.url):
+            for tx_hash in hashes:
+                try:
+                    receipts.append(
+                        dict(
+                            self.w3.eth.wait_for_transaction_receipt(
+                                tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.01
+                            )
+                        )
+                    )
+                except TimeExhausted as exc:
+                    raise ChainError(
+                        f"transaction 0x{HexBytes(tx_hash).hex()} not mined within "
+                        f"{RECEIPT_TIMEOUT:.0f}s on {self.url}"
+                    ) from exc
+        for (call, full), receipt in zip(sent, receipts, strict=True):
+            if receipt["status"] != 1:
+                sender = (call.account or self.account).address
+                self._raise_mined_revert(full, receipt, call.fn, sender)
+        return receipts
+
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> dict[str, Any]:
         """Deploy a contract; the receipt's ``contractAddress`` is its address."""
         self.errors.add_abi(abi)
@@ -624,16 +710,7 @@ class ChainClient:
         return TESTER_GAS_LIMIT
 
     def _fees(self) -> dict[str, int]:
-        """EIP-1559 fee fields if the chain has a base fee, else a legacy gas price."""
-        latest = self.w3.eth.get_block("latest")
-        base = latest.get("baseFeePerGas")
-        if base is None:
-            return {"gasPrice": self.w3.eth.gas_price}
-        try:
-            tip = int(self.w3.eth.max_priority_fee)
-        except (Web3RPCError, ValueError, AttributeError):
-            tip = DEFAULT_PRIORITY_FEE
-        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
+        return fee_fields(self.w3)
 
     def _send(self, tx: dict[str, Any], fn: Any) -> dict[str, Any]:
         with node_errors(self.url), self._lock:
@@ -661,9 +738,14 @@ class ChainClient:
             self._raise_mined_revert(full, receipt, fn)
         return dict(receipt)
 
-    def _raise_mined_revert(self, tx: dict[str, Any], receipt: Any, fn: Any) -> None:
+    def _raise_mined_revert(
+        self, tx: dict[str, Any], receipt: Any, fn: Any, sender: str | None = None
+    ) -> None:
         """Replay a failed transaction as a call at its block to recover the revert data."""
-        call = {"from": self.address, **{k: tx[k] for k in ("to", "data", "value") if k in tx}}
+        call = {
+            "from": sender or self.address,
+            **{k: tx[k] for k in ("to", "data", "value") if k in tx},
+        }
         data = b""
         try:
             with node_errors(self.url):
@@ -696,6 +778,20 @@ class ChainClient:
                 name,
                 args,
             ) from None
+
+
+def fee_fields(w3: Web3) -> dict[str, int]:
+    """The one fee policy of every transaction Hessian sends: EIP-1559 fields if the chain has
+    a base fee (tip = the node's ``eth_maxPriorityFeePerGas``, else
+    :data:`DEFAULT_PRIORITY_FEE`; ``maxFeePerGas = 2·base + tip``), else a legacy gas price."""
+    base = w3.eth.get_block("latest").get("baseFeePerGas")
+    if base is None:
+        return {"gasPrice": int(w3.eth.gas_price)}
+    try:
+        tip = int(w3.eth.max_priority_fee)
+    except (Web3RPCError, ValueError, AttributeError):
+        tip = DEFAULT_PRIORITY_FEE
+    return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
 
 
 def _is_revert(exc: BaseException) -> bool:

@@ -1,8 +1,10 @@
-"""Deploy ``ModelRepository`` and ``LoanBook``; keep a record per chain and contract.
+"""Deploy ``ModelRepository``, ``LoanBook`` and the tokens; keep a record per chain and contract.
 
 ``deployments/<chainId>.json`` records the ModelRepository, ``deployments/<chainId>-LoanBook.json``
-the LoanBook linked to it. A record holds what a client needs to find and trust the contract
-again::
+the LoanBook linked to it, ``<chainId>-HessianToken.json`` the HSN token (fixed supply, minted
+at deployment to an address the deployer names) and, on local development chains only,
+``<chainId>-TestUSD.json`` the test dollar token (:func:`deploy_tokens`; :func:`load_tokens`
+reads them back). A record holds what a client needs to find and trust the contract again::
 
     {"contract": "ModelRepository", "chain_id": 1337, "address": "0x...",
      "abi_sha256": "17c6...", "block": 1, "deployer": "0x...", "tx_hash": "0x...",
@@ -30,11 +32,16 @@ from hessian_common.chain.client import (
 from hessian_common.chain.compile import Artifact, load_artifact
 from hessian_common.chain.loanbook import LoanBook
 from hessian_common.chain.repository import ModelRepository
+from hessian_common.chain.token import DEV_CHAIN_IDS, HSN_SUPPLY, ZERO_ADDRESS, TestUSD, Token
 from hessian_common.config import load_settings
-from hessian_common.errors import ChainError, ConfigError, DeploymentNotFound
+from hessian_common.errors import ChainError, ChainUnavailable, ConfigError, DeploymentNotFound
 
 CONTRACT_NAME = "ModelRepository"
 LOANBOOK_NAME = "LoanBook"
+HSN_NAME = "HessianToken"
+TEST_USD_NAME = "TestUSD"
+TOKEN_NAMES = (HSN_NAME, TEST_USD_NAME)
+"""The token contracts ``hessian deploy`` deploys and records (TestUSD on dev chains only)."""
 DAY = 86_400
 PAYMENT_PERIOD = 30 * DAY
 DEFAULT_AFTER = 120 * DAY
@@ -235,3 +242,145 @@ def open_loanbook(client: ChainClient, deployments_dir: Path | None = None) -> L
             f"the sources compile to {artifact.abi_hash[:12]}; run `hessian deploy` again"
         )
     return LoanBook(client, dep.address, artifact.abi, from_block=dep.block)
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def deploy_hsn(
+    client: ChainClient,
+    recipient: str | None = None,
+    supply: int = HSN_SUPPLY,
+    deployments_dir: Path | None = None,
+    *,
+    record: bool = True,
+    artifact: Artifact | None = None,
+) -> str:
+    """Deploy HSN with its whole fixed ``supply`` (base units, 18 decimals) minted to
+    ``recipient`` (default: the deployer); with ``record`` writes
+    ``deployments/<chainId>-HessianToken.json``. Returns its address.
+
+    Raises
+    ------
+    ConfigError
+        ``recipient`` is not an address, or ``supply`` is not positive (nothing is sent).
+    """
+    who = client.address if recipient is None else str(recipient)
+    if not Web3.is_address(who) or Web3.to_checksum_address(who) == ZERO_ADDRESS:
+        raise ConfigError(f"the HSN supply needs a recipient address, not {recipient!r}")
+    if isinstance(supply, bool) or not isinstance(supply, int) or supply <= 0:
+        raise ConfigError(f"the HSN supply must be a positive number of base units, not {supply!r}")
+    artifact = artifact or load_artifact(HSN_NAME)
+    receipt = client.deploy(
+        artifact.abi, artifact.bytecode, Web3.to_checksum_address(who), int(supply)
+    )
+    if record:
+        _record(client, artifact, receipt, deployments_dir)
+    return Web3.to_checksum_address(receipt["contractAddress"])
+
+
+def deploy_test_usd(
+    client: ChainClient,
+    deployments_dir: Path | None = None,
+    *,
+    record: bool = True,
+    artifact: Artifact | None = None,
+) -> str:
+    """Deploy the TestUSD test dollar token (6 decimals, a faucet) on a local development
+    chain; with ``record`` writes ``deployments/<chainId>-TestUSD.json``. Returns its address.
+
+    Raises
+    ------
+    ConfigError
+        ``client``'s chain is not a local development chain: a real network has real dollar
+        tokens, and a test token there would only mislead (nothing is sent).
+    """
+    if client.chain_id not in DEV_CHAIN_IDS:
+        raise ConfigError(
+            f"TestUSD is a test token for local development chains "
+            f"({', '.join(str(c) for c in sorted(DEV_CHAIN_IDS))}); chain {client.chain_id} "
+            f"({client.url}) is not one: name a real dollar token's address there instead"
+        )
+    artifact = artifact or load_artifact(TEST_USD_NAME)
+    receipt = client.deploy(artifact.abi, artifact.bytecode)
+    if record:
+        _record(client, artifact, receipt, deployments_dir)
+    return Web3.to_checksum_address(receipt["contractAddress"])
+
+
+def deploy_tokens(
+    client: ChainClient,
+    deployments_dir: Path | None = None,
+    *,
+    hsn_recipient: str | None = None,
+    hsn_supply: int = HSN_SUPPLY,
+    reuse: bool = True,
+) -> dict[str, tuple[str, bool]]:
+    """HSN, and TestUSD on a development chain: reuse the recorded ones (code present, same
+    ABI) unless ``reuse`` is false, else deploy and record them.
+
+    Returns ``{contract name: (address, deployed now)}``. Reusing matters: a second HSN would
+    leave every balance of the first one behind.
+    """
+    names = [HSN_NAME] + ([TEST_USD_NAME] if client.chain_id in DEV_CHAIN_IDS else [])
+    out: dict[str, tuple[str, bool]] = {}
+    for name in names:
+        if reuse:
+            try:
+                token = open_token(client, name, deployments_dir)
+            except ChainUnavailable:
+                raise
+            except ChainError:  # no record, no code there, or another ABI: deploy a new one
+                pass
+            else:
+                out[name] = (token.address, False)
+                continue
+        if name == HSN_NAME:
+            address = deploy_hsn(client, hsn_recipient, hsn_supply, deployments_dir)
+        else:
+            address = deploy_test_usd(client, deployments_dir)
+        out[name] = (address, True)
+    return out
+
+
+def load_tokens(
+    w3: Web3, deployments_dir: Path | None = None, check_code: bool = True
+) -> dict[str, Deployment]:
+    """The recorded token deployments of ``w3``'s chain (``HessianToken``, ``TestUSD``; those
+    recorded and, with ``check_code``, still there): contract name -> record."""
+    out = {}
+    for name in TOKEN_NAMES:
+        try:
+            out[name] = load_deployment(w3, deployments_dir, check_code, contract=name)
+        except DeploymentNotFound:
+            continue
+    return out
+
+
+def open_token(
+    client: ChainClient, name: str = HSN_NAME, deployments_dir: Path | None = None
+) -> Token:
+    """The recorded token ``name`` (``HessianToken`` or ``TestUSD``) of ``client``'s chain:
+    a :class:`~hessian_common.chain.token.Token` (:class:`TestUSD` for TestUSD, with its
+    faucet).
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is not one of our tokens.
+    DeploymentNotFound
+        No record for it on this chain (run ``hessian deploy``), or no code there any more.
+    ChainError
+        The recorded ABI is not the one the sources compile to.
+    """
+    if name not in TOKEN_NAMES:
+        raise ConfigError(f"no token contract {name!r}; ours are {', '.join(TOKEN_NAMES)}")
+    dep = load_deployment(client.w3, deployments_dir, contract=name)
+    artifact = load_artifact(name)
+    if dep.abi_sha256 != artifact.abi_hash:
+        raise ChainError(
+            f"the {name} at {dep.address} (chain {dep.chain_id}) has ABI {dep.abi_sha256[:12]}, "
+            f"the sources compile to {artifact.abi_hash[:12]}; run `hessian deploy` again"
+        )
+    cls = TestUSD if name == TEST_USD_NAME else Token
+    return cls(client, dep.address, artifact.abi, from_block=dep.block)

@@ -64,6 +64,7 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 
 from hessian_common.chain.client import node_errors, node_url, tx_hash_of
+from hessian_common.chain.outage import current_scope
 from hessian_common.errors import ChainError, ConfigError
 
 FORMAT = 2
@@ -545,8 +546,6 @@ class EventIndex:
         cannot be reached (nothing half-written: every span is its own transaction) and
         :class:`LogsTooLarge` when one block cannot be read even one event at a time.
         """
-        from hessian_common.chain.outage import current_scope
-
         if not force and time.monotonic() - self._fresh_at < self.max_staleness:
             return None
         scope = current_scope()

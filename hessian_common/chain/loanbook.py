@@ -1,7 +1,14 @@
 """Typed wrapper of the ``LoanBook`` contract: loans decided by a deployed credit model.
 
-Amounts are wei (:data:`~hessian_common.types.Wei`), probabilities of default parts per
-million, APRs basis points, terms months (payment periods of ``payment_period`` seconds).
+Each deployed model names its currency (:meth:`LoanBook.deploy_model`, ``currency``: ether by
+default, or an ERC-20 token's address); every amount of its loans is in base units of that
+currency, with the token's own decimals (wei for ether; the :data:`~hessian_common.types.Wei`
+annotations below mean "base units"). Paying in a token needs no step from the caller: the
+wrapper uses an allowance that already covers the payment, else signs an EIP-2612 permit
+(``fundWithPermit``, ``repayWithPermit``, ``repayAllWithPermit``: one signature and one
+transaction per payment), else approves first (:func:`hessian_common.chain.token.pay`).
+Probabilities of default are parts per million, APRs basis points, terms months (payment
+periods of ``payment_period`` seconds).
 The contract keeps CIDs (policy, sealed application) and application digests in events only;
 this wrapper reads them back from the logs, so :class:`LoanInfo` and :class:`DeploymentInfo`
 carry them like any other field.
@@ -33,16 +40,19 @@ everything owed once ``k = n``. It never falls as time passes (at a due date
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from hexbytes import HexBytes
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from hessian_common.chain.client import BatchCall
+from hessian_common.chain.token import ZERO_ADDRESS, currency_address, pay
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
-from hessian_common.types import CID, PPM, Wei
+from hessian_common.types import CID, PPM, Wei, bytes32
 
 WAD = 10**18
 MAX_APR_BPS = 10_000
@@ -82,16 +92,18 @@ class LoanInfo:
     model_id: int
     borrower: str
     lender: str
+    currency: str
+    """The deployment's currency: ether (the zero address) or a token address."""
     status: LoanStatus
     late: bool
     application_digest: bytes
     application_cid: CID
     amount: Wei
-    """Wei applied for."""
+    """Amount applied for (base units of ``currency``)."""
     requested_term: int
     """Months applied for."""
     principal: Wei
-    """Wei offered (0 until approved)."""
+    """Amount offered (0 until approved)."""
     term_months: int
     """Months offered (0 until approved)."""
     apr_bps: int
@@ -130,6 +142,8 @@ class DeploymentInfo:
     deployed_at: int
     active: bool
     loan_count: int
+    currency: str = ZERO_ADDRESS
+    """ether (the zero address) or the token every amount of this model is in."""
 
 
 def _rpow(x: int, n: int) -> int:
@@ -148,7 +162,7 @@ def _ceil_div(a: int, b: int) -> int:
 
 
 def installment_for(principal: int, apr_bps: int, term: int) -> int:
-    """The contract's ``installmentFor``: instalment in wei (see the module docstring).
+    """The contract's ``installmentFor``: instalment in base units (see the module docstring).
 
     Raises
     ------
@@ -161,7 +175,7 @@ def installment_for(principal: int, apr_bps: int, term: int) -> int:
     if not isinstance(apr_bps, int) or not 0 <= apr_bps <= MAX_APR_BPS:
         raise ConfigError(f"apr_bps must be 0..{MAX_APR_BPS}, not {apr_bps!r}")
     if not isinstance(principal, int) or not 0 <= principal < _UINT128:
-        raise ConfigError(f"principal must be 0..2^128-1 wei, not {principal!r}")
+        raise ConfigError(f"principal must be 0..2^128-1 base units, not {principal!r}")
     if apr_bps == 0:
         return _ceil_div(principal, term)
     i = apr_bps * WAD // 120_000
@@ -179,7 +193,8 @@ def payoff_for(
     timestamp: int,
     payment_period: int,
 ) -> int:
-    """The contract's early payoff of a FUNDED loan at ``timestamp`` (module docstring), wei."""
+    """The contract's early payoff of a FUNDED loan at ``timestamp`` (module docstring), in
+    base units."""
     owed_left = installment * term - repaid
     elapsed = int(timestamp) - int(funded_at)
     k = elapsed // payment_period
@@ -203,13 +218,7 @@ def payoff_for(
 
 
 def _bytes32(value: bytes | str, what: str) -> bytes:
-    try:
-        raw = bytes(HexBytes(value))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{what} must be {DIGEST_BYTES} bytes or hex: {exc}") from None
-    if len(raw) != DIGEST_BYTES:
-        raise ConfigError(f"{what} must be {DIGEST_BYTES} bytes, not {len(raw)}")
-    return raw
+    return bytes32(value, what, ConfigError)
 
 
 class LoanBook(ContractWrapper):
@@ -226,17 +235,24 @@ class LoanBook(ContractWrapper):
 
     artifact = "LoanBook"
     struct_getters = ("getLoan", "getDeployment")
-    foreign_errors = ("ModelRepository",)
-    """``deployModel`` bubbles ModelRepository's ``UnknownModel`` up: decode it too."""
+    foreign_errors = ("ModelRepository", "HessianToken")
+    """``deployModel`` bubbles ModelRepository's ``UnknownModel`` up, and a token payment the
+    token's ERC-20 errors (``ERC20InsufficientAllowance``...): decode them too."""
 
     # ------------------------------------------------------------ lender
 
     def deploy_model(
-        self, model_id: int, policy_cid: str, application_key: bytes | str
+        self,
+        model_id: int,
+        policy_cid: str,
+        application_key: bytes | str,
+        currency: str | None = ZERO_ADDRESS,
     ) -> dict[str, Any]:
-        """``deployModel``: link a CLOSED model of ours; returns the receipt."""
+        """``deployModel``: link a CLOSED model of ours, its loans in ``currency`` (ether by
+        default, or an ERC-20 token's address); returns the receipt."""
         key = _bytes32(application_key, "application_key")
-        return self.client.transact(self.fn.deployModel(model_id, policy_cid, key))
+        token = currency_address(currency)
+        return self.client.transact(self.fn.deployModel(model_id, policy_cid, key, token))
 
     def retire_model(self, model_id: int) -> dict[str, Any]:
         """``retireModel``: no new applications for ``model_id``."""
@@ -268,9 +284,17 @@ class LoanBook(ContractWrapper):
         )
 
     def fund(self, loan_id: int) -> dict[str, Any]:
-        """``fund``: send the offered principal (read from the chain)."""
-        principal = int(self._struct("getLoan", loan_id)["principal"])
-        return self.client.transact(self.fn.fund(loan_id), value=principal)
+        """``fund``: pay the offered principal (read from the chain) in the loan's currency
+        (a token: by the allowance, a permit or an approval, see the module docstring)."""
+        s = self._struct("getLoan", loan_id)
+        return pay(
+            self.client,
+            self.currency_of(int(s["modelId"])),
+            self.address,
+            int(s["principal"]),
+            lambda: self.fn.fund(loan_id),
+            lambda permit: self.fn.fundWithPermit(loan_id, permit),
+        )
 
     def mark_late(self, loan_id: int) -> dict[str, Any]:
         """``markLate`` (lender): an instalment due is unpaid."""
@@ -303,23 +327,57 @@ class LoanBook(ContractWrapper):
         return self.client.transact(self.fn.accept(loan_id))
 
     def repay(self, loan_id: int, amount_wei: int) -> dict[str, Any]:
-        """``repay``: pay ``amount_wei`` towards the loan (a FUNDED loan: at most its payoff
-        now, and paying all of it repays the loan; a DEFAULTED one: at most what is
-        outstanding)."""
-        return self.client.transact(self.fn.repay(loan_id), value=amount_wei)
+        """``repay``: pay ``amount_wei`` (base units) towards the loan (a FUNDED loan: at most
+        its payoff now, and paying all of it repays the loan; a DEFAULTED one: at most what is
+        outstanding). In a token: ``repayWithPermit`` with a permit for exactly the amount
+        unless the allowance covers it."""
+        amount = int(amount_wei)
+        return pay(
+            self.client,
+            self._loan_currency(loan_id),
+            self.address,
+            amount,
+            lambda: self.fn.repay(loan_id, amount),
+            lambda permit: self.fn.repayWithPermit(loan_id, amount, permit),
+        )
+
+    def repay_batch(
+        self, payments: Sequence[tuple[LocalAccount, int, int]], gas: int | None = None
+    ) -> list[dict[str, Any]]:
+        """``repay`` of many ether loans at once, each signed by its payer: ``[(account,
+        loan_id, wei)]`` -> receipts in order (:meth:`ChainClient.transact_batch`: nonces and
+        fees handled there; ``gas`` one limit for every call). Token loans pay one by one
+        (:meth:`repay`: each payer signs its own permit)."""
+        return self.client.transact_batch(
+            [
+                BatchCall(self.fn.repay(int(i), int(wei)), int(wei), acct)
+                for acct, i, wei in payments
+            ],
+            gas=gas,
+        )
 
     def repay_all(self, loan_id: int, amount_wei: int) -> dict[str, Any]:
-        """``repayAll``: pay the loan off early sending ``amount_wei`` (at least the payoff at
-        the block's time; the excess is credited back to the payer's pending balance)."""
-        return self.client.transact(self.fn.repayAll(loan_id), value=amount_wei)
+        """``repayAll``: pay the loan off early offering ``amount_wei`` (at least the payoff
+        at the block's time). In ether the whole amount is sent and the excess credited back
+        to the payer's pending balance; in a token exactly the payoff is pulled."""
+        amount = int(amount_wei)
+        return pay(
+            self.client,
+            self._loan_currency(loan_id),
+            self.address,
+            amount,
+            lambda: self.fn.repayAll(loan_id, amount),
+            lambda permit: self.fn.repayAllWithPermit(loan_id, amount, permit),
+        )
 
     def cancel(self, loan_id: int) -> dict[str, Any]:
         """``cancel``: the borrower before funding, the lender once an offer was made."""
         return self.client.transact(self.fn.cancel(loan_id))
 
-    def withdraw(self) -> Wei:
-        """``withdraw`` the caller's pending balance; returns the amount."""
-        receipt = self.client.transact(self.fn.withdraw())
+    def withdraw(self, currency: str | None = ZERO_ADDRESS) -> Wei:
+        """``withdraw`` the caller's pending balance in ``currency`` (default ether); returns
+        the amount."""
+        receipt = self.client.transact(self.fn.withdraw(currency_address(currency)))
         return Wei(int(self._event_arg(receipt, "Withdrawn", "amount")))
 
     # ------------------------------------------------------------ reads
@@ -382,18 +440,25 @@ class LoanBook(ContractWrapper):
     def deployment(self, model_id: int) -> DeploymentInfo | None:
         """The deployment of ``model_id``; None if it was never deployed here."""
         d = self._struct("getDeployment", model_id)
-        if int(d["lender"], 16) == 0:
+        if int(d["deployer"], 16) == 0:
             return None
         deployed = self._log("ModelDeployed", "modelId", model_id) or {}
         return DeploymentInfo(
             model_id=int(model_id),
-            lender=Web3.to_checksum_address(d["lender"]),
+            lender=Web3.to_checksum_address(d["deployer"]),
             policy_cid=CID(deployed.get("policyCid", "")),
             application_key=bytes(d["applicationKey"]),
             deployed_at=int(d["deployedAt"]),
             active=bool(d["active"]),
-            loan_count=int(d["loanCount"]),
+            loan_count=int(d["applicationCount"]),
+            currency=Web3.to_checksum_address(d["currency"]),
         )
+
+    def currency_of(self, model_id: int) -> str:
+        """The currency of deployed model ``model_id`` (ether (the zero address) or a token address;
+        raises ``ContractRevert`` ModelNotDeployed for another model); read once (a
+        deployment's currency never changes)."""
+        return self._deployment_fact(model_id)["currency"]
 
     def deployments(self) -> list[DeploymentInfo]:
         """Every deployed model (active or retired), in deployment order."""
@@ -459,14 +524,16 @@ class LoanBook(ContractWrapper):
             return 0
         return int(s["acceptedAt"]) + self.funding_window
 
-    def pending(self, address: str | None = None) -> Wei:
-        """Withdrawable balance of ``address`` (default: the client's account)."""
+    def pending(self, address: str | None = None, currency: str | None = ZERO_ADDRESS) -> Wei:
+        """Withdrawable balance of ``address`` (default: the client's account) in
+        ``currency`` (default ether)."""
         who = Web3.to_checksum_address(address or self.client.address)
-        return Wei(int(self.client.call(self.fn.pendingOf(who))))
+        token = currency_address(currency)
+        return Wei(int(self.client.call(self.fn.pendingOf(who, token))))
 
-    def total_pending(self) -> Wei:
-        """Sum of all pending balances (the contract's balance)."""
-        return Wei(int(self.client.call(self.fn.totalPending())))
+    def total_pending(self, currency: str | None = ZERO_ADDRESS) -> Wei:
+        """Sum of all pending balances in ``currency`` (what the contract holds of it)."""
+        return Wei(int(self.client.call(self.fn.totalPendingOf(currency_address(currency)))))
 
     def installment_on_chain(self, principal: int, apr_bps: int, term: int) -> Wei:
         """The contract's ``installmentFor`` (a view call; :func:`installment_for` is local)."""
@@ -478,12 +545,13 @@ class LoanBook(ContractWrapper):
         status = LoanStatus(s["status"])
         total = int(s["installment"]) * int(s["termMonths"])
         owing = status in (LoanStatus.FUNDED, LoanStatus.DEFAULTED)
-        lender = self._lender_of(int(s["modelId"]))
+        fact = self._deployment_fact(int(s["modelId"]))
         return LoanInfo(
             loan_id=int(loan_id),
             model_id=int(s["modelId"]),
             borrower=Web3.to_checksum_address(s["borrower"]),
-            lender=lender,
+            lender=fact["lender"],
+            currency=fact["currency"],
             status=status,
             late=bool(s["late"]),
             application_digest=bytes(applied.get("applicationDigest", b"")),
@@ -504,9 +572,19 @@ class LoanBook(ContractWrapper):
             outstanding=Wei(total - int(s["repaid"]) if owing else 0),
         )
 
-    def _lender_of(self, model_id: int) -> str:
-        key = ("lender", model_id)
-        if key not in self._log_cache:  # a deployment's lender never changes
+    def _deployment_fact(self, model_id: int) -> dict[str, str]:
+        """``{"lender", "currency"}`` of a deployment (fixed once deployed, so cached)."""
+        key = ("deployment", int(model_id))
+        if key not in self._log_cache:
             d = self._struct("getDeployment", model_id)
-            self._log_cache[key] = {"lender": Web3.to_checksum_address(d["lender"])}
-        return self._log_cache[key]["lender"]
+            fact = {
+                "lender": Web3.to_checksum_address(d["deployer"]),
+                "currency": Web3.to_checksum_address(d["currency"]),
+            }
+            if int(fact["lender"], 16) == 0:  # not deployed: the contract's ModelNotDeployed
+                self.client.call(self.fn.currencyOf(int(model_id)))
+            self._log_cache[key] = fact
+        return self._log_cache[key]
+
+    def _loan_currency(self, loan_id: int) -> str:
+        return self.currency_of(int(self._struct("getLoan", loan_id)["modelId"]))

@@ -25,6 +25,8 @@ from typing import Any, Generic, TypeVar
 
 from web3 import Web3
 
+from hessian_common.chain.loanbook import LoanInfo, LoanStatus
+
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -361,8 +363,6 @@ def loan_states(book: Any, model_ids: Iterable[int]) -> list[Any]:
     ``accepted_at`` are not in the events and are 0 (read :meth:`LoanBook.loan` for them).
     The lender is the deployment's (``LoanBook.deployment``).
     """
-    from hessian_common.chain.loanbook import LoanInfo, LoanStatus
-
     ids = [int(m) for m in model_ids]
     if not ids:
         return []

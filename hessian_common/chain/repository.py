@@ -1,7 +1,19 @@
 """Typed wrapper of the ``ModelRepository`` contract.
 
-Amounts are wei (:data:`~hessian_common.types.Wei`), scores parts per million
-(:data:`~hessian_common.types.Ppm`). The contract keeps CIDs in events only (a CID string
+Amounts are integers in base units of the model's currency (wei for ether, typed
+:data:`~hessian_common.types.Wei` for history; a token's smallest unit otherwise, whatever its
+decimals), scores parts per million (:data:`~hessian_common.types.Ppm`).
+
+Currencies: each model names its own (:attr:`ModelInfo.currency`, a
+:class:`~hessian_common.format.Currency`: ether, or an ERC-20 token with its address, symbol
+and decimals). :meth:`ModelRepository.create_model` (``currency=``) and
+:meth:`ModelRepository.submit` take care of the token's allowance themselves (see
+:func:`hessian_common.chain.token.fund`): a token with EIP-2612 permits is pulled with a
+permit signed here and sent in the same transaction (``createModelWithPermit``,
+``submitUpdateWithPermit``), any other token is ``approve``-d for exactly the amount first;
+the caller never handles allowances. Balances owed are kept per (account, currency):
+:meth:`ModelRepository.pending` and :meth:`ModelRepository.withdraw` take the currency
+(default ether). The contract keeps CIDs in events only (a CID string
 would cost three storage slots per write); this wrapper reads them back from the logs, so
 :class:`ModelInfo` and :class:`SubmissionInfo` carry the CID strings like any other field.
 
@@ -24,14 +36,21 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-from hexbytes import HexBytes
 from web3 import Web3
 
 from hessian_common.chain.client import tx_hash_of
+from hessian_common.chain.token import (
+    ZERO_ADDRESS,
+    Token,
+    currency_address,
+    currency_of,
+    fund,
+)
 from hessian_common.chain.wrapper import ChainEvent as ChainEvent  # re-exported: it lived here
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
-from hessian_common.types import CID, PPM, Ppm, Wei
+from hessian_common.format import Currency
+from hessian_common.types import CID, PPM, Ppm, Wei, bytes32
 
 DIGEST_BYTES = 32
 
@@ -183,6 +202,8 @@ class ModelInfo:
 
     model_id: int
     lender: str
+    currency: Currency
+    """What every amount of the model is in: ether, or a token (``currency.address``)."""
     spec_cid: CID
     model_cid: CID
     """CID of the current model: the last accepted update's, else the spec's."""
@@ -289,10 +310,7 @@ def new_salt() -> bytes:
 
 
 def _digest(value: bytes | str) -> bytes:
-    raw = bytes(HexBytes(value))
-    if len(raw) != DIGEST_BYTES:
-        raise ConfigError(f"dataset digest must be {DIGEST_BYTES} bytes, not {len(raw)}")
-    return raw
+    return bytes32(value, "dataset digest", ConfigError)
 
 
 def _reason(value: int) -> Reason | None:
@@ -322,6 +340,8 @@ class ModelRepository(ContractWrapper):
 
     artifact = "ModelRepository"
     struct_getters = ("getModel", "getSubmission")
+    foreign_errors = ("HessianToken",)
+    """A token's own errors (allowance, balance, permit) bubble up through the pulls."""
 
     # ------------------------------------------------------------ lender
 
@@ -342,12 +362,24 @@ class ModelRepository(ContractWrapper):
         reveal_window: int = DEFAULT_REVEAL_WINDOW,
         max_rows: int = DEFAULT_MAX_ROWS,
         stale_reward: int | None = None,
+        currency: Currency | str | None = None,
+        permit: bool | None = None,
     ) -> int:
-        """``createModel``: escrow ``bounty`` wei; return the new model id.
+        """``createModel``: escrow ``bounty`` (base units of ``currency``); return the new
+        model id.
 
         ``deadline`` is a unix time, ``evaluation_window`` and ``reveal_window`` seconds,
         scores and ``min_gain`` ppm. ``stale_reward`` defaults to
-        :func:`default_stale_reward` of the bounty.
+        :func:`default_stale_reward` of the bounty. ``currency``: ether (``None``, the
+        default) or a token (its address or :class:`Currency`); a token's bounty is pulled
+        with a permit when the token supports EIP-2612 (``createModelWithPermit``, one
+        transaction), else after an ``approve`` (``permit`` forces one or the other).
+
+        Raises
+        ------
+        ConfigError
+            A score out of range, a currency that is not a token on this chain, or a token
+            balance below the bounty (nothing is sent).
         """
         _score(initial_score, "initial_score")
         _score(target_score, "target_score")
@@ -366,9 +398,17 @@ class ModelRepository(ContractWrapper):
             int(max_rows),
             stale,
         )
-        receipt = self.client.transact(
-            self.fn.createModel(spec_cid, bytes(test_set_commitment), terms), value=bounty
-        )
+        token = currency_address(currency)
+        args = (spec_cid, bytes(test_set_commitment), terms, token, int(bounty))
+        if token == ZERO_ADDRESS:
+            receipt = self.client.transact(self.fn.createModel(*args), value=int(bounty))
+        else:
+            self.currency(token, strict=True)
+            p = fund(self.client, token, self.address, int(bounty), "the bounty", permit)
+            if p is None:
+                receipt = self.client.transact(self.fn.createModel(*args))
+            else:
+                receipt = self.client.transact(self.fn.createModelWithPermit(*args, p.as_tuple()))
         return self._event_arg(receipt, "ModelCreated", "modelId")
 
     def evaluate_update(
@@ -387,9 +427,7 @@ class ModelRepository(ContractWrapper):
         if reason is None:
             reason = Reason.ACCEPTED if accepted else Reason.WORSE
         return self.client.transact(
-            self.fn.evaluateUpdate(
-                update_id, bool(accepted), int(reason), new_score, new_model_cid
-            )
+            self.fn.evaluateUpdate(update_id, bool(accepted), int(reason), new_score, new_model_cid)
         )
 
     def close_model(self, model_id: int) -> dict[str, Any]:
@@ -419,19 +457,32 @@ class ModelRepository(ContractWrapper):
         dataset_digest: bytes | str,
         rows: int,
         min_stale_reserve: int = 0,
+        permit: bool | None = None,
     ) -> Submitted:
         """``submitUpdate`` with the model's deposit; the new update id and the transaction.
 
         ``min_stale_reserve``: the least stale reserve accepted (what the owner was shown);
-        the contract refuses (``ReserveTooLow``) if a flood mined first left less.
+        the contract refuses (``ReserveTooLow``) if a flood mined first left less. A token
+        deposit is pulled with a permit when the token supports EIP-2612
+        (``submitUpdateWithPermit``, one transaction), else after an ``approve`` (``permit``
+        forces one or the other); an ether deposit is sent with the call.
+
+        Raises
+        ------
+        ConfigError
+            The owner's token balance is below the deposit (nothing is sent).
         """
-        deposit = self.model_deposit(model_id)
-        receipt = self.client.transact(
-            self.fn.submitUpdate(
-                model_id, update_cid, _digest(dataset_digest), rows, int(min_stale_reserve)
-            ),
-            value=deposit,
-        )
+        m = self._struct("getModel", model_id)
+        deposit, token = int(m["submissionDeposit"]), m["currency"]
+        args = (model_id, update_cid, _digest(dataset_digest), rows, int(min_stale_reserve))
+        if token == ZERO_ADDRESS:
+            receipt = self.client.transact(self.fn.submitUpdate(*args), value=deposit)
+        else:
+            p = fund(self.client, token, self.address, deposit, "the deposit", permit)
+            if p is None:
+                receipt = self.client.transact(self.fn.submitUpdate(*args))
+            else:
+                receipt = self.client.transact(self.fn.submitUpdateWithPermit(*args, p.as_tuple()))
         return Submitted(
             self._event_arg(receipt, "UpdateSubmitted", "updateId"), tx_hash_of(receipt)
         )
@@ -443,9 +494,12 @@ class ModelRepository(ContractWrapper):
         dataset_digest: bytes | str,
         rows: int,
         min_stale_reserve: int = 0,
+        permit: bool | None = None,
     ) -> int:
         """:meth:`submit`, returning only the new update id."""
-        return self.submit(model_id, update_cid, dataset_digest, rows, min_stale_reserve).update_id
+        return self.submit(
+            model_id, update_cid, dataset_digest, rows, min_stale_reserve, permit
+        ).update_id
 
     def settle_stale(self, update_id: int) -> Wei:
         """``settleStale``: pay a submission left waiting past the window; returns the reward."""
@@ -464,17 +518,45 @@ class ModelRepository(ContractWrapper):
         receipt = self.client.transact(self.fn.claimForfeit(update_id))
         return Wei(self._event_arg(receipt, "ForfeitClaimed", "amount"))
 
-    def withdraw(self) -> Wei:
-        """``withdraw`` the caller's pending balance; returns the amount."""
-        receipt = self.client.transact(self.fn.withdraw())
+    def withdraw(self, currency: Currency | str | None = None) -> Wei:
+        """``withdraw(currency)``: the caller's pending balance in one currency (default
+        ether); returns the amount."""
+        receipt = self.client.transact(self.fn.withdraw(currency_address(currency)))
         return Wei(self._event_arg(receipt, "Withdrawn", "amount"))
 
     # ------------------------------------------------------------ reads
 
-    def pending(self, address: str | None = None) -> Wei:
-        """Withdrawable balance of ``address`` (default: the client's account)."""
+    def pending(self, address: str | None = None, currency: Currency | str | None = None) -> Wei:
+        """Withdrawable balance of ``address`` (default: the client's account) in ``currency``
+        (default ether)."""
         who = Web3.to_checksum_address(address or self.client.address)
-        return Wei(self.client.call(self.fn.pendingOf(who)))
+        return Wei(self.client.call(self.fn.pendingOf(who, currency_address(currency))))
+
+    def total_pending(self, currency: Currency | str | None = None) -> int:
+        """Sum of every account's pending balance in ``currency`` (default ether)."""
+        return int(self.client.call(self.fn.totalPendingOf(currency_address(currency))))
+
+    def currency(self, currency: Currency | str | None, strict: bool = False) -> Currency:
+        """The :class:`Currency` of ``currency`` (an address, ``None`` for ether), read from
+        the chain once per wrapper (see :func:`~hessian_common.chain.token.currency_of`;
+        ``strict`` raises for an address that is not an ERC-20 token)."""
+        address = currency_address(currency)
+        key = f"currency:{address}:{strict}"
+        if key not in self._immutables:
+            self._immutables[key] = currency_of(self.client, address, strict=strict)
+        return self._immutables[key]
+
+    def model_currency(self, model_id: int) -> Currency:
+        """The currency of a model (ether, or its token)."""
+        return self.currency(self.client.call(self.fn.currencyOf(model_id)))
+
+    def token(self, currency: Currency | str) -> Token:
+        """A :class:`~hessian_common.chain.token.Token` wrapper of a model's token, signing
+        with this wrapper's client."""
+        address = currency_address(currency)
+        if address == ZERO_ADDRESS:
+            raise ConfigError("ether is not a token")
+        return Token(self.client, address)
 
     def model_count(self) -> int:
         """Number of models (ids 1..count)."""
@@ -503,6 +585,7 @@ class ModelRepository(ContractWrapper):
         return ModelInfo(
             model_id=model_id,
             lender=m["lender"],
+            currency=self.currency(m["currency"]),
             spec_cid=spec_cid,
             model_cid=model_cid,
             metric=Metric(m["metric"]),
@@ -518,7 +601,8 @@ class ModelRepository(ContractWrapper):
             deadline=int(m["deadline"]),
             evaluation_window=int(m["evaluationWindow"]),
             reveal_window=int(m["revealWindow"]),
-            reveal_deadline=int(m["deadline"]) + int(m["evaluationWindow"])
+            reveal_deadline=int(m["deadline"])
+            + int(m["evaluationWindow"])
             + int(m["revealWindow"]),
             max_rows=int(m["maxRows"]),
             stale_reward=Wei(m["staleReward"]),

@@ -19,6 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hessian_common.chain.deploy import open_loanbook, open_repository
+from hessian_common.chain.loanbook import LoanBook
+from hessian_common.chain.repository import ModelRepository
+
 W = TypeVar("W")
 
 INDEX_DIR = "index"
@@ -47,9 +51,6 @@ def repository_for(
 ) -> Any:
     """The ``ModelRepository`` at ``address``, else the one recorded in ``deployments_dir``
     (``open_repository``), reading its events through an index in ``index_dir``."""
-    from hessian_common.chain.deploy import open_repository
-    from hessian_common.chain.repository import ModelRepository
-
     repo = ModelRepository(client, address) if address else open_repository(client, deployments_dir)
     return with_index(repo, index_dir)
 
@@ -63,9 +64,6 @@ def loanbook_for(
 ) -> Any:
     """The ``LoanBook`` at ``address``, else the one recorded in ``deployments_dir``
     (``open_loanbook``; ``DeploymentNotFound`` if none), with an index in ``index_dir``."""
-    from hessian_common.chain.deploy import open_loanbook
-    from hessian_common.chain.loanbook import LoanBook
-
     book = LoanBook(client, address) if address else open_loanbook(client, deployments_dir)
     return with_index(book, index_dir)
 

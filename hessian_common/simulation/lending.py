@@ -17,7 +17,9 @@ After the training phase has closed the model, on the same chain:
    (:meth:`LendingDesk.decide_all_pending`); approved borrowers ``accept``, the lender
    ``fund``\\ s, the borrower withdraws the principal.
 4. **outcomes** follow the generator's ground truth (``loan_status``): a *Fully Paid* borrower
-   pays every instalment, one a month, about a day before it is due; a *Charged Off* one pays
+   pays every instalment, one a month, a minute after the last-funded loan's is due (the book
+   takes at most the payoff, which for the final instalment is the instalment only once it
+   is due); a *Charged Off* one pays
    ``k`` instalments and stops, ``k`` drawn (seed ``[seed, 22]``) from the pricing rule's own
    constant-hazard model conditioned on default::
 
@@ -46,336 +48,44 @@ After the training phase has closed the model, on the same chain:
    mined from the LoanBook's deployment to the last funding is scanned; the month loop logs the
    receipts of its own ``repay`` / ``markLate`` / ``markDefault`` calls.
 
-:class:`LendingOutcome` holds what was measured (plain data, JSON-safe); the tables
-(:func:`by_grade`, :func:`pd_buckets`, :func:`portfolio_returns`) are pure functions of it.
+:class:`~.result.LendingOutcome` holds what was measured (plain data, JSON-safe); the tables
+(:mod:`.tables`: by grade, PD buckets, portfolio returns) are pure functions of it.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hessian_common.errors import ChainError, ConfigError, HessianError
+from hessian_common.chain.compile import load_artifact
+from hessian_common.chain.deploy import deploy_loanbook
+from hessian_common.chain.loanbook import LoanBook
+from hessian_common.data.generator import generate_loans
+from hessian_common.errors import ChainError, HessianError
+from hessian_common.lending import borrower as borrower_flow
+from hessian_common.lending.application import application_from_row
+from hessian_common.lending.desk import LendingDesk
+from hessian_common.lending.pricing import balances, expected_cash_flows
+from hessian_common.simulation.gas import transactions_by_role
+from hessian_common.simulation.phases import (
+    NO_PROGRESS,
+    PhaseClock,
+    account,
+    advance_time,
+)
+from hessian_common.simulation.result import BorrowerOutcome, LendingOutcome
+from hessian_common.simulation.scenario import lending_policy
 
 DAY = 86_400
 BORROWER_GAS_WEI = 10**17  # 0.1 ETH of gas money per borrower
-PD_EDGES = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 1.0)
-"""Edges of the PD buckets of the calibration table (the policy declines above ``max_pd``)."""
-GRADES = tuple("ABCDEFG")
-
-
-# ------------------------------------------------------------------------------ results
-
-
-@dataclass
-class BorrowerOutcome:
-    """One simulated borrower, from application to the end of the loan.
-
-    ``status``: ``declined`` / ``funded`` (approved, accepted, funded) / ``failed`` (the
-    application could not be made, ``error`` says why). ``truth_default`` is the generator's
-    ground truth (``Charged Off``). Amounts on chain are wei; ``amount`` is dollars.
-    ``payments`` are ``[month, wei]`` pairs (month 1 = the first payment period after
-    funding), the recovery included.
-    """
-
-    index: int
-    address: str
-    grade: str
-    term: int
-    amount: float
-    truth_default: bool
-    status: str = "failed"
-    loan_id: int | None = None
-    pd: float | None = None
-    apr_bps: int = 0
-    reason: str = ""
-    error: str | None = None
-    principal_wei: int = 0
-    installment_wei: int = 0
-    total_owed_wei: int = 0
-    expected_return: float | None = None
-    instalments_paid: int = 0
-    defaulted: bool = False
-    default_month: int | None = None
-    recovery_wei: int = 0
-    repaid_wei: int = 0
-    chain_status: str = ""
-    payments: list[list[int]] = field(default_factory=list)
-
-    @property
-    def funded(self) -> bool:
-        """True when the lender funded the loan."""
-        return self.status == "funded"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe (wei as strings)."""
-        d = asdict(self)
-        for k in ("principal_wei", "installment_wei", "total_owed_wei", "recovery_wei"):
-            d[k] = str(d[k])
-        d["repaid_wei"] = str(d["repaid_wei"])
-        d["payments"] = [[m, str(w)] for m, w in self.payments]
-        return d
-
-
-@dataclass
-class LendingOutcome:
-    """What the lending phase measured (see the module docstring)."""
-
-    model_id: int
-    mechanism: str
-    loanbook: str
-    policy: dict[str, Any]
-    calibration: dict[str, Any]
-    borrowers: list[BorrowerOutcome]
-    expected_flows: list[float]
-    """The pricing rule's expected portfolio cash flow (dollars) of month 1, 2, ... (funded
-    loans only; month 0 is −Σ principal)."""
-    payment_period: int = 30 * DAY
-    default_after: int = 120 * DAY
-    wei_per_dollar: int = 10**14
-    gas: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    phases: dict[str, float] = field(default_factory=dict)
-    months_simulated: int = 0
-    chain_matches: bool | None = None
-    lender_withdrawn_wei: int = 0
-
-    @property
-    def funded(self) -> list[BorrowerOutcome]:
-        """The funded loans."""
-        return [b for b in self.borrowers if b.funded]
-
-    def realised_flows(self) -> list[float]:
-        """Portfolio cash flow (dollars) of month 1, 2, ... from the on-chain repayments."""
-        months = max((m for b in self.funded for m, _ in b.payments), default=0)
-        flows = np.zeros(months)
-        for b in self.funded:
-            for m, wei in b.payments:
-                flows[m - 1] += wei / self.wei_per_dollar
-        return flows.tolist()
-
-    def summary(self) -> dict[str, Any]:
-        """The ``lending`` block of the run's ``--json`` summary."""
-        applied = [b for b in self.borrowers if b.status != "failed"]
-        funded = self.funded
-        returns = portfolio_returns(self)
-        return {
-            "model_id": self.model_id,
-            "mechanism": self.mechanism,
-            "loanbook": self.loanbook,
-            "borrowers": len(self.borrowers),
-            "applied": len(applied),
-            "failed_applications": len(self.borrowers) - len(applied),
-            "approved": len(funded),
-            "approval_rate": len(funded) / len(applied) if applied else 0.0,
-            "defaulted": sum(1 for b in funded if b.defaulted),
-            "default_rate": (sum(1 for b in funded if b.defaulted) / len(funded))
-            if funded
-            else 0.0,
-            "applicant_default_rate_truth": (
-                sum(1 for b in applied if b.truth_default) / len(applied) if applied else 0.0
-            ),
-            "declined_default_rate_truth": _rate(
-                [b.truth_default for b in applied if b.status == "declined"]
-            ),
-            "mean_pd_funded": _mean([b.pd for b in funded]),
-            "mean_apr_funded": _mean([b.apr_bps / 10_000 for b in funded]),
-            "returns": returns,
-            "by_grade": by_grade(self.borrowers),
-            "pd_buckets_funded": pd_buckets([b for b in funded]),
-            "pd_buckets_applicants": pd_buckets(applied, truth=True),
-            "gas_mean_per_operation": gas_means(self.gas),
-            "months_simulated": self.months_simulated,
-            "chain_matches": self.chain_matches,
-            "phases_s": {k: round(v, 3) for k, v in self.phases.items()},
-            "total_s": round(sum(self.phases.values()), 3),
-            "policy": self.policy,
-            "calibration": self.calibration,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything, JSON-safe."""
-        d = {k: v for k, v in asdict(self).items() if k != "borrowers"}
-        d["borrowers"] = [b.to_dict() for b in self.borrowers]
-        d["lender_withdrawn_wei"] = str(self.lender_withdrawn_wei)
-        return d
-
-
-def _mean(xs: list[float | None]) -> float | None:
-    vals = [float(x) for x in xs if x is not None]
-    return float(np.mean(vals)) if vals else None
-
-
-def _rate(flags: list[bool]) -> float | None:
-    return sum(flags) / len(flags) if flags else None
-
-
-# ------------------------------------------------------------------------------ the tables
-
-
-def monthly_irr_annual(flows: list[float], amount: float) -> float:
-    """Annualised IRR of lending ``amount`` at month 0 for ``flows`` of months 1, 2, ...
-
-    ``(1 + irr_m)^12 − 1`` where ``Σ_m flows_m / (1 + irr_m)^m = amount``
-    (:func:`hessian_common.lending.pricing.irr_annual`); −1 when nothing came back.
-    """
-    from hessian_common.lending.pricing import irr_annual
-
-    if amount <= 0 or not flows:
-        return float("nan")
-    return float(irr_annual(np.asarray(flows, dtype=float), float(amount)))
-
-
-def portfolio_returns(outcome: LendingOutcome) -> dict[str, Any]:
-    """Realised vs expected return of the funded portfolio.
-
-    ``money_multiple = Σ received / Σ lent``; ``irr`` = annualised IRR of the month-indexed
-    flows; ``expected_*`` the same for the pricing rule's expected flows of the same loans;
-    ``mean_quoted_return`` the principal-weighted mean of the per-loan quoted expected
-    returns.
-    """
-    funded = outcome.funded
-    lent = sum(b.principal_wei for b in funded) / outcome.wei_per_dollar
-    realised = outcome.realised_flows()
-    expected = list(outcome.expected_flows)
-    weights = [b.principal_wei for b in funded if b.expected_return is not None]
-    quoted = (
-        float(
-            np.average(
-                [b.expected_return for b in funded if b.expected_return is not None],
-                weights=weights,
-            )
-        )
-        if weights
-        else None
-    )
-    return {
-        "lent_usd": lent,
-        "received_usd": float(sum(realised)),
-        "expected_received_usd": float(sum(expected)),
-        "money_multiple": float(sum(realised)) / lent if lent else None,
-        "expected_money_multiple": float(sum(expected)) / lent if lent else None,
-        "irr": monthly_irr_annual(realised, lent) if lent else None,
-        "expected_irr": monthly_irr_annual(expected, lent) if lent else None,
-        "mean_quoted_return": quoted,
-        "required_return": outcome.policy.get("required_return"),
-        "recovered_usd": sum(b.recovery_wei for b in funded) / outcome.wei_per_dollar,
-    }
-
-
-def by_grade(borrowers: list[BorrowerOutcome]) -> dict[str, dict[str, Any]]:
-    """Per credit grade: applied, approved, approval rate, mean PD / APR of the approved,
-    realised default rate of the funded loans, and the ground-truth default rate of all
-    applicants and of the declined ones (what the model kept away)."""
-    out: dict[str, dict[str, Any]] = {}
-    for g in GRADES:
-        applied = [b for b in borrowers if b.grade == g and b.status != "failed"]
-        if not applied:
-            continue
-        funded = [b for b in applied if b.funded]
-        declined = [b for b in applied if b.status == "declined"]
-        out[g] = {
-            "applied": len(applied),
-            "approved": len(funded),
-            "approval_rate": len(funded) / len(applied),
-            "mean_pd_approved": _mean([b.pd for b in funded]),
-            "mean_apr_approved": _mean([b.apr_bps / 10_000 for b in funded]),
-            "defaulted": sum(1 for b in funded if b.defaulted),
-            "default_rate_funded": _rate([b.defaulted for b in funded]),
-            "default_rate_applicants_truth": _rate([b.truth_default for b in applied]),
-            "default_rate_declined_truth": _rate([b.truth_default for b in declined]),
-        }
-    return out
-
-
-def pd_buckets(
-    borrowers: list[BorrowerOutcome], edges: tuple[float, ...] = PD_EDGES, truth: bool = False
-) -> list[dict[str, Any]]:
-    """Mean predicted PD vs realised default rate per PD bucket ``[lo, hi)``.
-
-    ``truth=False`` (funded loans): realised = defaulted on chain. ``truth=True`` (every
-    applicant, approved or not): realised = the generator's ground truth. Each row carries a
-    95 % Wilson interval of the realised rate (few loans per bucket: read it).
-    """
-    rows = []
-    scored = [b for b in borrowers if b.pd is not None]
-    for lo, hi in itertools.pairwise(edges):
-        members = [b for b in scored if lo <= b.pd < hi or (hi == edges[-1] and b.pd == hi)]
-        if not members:
-            continue
-        hits = [b.truth_default if truth else b.defaulted for b in members]
-        n, k = len(members), sum(hits)
-        low, high = wilson(k, n)
-        rows.append(
-            {
-                "lo": lo,
-                "hi": hi,
-                "count": n,
-                "mean_pd": float(np.mean([b.pd for b in members])),
-                "default_rate": k / n,
-                "ci_low": low,
-                "ci_high": high,
-            }
-        )
-    return rows
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a binomial rate ``k / n``."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
-
-
-def gas_means(gas: Mapping[str, Mapping[str, Mapping[str, int]]]) -> dict[str, int]:
-    """Mean gas per call of each LoanBook operation, over every role."""
-    total: dict[str, list[int]] = {}
-    for per in gas.values():
-        for op, g in per.items():
-            t = total.setdefault(op, [0, 0])
-            t[0] += int(g["gas"])
-            t[1] += int(g["count"])
-    return {op: round(g / n) for op, (g, n) in sorted(total.items()) if n}
-
-
-# ------------------------------------------------------------------------------ chain helpers
-
-
-def advance_time(w3: Any, seconds: int) -> int:
-    """Move the chain's clock forward by ``seconds`` and mine a block; returns the new time.
-
-    eth-tester: ``time_travel``; Ganache / anvil (or any dev node): ``evm_increaseTime`` +
-    ``evm_mine``. Raises :class:`ChainError` if the node refuses (not a dev chain).
-    """
-    from hessian_common.chain.client import node_errors, node_url
-
-    seconds = int(seconds)
-    tester = getattr(w3.provider, "ethereum_tester", None)
-    with node_errors(node_url(w3)):
-        now = int(w3.eth.get_block("latest")["timestamp"])
-        if seconds <= 0:
-            return now
-        if tester is not None:
-            tester.time_travel(now + seconds)
-            tester.mine_blocks(1)
-        else:
-            for method, params in (("evm_increaseTime", [seconds]), ("evm_mine", [])):
-                reply = w3.provider.make_request(method, params)
-                if isinstance(reply, dict) and reply.get("error"):
-                    raise ChainError(
-                        f"{method} refused by {node_url(w3)}: {reply['error']} (the lending "
-                        "phase needs a dev chain that can move time)"
-                    )
-        return int(w3.eth.get_block("latest")["timestamp"])
+PAY_AFTER_DUE = 60
+"""Seconds after the last-funded loan's instalment is due at which the month's payments go."""
+REPAY_GAS = 250_000
+"""Gas limit of a batched ``repay`` (receipts: ~35-80k; a revert still fails the batch)."""
 
 
 def gas_per_operation(
@@ -384,8 +94,6 @@ def gas_per_operation(
     """``{role: {operation: {"count", "gas"}}}`` from the receipts of blocks
     ``first_block..last_block`` (the transactions of
     :func:`hessian_common.simulation.gas.transactions_by_role`, counted and summed)."""
-    from hessian_common.simulation.gas import transactions_by_role
-
     out: dict[str, dict[str, dict[str, int]]] = {}
     for role, op, gas in transactions_by_role(w3, first_block, last_block, roles, abi):
         slot = out.setdefault(role, {}).setdefault(op, {"count": 0, "gas": 0})
@@ -425,7 +133,7 @@ class LendingSetup:
     Attributes
     ----------
     w3 : Web3 of the run's chain.
-    lender : :class:`hessian_common.lender.Lender` that trained (and closed) the model.
+    lender : :class:`hessian_common.tasks.Lender` that trained (and closed) the model.
     lender_client : its ChainClient.
     repository_address : the run's ModelRepository.
     store : the run's content store.
@@ -444,25 +152,6 @@ class LendingSetup:
     mechanism: str
     fund: Callable[[list[Any], list[int]], Any]
     root: Path
-
-
-def lending_policy(overrides: Mapping[str, Any] | None) -> Any:
-    """The :class:`~hessian_common.lending.pricing.PricingPolicy` with ``overrides`` (checked).
-
-    Raises :class:`ConfigError` naming the bad option.
-    """
-    from hessian_common.errors import LendingInputError
-    from hessian_common.lending.pricing import PricingPolicy
-
-    known = set(PricingPolicy.__dataclass_fields__)
-    unknown = sorted(set(overrides or {}) - known)
-    if unknown:
-        raise ConfigError(f"unknown lending policy option(s): {', '.join(unknown)}")
-    try:
-        return PricingPolicy(**dict(overrides or {})).check()
-    except LendingInputError as exc:
-        detail = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "errors", {}).items())
-        raise ConfigError(f"lending policy: {detail or exc}") from exc
 
 
 def run_lending(
@@ -487,84 +176,8 @@ def run_lending(
     progress : Progress, optional
         ``start(phase, total)`` / ``advance(n, note)`` (the CLI's bars).
     """
-    phase = _LendingPhase(setup, lending_policy(policy_overrides), progress or _NoBars())
+    phase = _LendingPhase(setup, lending_policy(policy_overrides), progress or NO_PROGRESS)
     return phase.run(int(borrowers), int(seed))
-
-
-class _NoBars:
-    def start(self, phase: str, total: int | None) -> None:
-        return None
-
-    def advance(self, n: int = 1, note: str | None = None) -> None:
-        return None
-
-
-REPAY_GAS = 250_000
-"""Gas limit of a batched ``repay`` (receipts: ~35-80k; a revert still fails the batch)."""
-
-
-class _RepayBatch:
-    """One month's repayments, sent together: signed locally, then the receipts collected.
-
-    The month loop makes thousands of ``repay`` calls; going one by one through
-    :meth:`ChainClient.transact` (gas estimate, nonce and fee look-ups, then a wait per
-    transaction) costs ~50 ms each on Ganache. Here every borrower's nonce is tracked
-    locally, the fee is read once per month and the gas limit is fixed (:data:`REPAY_GAS`),
-    so a payment is one ``eth_sendRawTransaction`` and one receipt read. Same contract call,
-    same signer (the borrower's key); a mined revert raises :class:`ChainError` naming the
-    loan.
-    """
-
-    def __init__(self, book: Any) -> None:
-        self.book = book
-        self.w3 = book.client.w3
-        self.nonces: dict[str, int] = {}
-
-    def send(self, payments: list[tuple[Any, int, int]]) -> list[dict[str, Any]]:
-        """``[(account, loan_id, wei)]`` -> receipts, in order."""
-        from hessian_common.chain.client import DEFAULT_PRIORITY_FEE, node_errors, node_url
-
-        if not payments:
-            return []
-        url = node_url(self.w3)
-        with node_errors(url):
-            base = self.w3.eth.get_block("latest").get("baseFeePerGas")
-            fees = (
-                {"gasPrice": int(self.w3.eth.gas_price)}
-                if base is None
-                else {
-                    "maxPriorityFeePerGas": DEFAULT_PRIORITY_FEE,
-                    "maxFeePerGas": 2 * int(base) + DEFAULT_PRIORITY_FEE,
-                }
-            )
-            hashes = []
-            for account, loan_id, wei in payments:
-                addr = account.address
-                if addr not in self.nonces:
-                    self.nonces[addr] = int(self.w3.eth.get_transaction_count(addr, "pending"))
-                tx = {
-                    "to": self.book.address,
-                    "data": self.book.contract.encode_abi("repay", args=[int(loan_id)]),
-                    "value": int(wei),
-                    "gas": REPAY_GAS,
-                    "nonce": self.nonces[addr],
-                    "chainId": self.book.client.chain_id,
-                    **fees,
-                }
-                signed = account.sign_transaction(tx)
-                hashes.append(self.w3.eth.send_raw_transaction(signed.raw_transaction))
-                self.nonces[addr] += 1
-            receipts = [
-                dict(self.w3.eth.wait_for_transaction_receipt(h, timeout=120, poll_latency=0.01))
-                for h in hashes
-            ]
-        for (_account, loan_id, _wei), receipt in zip(payments, receipts, strict=True):
-            if receipt["status"] != 1:
-                raise ChainError(
-                    f"repay of loan {loan_id} reverted in block {receipt['blockNumber']} on "
-                    f"{url} (LoanBook {self.book.address})"
-                )
-        return receipts
 
 
 class _LendingPhase:
@@ -574,8 +187,6 @@ class _LendingPhase:
         self.setup = setup
         self.policy = policy
         self.bars = bars
-        from hessian_common.simulation.run import PhaseClock
-
         self.clock = PhaseClock()
         self.client = setup.lender_client
         self.gas: dict[str, dict[str, dict[str, int]]] = {}
@@ -628,11 +239,6 @@ class _LendingPhase:
 
     def deploy(self) -> Any:
         """A LoanBook linked to the repository; the desk deploys the closed model on it."""
-        from hessian_common.chain.compile import load_artifact
-        from hessian_common.chain.deploy import deploy_loanbook
-        from hessian_common.chain.loanbook import LoanBook
-        from hessian_common.lending.desk import LendingDesk
-
         self.bars.start("lending: deploy", 2)
         self.abi = load_artifact("LoanBook").abi
         address = deploy_loanbook(
@@ -647,10 +253,6 @@ class _LendingPhase:
 
     def apply(self, accounts: list[Any], seed: int) -> list[BorrowerOutcome]:
         """Each generated borrower applies from its own account (borrower workflow)."""
-        from hessian_common.data.generator import generate_loans
-        from hessian_common.lending import borrower as borrower_mod
-        from hessian_common.lending.application import application_from_row
-
         rows = generate_loans(
             len(accounts), np.random.default_rng([seed, 21]), unresolved_fraction=0.0
         )
@@ -672,7 +274,7 @@ class _LendingPhase:
                 app = application_from_row(row)
                 out.amount = float(app.amount)  # the form clips amounts below its minimum
                 out.loan_id = int(
-                    borrower_mod.apply(
+                    borrower_flow.apply(
                         b_book,
                         self.setup.store,
                         self.setup.model_id,
@@ -722,8 +324,6 @@ class _LendingPhase:
         The faucet gives the lender the principal and each borrower the interest it will owe
         (a borrower pays back principal + interest out of the principal it withdrew).
         """
-        from hessian_common.lending import borrower as borrower_mod
-
         offered = [o for o in outcomes if o.status == "offered"]
         self.bars.start("lending: accept, fund, withdraw", len(offered))
         if not offered:
@@ -736,9 +336,9 @@ class _LendingPhase:
         )
         for o in offered:
             b_book = self.books[o.loan_id]
-            borrower_mod.accept(b_book, o.loan_id)
+            borrower_flow.accept(b_book, o.loan_id)
             self.desk.fund(o.loan_id)
-            borrower_mod.withdraw(b_book)
+            borrower_flow.withdraw(b_book)
             o.status = "funded"
             self.bars.advance()
 
@@ -747,9 +347,9 @@ class _LendingPhase:
     ) -> int:
         """Run the loans month by month to repayment or default; returns months simulated.
 
-        Month ``m``: the clock moves to a day before the m-th instalment is due; every
+        Month ``m``: the clock moves to a minute after the m-th instalment is due; every
         borrower still paying pays it (``repay``, the exact instalment, sent as one batch:
-        :class:`_RepayBatch`); for one who stopped,
+        :meth:`LoanBook.repay_batch`, the chain client's batch send); for one who stopped,
         the lender marks the loan late once an instalment is overdue and defaulted once it is
         overdue by more than ``defaultAfter``; the recovery follows at once.
         """
@@ -760,22 +360,21 @@ class _LendingPhase:
             for o in funded
         }
         period, default_after = int(self.book.payment_period), int(self.book.default_after)
-        t0 = min((int(self.book.loan(o.loan_id).funded_at) for o in funded), default=0)
+        t0 = max((int(self.book.loan(o.loan_id).funded_at) for o in funded), default=0)
         open_loans = {o.loan_id: o for o in funded}
         horizon = max((o.term for o in funded), default=0) + default_after // period + 3
         self.bars.start("lending: months", horizon)
         late_marked: set[int] = set()
-        sender = _RepayBatch(self.book)
         month = 0
         for month in range(1, horizon + 1):
             if not open_loans:
                 break
             now = self.client.block_timestamp()
-            advance_time(self.setup.w3, t0 + month * period - DAY - now)
+            advance_time(self.setup.w3, t0 + month * period + PAY_AFTER_DUE - now)
             paying = [o for o in open_loans.values() if o.instalments_paid < stop_after[o.loan_id]]
             batch = [(accounts[o.index], o.loan_id, _next_instalment(o)) for o in paying]
             for (_a, _id, amount), o, receipt in zip(
-                batch, paying, sender.send(batch), strict=True
+                batch, paying, self.book.repay_batch(batch, gas=REPAY_GAS), strict=True
             ):
                 self._log_gas("borrowers", "repay", receipt)
                 o.payments.append([month, amount])
@@ -846,12 +445,7 @@ class _LendingPhase:
 
 def _borrower_account(seed: int, index: int) -> Any:
     """A fresh, deterministic key per borrower (never a dev account)."""
-    import hashlib
-
-    from eth_account import Account
-
-    key = hashlib.sha256(f"hessian-simulation/{seed}/borrower/{index}".encode()).digest()
-    return Account.from_key(key)
+    return account(seed, f"borrower/{index}")
 
 
 def _get(obj: Any, *paths: str) -> Any:
@@ -878,16 +472,12 @@ def _next_instalment(o: BorrowerOutcome) -> int:
 
 def _recovery_wei(o: BorrowerOutcome, recovery_rate: float) -> int:
     """``ρ · B(k)``: the recovery on the scheduled balance after ``k`` instalments paid."""
-    from hessian_common.lending.pricing import balances
-
     b = balances(o.principal_wei / 1.0, o.apr_bps / 10_000, o.term)
     return round(float(recovery_rate) * float(b[o.instalments_paid]))
 
 
 def _expected_flows(funded: list[BorrowerOutcome], policy: Any) -> list[float]:
     """Σ over the funded loans of the pricing rule's expected cash flows (dollars/month)."""
-    from hessian_common.lending.pricing import expected_cash_flows
-
     months = max((o.term for o in funded), default=0)
     total = np.zeros(months)
     for o in funded:

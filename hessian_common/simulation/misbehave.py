@@ -22,6 +22,23 @@ digest like any honest file. The kinds:
     An earlier owner's rows, reshuffled into another order. Whether the contract catches it
     depends on the data room's digest: a digest of the canonical (sorted) records is the same
     for any row order, a digest of the file is not. The simulation records what happened.
+
+The kinds of the hostile-owner issue run a *tampered* client (:mod:`.tampered`) on the
+owner's own honest file:
+
+``crash``
+    Submits the CID of a blob that would crash or stall a naive evaluation: ~200 kB of nested
+    ``[`` (the first crash owner), or a CID string that is no CID (the second, alternating).
+``copy_other``
+    Re-submits an earlier honest owner's update: the same ciphertexts, rows and digest,
+    re-signed with its own key (so the blob is its own; only the plaintext is a copy).
+``inflate_rows``
+    Claims :data:`INFLATE_FACTOR` times the rows it has: its update is computed on its rows
+    repeated that many times (pulling the model harder), and the row pseudonyms are padded with
+    random ones so they do not repeat.
+``frontrun``
+    Watches the pending submissions and sends the next honest owner's (CID, digest, rows)
+    first, from its own account.
 """
 
 from __future__ import annotations
@@ -31,11 +48,30 @@ import pandas as pd
 
 from hessian_common.errors import ConfigError, DataError
 
-KINDS = ("label_flip", "noise", "replay", "tiny", "copy")
+KINDS = (
+    "label_flip", "noise", "replay", "tiny", "copy", "crash", "copy_other", "inflate_rows",
+    "frontrun",
+)  # fmt: skip
 """Every misbehaviour the simulation knows, in the order they are handed out."""
 
-NEEDS_VICTIM = frozenset({"replay", "copy"})
-"""Kinds that reuse an earlier (honest) owner's data."""
+NEW_KINDS = ("crash", "copy_other", "inflate_rows", "frontrun")
+"""The hostile owners of issue 13 (``hessian simulate --bad-kinds crash,copy_other,...``)."""
+
+NEEDS_VICTIM = frozenset({"replay", "copy", "copy_other", "frontrun"})
+"""Kinds that reuse an honest owner's data or update (``frontrun``: the next one to arrive;
+the others: one who arrived earlier)."""
+
+TAMPERED = frozenset({"replay", "copy", "crash", "copy_other", "inflate_rows", "frontrun"})
+"""Kinds that run a tampered client instead of the owner workflow."""
+
+OWN_DATA = frozenset({"honest", "label_flip", "noise", "tiny", "inflate_rows"})
+"""Kinds whose update is computed from a file of their own (valued by LOO and Shapley)."""
+
+INFLATE_FACTOR = 10
+"""How many times its rows an ``inflate_rows`` owner claims."""
+
+DEEP_NESTING = 200_000
+"""Bytes of ``[`` in a ``crash`` owner's blob (deep enough to overflow a naive parser)."""
 
 _FLIP = {
     "Fully Paid": "Charged Off",

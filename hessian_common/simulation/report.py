@@ -41,6 +41,10 @@ KIND_COLOURS = {
     "replay": "#8c564b",
     "tiny": "#ff7f0e",
     "copy": "#e377c2",
+    "crash": "#7f7f7f",
+    "copy_other": "#bcbd22",
+    "inflate_rows": "#17becf",
+    "frontrun": "#2ca02c",
 }
 PLOTS = (
     "score_vs_submissions",
@@ -158,7 +162,7 @@ def plot_bad_owner_earnings(result: SimulationResult, path: Path) -> None:
         ]
         ax.bar(names, shares, bottom=bottom, label=kind, color=KIND_COLOURS.get(kind))
         bottom = [a + b for a, b in zip(bottom, shares, strict=True)]
-    ax.axhline(5, color="grey", ls=":", lw=1, label="5% line")
+    ax.axhline(1, color="grey", ls=":", lw=1, label="1% line (per kind)")
     ax.set_ylabel("% of the bounty")
     ax.set_title("What the misbehaving owners earned")
     if kinds:
@@ -401,16 +405,40 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
             ["centralized AUC", f"{s['centralized_auc']:.4f}"],
             ["auc_ratio", f"{s['auc_ratio']:.4f}"],
             [f"bad_owner_share ({s['mechanism']})", f"{s['bad_owner_share'] * 100:.2f}%"],
-            [
-                "replays rejected by the contract",
-                f"{s['replays_rejected']} / {s['replays_attempted']}",
+            ["largest misbehaving kind's share", f"{s['max_bad_kind_share'] * 100:.3f}%"],
+            *[
+                [f"{kind} stopped (refused or rejected)", f"{n} / {s['attempts_by_kind'][kind]}"]
+                for kind, n in s["stopped_by_kind"].items()
             ],
-            [
-                "reshuffled copies refused by the contract",
-                f"{s['copies_refused_by_contract']} / {s['copies_attempted']}",
-            ],
+            ["audit mismatches", s["audit_mismatches"]],
             ["wall-clock total", f"{s['total_s']:.1f} s"],
         ],
+    )
+    kinds = _table(
+        ["kind", "owners", "share of the bounty", "largest owner"],
+        [
+            [k, v["owners"], f"{v['share'] * 100:.3f}%", f"{v['max_owner_share'] * 100:.3f}%"]
+            for k, v in s["share_by_kind"].items()
+        ],
+    )
+    audit_rows = []
+    for run in result.runs:
+        if run.audit is None:
+            continue
+        a = run.audit
+        audit_rows.append(
+            [run.mechanism, "ok" if a.ok else "MISMATCH", a.checked, a.matched,
+             a.unverifiable, len(a.mismatches), ""]
+        )  # fmt: skip
+        for m in a.mismatches:
+            audit_rows.append(["", "", "", "", "", m["label"], "; ".join(m["evidence"])])
+        for lie in a.lies:
+            audit_rows.append(
+                ["", "lie told", "", "", "", f"update #{lie['update_id']}", lie["lie"]]
+            )
+    audit = _table(
+        ["model", "verdict", "checked", "matched", "unverifiable", "mismatches", "evidence"],
+        audit_rows,
     )
     mech_rows = [
         [
@@ -420,6 +448,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
             m["accepted"],
             m["rejected"],
             m["refused_by_contract"],
+            ", ".join(f"{k} {v}" for k, v in m["rejections_by_reason"].items()) or "-",
             f"{m['final_auc']:.4f}",
             {True: "yes", False: "NO", None: "-"}[m["mirror_matches_chain"]],
         ]
@@ -433,6 +462,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
             "accepted",
             "rejected",
             "refused",
+            "rejections by reason",
             "final AUC",
             "mirror == chain",
         ],
@@ -443,7 +473,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
         rewards = [f"{_eth(r.rewards_wei.get(o.index, 0)):.4f}" for r in result.runs]
         status = next(
             (
-                x.status + (f" ({x.error})" if x.error else "")
+                x.status + (f" ({x.reason or x.error})" if x.reason or x.error else "")
                 for x in result.primary().submissions
                 if x.owner == o.index
             ),
@@ -498,7 +528,12 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
 Contribution values are computed off-chain on the lender's hold-out set (utility = hold-out AUC
 of the model built from a coalition's updates, applied in plaintext).</p>
 <h2>Headline</h2>{headline}
+<h2>Bounty by owner kind ({s["mechanism"]})</h2>{kinds}
 <h2>Mechanisms</h2>{mech}
+<h2>Audit after the reveal</h2>
+<p>Anyone's audit of each revealed model (<code>hessian audit MODEL_ID</code>): every opening
+re-encrypted, every score recomputed on the revealed test set, the acceptance rule re-run.</p>
+{audit}
 {figure("score_vs_submissions", "Hold-out AUC after each submission")}
 {figure("reward_vs_rows", "Reward per owner vs rows declared")}
 {figure("reward_vs_contribution", "Reward per owner vs Shapley value")}

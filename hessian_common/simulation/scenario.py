@@ -5,17 +5,22 @@ cast, deterministically from ``seed``:
 
 - owners arrive in a random order (``arrival``); the first to arrive is always honest;
 - ``bad`` of them misbehave; kinds are handed out round-robin from ``bad_kinds``;
-- a ``replay`` or ``copy`` owner reuses the data of an honest owner who arrived earlier (the
-  *victim*), so the contract has already seen the victim's digest when the copy comes in.
+- a ``replay``, ``copy`` or ``copy_other`` owner reuses the data (or the update) of an honest
+  owner who arrived earlier (the *victim*); a ``frontrun`` owner copies the next honest owner
+  to arrive after it that nobody else watches (it came last: an honest owner nobody watches;
+  it acts when its victim sends, wherever it stands in the order).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from hessian_common.errors import ConfigError
+from hessian_common.errors import ConfigError, LendingInputError
+from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.rewards.mechanisms import Mechanism
 from hessian_common.simulation.misbehave import KINDS, NEEDS_VICTIM, parse_kinds
 
@@ -97,6 +102,10 @@ class Scenario:
     owners_pass_model_rows: bool = True
     borrowers: int = 200
     lending_policy: dict = field(default_factory=dict)
+    lying_lender: bool = False
+    """The lender lies (:mod:`.lying`): it rejects the first update it would pay as worse, and
+    records an inflated score for the next one it accepts; the audit after the reveal must
+    name both."""
 
     def __post_init__(self) -> None:
         if self.owners < 2:
@@ -136,8 +145,6 @@ class Scenario:
         if not 0 <= self.borrowers <= 100_000:
             raise ConfigError(f"--borrowers must be between 0 and 100000, not {self.borrowers}")
         if self.lending_policy:
-            from hessian_common.simulation.lending import lending_policy
-
             lending_policy(self.lending_policy)  # ConfigError naming the bad option
 
     def to_dict(self) -> dict:
@@ -161,13 +168,18 @@ class OwnerPlan:
     kind : str
         ``"honest"`` or a misbehaviour from :data:`.misbehave.KINDS`.
     victim : int or None
-        For ``replay`` / ``copy``: the index of the honest owner whose data is reused.
+        For ``replay`` / ``copy`` / ``copy_other`` / ``frontrun``: the index of the honest
+        owner whose data or update is reused.
+    variant : int
+        How many owners of the same kind arrived before (a ``crash`` owner alternates its
+        blob by it).
     """
 
     index: int
     arrival: int
     kind: str = "honest"
     victim: int | None = None
+    variant: int = 0
 
     @property
     def honest(self) -> bool:
@@ -191,11 +203,42 @@ def plan_owners(scenario: Scenario) -> list[OwnerPlan]:
         pos: scenario.bad_kinds[j % len(scenario.bad_kinds)] for j, pos in enumerate(bad_positions)
     }
     plans: list[OwnerPlan] = []
+    seen: dict[str, int] = {}
     for pos, idx in enumerate(order.tolist()):
         kind = kinds.get(pos, "honest")
         victim = None
-        if kind in NEEDS_VICTIM:
+        if kind in NEEDS_VICTIM and kind != "frontrun":
             earlier = [p.index for p in plans if p.honest]
             victim = int(earlier[int(rng.integers(len(earlier)))])
-        plans.append(OwnerPlan(index=int(idx), arrival=pos, kind=kind, victim=victim))
+        variant = seen.get(kind, 0)
+        seen[kind] = variant + 1
+        plans.append(OwnerPlan(int(idx), pos, kind, victim, variant))
+    watched: set[int] = set()
+    for k, p in enumerate(plans):
+        if p.kind == "frontrun":
+            # a mempool watcher acts when its victim sends, wherever it stands in the order:
+            # the next honest owner to arrive, else (the watcher came last) any honest owner
+            # nobody watches yet
+            free = [q.index for q in plans if q.honest and q.index not in watched]
+            later = [q.index for q in plans[k + 1 :] if q.honest and q.index not in watched]
+            victim = later[0] if later else (free[-1] if free else None)
+            if victim is not None:
+                watched.add(victim)
+            plans[k] = replace(p, victim=victim)
     return plans
+
+
+def lending_policy(overrides: Mapping[str, Any] | None) -> PricingPolicy:
+    """The :class:`~hessian_common.lending.pricing.PricingPolicy` with ``overrides`` (checked).
+
+    Raises :class:`ConfigError` naming the bad option.
+    """
+    known = set(PricingPolicy.__dataclass_fields__)
+    unknown = sorted(set(overrides or {}) - known)
+    if unknown:
+        raise ConfigError(f"unknown lending policy option(s): {', '.join(unknown)}")
+    try:
+        return PricingPolicy(**dict(overrides or {})).check()
+    except LendingInputError as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "errors", {}).items())
+        raise ConfigError(f"lending policy: {detail or exc}") from exc

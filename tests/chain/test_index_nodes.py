@@ -17,6 +17,7 @@ from hessian_common.chain.index import EventIndex, LogsTooLarge
 from hessian_common.chain.loanbook import LoanBook
 from hessian_common.chain.proxy import STYLES, RpcProxy, start_proxy_process
 from hessian_common.chain.repository import ModelRepository, test_set_commitment
+from hessian_common.chain.token import ZERO_ADDRESS
 from hessian_common.errors import ChainUnavailable
 from tests.fixtures.chain import ChainTime
 
@@ -96,7 +97,8 @@ def history(anvil):
     for b in range(3):
         _in_one_block(repo, [(1 + k, _submit(repo, model, 100 + 10 * b + k)) for k in range(3)])
     terms = (0, 0, 500_000, 900_000, 0, ChainTime(w3).now() + 86_400, 3_600, 3_600, 0, 10**6, 1)
-    created = [(0, repo.fn.createModel(CID, b"\x01" * 32, terms), 10**15) for _ in range(2)]
+    create = repo.fn.createModel(CID, b"\x01" * 32, terms, ZERO_ADDRESS, 10**15)
+    created = [(0, create, 10**15) for _ in range(2)]
     mixed = _in_one_block(repo, created + [(k, _submit(repo, model, 200 + k)) for k in (1, 2, 3)])
     _rpc(w3, "anvil_mine", [hex(40)])  # and an empty stretch to the head
     return repo, mixed

@@ -1,5 +1,6 @@
 """Helpers for the ModelRepository tests: a lender, owners, sock puppets, a model factory, the
-escrow checks and a clock that puts the next transaction at an exact second."""
+escrow checks (per currency) and a clock that puts the next transaction at an exact second;
+tokens: HSN, TestUSD and plain tokens of any decimals, funded for every account."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from eth_account import Account
 from web3 import Web3
 
 from hessian_common.chain.client import ChainClient
+from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.repository import Mechanism, ModelRepository, test_set_commitment
+from hessian_common.chain.token import TestUSD, Token, currency_address
 from hessian_common.errors import ContractRevert
 
 CID_A = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
@@ -28,6 +31,8 @@ WINDOW = 3_600
 DAY = 86_400
 REVEAL_WINDOW = 2 * DAY
 U64 = 2**64 - 1
+ETH = "0x0000000000000000000000000000000000000000"
+"""The contracts' currency id of ether (``address(0)``)."""
 TX_GAS = 3_000_000
 
 
@@ -147,12 +152,82 @@ def assert_escrow(repo: ModelRepository, model_id: int) -> dict[str, int]:
     return e
 
 
-def assert_solvent(repo: ModelRepository, w3: Web3, accounts: Iterable[str]) -> None:
-    """The contract holds exactly what it owes: the pending balances of ``accounts`` (every
-    account that was ever credited) plus, per model, the fixed shares not claimed, the bounty
-    not allotted, the deposits held and those forfeited."""
-    owed = sum(repo.pending(a) for a in set(accounts))
+def held_by(repo: ModelRepository, currency: Any = None) -> int:
+    """What the contract holds of ``currency`` (ether by default), by the chain's own count."""
+    address = currency_address(currency)
+    if address == ETH:
+        return repo.client.w3.eth.get_balance(repo.address)
+    return Token(repo.client, address).balance_of(repo.address)
+
+
+def owed_in(repo: ModelRepository, currency: Any = None) -> int:
+    """What the contract owes in ``currency``: every pending balance (``totalPendingOf``) plus,
+    per model in that currency, the fixed shares not claimed, the bounty not allotted, the
+    deposits held and those forfeited (each model's escrow checked on the way)."""
+    address = currency_address(currency)
+    owed = repo.total_pending(address)
     for model_id in range(1, repo.model_count() + 1):
+        if repo.fn.currencyOf(model_id).call() != address:
+            continue
         e = assert_escrow(repo, model_id)
         owed += e["owed"] + e["remaining"] + e["deposits_held"] + e["deposits_forfeited"]
-    assert w3.eth.get_balance(repo.address) == owed
+    return owed
+
+
+def assert_solvent(
+    repo: ModelRepository, w3: Web3, accounts: Iterable[str], currency: Any = None
+) -> None:
+    """The contract holds exactly what it owes in ``currency`` (ether by default): the pending
+    balances of ``accounts`` (every account that was ever credited, which must add up to
+    ``totalPendingOf``) plus, per model in that currency, the fixed shares not claimed, the
+    bounty not allotted, the deposits held and those forfeited."""
+    pending = sum(repo.pending(a, currency) for a in set(accounts))
+    assert pending == repo.total_pending(currency)
+    assert held_by(repo, currency) == owed_in(repo, currency)
+
+
+# ---------------------------------------------------------------- tokens
+
+MILLION = 10**6
+
+
+def deploy_contract(client: ChainClient, name: str, *args: Any) -> Any:
+    """Deploy the compiled contract ``name``; a web3 contract object for its own functions."""
+    art = load_artifact(name)
+    receipt = client.deploy(art.abi, art.bytecode, *args)
+    return client.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+
+
+@pytest.fixture
+def hsn(client: ChainClient, clients: list[ChainClient]) -> Token:
+    """HSN (18 decimals, permits), signing as accounts[0]; a million HSN for every account."""
+    contract = deploy_contract(client, "HessianToken", client.address, 10**27)
+    token = Token(client, contract.address)
+    for c in clients[1:]:
+        token.transfer(c.address, MILLION * 10**18)
+    return token
+
+
+@pytest.fixture
+def usd(client: ChainClient, clients: list[ChainClient]) -> TestUSD:
+    """TestUSD (6 decimals, permits, a faucet), signing as accounts[0]; a million test
+    dollars for every account."""
+    contract = deploy_contract(client, "TestUSD")
+    token = TestUSD(client, contract.address)
+    for c in clients:
+        token.faucet(MILLION * 10**6, c.address)
+    return token
+
+
+@pytest.fixture
+def plain_token(client: ChainClient, clients: list[ChainClient]) -> Callable[..., Token]:
+    """``plain_token(decimals=2, symbol="PLN")``: a permit-less ERC-20, a million whole units
+    minted to every account."""
+
+    def make(decimals: int = 2, symbol: str = "PLN") -> Token:
+        contract = deploy_contract(client, "PlainToken", f"Plain {symbol}", symbol, decimals)
+        for c in clients:
+            client.transact(contract.functions.mint(c.address, MILLION * 10**decimals))
+        return Token(client, contract.address)
+
+    return make

@@ -25,6 +25,7 @@ from tests.contracts.conftest import (
     CID_A,
     DAY,
     DEPOSIT,
+    ETH,
     REVEAL_WINDOW,
     SALT,
     STALE,
@@ -189,7 +190,9 @@ def test_create_rejects_score_above_one_million(lender, chain_time):
             evaluation_window=60,
             test_set_commitment=b"\0" * 32,
         )
-    fn = lender.fn.createModel(CID_A, b"\0" * 32, _terms(chain_time.now(), target=1_000_001))
+    fn = lender.fn.createModel(
+        CID_A, b"\0" * 32, _terms(chain_time.now(), target=1_000_001), ETH, BOUNTY
+    )
     with reverts("ScoreOutOfRange"):
         lender.client.transact(fn, value=BOUNTY)
     assert lender.model_count() == 0
@@ -197,7 +200,7 @@ def test_create_rejects_score_above_one_million(lender, chain_time):
 
 def test_deadline_boundaries(lender, chain_time):
     def create(deadline: int, at: int) -> dict:
-        fn = lender.fn.createModel(CID_A, b"\0" * 32, _terms(at, deadline=deadline))
+        fn = lender.fn.createModel(CID_A, b"\0" * 32, _terms(at, deadline=deadline), ETH, BOUNTY)
         return transact_at(lender, fn, at, value=BOUNTY)
 
     t = chain_time.now() + 100

@@ -17,6 +17,12 @@ withdrawals and time travel past deadlines, evaluation windows and reveal deadli
 One rule draws each step's action from a weighted list, so that every example mixes all of
 them (with one rule per action, Hypothesis switches whole rules off in some examples and
 prefers the rules with the fewest arguments); a failure's notes list the actions taken.
+
+The machine runs twice: in ether, and in token mode, where each model's currency is HSN (18
+decimals, paid in with permits) or a permit-less 6-decimal token (approved first). In token
+mode the balances are checked per currency: for each, the token's balance of the contract
+equals ``totalPendingOf`` (itself the sum of every account's pending balance) plus what the
+models in that currency still hold, and withdrawals take a random currency.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from hessian_common.chain.client import ChainClient, eth_tester_web3
 from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.deploy import deploy_repository
 from hessian_common.chain.repository import Mechanism, ModelRepository, test_set_commitment
+from hessian_common.chain.token import ZERO_ADDRESS, Token
 from hessian_common.errors import ContractRevert
 from tests.fixtures.chain import ChainTime, fund_accounts
 
@@ -68,10 +75,14 @@ TERMS = {
     "min_gain": st.sampled_from([0, 1_000, 50_000]),
     "max_rows": st.sampled_from([1, 1_000, 2**64 - 1]),
     "stale_percent": st.sampled_from([1, 10, 50, 100]),
+    "currency": st.integers(0, 1),
 }
 
 
 class EscrowMachine(RuleBasedStateMachine):
+    TOKEN_MODE = False
+    """Models in ether (False), or in HSN and a permit-less 6-decimal token (True)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.w3 = eth_tester_web3()
@@ -85,11 +96,30 @@ class EscrowMachine(RuleBasedStateMachine):
         ]
         self.outsider = self.lender.as_account(lender.with_account(accounts[-1]))
         self.everyone = [self.lender, *self.owners, self.outsider]
+        self.currencies = [ZERO_ADDRESS]
+        if self.TOKEN_MODE:
+            self.currencies = [self._token(lender, "HessianToken", lender.address, 10**27),
+                               self._token(lender, "PlainToken", "Plain", "PLN", 6)]  # fmt: skip
         self.time = ChainTime(self.w3)
+        self.model_currency: list[str] = []  # per model (index model_id - 1)
         self.max_rows: list[int] = []  # per model (index model_id - 1)
         self.submissions: list[list[int]] = []  # per model: its update ids
         self.used: set[tuple[int, int, int]] = set()  # (model id, owner index, digest number)
         self.digests = 0
+
+    def _token(self, lender: ChainClient, name: str, *args) -> str:
+        """Deploy a token and give every account 10**24 base units of it; its address."""
+        art = load_artifact(name)
+        address = lender.deploy(art.abi, art.bytecode, *args)["contractAddress"]
+        token = Token(lender, address)
+        if name == "PlainToken":
+            contract = self.w3.eth.contract(address=address, abi=art.abi)
+            for who in self.everyone:
+                lender.transact(contract.functions.mint(who.client.address, 10**24))
+        else:
+            for who in self.everyone[1:]:
+                token.transfer(who.client.address, 10**24)
+        return token.address
 
     # ------------------------------------------------------------ rules
 
@@ -123,6 +153,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if len(self.max_rows) >= MAX_MODELS:
             return
         bounty = terms["bounty"]
+        currency = self.currencies[terms["currency"] % len(self.currencies)]
         self.lender.create_model(
             CID,
             bounty=bounty,
@@ -137,8 +168,10 @@ class EscrowMachine(RuleBasedStateMachine):
             submission_deposit=terms["deposit"],
             max_rows=terms["max_rows"],
             stale_reward=max(1, bounty * terms["stale_percent"] // 100),
+            currency=currency,
         )
         note(f"create model {len(self.max_rows) + 1}: {terms}")
+        self.model_currency.append(currency)
         self.max_rows.append(terms["max_rows"])
         self.submissions.append([])
 
@@ -227,7 +260,8 @@ class EscrowMachine(RuleBasedStateMachine):
             return
         s = self.lender._struct("getSubmission", uid)  # while waiting, amount is the reserve
         who = data.draw(st.sampled_from(self.everyone))
-        before = self.lender.pending(s["owner"])
+        currency = self.model_currency[model_id - 1]
+        before = self.lender.pending(s["owner"], currency)
         error = self._try(
             f"settle {uid} of model {model_id} (head {head})", lambda: who.settle_stale(uid)
         )
@@ -235,7 +269,7 @@ class EscrowMachine(RuleBasedStateMachine):
             assert error is not None and error.error_name in ("OutOfOrder", "NotWaiting"), error
         elif error is None:
             deposit = self.lender.model_deposit(model_id)
-            assert self.lender.pending(s["owner"]) == before + s["amount"] + deposit
+            assert self.lender.pending(s["owner"], currency) == before + s["amount"] + deposit
 
     def _claim(self, data, forfeit: bool) -> None:
         """Anyone claims the shares (or forfeit shares) of some of a model's submissions."""
@@ -303,7 +337,8 @@ class EscrowMachine(RuleBasedStateMachine):
         self._try(f"wrap-up reclaim model {model_id}", lambda: self.lender.reclaim(model_id))
         self._check_escrow(with_view=True)
         for who in self.everyone:
-            self._try("wrap-up withdraw", who.withdraw)
+            for currency in self.currencies:
+                self._try("wrap-up withdraw", lambda w=who, c=currency: w.withdraw(c))
         # at the end of its life every wei of the bounty went to an owner or back to the lender
         m = self.lender._struct("getModel", model_id)
         e = self.lender.escrow(model_id)
@@ -319,7 +354,8 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def _withdraw(self, data) -> None:
         who = data.draw(st.sampled_from(self.everyone))
-        self._try("withdraw", who.withdraw)
+        currency = data.draw(st.sampled_from(self.currencies))
+        self._try(f"withdraw {currency}", lambda: who.withdraw(currency))
 
     def _close(self, data) -> None:
         model_id = self._model(data)
@@ -350,8 +386,14 @@ class EscrowMachine(RuleBasedStateMachine):
         self._check_escrow(with_view=False)
 
     def _check_escrow(self, with_view: bool) -> None:
-        """The invariant; ``with_view`` also checks ``escrowOf`` agrees with the storage."""
-        owed_by_contract = sum(r.pending(r.client.address) for r in self.everyone)
+        """The invariant; ``with_view`` also checks ``escrowOf`` agrees with the storage.
+        Balances per currency: what the contract holds of each equals every pending balance
+        in it plus what its models still hold."""
+        owed_by_contract = {}
+        for currency in self.currencies:
+            pending = sum(r.pending(r.client.address, currency) for r in self.everyone)
+            assert pending == self.lender.total_pending(currency)
+            owed_by_contract[currency] = pending
         for model_id in range(1, len(self.max_rows) + 1):
             m = self.lender._struct("getModel", model_id)
             deposit = m["submissionDeposit"]
@@ -371,10 +413,18 @@ class EscrowMachine(RuleBasedStateMachine):
             if m["waitingCount"] == 0:
                 assert m["reserved"] == 0 and m["head"] == 0 and m["tail"] == 0, m
             assert m["acceptedRows"] <= m["acceptedCount"] * self.max_rows[model_id - 1]
-            owed_by_contract += (
+            assert m["currency"] == self.model_currency[model_id - 1]
+            owed_by_contract[m["currency"]] += (
                 e["owed"] + e["remaining"] + e["deposits_held"] + e["deposits_forfeited"]
             )
-        assert self.w3.eth.get_balance(self.lender.address) == owed_by_contract
+        for currency, owed in owed_by_contract.items():
+            if currency == ZERO_ADDRESS:
+                held = self.w3.eth.get_balance(self.lender.address)
+            else:
+                held = Token(self.lender.client, currency).balance_of(self.lender.address)
+            assert held == owed, currency
+        if self.TOKEN_MODE:  # no ether moves at all
+            assert self.w3.eth.get_balance(self.lender.address) == 0
 
 
 EscrowMachine.TestCase.settings = settings(
@@ -386,4 +436,17 @@ EscrowMachine.TestCase.settings = settings(
 
 TestEscrowInvariant = pytest.mark.filterwarnings("ignore:The recursion limit")(
     pytest.mark.slow(EscrowMachine.TestCase)
+)
+
+
+class TokenEscrowMachine(EscrowMachine):
+    """The same machine with every model in a token (HSN or a permit-less 6-decimal one)."""
+
+    TOKEN_MODE = True
+
+
+TokenEscrowMachine.TestCase.settings = EscrowMachine.TestCase.settings
+
+TestTokenEscrowInvariant = pytest.mark.filterwarnings("ignore:The recursion limit")(
+    pytest.mark.slow(TokenEscrowMachine.TestCase)
 )

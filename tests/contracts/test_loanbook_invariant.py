@@ -2,7 +2,9 @@
 
 After every step:
 
-- ``balance == totalPending == Σ pendingOf`` (over every account that ever touched the book);
+- ``balance == totalPending == Σ pendingOf`` (over every account that ever touched the book),
+  in ether and, in :class:`LoanBookTokenMachine`, in an ERC-20 (HSN: the wrapper pays by
+  permit);
 - a ledger the test keeps from the calls that went through: each account's pending balance
   plus what it withdrew is what it was credited: the principal to the borrower at funding,
   every repayment to the lender, an early payoff to the lender at exactly ``payoff_for`` at
@@ -39,6 +41,8 @@ from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.deploy import deploy_loanbook, deploy_repository
 from hessian_common.chain.loanbook import LoanBook, LoanStatus, payoff_for
 from hessian_common.chain.repository import ModelRepository
+from hessian_common.chain.token import ZERO_ADDRESS as ETH
+from hessian_common.chain.token import balance_in as balance_of
 from hessian_common.errors import ContractRevert
 from tests.contracts.loanbook_support import APP_CID, APP_KEY, POLICY_CID, create_closed_model
 from tests.fixtures.chain import ChainTime, fund_accounts
@@ -59,12 +63,26 @@ PERIOD, DEFAULT_AFTER, OFFER, FUNDING = 100, 300, 50, 80
 N_BORROWERS = 2
 
 
+def _hsn(client: ChainClient, accounts: list) -> str:
+    """An HSN token (18 decimals, permit) with 1e28 base units for every account."""
+    art = load_artifact("HessianToken")
+    address = client.deploy(art.abi, art.bytecode, client.address, 10**30)["contractAddress"]
+    token = client.w3.eth.contract(address=address, abi=art.abi)
+    for acc in accounts[1:]:
+        client.transact(token.functions.transfer(acc.address, 10**28))
+    return address
+
+
 class LoanBookMachine(RuleBasedStateMachine):
+    token_mode = False
+    """Lend in an ERC-20 (HSN, paid by permit) instead of ether."""
+
     def __init__(self) -> None:
         super().__init__()
         self.w3 = eth_tester_web3()
         accounts = fund_accounts(self.w3, N_BORROWERS + 2)
         lender = ChainClient(self.w3, accounts[0])
+        self.currency = _hsn(lender, accounts) if self.token_mode else ETH
         self.time = ChainTime(self.w3)
         repo = ModelRepository(lender, deploy_repository(lender, record=False))
         address = deploy_loanbook(
@@ -82,7 +100,7 @@ class LoanBookMachine(RuleBasedStateMachine):
         self.payer = self.lender.as_account(lender.with_account(accounts[-1]))
         self.everyone = [self.lender, *self.borrowers, self.payer]
         self.model_id = create_closed_model(repo, self.time)
-        self.lender.deploy_model(self.model_id, POLICY_CID, APP_KEY)
+        self.lender.deploy_model(self.model_id, POLICY_CID, APP_KEY, self.currency)
         self.loans = 0
         self.digests = 0
         self.seen: dict[int, tuple[LoanStatus, int]] = {}
@@ -131,11 +149,12 @@ class LoanBookMachine(RuleBasedStateMachine):
         )
         assert self.lender.paid_off(loan_id) == payoff
         self.credited[self.lender.client.address] += payoff
-        self.credited[payer.client.address] += value - payoff
+        if not self.token_mode:  # ether: the excess sent back to the payer's pending balance
+            self.credited[payer.client.address] += value - payoff
         self.paid_off.add(loan_id)
 
     def _withdraw(self, who: LoanBook) -> None:
-        amount = self._try(who.withdraw)
+        amount = self._try(lambda: who.withdraw(self.currency))
         if amount is not None:
             self.withdrawn[who.client.address] += amount
 
@@ -322,10 +341,12 @@ class LoanBookMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_is_all_accounted_for(self) -> None:
-        total = self.lender.total_pending()
-        pending = {p.client.address: p.pending(p.client.address) for p in self.everyone}
+        total = self.lender.total_pending(self.currency)
+        pending = {
+            p.client.address: p.pending(p.client.address, self.currency) for p in self.everyone
+        }
         assert total == sum(pending.values())
-        assert self.w3.eth.get_balance(self.lender.address) == total
+        assert balance_of(self.lender.client, self.currency, self.lender.address) == total
         for address, amount in pending.items():
             assert amount + self.withdrawn[address] == self.credited[address], address
 
@@ -371,4 +392,14 @@ LoanBookMachine.TestCase.settings = settings(
 
 TestLoanBookInvariant = pytest.mark.filterwarnings("ignore:The recursion limit")(
     pytest.mark.slow(LoanBookMachine.TestCase)
+)
+
+
+class LoanBookTokenMachine(LoanBookMachine):
+    token_mode = True
+
+
+LoanBookTokenMachine.TestCase.settings = LoanBookMachine.TestCase.settings
+TestLoanBookTokenInvariant = pytest.mark.filterwarnings("ignore:The recursion limit")(
+    pytest.mark.slow(LoanBookTokenMachine.TestCase)
 )

@@ -9,6 +9,7 @@ from tests.contracts.conftest import (
     CID_A,
     CID_B,
     DEPOSIT,
+    ETH,
     REVEAL_WINDOW,
     SALT,
     TEST_SET_CID,
@@ -112,7 +113,7 @@ def test_withdraw_pays_once(make_model, lender, owners, w3):
     assert before_owner < w3.eth.get_balance(owner.client.address) < before_owner + due
     assert owner.pending() == 0
     withdrawn = [e.args for e in owner.events() if e.name == "Withdrawn"]
-    assert withdrawn == [{"account": owner.client.address, "amount": due}]
+    assert withdrawn == [{"account": owner.client.address, "currency": ETH, "amount": due}]
     with reverts("NothingToWithdraw") as info:
         owner.withdraw()
     assert info.value.error_args[0].lower() == owner.client.address.lower()

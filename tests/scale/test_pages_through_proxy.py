@@ -64,11 +64,11 @@ def world(node, tmp_path_factory) -> World:
     )
     from hessian_common.data.generator import generate_split
     from hessian_common.journal import Journal
-    from hessian_common.lender import Lender, LenderState
     from hessian_common.lending import borrower
     from hessian_common.lending.application import parse_application
     from hessian_common.lending.desk import LendingDesk
     from hessian_common.store import EmbeddedStore
+    from hessian_common.tasks import Lender, LenderState
     from tests.fixtures.lending import closed_lending_model, lending_task
 
     root = tmp_path_factory.mktemp("proxy_pages")

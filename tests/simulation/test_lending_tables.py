@@ -8,25 +8,23 @@ import numpy as np
 import pytest
 
 from hessian_common.errors import ConfigError
-from hessian_common.lending.pricing import balances, expected_cash_flows, installment
-from hessian_common.simulation.lending import (
-    BorrowerOutcome,
-    LendingOutcome,
-    by_grade,
-    draw_instalments_paid,
-    lending_policy,
-    monthly_irr_annual,
-    pd_buckets,
-    portfolio_returns,
-    wilson,
-)
+from hessian_common.lending.pricing import PD_EDGES, balances, expected_cash_flows, installment
+from hessian_common.simulation.lending import draw_instalments_paid
 from hessian_common.simulation.report import LENDING_PLOTS, PLOTS, write_report
 from hessian_common.simulation.result import (
+    BorrowerOutcome,
+    LendingOutcome,
     MechanismOutcome,
     OwnerOutcome,
     SimulationResult,
 )
-from hessian_common.simulation.scenario import Scenario
+from hessian_common.simulation.scenario import Scenario, lending_policy
+from hessian_common.simulation.tables import (
+    by_grade,
+    monthly_irr_annual,
+    pd_buckets,
+    wilson,
+)
 
 WPD = 10**14  # wei per dollar
 
@@ -98,7 +96,7 @@ def test_portfolio_returns_from_month_indexed_flows() -> None:
     paid = _loan(0, "A", 0.05, False)
     lost = _loan(1, "B", 0.2, True, defaulted=True, k=10)
     out = _outcome([paid, lost, _loan(2, "C", 0.5, True, funded=False)])
-    r = portfolio_returns(out)
+    r = out.returns()
     assert r["lent_usd"] == pytest.approx(20_000.0)
     flows = out.realised_flows()
     received = sum(w for b in (paid, lost) for _, w in b.payments) / WPD
@@ -134,6 +132,10 @@ def test_tables_by_grade_and_pd_bucket() -> None:
     assert funded[1]["default_rate"] == 0.5 and funded[1]["mean_pd"] == pytest.approx(0.065)
     everyone = pd_buckets([b for b in borrowers if b.status != "failed"], truth=True)
     assert everyone[-1]["lo"] == 0.35 and everyone[-1]["default_rate"] == 0.5
+    assert everyone[-1]["hi"] == 1.0  # the desk's last edge is past 1; reported as 1
+    # one definition: the desk's buckets, with the 30 % edge the calibration table needs
+    edge = pd_buckets([_loan(9, "E", 0.32, False)])
+    assert 0.30 in PD_EDGES and (edge[0]["lo"], edge[0]["hi"]) == (0.30, 0.35)
     lo, hi = wilson(1, 2)
     assert 0 < lo < 0.5 < hi < 1
 

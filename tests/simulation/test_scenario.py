@@ -10,6 +10,7 @@ from hessian_common.errors import ConfigError, DataError
 from hessian_common.rewards import Mechanism
 from hessian_common.simulation.misbehave import (
     KINDS,
+    NEW_KINDS,
     label_flip,
     noise,
     parse_kinds,
@@ -20,21 +21,40 @@ from hessian_common.simulation.scenario import Scenario, plan_owners
 
 
 def test_cast_is_deterministic_and_victims_arrive_first() -> None:
-    sc = Scenario(owners=12, bad=5, rows=10_000, seed=3)
+    sc = Scenario(owners=20, bad=9, rows=20_000, seed=3)
     cast = plan_owners(sc)
-    assert cast == plan_owners(Scenario(owners=12, bad=5, rows=10_000, seed=3))
-    assert [p.arrival for p in cast] == list(range(12))
-    assert sorted(p.index for p in cast) == list(range(12))
+    assert cast == plan_owners(Scenario(owners=20, bad=9, rows=20_000, seed=3))
+    assert [p.arrival for p in cast] == list(range(20))
+    assert sorted(p.index for p in cast) == list(range(20))
     assert cast[0].honest
     assert sorted(p.kind for p in cast if not p.honest) == sorted(KINDS)
     arrival = {p.index: p.arrival for p in cast}
     honest = {p.index for p in cast if p.honest}
     for p in cast:
-        if p.kind in ("replay", "copy"):
+        if p.kind in ("replay", "copy", "copy_other"):
             assert p.victim in honest and arrival[p.victim] < p.arrival
+        elif p.kind == "frontrun":  # the next honest owner to arrive after it, if any
+            later = [q.index for q in cast[p.arrival + 1 :] if q.honest]
+            assert p.victim in (later[:1] or honest)
         else:
             assert p.victim is None
-    assert plan_owners(Scenario(owners=12, bad=5, rows=10_000, seed=4)) != cast
+    crash = plan_owners(Scenario(owners=20, bad=4, rows=20_000, bad_kinds=("crash",)))
+    assert [p.variant for p in crash if p.kind == "crash"] == [0, 1, 2, 3]
+    assert plan_owners(Scenario(owners=20, bad=9, rows=20_000, seed=4)) != cast
+
+
+def test_a_front_runner_that_comes_last_still_watches_an_honest_owner() -> None:
+    """A mempool watcher needs no place in the order: each front-runner gets its own victim,
+    even when it arrives after every honest owner."""
+    for seed in range(40):
+        cast = plan_owners(
+            Scenario(owners=6, bad=3, rows=20_000, seed=seed, bad_kinds=("frontrun",))
+        )
+        runners = [p for p in cast if p.kind == "frontrun"]
+        honest = {p.index for p in cast if p.honest}
+        victims = [p.victim for p in runners]
+        assert all(v in honest for v in victims)
+        assert len(set(victims)) == len(victims)  # nobody is watched twice
 
 
 @pytest.mark.parametrize(
@@ -58,10 +78,13 @@ def test_bad_scenarios_are_config_errors(kwargs, match) -> None:
 
 def test_kinds_and_mechanisms_parse() -> None:
     assert parse_kinds("label-flip, noise") == ("label_flip", "noise")
+    assert parse_kinds("crash,copy-other,inflate_rows,frontrun") == NEW_KINDS
     assert parse_kinds(None) == KINDS
     sc = Scenario(mechanisms=("equal", 2))
-    assert sc.mechanisms == (Mechanism.EQUAL, Mechanism.PRO_RATA_ROWS)
-    assert sc.to_dict()["mechanisms"] == ["equal", "pro_rata_rows"]
+    assert sc.mechanisms == (Mechanism.EQUAL, Mechanism.PRO_RATA_GAIN)
+    assert sc.to_dict()["mechanisms"] == ["equal", "pro_rata_gain"]
+    with pytest.raises(ConfigError, match="pro_rata_rows"):
+        Scenario(mechanisms=("pro_rata_rows",))
 
 
 def _loans(n: int = 200) -> pd.DataFrame:
