@@ -288,7 +288,7 @@ def score_history(repo: Any, model_id: int, limit: int = HISTORY_POINTS) -> tupl
 
 def deployed_model_ids(book: Any, lender: str | None = None) -> list[int]:
     """Ids of the models deployed on the book (by ``lender`` if given), in deployment order."""
-    where = {"lender": Web3.to_checksum_address(lender)} if lender else None
+    where = {"deployer": Web3.to_checksum_address(lender)} if lender else None
     return [int(v[2]) for v in book.event_values("ModelDeployed", where, ("modelId",))]
 
 
@@ -361,7 +361,7 @@ def loan_states(book: Any, model_ids: Iterable[int]) -> list[Any]:
     Status, lateness, amounts, the decision (PD, APR, principal, term, instalment), the
     repaid total and ``funded_at`` are the contract's; ``applied_at``, ``offer_expires`` and
     ``accepted_at`` are not in the events and are 0 (read :meth:`LoanBook.loan` for them).
-    The lender is the deployment's (``LoanBook.deployment``).
+    The lender and the currency are the deployment's (``LoanBook.deployment``).
     """
     ids = [int(m) for m in model_ids]
     if not ids:
@@ -420,18 +420,15 @@ def loan_states(book: Any, model_ids: Iterable[int]) -> list[Any]:
             loan["funded_at"] = int(vals[0])
         elif name == "Repayment":
             loan["repaid"] = int(vals[0])
-    lenders: dict[int, str] = {}
     out = []
     for lid in sorted(loans):
         loan = loans[lid]
-        mid = loan["model_id"]
-        if mid not in lenders:
-            lenders[mid] = book._lender_of(mid)
+        fact = book._deployment_fact(loan["model_id"])  # cached per model
         total = loan["installment"] * loan["term_months"]
         owing = loan["status"] in (LoanStatus.FUNDED, LoanStatus.DEFAULTED)
         out.append(
             LoanInfo(
-                **loan, lender=lenders[mid], total_owed=total,
+                **loan, lender=fact["lender"], currency=fact["currency"], total_owed=total,
                 outstanding=total - loan["repaid"] if owing else 0,
             )
         )  # fmt: skip
