@@ -245,7 +245,7 @@ def measure(
     from hessian_common.chain.loanbook import LoanBook
     from hessian_common.chain.node import launch, wait_for_rpc
     from hessian_common.chain.repository import ModelRepository
-    from hessian_common.simulation.run import _free_port
+    from hessian_common.simulation.phases import free_port as _free_port
     from hessian_common.store import EmbeddedStore
 
     rows = []
