@@ -1,8 +1,8 @@
 """``hessian bench scale``: page reads at 100, 1,000 and 5,000 submissions (issue 20).
 
 On a local anvil (started on a free port, stopped by its PID), for each size ``N`` a fresh
-``ModelRepository`` and ``LoanBook`` get a model with ``N`` submissions from 8 owners (half of
-them evaluated, in queue order) and a deployed model with ``N`` loan applications from 8
+``ModelRepository`` and ``LoanBook`` get a model with ``N`` submissions from 4 owners (half of
+them evaluated, in queue order) and a deployed model with ``N`` loan applications from 4
 borrowers (half of them decided). The transactions are signed here and sent in batches, mined
 200 to a block. Then the library functions behind four pages are timed, each with an empty
 event index (cold: the index is built on the way), then warm (median of ``--repeat`` runs), and
@@ -36,7 +36,7 @@ from typing import Any
 import click
 
 DEFAULT_SIZES = "100,1000,5000"
-OWNERS = 8
+OWNERS = 4
 PER_BLOCK = 200
 GAS = 600_000
 SPEC_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
