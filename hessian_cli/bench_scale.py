@@ -5,8 +5,9 @@ On a local anvil (started on a free port, stopped by its PID), for each size ``N
 them evaluated, in queue order) and a deployed model with ``N`` loan applications from 4
 borrowers (half of them decided). The transactions are signed here and sent in batches, mined
 200 to a block. Then the library functions behind four pages are timed, each with an empty
-event index (cold: the index is built on the way), then warm (median of ``--repeat`` runs), and
-once through plain ``eth_getLogs`` without an index (the baseline, same run):
+event index (cold: the index is built on the way), then warm (median of ``--repeat`` rounds,
+interleaved over the sizes once all are built), and once through plain ``eth_getLogs`` without
+an index (the baseline, same run):
 
 - the owner's *open models* (``owner.open_models_page``, page 1);
 - the owner's *my submissions* (``owner.my_submissions_page``, page 1 of the owner's journal);
@@ -248,7 +249,8 @@ def measure(
     from hessian_common.simulation.phases import free_port as _free_port
     from hessian_common.store import EmbeddedStore
 
-    rows = []
+    rows: list[dict[str, Any]] = []
+    warm: list[dict[str, Callable[[], Any]]] = []
     with tempfile.TemporaryDirectory(prefix="hessian-bench-scale-") as tmp:
         root = Path(tmp)
         port = _free_port()
@@ -266,7 +268,7 @@ def measure(
                     "size": size, "events": built.events, "build_s": round(built.build_s, 2),
                     "pages": {},
                 }  # fmt: skip
-                progress(f"size {size}: timing the pages (cold, warm, plain)")
+                progress(f"size {size}: timing the pages (cold, without an index)")
                 client = ChainClient(w3, dev_account(0))
                 repo = ModelRepository(client, built.repo.address, from_block=built.repo.from_block)
                 book = LoanBook(client, built.book.address, from_block=built.book.from_block)
@@ -279,18 +281,6 @@ def measure(
                     row["pages"][name] = {"cold_s": cold}
                 cold_dir = root / f"cold-{size}"
                 index_s = _fresh_refresh(repo, cold_dir) + _fresh_refresh(book, cold_dir)
-                warm_total = []
-                for _ in range(max(1, repeat)):
-                    total = 0.0
-                    for name, fn in _pages(built, repo, book, store).items():
-                        t, _ = _timed(fn)
-                        row["pages"][name].setdefault("warm_runs", []).append(t)
-                        total += t
-                    warm_total.append(total)
-                for name in PAGES:
-                    runs = row["pages"][name].pop("warm_runs")
-                    row["pages"][name]["warm_s"] = statistics.median(runs)
-                row["warm_total_s"] = statistics.median(warm_total)
                 row["cold_total_s"] = sum(p["cold_s"] for p in row["pages"].values())
                 row["cold_index_s"] = index_s
                 row["cold_index_ms_per_event"] = 1000 * index_s / built.events
@@ -305,6 +295,24 @@ def measure(
                         total += t
                     row["plain_total_s"] = total
                 rows.append(row)
+                warm.append(_pages(built, repo, book, store))
+            # warm runs interleaved over the sizes (round r times every size), so a change of
+            # the machine's load during the run weighs on every size alike
+            progress(f"warm: {max(1, repeat)} rounds over the sizes")
+            runs: list[dict[str, list[float]]] = [{p: [] for p in PAGES} for _ in rows]
+            totals: list[list[float]] = [[] for _ in rows]
+            for _ in range(max(1, repeat)):
+                for k, fns in enumerate(warm):
+                    total = 0.0
+                    for name, fn in fns.items():
+                        t, _ = _timed(fn)
+                        runs[k][name].append(t)
+                        total += t
+                    totals[k].append(total)
+            for k, row in enumerate(rows):
+                for name in PAGES:
+                    row["pages"][name]["warm_s"] = statistics.median(runs[k][name])
+                row["warm_total_s"] = statistics.median(totals[k])
         finally:
             proc.terminate()
             try:
