@@ -949,12 +949,16 @@ class EventIndex:
         sql += f"ORDER BY {alias}.block_number {d}, {alias}.log_index {d}"
         with self._db() as db:
             rows = db.execute(sql, params).fetchall()
+        # addresses are stored as web3 decoded them (checksummed): taken as they are, since
+        # checksumming thousands of them again (keccak each) would cost more than the query
+        plain = [s["type"] == "address" for s in specs]
         out = []
         for block, log, text in rows:
             raw = json.loads(text)  # exact big integers, unlike SQLite's json_extract
             out.append(
                 (int(block), int(log),
-                 *(_typed(s, _key_text(s, raw[s["name"]])) for s in specs))
+                 *(raw[s["name"]] if fast else _typed(s, _key_text(s, raw[s["name"]]))
+                   for s, fast in zip(specs, plain, strict=True)))
             )  # fmt: skip
         return out
 
