@@ -16,6 +16,7 @@ Config keys (``create_app(test_config)`` or defaults from :func:`load_settings`)
 ``KEY_SIZES``               key sizes the create form offers
 ``LOANBOOK_ADDRESS``        use this LoanBook instead of ``deployments/<chainId>-LoanBook.json``
 ``LOANBOOK_OBJ``            a ready ``LoanBook`` signing as the lender (tests)
+``EVENT_INDEX``             read events through ``<home>/company/index`` (default True)
 ==========================  =====================================================
 
 Nothing is contacted at start-up: a chain that is down shows in the status bar, and any
@@ -57,6 +58,17 @@ def settings(app: Flask | None = None) -> Settings:
 def state_dir(app: Flask | None = None) -> Path:
     """``<home>/company``: the lender's local state and the app's secret key."""
     return settings(app).home / "company"
+
+
+def event_index_dir(app: Flask | None = None) -> Path | None:
+    """``<home>/company/index``: the event indexes of the contracts the app builds itself
+    (``EVENT_INDEX = False`` in the config: plain logs)."""
+    app = app or current_app
+    if not app.config.get("EVENT_INDEX", True):
+        return None
+    from hessian_common.chain.wiring import index_dir
+
+    return index_dir(state_dir(app))
 
 
 def store(app: Flask | None = None) -> Any:
@@ -108,6 +120,7 @@ def lender(app: Flask | None = None) -> Any:
                 contract_address=app.config.get("CONTRACT_ADDRESS"),
                 dev_index=app.config.get("ACCOUNT_DEV_INDEX"),
                 passphrase=app.extensions.get("company_passphrase"),
+                index_dir=event_index_dir(app),
             )
             app.extensions["company_lender"] = obj
     return obj
@@ -129,15 +142,14 @@ def loanbook(app: Flask | None = None) -> Any:
     with _lock:
         obj = app.extensions.get("company_loanbook")
         if obj is None:
-            address = app.config.get("LOANBOOK_ADDRESS")
-            if address:
-                from hessian_common.chain.loanbook import LoanBook
+            from hessian_common.chain.wiring import loanbook_for
 
-                obj = LoanBook(client, address)
-            else:
-                from hessian_common.chain.deploy import open_loanbook
-
-                obj = open_loanbook(client, settings(app).deployments_dir)
+            obj = loanbook_for(
+                client,
+                address=app.config.get("LOANBOOK_ADDRESS"),
+                deployments_dir=settings(app).deployments_dir,
+                index_dir=event_index_dir(app),
+            )
             app.extensions["company_loanbook"] = obj
     return obj
 

@@ -20,6 +20,7 @@ Configuration keys (``create_app(test_config)`` may set any of them):
 ``OWNER_BACKOFF_BASE``      first retry delay in seconds (default 2, doubling, capped at 300)
 ``OWNER_LOANBOOK``          a ready ``LoanBook`` signing as the owner (tests on eth-tester)
 ``OWNER_LOANBOOK_ADDRESS``  the LoanBook address (default: ``deployments/<chainId>-LoanBook.json``)
+``OWNER_EVENT_INDEX``       read events through ``<state>/index`` (default ``True``)
 ==========================  ====================================================================
 """
 
@@ -120,12 +121,8 @@ class OwnerServices:
         """The ``ModelRepository`` signing as the owner; raises ``ChainUnavailable``."""
         with self._lock:
             if self._repo is None:
-                from hessian_common.chain import (
-                    ChainClient,
-                    ModelRepository,
-                    connect,
-                    open_repository,
-                )
+                from hessian_common.chain import ChainClient, connect
+                from hessian_common.chain.wiring import repository_for
 
                 client = ChainClient(connect(self.settings.rpc_url), self.account)
                 if self._cfg.get("OWNER_ACCOUNT") and client.chain_id not in LOCAL_CHAIN_IDS:
@@ -133,11 +130,12 @@ class OwnerServices:
                         f"dev accounts have publicly known keys; chain {client.chain_id} is not "
                         "a local demo chain: use an encrypted keystore"
                     )
-                address = self._cfg.get("OWNER_REPO_ADDRESS")
-                if address:
-                    self._repo = ModelRepository(client, address)
-                else:
-                    self._repo = open_repository(client, self.settings.deployments_dir)
+                self._repo = repository_for(
+                    client,
+                    address=self._cfg.get("OWNER_REPO_ADDRESS"),
+                    deployments_dir=self.settings.deployments_dir,
+                    index_dir=self.index_dir,
+                )
             return self._repo
 
     @property
@@ -151,16 +149,25 @@ class OwnerServices:
         """
         with self._lock:
             if self._loanbook is None:
-                from hessian_common.chain.deploy import open_loanbook
-                from hessian_common.chain.loanbook import LoanBook
+                from hessian_common.chain.wiring import loanbook_for
 
-                client = self.repo.client
-                address = self._cfg.get("OWNER_LOANBOOK_ADDRESS")
-                if address:
-                    self._loanbook = LoanBook(client, address)
-                else:
-                    self._loanbook = open_loanbook(client, self.settings.deployments_dir)
+                self._loanbook = loanbook_for(
+                    self.repo.client,
+                    address=self._cfg.get("OWNER_LOANBOOK_ADDRESS"),
+                    deployments_dir=self.settings.deployments_dir,
+                    index_dir=self.index_dir,
+                )
             return self._loanbook
+
+    @property
+    def index_dir(self) -> Path | None:
+        """``<state>/index``: event indexes of the contracts this app builds itself
+        (``OWNER_EVENT_INDEX = False``: plain logs)."""
+        if not self._cfg.get("OWNER_EVENT_INDEX", True):
+            return None
+        from hessian_common.chain.wiring import index_dir
+
+        return index_dir(self.state_dir)
 
     def repo_or_none(self) -> Any | None:
         """:attr:`repo`, or ``None`` while the chain cannot be reached."""

@@ -12,6 +12,7 @@ BENCHES = {
     "store": "hessian_cli.store:bench_store",
     "lending": "hessian_cli.bench_lending:bench_lending",
     "models": "hessian_cli.bench_models:bench_models",
+    "scale": "hessian_cli.bench_scale:bench_scale",
 }
 
 

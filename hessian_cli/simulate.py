@@ -9,14 +9,26 @@ After training, ``--borrowers N`` generated applicants (default 200; 0 skips the
 to the closed model deployed on a LoanBook; their loans run to repayment or default on chain.
 
 Progress bars go to stderr; the wall-clock per phase is printed at the end (stderr), and
-``--json`` prints the summary object on stdout.
+``--json`` prints the summary object on stdout, with ``throughput``: the run's wall clock and
+the lender's evaluation throughput (submissions decrypted, scored and evaluated on chain per
+minute of its evaluation phase).
+
+``--rpc-proxy`` runs everything through a provider-like proxy
+(:class:`~hessian_common.chain.proxy.RpcProxy`: a log range cap, a result cap, a rate limit
+and random 429s) in front of the local node it starts, as on a public network; the summary's
+``rpc_proxy`` block counts what the proxy refused::
+
+    hessian simulate --owners 500 --borrowers 0 --chain anvil --rpc-proxy --json
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -164,6 +176,17 @@ class _Bars:
 )
 @click.option("--rpc", default=None, help="Use this JSON-RPC endpoint (dev accounts funded).")
 @click.option(
+    "--rpc-proxy",
+    is_flag=True,
+    help="Start the --chain node behind a provider-like proxy (caps, rate limit, 429s).",
+)
+@click.option(
+    "--proxy-caps",
+    default="max_range=2000,max_results=10000,rate=200,burst=100,random_429=0.02",
+    show_default=True,
+    help="The proxy's limits (RpcProxy options), comma-separated key=value.",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -198,6 +221,8 @@ def simulate(
     recovery_rate: float | None,
     chain_kind: str,
     rpc: str | None,
+    rpc_proxy: bool,
+    proxy_caps: str,
     out_dir: Path,
     as_json: bool,
     quiet: bool,
@@ -236,12 +261,25 @@ def simulate(
         },
     )
     bars = _Bars(enabled=not quiet)
+    proxied = None
+    if rpc_proxy:
+        if rpc or chain_kind == "eth-tester":
+            raise click.UsageError("--rpc-proxy starts its own --chain ganache|anvil node")
+        proxied = _ProxiedNode(chain_kind, _caps(proxy_caps))
+        rpc = proxied.url
+    started = time.perf_counter()
     try:
         result = run_simulation(scenario, chain=chain_kind, rpc_url=rpc, progress=bars)
+        wall = time.perf_counter() - started
         page = write_report(result, out_dir)
     finally:
         bars.close()
+        if proxied is not None:
+            proxied.stop()
     summary = result.summary()
+    summary["throughput"] = throughput(result, wall)
+    if proxied is not None:
+        summary["rpc_proxy"] = proxied.summary()
     err = click.get_text_stream("stderr")
     click.echo("wall-clock per phase:", file=err)
     for name, secs in result.phases.items():
@@ -277,6 +315,19 @@ def simulate(
             f"(x{_num(r['expected_money_multiple'])}); {lending['total_s']:.1f} s",
             file=err,
         )
+    t = summary["throughput"]
+    click.echo(
+        f"wall clock {t['wall_s']:.1f} s; the lender evaluated {t['evaluated']} submissions in "
+        f"{t['evaluation_s']:.1f} s: {t['evaluations_per_minute']:.1f} a minute",
+        file=err,
+    )
+    if proxied is not None:
+        r = summary["rpc_proxy"]
+        click.echo(
+            f"through the proxy ({r['caps']}): {r['requests']} requests, {r['refused']} "
+            "refused (range / results / rate / random 429), all ridden out",
+            file=err,
+        )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
 
@@ -308,3 +359,91 @@ def _policy_overrides(
     if recovery_rate is not None:
         out["recovery_rate"] = recovery_rate / 100
     return out
+
+
+EVALUATION_PHASE = "lender: decrypt, score, evaluate"
+
+
+def throughput(result: Any, wall_s: float) -> dict[str, Any]:
+    """The run's wall clock and the lender's evaluation throughput: submissions it decided on
+    chain (accepted or rejected) per minute of its evaluation phase."""
+    evaluated = sum(
+        1 for run in result.runs for s in run.submissions if s.status in ("accepted", "rejected")
+    )
+    seconds = float(result.phases.get(EVALUATION_PHASE, 0.0))
+    return {
+        "wall_s": round(wall_s, 2),
+        "evaluated": evaluated,
+        "evaluation_s": round(seconds, 2),
+        "evaluations_per_minute": round(60.0 * evaluated / seconds, 2) if seconds else 0.0,
+    }
+
+
+def _caps(text: str) -> dict[str, Any]:
+    """``"max_range=2000,rate=200"`` -> RpcProxy options (ints, floats, or the style name)."""
+    out: dict[str, Any] = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key not in PROXY_OPTIONS:
+            raise click.BadParameter(
+                f"{item!r}: give key=value with key in {', '.join(PROXY_OPTIONS)}",
+                param_hint="--proxy-caps",
+            )
+        try:
+            out[key] = value if key == "style" else PROXY_OPTIONS[key](value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: not a number", param_hint="--proxy-caps") from None
+    return out
+
+
+PROXY_OPTIONS: dict[str, Any] = {
+    "max_range": int, "max_results": int, "rate": float, "burst": int, "random_429": float,
+    "seed": int, "style": str,
+}  # fmt: skip
+
+
+class _ProxiedNode:
+    """A local node started on a free port (stopped by its PID) behind an :class:`RpcProxy`."""
+
+    def __init__(self, kind: str, caps: dict[str, Any]) -> None:
+        from hessian_common.chain.node import launch, wait_for_rpc
+        from hessian_common.chain.proxy import RpcProxy
+        from hessian_common.simulation.phases import free_port
+
+        self.tmp = tempfile.TemporaryDirectory(prefix="hessian-simulate-node-")
+        port = free_port()
+        self.caps = caps
+        self.proc = launch(kind, port, state_dir=Path(self.tmp.name) / kind)
+        try:
+            wait_for_rpc(f"http://127.0.0.1:{port}", timeout=90, proc=self.proc)
+            self.proxy = RpcProxy(f"http://127.0.0.1:{port}", **caps).start()
+        except BaseException:
+            self._stop_node()
+            raise
+        self.url = self.proxy.url
+
+    def summary(self) -> dict[str, Any]:
+        stats = dict(self.proxy.stats)
+        refused = sum(
+            stats.get(k, 0) for k in ("range_refused", "results_refused", "rate_limited",
+                                      "random_429")
+        )  # fmt: skip
+        return {
+            "caps": ", ".join(f"{k}={v}" for k, v in self.caps.items()),
+            "requests": stats.get("requests", 0),
+            "refused": refused,
+            **{k: v for k, v in stats.items() if not k.startswith("method:")},
+            "get_logs": stats.get("method:eth_getLogs", 0),
+        }
+
+    def stop(self) -> None:
+        self.proxy.stop()
+        self._stop_node()
+
+    def _stop_node(self) -> None:
+        self.proc.terminate()  # our child, by its PID
+        try:
+            self.proc.wait(timeout=15)
+        except Exception:  # still by its PID
+            self.proc.kill()
+        self.tmp.cleanup()

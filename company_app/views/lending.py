@@ -26,6 +26,7 @@ from hessian_common.lending.application import APPLICATION_FIELDS
 from hessian_common.lending.desk import LOAN_ACTIONS
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.web import jobs
+from hessian_common.web.paging import page_arg, per_page_arg
 
 bp = Blueprint("lending", __name__, url_prefix="/lending")
 
@@ -217,14 +218,16 @@ def applications():
     active = jobs().active(kind=JOB_TAG)  # before the chain reads (see models.show)
     recent = [j for j in jobs().list(kind=JOB_TAG)[:5] if _recent(j)]
     desk = services.desk()
-    every = desk.applications(status="all")
-    pending = [a for a in every if a.pending]
-    decided = [a for a in every if not a.pending]
+    pending_page = desk.applications_page("pending", page_arg(), per_page_arg())
+    decided_page = desk.applications_page("decided", page_arg("decided_page"), per_page_arg())
+    pending, decided = pending_page.items, decided_page.items
     caps = {dm.model_id: dm.policy for dm in desk.deployed()}  # APR bounds, dollars per ETH
     return render_template(
         "lending_applications.html",
         pending=pending,
         decided=decided,
+        pending_page=pending_page,
+        decided_page=decided_page,
         caps=caps,
         installments=suggested_installments(pending),
         labels={f.name: f.label for f in APPLICATION_FIELDS},
@@ -349,13 +352,15 @@ def loans():
     """The loan book: status, amounts, repayments, next due, lateness; the actions the
     contract allows now; realised vs predicted default rates; repayments to withdraw."""
     desk = services.desk()
-    book = desk.loan_book()
+    page = desk.loan_book_page(page_arg(), per_page_arg())
+    book = page.items
     performance = desk.performance()
     pending = desk.book.pending(desk.lender.address)
     wei_per_dollar = {dm.model_id: dm.policy.wei_per_dollar for dm in desk.deployed()}
     return render_template(
         "lending_loans.html",
         loans=book,
+        loans_page=page,
         performance=performance,
         pending=pending,
         wei_per_dollar=wei_per_dollar,

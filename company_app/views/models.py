@@ -22,12 +22,13 @@ from company_app.forms import ActionForm, RejectForm
 from company_app.views import lending
 from hessian_common.format import format_amount as eth
 from hessian_common.web import jobs
+from hessian_common.web.paging import page_arg, per_page_arg
 
 bp = Blueprint("models", __name__, url_prefix="/models")
 
 
-def _detail(model_id: int):
-    detail = services.lender().model(model_id)
+def _detail(model_id: int, page: int = 1, per_page: int | None = None):
+    detail = services.lender().model(model_id, page, per_page)
     if detail is None:
         abort(404, description=f"model #{model_id} is not one of this lender's models")
     return detail
@@ -40,7 +41,7 @@ def show(model_id: int):
     # panel (which then reloads the page), never a stale page without one.
     active = jobs().active(model=str(model_id))
     recent = [j for j in jobs().list(model=str(model_id))[:5] if _recent(j)]
-    d = _detail(model_id)
+    d = _detail(model_id, page_arg(), per_page_arg())
     points = [ScorePoint(p.step, p.score, p.accepted, p.label) for p in d.history]
     chart = score_history_svg(
         points,

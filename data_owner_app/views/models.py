@@ -9,6 +9,7 @@ from web3 import Web3
 from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.tasks.audit import audit_model, track_record
+from hessian_common.web.paging import page_arg, per_page_arg
 
 bp = Blueprint("models", __name__, url_prefix="/models")
 
@@ -23,8 +24,10 @@ def index():
     """Every open model (``?all=1``: closed ones too)."""
     svc = services()
     show_all = request.args.get("all") == "1"
-    models = owner.list_open_models(svc.repo, svc.store, include_closed=show_all)
-    return render_template("models.html", models=models, show_all=show_all)
+    page = owner.open_models_page(
+        svc.repo, svc.store, page_arg(), per_page_arg(), include_closed=show_all
+    )
+    return render_template("models.html", models=page.items, page=page, show_all=show_all)
 
 
 def model_or_404(model_id: int) -> owner.OpenModel:
@@ -52,12 +55,13 @@ def detail(model_id: int):
     """One model: its terms, its schema's columns, and your submissions to it."""
     svc = services()
     model = model_or_404(model_id)
-    subs = [
-        s
-        for s in owner.my_submissions(svc.journal, svc.repo, svc.address, svc.status_cache)
-        if s.entry.model_id == model_id
-    ]
-    return render_template("model.html", model=model, subs=subs, record=_record(model.lender))
+    page = owner.my_submissions_page(
+        svc.journal, svc.repo, svc.address, svc.status_cache, page_arg(), per_page_arg(),
+        model_id=model_id,
+    )  # fmt: skip
+    return render_template(
+        "model.html", model=model, subs=page.items, page=page, record=_record(model.lender)
+    )
 
 
 @bp.get("/<int:model_id>/audit")

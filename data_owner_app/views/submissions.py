@@ -14,6 +14,7 @@ from hessian_common import owner
 from hessian_common.errors import ChainUnavailable
 from hessian_common.journal import JournalError
 from hessian_common.web import jobs
+from hessian_common.web.paging import page_arg, per_page_arg
 
 bp = Blueprint("submissions", __name__, url_prefix="/submissions")
 
@@ -24,11 +25,14 @@ def _rows():
         repo, chain_error = svc.repo, None
     except ChainUnavailable as exc:
         repo, chain_error = None, str(exc)
-    subs = owner.my_submissions(svc.journal, repo, svc.address, svc.status_cache)
+    page = owner.my_submissions_page(
+        svc.journal, repo, svc.address, svc.status_cache, page_arg(), per_page_arg()
+    )
+    subs = page.items
     if chain_error is None and any(s.last_known or s.status == "unknown" for s in subs):
         chain_error = _down_reason()
     names = svc.model_names({s.entry.model_id for s in subs})
-    return subs, names, chain_error
+    return page, names, chain_error
 
 
 def _down_reason() -> str:
@@ -50,10 +54,11 @@ def _preparing() -> list:
 @bp.get("/")
 def index():
     """Every submission with where it stands."""
-    subs, names, chain_error = _rows()
+    page, names, chain_error = _rows()
     return render_template(
         "submissions.html",
-        subs=subs,
+        subs=page.items,
+        page=page,
         names=names,
         chain_error=chain_error,
         preparing=_preparing(),
@@ -64,10 +69,14 @@ def index():
 @bp.get("/status.json")
 def status_json():
     """The same as JSON (for scripts and the page's auto-refresh)."""
-    subs, _names, chain_error = _rows()
+    page, _names, chain_error = _rows()
+    subs = page.items
     return jsonify(
         {
             "chain_error": chain_error,
+            "page": page.number,
+            "pages": page.pages,
+            "total": page.total,
             "submissions": [
                 {
                     "id": s.entry.id,

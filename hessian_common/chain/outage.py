@@ -38,12 +38,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from web3 import Web3
@@ -51,6 +52,8 @@ from web3._utils.encoding import Web3JsonEncoder
 from web3.providers.rpc import HTTPProvider
 
 from hessian_common.errors import ChainUnavailable
+
+T = TypeVar("T")
 
 PAGE_READ_TIMEOUT = 3.0
 """Seconds a web page waits for one chain read before it reports the chain down."""
@@ -291,8 +294,27 @@ class HessianHTTPProvider(HTTPProvider):
     def __init__(self, endpoint_uri: str, timeout: float = 10.0) -> None:
         super().__init__(endpoint_uri, request_kwargs={"timeout": timeout})
         self.timeout = float(timeout)
+        self._chain_id: Any = None
 
     def make_request(self, method: Any, params: Any) -> Any:
+        """One JSON-RPC request under the current scope's rules.
+
+        ``eth_chainId`` is asked once per provider and then answered from memory (web3 asks
+        it before every ``eth_call`` and gas estimate: two requests of three otherwise); a
+        transport failure forgets it, so a node restarted as another chain is asked again.
+        """
+        if method == "eth_chainId" and self._chain_id is not None:
+            return {"jsonrpc": "2.0", "id": 0, "result": self._chain_id}
+        try:
+            response = self._scoped_request(method, params)
+        except (ChainUnavailable, requests.RequestException):
+            self._chain_id = None
+            raise
+        if method == "eth_chainId" and isinstance(response, dict) and "result" in response:
+            self._chain_id = response["result"]
+        return response
+
+    def _scoped_request(self, method: Any, params: Any) -> Any:
         scope = _SCOPE.get()
         url = str(self.endpoint_uri)
         if scope is None:
@@ -307,8 +329,10 @@ class HessianHTTPProvider(HTTPProvider):
             timeout = min(timeout, scope.read_timeout)
         kwargs = {**self.get_request_kwargs(), "timeout": timeout}
         try:
-            raw = self._request_session_manager.make_post_request(
-                self.endpoint_uri, self.encode_rpc_request(method, params), **kwargs
+            raw = _rate_limited_retries(
+                lambda: self._request_session_manager.make_post_request(
+                    self.endpoint_uri, self.encode_rpc_request(method, params), **kwargs
+                )
             )
         except (
             requests.ConnectionError,
@@ -345,6 +369,34 @@ class HessianHTTPProvider(HTTPProvider):
         raise ChainUnavailable(reason)
 
 
+SCOPED_RATE_RETRIES = 4
+"""Inside a chain scope, an HTTP 429 is sent again this many times, after short waits
+(:func:`_rate_limited_retries`), before the node counts as not answering: a provider's
+occasional 429 must not turn a page into an outage page."""
+SCOPED_RATE_WAIT = 0.5
+"""Longest wait (seconds) before one such retry (a ``Retry-After`` above it is not waited)."""
+
+
+def _rate_limited_retries(send: Callable[[], T]) -> T:
+    """``send()``, sent again after ``min(SCOPED_RATE_WAIT, 0.05·2^k)`` seconds (or the
+    ``Retry-After`` the node asks, if shorter than ``SCOPED_RATE_WAIT``) while it answers HTTP
+    429, at most :data:`SCOPED_RATE_RETRIES` times; then the 429 is raised."""
+    for attempt in range(SCOPED_RATE_RETRIES + 1):
+        try:
+            return send()
+        except requests.HTTPError as exc:
+            response = exc.response
+            if getattr(response, "status_code", None) != 429 or attempt == SCOPED_RATE_RETRIES:
+                raise
+            wait = min(SCOPED_RATE_WAIT, 0.05 * 2**attempt)
+            asked = (response.headers or {}).get("Retry-After") if response is not None else None
+            with contextlib.suppress(TypeError, ValueError):
+                if asked is not None and 0 <= float(asked) <= SCOPED_RATE_WAIT:
+                    wait = max(wait, float(asked))
+            time.sleep(wait * random.uniform(0.5, 1.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def is_http(w3: Any) -> bool:
     """True when ``w3`` talks to a node over HTTP (not the in-process eth-tester)."""
     return isinstance(getattr(w3, "provider", None), HTTPProvider)
@@ -377,17 +429,19 @@ def probe_rpc(url: str, timeout: float = PROBE_TIMEOUT) -> ProbeResult:
         {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
         {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
     ]
+    def post(session: requests.Session, body: Any) -> Any:
+        def send() -> Any:
+            reply = session.post(url, json=body, timeout=timeout)
+            reply.raise_for_status()
+            return reply.json()
+
+        return _rate_limited_retries(send)  # a provider's 429 is not an outage
+
     try:
         with requests.Session() as session:
-            reply = session.post(url, json=batch, timeout=timeout)
-            reply.raise_for_status()
-            body = reply.json()
+            body = post(session, batch)
             if not isinstance(body, list):  # no batches: ask twice
-                results = []
-                for item in batch:
-                    single = session.post(url, json=item, timeout=timeout)
-                    single.raise_for_status()
-                    results.append(single.json()["result"])
+                results = [post(session, item)["result"] for item in batch]
             else:
                 by_id = {int(r["id"]): r["result"] for r in body}
                 results = [by_id[1], by_id[2]]

@@ -662,7 +662,11 @@ class ModelRepository(ContractWrapper):
         )
 
     def submission_ids(self, model_id: int, page: int = 500) -> list[int]:
-        """Ids of a model's submissions, oldest first (paged view calls, no transaction)."""
+        """Ids of a model's submissions, oldest first (with an event index: its
+        ``UpdateSubmitted`` column; else paged view calls, no transaction)."""
+        if self.index is not None:
+            rows = self.event_values("UpdateSubmitted", {"modelId": int(model_id)}, ("updateId",))
+            return [int(r[2]) for r in rows]
         ids: list[int] = []
         start, total = 1, self.submission_count()
         while start <= total:

@@ -35,6 +35,7 @@ from hessian_common.chain.index import (
     _is_scalar,
     _key_text,
     _to_json,
+    _typed,
     index_file,
 )
 from hessian_common.errors import ChainError, ConfigError
@@ -248,6 +249,42 @@ class ContractWrapper:
                 )  # fmt: skip
         out.sort(key=lambda e: (e.block_number, e.log_index))
         return out
+
+    def event_values(
+        self,
+        name: str,
+        filters: Mapping[str, Any] | None = None,
+        args: tuple[str, ...] | list[str] = (),
+        *,
+        from_block: int | None = None,
+        to_block: int | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """``(block_number, log_index, *values of args)`` of every event ``name`` matching
+        ``filters``, in chain order: a column of scalar arguments without the events.
+
+        With an index: one SQLite query over its lookup table (no row decoded, no node call
+        beyond the refresh), so sums, maxima and set differences over thousands of events cost
+        milliseconds. Without: :meth:`find_events`. Integers come back as ``int``, ``bool`` as
+        ``bool``, addresses checksummed, bytes as ``0x`` hex, the same either way.
+        """
+        if self.index is not None:
+            self.index.refresh()
+            return self.index.values(name, filters, args, from_block=from_block, to_block=to_block)
+        inputs = self._event_inputs(name)
+        specs = []
+        for arg in args:
+            spec = inputs.get(arg)
+            if spec is None or not _is_scalar(spec):
+                raise ConfigError(f"'{arg}' is not a scalar argument of the event {name}")
+            specs.append(spec)
+        return [
+            (
+                e.block_number,
+                e.log_index,
+                *(_typed(s, _key_text(s, _to_json(e.args[s["name"]]))) for s in specs),
+            )
+            for e in self.find_events(name, filters, from_block=from_block, to_block=to_block)
+        ]
 
     def _event_inputs(self, name: str) -> dict[str, dict[str, Any]]:
         entries = [e for e in self.abi if e.get("type") == "event" and e.get("name") == name]

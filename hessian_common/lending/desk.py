@@ -38,8 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from hessian_common.chain import ModelStatus
+from hessian_common.chain import ModelStatus, pages
 from hessian_common.chain.loanbook import LoanBook, LoanStatus, installment_for
+from hessian_common.chain.pages import Page
 from hessian_common.crypto import decrypt_vector
 from hessian_common.crypto.sealing import INFO as SEALING_INFO
 from hessian_common.crypto.sealing import new_application_key, public_key_of
@@ -593,11 +594,12 @@ class LendingDesk:
         return [a.name for a in LOAN_ACTIONS.values() if a.allowed(view)]
 
     def loan_view(self, loan_id: int) -> LoanView | None:
-        """Our loan ``loan_id`` as the loan book shows it (None if not in our book)."""
-        for view in self.loan_book():
-            if view.loan.loan_id == int(loan_id):
-                return view
-        return None
+        """Our loan ``loan_id`` as the loan book shows it (None if not in our book): one loan
+        read, not the book."""
+        try:
+            return self._loan_view(self._our_loan(loan_id))
+        except LendingInputError:
+            return None
 
     def act(self, loan_id: int, action: str) -> dict[str, Any]:
         """Do one of :data:`LOAN_ACTIONS` to our loan; refused (:class:`LendingInputError`,
@@ -668,30 +670,75 @@ class LendingDesk:
 
     def loan_book(self, model_id: int | None = None) -> list[LoanView]:
         """Our loans with what the lender acts on (next due, late, can default)."""
-        out = []
-        for loan in self._our_loans(model_id):
-            app, _ = self._open(loan)
-            funded = loan.status == LoanStatus.FUNDED
-            ts, amount = self.book.next_due(loan.loan_id) if funded else (0, Wei(0))
-            late_now = funded and self.book.is_late(loan.loan_id)
-            view = LoanView(
-                loan=loan,
-                grade=app.grade if app else None,
-                pd=loan.pd,
-                apr=loan.apr,
-                status=("late" if funded and loan.late else loan.status.label),
-                repaid=loan.repaid,
-                outstanding=loan.outstanding,
-                next_due_at=int(ts),
-                next_due_amount=Wei(int(amount)),
-                can_mark_late=bool(late_now and not loan.late),
-                can_default=bool(funded and self.book.can_default(loan.loan_id)),
-            )
-            out.append(replace(view, actions=tuple(self.allowed_actions(view))))
-        return out
+        return [self._loan_view(loan) for loan in self._our_loans(model_id)]
+
+    def loan_book_page(
+        self,
+        number: int = 1,
+        per_page: int | None = None,
+        model_id: int | None = None,
+        state: str = "decided",
+    ) -> Page[LoanView]:
+        """One page of the loan book, newest first: the page's loan ids from the events of
+        our deployed models (``state``: ``"decided"``, the applications decided or cancelled;
+        ``"all"``), then only those loans read."""
+        ids = pages.loan_ids_page(
+            self.book, number, per_page or pages.DEFAULT_PER_PAGE,
+            model_ids=self._our_model_ids(model_id), state=state, order="desc",
+        )  # fmt: skip
+        return ids.map(lambda i: self._loan_view(self.book.loan(i)))
+
+    def applications_page(
+        self,
+        state: str = "pending",
+        number: int = 1,
+        per_page: int | None = None,
+        model_id: int | None = None,
+    ) -> Page[ApplicationView]:
+        """One page of :meth:`applications`: ``state`` ``"pending"`` (oldest first: the
+        queue), ``"decided"`` or ``"all"`` (newest first); only the page's applications are
+        read, opened and scored."""
+        if state not in ("pending", "decided", "all"):
+            raise LendingInputError({"state": f"{state!r} is not 'pending', 'decided' or 'all'"})
+        ids = pages.loan_ids_page(
+            self.book, number, per_page or pages.DEFAULT_PER_PAGE,
+            model_ids=self._our_model_ids(model_id), state=state,
+            order="asc" if state == "pending" else "desc",
+        )  # fmt: skip
+        return ids.map(lambda i: self._view(self.book.loan(i)))
+
+    def _our_model_ids(self, model_id: int | None = None) -> list[int]:
+        """Our deployed models with local files (all, or ``model_id`` if it is one)."""
+        mine = pages.deployed_model_ids(self.book, self.lender.address)
+        return [
+            m for m in mine if (model_id is None or m == int(model_id)) and self._has_local(m)
+        ]
+
+    def _loan_view(self, loan: Any) -> LoanView:
+        app, _ = self._open(loan)
+        funded = loan.status == LoanStatus.FUNDED
+        ts, amount = self.book.next_due(loan.loan_id) if funded else (0, Wei(0))
+        late_now = funded and self.book.is_late(loan.loan_id)
+        view = LoanView(
+            loan=loan,
+            grade=app.grade if app else None,
+            pd=loan.pd,
+            apr=loan.apr,
+            status=("late" if funded and loan.late else loan.status.label),
+            repaid=loan.repaid,
+            outstanding=loan.outstanding,
+            next_due_at=int(ts),
+            next_due_amount=Wei(int(amount)),
+            can_mark_late=bool(late_now and not loan.late),
+            can_default=bool(funded and self.book.can_default(loan.loan_id)),
+        )
+        return replace(view, actions=tuple(self.allowed_actions(view)))
 
     def performance(self, model_id: int | None = None) -> Performance:
-        """Approval, funding and default counts and money, by grade and by PD bucket."""
+        """Approval, funding and default counts and money, by grade and by PD bucket.
+
+        Over the whole book, from its events (``chain.pages.loan_states``): a few SQLite
+        queries with an event index, and each application opened once (then cached)."""
         decided_states = {
             LoanStatus.OFFERED, LoanStatus.DECLINED, LoanStatus.ACCEPTED, LoanStatus.FUNDED,
             LoanStatus.REPAID, LoanStatus.DEFAULTED,
@@ -700,7 +747,8 @@ class LendingDesk:
         total = PerformanceRow("all")
         grades: dict[str, PerformanceRow] = {}
         buckets = [PerformanceRow(pd_bucket_label(k)) for k in range(len(PD_EDGES) - 1)]
-        for loan in self._our_loans(model_id):
+        # folded from the book's events (no struct read per loan); applications opened once
+        for loan in pages.loan_states(self.book, self._our_model_ids(model_id)):
             app, _ = self._open(loan)
             rows = [total, grades.setdefault(app.grade if app else "?", PerformanceRow(""))]
             decided = loan.status in decided_states or (

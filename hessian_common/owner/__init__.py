@@ -36,12 +36,14 @@ One concept per module (shaped like :mod:`hessian_common.tasks`, the lender's si
 public name is importable from the package, so ``from hessian_common import owner;
 owner.share(...)`` is how the apps and the simulation call it:
 
-    models.py       OpenModel, list_open_models, get_model, model_names, schema_of
+    models.py       OpenModel, list_open_models, open_models_page, get_model, model_names,
+                    schema_of
     check.py        ValidationReport, validate_for_model, ReplayCheck, already_submitted,
                     check_can_submit, row reuse (MIN_ROWS, ROW_REUSE_LIMIT)
     update.py       current_weights, update_params, get_ready, prepare_update (the blob)
     submit.py       submit (through the journal), share (the whole flow), resolve_repository
-    submissions.py  MySubmission, my_submissions, local_status, scores_before, STATUS_LABELS
+    submissions.py  MySubmission, my_submissions, my_submissions_page, local_status,
+                    scores_before, STATUS_LABELS
     rewards.py      OwnerAccountSummary, account_summary, withdraw, claim_share,
                     forfeit_share, claim_forfeit, check_own (claims are the owner's own)
     status_cache.py StatusCache (the last status read from the chain, for outages)
@@ -64,6 +66,7 @@ from hessian_common.owner.models import (
     get_model,
     list_open_models,
     model_names,
+    open_models_page,
     schema_of,
 )
 from hessian_common.owner.rewards import (
@@ -81,6 +84,7 @@ from hessian_common.owner.submissions import (
     MySubmission,
     local_status,
     my_submissions,
+    my_submissions_page,
     scores_before,
 )
 from hessian_common.owner.submit import resolve_repository, share, submit
@@ -120,6 +124,8 @@ __all__ = [
     "local_status",
     "model_names",
     "my_submissions",
+    "my_submissions_page",
+    "open_models_page",
     "prepare_update",
     "resolve_repository",
     "reused_rows",

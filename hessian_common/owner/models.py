@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from hessian_common.chain import pages
+from hessian_common.chain.pages import Page
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.data import Schema, load_schema
 from hessian_common.errors import DataError, HessianError
@@ -158,6 +160,22 @@ def list_open_models(
         if include_closed or view.is_open:
             views.append(view)
     return views
+
+
+def open_models_page(
+    repo: ModelRepository,
+    store: ContentStore,
+    number: int = 1,
+    per_page: int | None = None,
+    *,
+    include_closed: bool = False,
+) -> Page[OpenModel]:
+    """One page of :func:`list_open_models`, newest first: the ids from the chain's model
+    count and ``ModelClosed`` events, then only the page's models read."""
+    ids = pages.model_ids_page(
+        repo, number, per_page or pages.DEFAULT_PER_PAGE, include_closed=include_closed
+    )
+    return ids.map(lambda mid: _model_view(repo, store, mid))
 
 
 def model_names(repo: ModelRepository, store: ContentStore, model_ids: set[int]) -> dict[int, str]:

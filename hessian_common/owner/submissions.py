@@ -4,12 +4,14 @@ chain does not answer, the last status read, never one guessed from the journal)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from hessian_common.chain import pages
 from hessian_common.chain.outage import current_scope, fresh_reads
+from hessian_common.chain.pages import Page
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import ChainError
 from hessian_common.journal import Entry, Journal, State
-from hessian_common.owner.rewards import forfeit_share
 from hessian_common.owner.status_cache import StatusCache
 from hessian_common.types import enum_name
 
@@ -84,26 +86,41 @@ def local_status(entry: Entry) -> str:
 def scores_before(repo: ModelRepository, model_ids: set[int]) -> dict[int, int]:
     """Update id -> the model's score (ppm) just before that update was evaluated.
 
-    Replays the contract's ``UpdateEvaluated`` events in chain order from each model's initial
-    score: ``before(u) = max(initial, new scores of updates accepted before u)``.
+    ``before(u) = max(initial, new scores of updates accepted before u)`` over each model's
+    ``UpdateEvaluated`` events in chain order, read as a column of the event index
+    (:func:`hessian_common.chain.pages.scores_before`): no replay of the contract's events.
     """
-    best = {mid: int(repo.model(mid).initial_score) for mid in model_ids}
     before: dict[int, int] = {}
-    for event in repo.events():
-        if event.name != "UpdateEvaluated":
-            continue
-        mid = int(event.args["modelId"])
-        if mid not in best:
-            continue
-        uid = int(event.args["updateId"])
-        before[uid] = best[mid]
-        if event.args["accepted"] and int(event.args["newScore"]) > best[mid]:
-            best[mid] = int(event.args["newScore"])
+    for mid in sorted(model_ids):
+        before.update(pages.scores_before(repo, mid, int(repo.model(mid).initial_score)))
     return before
 
 
+def my_submissions_page(
+    journal: Journal,
+    repo: ModelRepository | None,
+    owner: str,
+    cache: StatusCache | None = None,
+    number: int = 1,
+    per_page: int | None = None,
+    *,
+    model_id: int | None = None,
+) -> Page[MySubmission]:
+    """One page of :func:`my_submissions`, newest first (of one model's if ``model_id``):
+    the journal is paged first, so only the page's submissions are read from the chain."""
+    entries = journal.entries(owner=owner, model_id=model_id)
+    page = pages.paginate(entries, number, per_page or pages.DEFAULT_PER_PAGE)
+    rows = my_submissions(journal, repo, owner, cache, entries=page.items)
+    return Page(rows, page.number, page.per_page, page.total, page.requested)
+
+
 def my_submissions(
-    journal: Journal, repo: ModelRepository | None, owner: str, cache: StatusCache | None = None
+    journal: Journal,
+    repo: ModelRepository | None,
+    owner: str,
+    cache: StatusCache | None = None,
+    *,
+    entries: list[Entry] | None = None,
 ) -> list[MySubmission]:
     """This owner's submissions, newest first, with their chain status.
 
@@ -123,9 +140,13 @@ def my_submissions(
         never read: never a status guessed from the journal. The reads here are always live
         (:func:`~hessian_common.chain.outage.fresh_reads`), so a web page's last-known
         answers never pass for fresh ones.
+    entries : list of Entry, optional
+        Only these journal entries (a page of them; default: all of the owner's).
     """
     out = []
-    entries = journal.entries(owner=owner)
+    if entries is None:
+        entries = journal.entries(owner=owner)
+    seen: dict[Any, Any] = {}
     before: dict[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
     known = cache.known() if cache is not None else {}
@@ -143,7 +164,7 @@ def my_submissions(
             live = None
             if repo is not None:
                 try:
-                    live = _chain_status(repo, entry, before)
+                    live = _chain_status(repo, entry, before, seen)
                 except ChainError:
                     repo = None  # down: the rest from the cache, no second timeout
             if live is not None:
@@ -182,8 +203,12 @@ def my_submissions(
     return out
 
 
-def _chain_status(repo: ModelRepository, entry: Entry, before: dict[int, int]) -> MySubmission:
-    """A confirmed entry's status read from the chain now (raises ``ChainError``)."""
+def _chain_status(
+    repo: ModelRepository, entry: Entry, before: dict[int, int], seen: dict[Any, Any]
+) -> MySubmission:
+    """A confirmed entry's status read from the chain now (raises ``ChainError``).
+
+    ``seen``: reads shared by the rows of one page (each model's state, the block time)."""
     sub = repo.submission(entry.update_id)
     chain_status = enum_name(sub.status).upper()
     status = {"ACCEPTED": "accepted", "REJECTED": "rejected"}.get(chain_status, local_status(entry))
@@ -198,5 +223,24 @@ def _chain_status(repo: ModelRepository, entry: Entry, before: dict[int, int]) -
         stale=bool(sub.stale),
         reason=sub.reason.text if status == "rejected" and sub.reason else None,
         paid_gain=int(sub.gain),
-        forfeitable=forfeit_share(repo, entry.update_id),
+        forfeitable=_forfeit_of(repo, sub, seen),
     )
+
+
+def _forfeit_of(repo: ModelRepository, sub: Any, seen: dict[Any, Any]) -> int:
+    """:func:`~hessian_common.owner.rewards.forfeit_share` of a submission already read, the
+    model and the block time read once per page."""
+    if sub.claimed:
+        return 0
+    key = ("model", int(sub.model_id))
+    if key not in seen:
+        seen[key] = repo.model(int(sub.model_id))
+    info = seen[key]
+    if info.revealed or not info.finalized:
+        return 0
+    if "now" not in seen:
+        seen["now"] = int(repo.client.block_timestamp())
+    if seen["now"] <= info.reveal_deadline:
+        return 0
+    pool = int(info.pool) if info.forfeited else int(info.remaining)
+    return pool // max(1, int(info.submission_count))

@@ -64,6 +64,7 @@ import numpy as np
 from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.deploy import deploy_loanbook
 from hessian_common.chain.loanbook import LoanBook
+from hessian_common.chain.wiring import index_dir, with_index
 from hessian_common.data.generator import generate_loans
 from hessian_common.errors import ChainError, HessianError
 from hessian_common.lending import borrower as borrower_flow
@@ -244,7 +245,9 @@ class _LendingPhase:
         address = deploy_loanbook(
             self.client, self.setup.repository_address, self.setup.root / "deployments"
         )
-        self.book = LoanBook(self.client, address, self.abi)
+        self.book = with_index(
+            LoanBook(self.client, address, self.abi), index_dir(self.setup.root / "company")
+        )
         self.bars.advance(note="LoanBook deployed")
         self.desk = LendingDesk(self.setup.lender, self.book)
         deployed = self.desk.deploy(self.setup.model_id, self.policy)

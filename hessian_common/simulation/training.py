@@ -35,6 +35,7 @@ from hessian_common.chain.client import ChainClient
 from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.deploy import deploy_repository
 from hessian_common.chain.repository import Mechanism, ModelRepository, SubmissionStatus
+from hessian_common.chain.wiring import index_dir, with_index
 from hessian_common.data.loader import load_file
 from hessian_common.data.preprocess import Preprocessor
 from hessian_common.errors import ConfigError
@@ -180,6 +181,8 @@ class _TrainingPhase:
             self.lender_client, self.setup.root / "deployments", artifact=self.artifact
         )
         self.repo = ModelRepository(self.lender_client, address, self.artifact.abi)
+        # the lender and every owner (``as_account``) read events through one index
+        with_index(self.repo, index_dir(self.setup.root / "company"))
         lender_repo: Any = self.repo
         if sc.lying_lender:
             self.liar = lender_repo = LyingRepository(self.repo)

@@ -48,7 +48,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hessian_common.chain import Reason, SubmissionStatus, tx_hash_of
+from hessian_common.chain import Reason, SubmissionStatus, pages, tx_hash_of
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.crypto import decrypt_vector, encrypt_vector
 from hessian_common.crypto.sealing import open_sealed
@@ -121,8 +121,8 @@ def waiting(repo: ModelRepository, model_ids: list[int]) -> list[int]:
     """Ids of the submissions of ``model_ids`` still waiting for evaluation, in queue order
     (per model the contract's order is the submission order, i.e. ascending ids)."""
     out = []
-    for m in model_ids:
-        out += [s.update_id for s in repo.submissions(m) if s.status == SubmissionStatus.WAITING]
+    for m in model_ids:  # from the events (the index's columns), not one read per submission
+        out += pages.waiting_ids(repo, m)
     return sorted(out)
 
 

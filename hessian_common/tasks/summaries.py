@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hessian_common.chain import ModelStatus, SubmissionStatus
+from hessian_common.chain import ModelStatus, pages
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.tasks.params import MECHANISM_LABELS, METRIC_LABELS, RULE_LABELS
 from hessian_common.tasks.state import ModelRecord
@@ -137,6 +137,11 @@ class ModelDetail:
     history: list[HistoryPoint]
     next_stale: int | None
     """When the oldest waiting submission may be settled without the lender (unix time)."""
+    page: Any = None
+    """The page of submissions shown (``hessian_common.chain.pages.Page`` of
+    :class:`SubmissionRow`: number, total, first..last)."""
+    evaluations: int = 0
+    """Evaluations in all (the history shows the newest ``HISTORY_POINTS``)."""
 
 
 def summarize(record: ModelRecord, info: Any) -> ModelSummary:
@@ -183,15 +188,24 @@ def summarize(record: ModelRecord, info: Any) -> ModelSummary:
     )
 
 
-def model_detail(repo: ModelRepository, record: ModelRecord) -> ModelDetail:
-    """The model page: summary, submissions (newest first), rewards per owner (largest
-    first), score history from the ``UpdateEvaluated`` events, next stale time."""
+def model_detail(
+    repo: ModelRepository, record: ModelRecord, page: int = 1, per_page: int | None = None
+) -> ModelDetail:
+    """The model page: summary, one page of submissions (newest first), rewards per owner
+    (largest first), the score history of the newest evaluations, next stale time.
+
+    Costs what the page shows (:mod:`hessian_common.chain.pages`): one struct read per
+    submission on the page; the owners' totals, the scores and the queue are read as columns
+    of the contract's events (an event index when the repository has one), never by
+    replaying the history or reading every submission.
+    """
     model_id = record.model_id
     info = repo.model(model_id)
     summary = summarize(record, info)
     local = {int(e["update_id"]): e for e in record.evaluations}
-    rows, owners = [], {}
-    for s in repo.submissions(model_id):
+    subs = pages.submissions_page(repo, model_id, page, per_page or pages.DEFAULT_PER_PAGE)
+    rows = []
+    for s in subs.items:
         status = enum_name(s.status)
         ev = local.get(s.update_id)
         change = None
@@ -215,31 +229,34 @@ def model_detail(repo: ModelRepository, record: ModelRecord) -> ModelDetail:
                 paid_gain=from_ppm(s.gain),
             )
         )
-        if s.status == SubmissionStatus.ACCEPTED:
-            o = owners.setdefault(s.owner, [0, 0, 0])
-            o[0] += 1
-            o[1] += int(s.rows)
-            o[2] += int(s.reward)
-    rewards = [OwnerRewards(k, v[0], v[1], v[2]) for k, v in owners.items()]
-    rewards.sort(key=lambda r: -r.paid)
+    rewards = [
+        OwnerRewards(t.owner, t.accepted, t.rows, t.paid)
+        for t in pages.owner_totals(repo, model_id)
+        if t.accepted
+    ]
+    events, evaluated = pages.score_history(repo, model_id)
     history = [HistoryPoint(0, summary.initial_score, True, "initial model")]
-    for e in repo.events():
-        if e.name != "UpdateEvaluated" or int(e.args["modelId"]) != model_id:
-            continue
+    first_step = evaluated - len(events) + 1
+    for k, e in enumerate(events):
         history.append(
             HistoryPoint(
-                step=len(history),
+                step=first_step + k,
                 score=from_ppm(int(e.args["newScore"])),
                 accepted=bool(e.args["accepted"]),
                 label=f"update #{int(e.args['updateId'])}",
                 update_id=int(e.args["updateId"]),
             )
         )
-    waiting_due = [r.due for r in rows if r.status == "waiting"]
+    head = int(info.next_in_queue)
+    next_stale = None
+    if head:  # the queue's head is the oldest waiting submission
+        next_stale = int(repo.submission(head).submitted_at) + int(info.evaluation_window)
     return ModelDetail(
         summary=summary,
-        submissions=list(reversed(rows)),
+        submissions=rows,
         rewards=rewards,
         history=history,
-        next_stale=min(waiting_due) if waiting_due else None,
+        next_stale=next_stale,
+        page=pages.Page(rows, subs.number, subs.per_page, subs.total, subs.requested),
+        evaluations=evaluated,
     )

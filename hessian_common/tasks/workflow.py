@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from hessian_common.chain import ChainClient, ModelRepository, open_repository
+from hessian_common.chain import ChainClient, ModelRepository
 from hessian_common.chain.client import chain_id_of
+from hessian_common.chain.wiring import repository_for
 from hessian_common.errors import ConfigError
 from hessian_common.progress import Progress
 from hessian_common.store.base import ContentStore
@@ -113,8 +114,12 @@ class Lender:
         dev_index: int | None = None,
         passphrase: str | None = None,
         account: Any = None,
+        index_dir: Path | None = None,
     ) -> Lender:
         """Connect the lender: passphrase, account, contract (deployment record or address).
+
+        ``index_dir``: read the contract's events through an event index there
+        (:mod:`hessian_common.chain.wiring`; the company app passes ``<state>/index``).
 
         Raises ``ChainUnavailable`` (naming the node) if the chain cannot be reached.
         """
@@ -135,11 +140,12 @@ class Lender:
             account = _state.lender_account(state, secret)
             source = f"encrypted keystore {state.keystore_path}"
         client = ChainClient(w3, account)
-        if contract_address:
-            repo = ModelRepository(client, contract_address)
-        else:
-            deployments = getattr(settings, "deployments_dir", None)
-            repo = open_repository(client, deployments)
+        repo = repository_for(
+            client,
+            address=contract_address,
+            deployments_dir=getattr(settings, "deployments_dir", None),
+            index_dir=index_dir,
+        )
         return cls(repo, store, state, secret, key_source=source)
 
     # ------------------------------------------------------------ account
@@ -208,11 +214,14 @@ class Lender:
         """This lender's models (those with a local record), newest first."""
         return [self.summary(r) for r in reversed(self.records())]
 
-    def model(self, model_id: int) -> ModelDetail | None:
-        """The model page's data, or None if ``model_id`` is not one of this lender's."""
+    def model(
+        self, model_id: int, page: int = 1, per_page: int | None = None
+    ) -> ModelDetail | None:
+        """The model page's data (``page`` of its submissions, newest first), or None if
+        ``model_id`` is not one of this lender's."""
         if not self.has_record(model_id):
             return None
-        return _summaries.model_detail(self.repo, self.record(model_id))
+        return _summaries.model_detail(self.repo, self.record(model_id), page, per_page)
 
     def waiting(self, model_id: int | None = None) -> list[int]:
         """Ids of submissions waiting for this lender's evaluation, oldest first."""

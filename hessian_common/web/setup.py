@@ -11,6 +11,7 @@ from hessian_common.web.errors import register_error_handlers
 from hessian_common.web.format import register_filters
 from hessian_common.web.jobs import JobRunner, jobs
 from hessian_common.web.outage import chain_outage, init_outage
+from hessian_common.web.paging import init_paging
 from hessian_common.web.security import DEFAULT_MAX_UPLOAD, configure_security
 from hessian_common.web.status import Status, current_status
 
@@ -77,6 +78,7 @@ def init_web(
     register_error_handlers(app)
     init_outage(app)
     register_filters(app)
+    init_paging(app)
 
     @app.context_processor
     def _inject() -> dict:
