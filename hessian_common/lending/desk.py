@@ -12,8 +12,10 @@ Deploying model ``m`` (:meth:`LendingDesk.deploy`)::
     p, P            = new X25519 application key
     local (0600)    models/<m>/lending/{credit_model.json, calibration.json,
                                         application_key.json (p sealed), policy.json}
+    currency        the deployment's: ether, or a token checked on chain (decimals(), symbol());
+                    the policy names its symbol and decimals, amounts are in its units
     store           the public policy document (hessian.lending-policy/1) -> policyCid
-    chain           deployModel(m, policyCid, P)
+    chain           deployModel(m, policyCid, P, currency)
 
 Everything local is written *before* the transaction, so a crash never loses the key; a
 second call reuses the local deployment if the chain has none, and returns the chain's if
@@ -97,6 +99,8 @@ class DeployedModel:
     loan_count: int
     calibration: CalibrationSummary
     reference_rates: dict[str, float]
+    currency: Any = None
+    """The deployment's :class:`~hessian_common.format.Currency` (from the chain)."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,8 @@ class PerformanceRow:
 
 @dataclass
 class Performance:
-    """:meth:`LendingDesk.performance`: by grade, by PD bucket, and all loans (money in wei)."""
+    """:meth:`LendingDesk.performance`: by grade, by PD bucket, and all loans (money in base
+    units of the deployment's currency; mixing currencies adds base units of each)."""
 
     total: PerformanceRow
     by_grade: list[PerformanceRow] = field(default_factory=list)
@@ -298,15 +303,34 @@ class LendingDesk:
         return self.lender.record(model_id), info
 
     def deploy(
-        self, model_id: int, policy: PricingPolicy | None = None, progress: Any = None
+        self,
+        model_id: int,
+        policy: PricingPolicy | None = None,
+        progress: Any = None,
+        currency: Any = None,
     ) -> DeployedModel:
-        """Deploy a closed model of ours with ``policy`` (see the module docstring)."""
+        """Deploy a closed model of ours with ``policy`` (see the module docstring).
+
+        ``currency``: ether (``None``, ``"eth"``), a token's address or a ``Currency``; a
+        token must answer ``decimals()`` and ``symbol()`` on this chain (else
+        :class:`LendingInputError` on ``currency``, nothing sent). The policy's ``currency``
+        and ``decimals`` are set from it.
+        """
+        import dataclasses
+
+        from hessian_common.chain.token import currency_address, currency_of
         from hessian_common.crypto import decrypt_vector
         from hessian_common.lender.audit import weights_at
 
         step = progress or _noop
         model_id = int(model_id)
         policy = PricingPolicy() if policy is None else policy
+        try:
+            cur = currency_of(self.book.client, currency)
+        except ConfigError as exc:
+            raise LendingInputError({"currency": str(exc)}) from None
+        if isinstance(policy, PricingPolicy):
+            policy = dataclasses.replace(policy, currency=cur.symbol, decimals=cur.decimals)
         with self._lock:
             record, info = self._check_deployable(model_id, policy)
             on_chain = self.book.deployment(model_id)
@@ -351,6 +375,7 @@ class LendingDesk:
                 "fields": _field_names(),
                 "lender": self.lender.address,
                 "loanbook": self.book.address,
+                "currency": currency_address(cur),
             }
             self._write_json(model_id, POLICY_FILE, {**doc, "policy_cid": None})
             step(message="publishing the policy")
@@ -360,7 +385,7 @@ class LendingDesk:
             self._models[model_id], self._keys[model_id] = model, private
             self._policies[model_id] = policy
             step(message="deploying on chain")
-            self.book.deploy_model(model_id, policy_cid, public)
+            self.book.deploy_model(model_id, policy_cid, public, currency=currency_address(cur))
             return self.deployed_model(model_id)  # type: ignore[return-value]
 
     def retire(self, model_id: int) -> None:
@@ -388,7 +413,22 @@ class LendingDesk:
             loan_count=int(d.loan_count),
             calibration=CalibrationSummary.from_dict(self._read_json(model_id, CALIBRATION_FILE)),
             reference_rates=dict(model.reference_rates),
+            currency=self.currency(int(model_id)),
         )
+
+    def currency(self, model_id: int) -> Any:
+        """The :class:`~hessian_common.format.Currency` of ``model_id``'s deployment (chain)."""
+        from hessian_common.chain.token import currency_of
+
+        return currency_of(self.book.client, self.book.currency_of(int(model_id)), strict=False)
+
+    def currencies(self) -> list[Any]:
+        """The currencies of our deployments (each once, in deployment order)."""
+        out: list[Any] = []
+        for d in self.deployed():
+            if d.currency is not None and d.currency not in out:
+                out.append(d.currency)
+        return out
 
     def deployed(self) -> list[DeployedModel]:
         """Our deployed models, in deployment order."""
@@ -428,7 +468,7 @@ class LendingDesk:
                     {"application": f"it names {app.borrower}, not the applicant {loan.borrower}"}
                 )
             policy = self.policy(int(loan.model_id))
-            if policy.to_wei(app.amount) != int(loan.amount) or app.term != loan.requested_term:
+            if policy.to_units(app.amount) != int(loan.amount) or app.term != loan.requested_term:
                 raise LendingInputError(
                     {"application": "amount or term differ from the request on chain"}
                 )
@@ -611,11 +651,26 @@ class LendingDesk:
         self._require(loan_id, (LoanStatus.OFFERED, LoanStatus.ACCEPTED), "cancel")
         return self.book.cancel(int(loan_id))
 
-    def withdraw(self) -> Wei:
-        """Withdraw repayments credited to the lender (0 without a transaction if none)."""
-        if not self.book.pending():
-            return Wei(0)
-        return self.book.withdraw()
+    def withdraw(self, currency: Any = None) -> int:
+        """Withdraw repayments credited to the lender in ``currency`` (ether by default; a
+        token's address or ``Currency``), in its base units (0, no transaction, if none)."""
+        from hessian_common.chain.token import currency_address
+
+        address = currency_address(currency)
+        if not self.book.pending(currency=address):
+            return 0
+        return self.book.withdraw(address)
+
+    def pending(self) -> dict[Any, int]:
+        """What the LoanBook owes the lender, per currency of our deployments (and ether)."""
+        from hessian_common.chain.token import currency_address
+        from hessian_common.format import ETH
+
+        out: dict[Any, int] = {}
+        for cur in [ETH, *self.currencies()]:
+            if cur not in out:
+                out[cur] = int(self.book.pending(currency=currency_address(cur)))
+        return out
 
     def loan_book(self, model_id: int | None = None) -> list[LoanView]:
         """Our loans with what the lender acts on (next due, late, can default)."""
@@ -694,10 +749,10 @@ def _add(row: PerformanceRow, loan: Any, decided: bool, funded: bool, policy: An
     row.pd_sum += loan.pd
     row.lent += principal
     row.received += int(loan.repaid)
-    dollars = policy.to_dollars(principal)
-    cf = expected_cash_flows(loan.pd, loan.apr, loan.term_months, dollars, policy.recovery_rate)
-    row.expected_flows += float(cf.sum()) * policy.wei_per_dollar
-    row.irr_weighted += irr_annual(cf, dollars) * principal
+    whole = policy.from_units(principal)
+    cf = expected_cash_flows(loan.pd, loan.apr, loan.term_months, whole, policy.recovery_rate)
+    row.expected_flows += float(cf.sum()) * 10 ** int(policy.decimals)
+    row.irr_weighted += irr_annual(cf, whole) * principal
     if loan.status in (LoanStatus.REPAID, LoanStatus.DEFAULTED):
         row.resolved += 1
         row.defaulted += loan.status == LoanStatus.DEFAULTED
