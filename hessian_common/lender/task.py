@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hessian_common.errors import ChainError, ContractRevert, DataError
+from hessian_common.errors import ChainError, ConfigError, ContractRevert, DataError
 from hessian_common.lender.params import METRIC_LABELS, MIN_PART_ROWS, TaskInputError, TaskParams
 from hessian_common.lender.progress import ProgressFn, no_progress
 from hessian_common.lender.state import ModelRecord
@@ -69,7 +69,10 @@ def create_task(
     step = progress or no_progress
     client = lender.repo.client
     now = client.block_timestamp()
-    errors = params.check(balance_wei=lender.balance(), now=max(now, int(time.time())))
+    from hessian_common.chain.token import balance_in
+
+    balance = balance_in(client, params.currency, lender.address)
+    errors = params.check(balance_wei=balance, now=max(now, int(time.time())))
     if errors:
         raise TaskInputError(errors)
 
@@ -197,9 +200,11 @@ def create_task(
             reveal_window=int(params.reveal_window),
             max_rows=int(params.max_rows),
             stale_reward=params.stale_reward,
+            currency=params.currency,
         )
-    except (ContractRevert, ChainError) as exc:
-        if isinstance(exc, ContractRevert) or not _maybe_sent(exc):
+    except (ContractRevert, ChainError, ConfigError) as exc:
+        # ConfigError: a token balance that fell short since the check (nothing sent)
+        if isinstance(exc, ContractRevert | ConfigError) or not _maybe_sent(exc):
             lender.books.discard_pending(pending)
         raise
     record.model_id = int(model_id)

@@ -54,6 +54,7 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.format import ETH
 from hessian_common.lending.application import Application
 from hessian_common.lending.calibration import CalibrationSummary
 from hessian_common.lending.pricing import (
@@ -114,6 +115,8 @@ class ApplicationView:
     error: str | None = None
     waiting: bool = False
     """The sealed application is not in the store (yet): *decide all* leaves it pending."""
+    currency: Any = ETH
+    """The deployment's :class:`~hessian_common.format.Currency` (the amounts' currency)."""
 
     @property
     def loan_id(self) -> int:
@@ -148,6 +151,20 @@ class LoanView:
     next_due_amount: Wei
     can_mark_late: bool
     can_default: bool
+    currency: Any = ETH
+    """The deployment's :class:`~hessian_common.format.Currency`: every amount is in it."""
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    """The lender's loans in one currency (base units of it): lent (funded principal),
+    received (repayments and recoveries), outstanding, and credited to withdraw."""
+
+    currency: Any
+    lent: int
+    received: int
+    outstanding: int
+    pending: int
 
 
 @dataclass
@@ -237,6 +254,7 @@ class LendingDesk:
         self._models: dict[int, CreditModel] = {}
         self._keys: dict[int, bytes] = {}
         self._policies: dict[int, PricingPolicy] = {}
+        self._currencies: dict[int, Any] = {}
         self._opened: dict[int, tuple[Application | None, str | None]] = {}
         self._lock = threading.RLock()
 
@@ -417,10 +435,15 @@ class LendingDesk:
         )
 
     def currency(self, model_id: int) -> Any:
-        """The :class:`~hessian_common.format.Currency` of ``model_id``'s deployment (chain)."""
+        """The :class:`~hessian_common.format.Currency` of ``model_id``'s deployment (chain;
+        read once: a deployment's currency never changes)."""
         from hessian_common.chain.token import currency_of
 
-        return currency_of(self.book.client, self.book.currency_of(int(model_id)), strict=False)
+        model_id = int(model_id)
+        if model_id not in self._currencies:
+            address = self.book.currency_of(model_id)
+            self._currencies[model_id] = currency_of(self.book.client, address, strict=False)
+        return self._currencies[model_id]
 
     def currencies(self) -> list[Any]:
         """The currencies of our deployments (each once, in deployment order)."""
@@ -491,9 +514,11 @@ class LendingDesk:
             q = Quote(False, 0, 1.0, error or "unreadable", 0.0, 0.0, 0.0, None)
             # only a blob not found yet is left out of the cache (see _open)
             waiting = int(loan.loan_id) not in self._opened
-            return ApplicationView(loan, None, None, q, error, waiting)
+            cur = self.currency(int(loan.model_id))
+            return ApplicationView(loan, None, None, q, error, waiting, currency=cur)
         score = self.credit_model(int(loan.model_id)).score(app)
-        return ApplicationView(loan, app, score, quote(policy, score.pd, app.amount, app.term))
+        q = quote(policy, score.pd, app.amount, app.term)
+        return ApplicationView(loan, app, score, q, currency=self.currency(int(loan.model_id)))
 
     def _our_loans(self, model_id: int | None = None) -> list[Any]:
         mine = {d.model_id for d in self.deployed()}
@@ -661,6 +686,27 @@ class LendingDesk:
             return 0
         return self.book.withdraw(address)
 
+    def totals(self) -> list[CurrencyTotals]:
+        """Lent, received, outstanding and to withdraw, per currency of our deployments
+        (ether first; a currency appears when a deployment uses it or it holds credit)."""
+        from hessian_common.chain.loanbook import LoanStatus
+
+        funded = {LoanStatus.FUNDED, LoanStatus.REPAID, LoanStatus.DEFAULTED, LoanStatus.RECOVERED}
+        sums: dict[Any, list[int]] = {}
+        for loan in self._our_loans():
+            row = sums.setdefault(self.currency(int(loan.model_id)), [0, 0, 0])
+            if loan.status in funded:
+                row[0] += int(loan.principal)
+            row[1] += int(loan.repaid)
+            row[2] += int(loan.outstanding)
+        out = []
+        for cur, units in self.pending().items():
+            lent, received, outstanding = sums.get(cur, [0, 0, 0])
+            used = cur in sums or cur in self.currencies()
+            if used or units:
+                out.append(CurrencyTotals(cur, lent, received, outstanding, units))
+        return out
+
     def pending(self) -> dict[Any, int]:
         """What the LoanBook owes the lender, per currency of our deployments (and ether)."""
         from hessian_common.chain.token import currency_address
@@ -695,6 +741,7 @@ class LendingDesk:
                     next_due_amount=Wei(int(amount)),
                     can_mark_late=bool(late_now and not loan.late),
                     can_default=bool(funded and self.book.can_default(loan.loan_id)),
+                    currency=self.currency(int(loan.model_id)),
                 )
             )
         return out
@@ -768,6 +815,7 @@ def _field_names() -> list[str]:
 
 __all__ = [
     "ApplicationView",
+    "CurrencyTotals",
     "DeployedModel",
     "LendingDesk",
     "LoanView",
