@@ -125,7 +125,7 @@ def create():
     valid = form.validate_on_submit()
     if currency_error is not None:
         show_currency_error(form, currency_error)
-    elif valid and not _more_decimals(form):
+    elif not _more_decimals(form) and valid:
         lender = services.lender()
         try:
             record = lender.create_task(params_from_form(form))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hessian_common.format import ETH, Currency
 from hessian_common.lender.params import MECHANISM_LABELS, METRIC_LABELS, RULE_LABELS
 from hessian_common.lender.state import ModelRecord
 from hessian_common.types import from_ppm
@@ -73,6 +74,8 @@ class ModelSummary:
     seed_rows: int
     holdout_rows: int
     key_size: int
+    currency: Currency = ETH
+    """The model's currency (chain): bounty, deposit, rewards and reclaims are in it."""
 
     @property
     def metric_label(self) -> str:
@@ -185,6 +188,7 @@ def summarize(record: ModelRecord, info: Any) -> ModelSummary:
         seed_rows=record.seed_rows,
         holdout_rows=record.holdout_rows,
         key_size=int(record.params.get("key_size", 0)),
+        currency=info.currency,
     )
 
 
