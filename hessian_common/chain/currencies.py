@@ -167,17 +167,78 @@ def per_currency(
     return out
 
 
+
+
+@dataclass(frozen=True)
+class Credit:
+    """What a contract owes an account in one currency (pull payments: ``withdraw``)."""
+
+    currency: Currency
+    units: int
+    source: str
+    """``"repository"`` (rewards, refunds, reclaimed bounties) or ``"loanbook"`` (a loan's
+    principal for a borrower, repayments for a lender)."""
+
+
+@dataclass(frozen=True)
+class AccountMoney:
+    """Every balance an account holds in the currencies in use, and what the contracts owe
+    it, per currency (the account pages of both apps)."""
+
+    balances: dict[Currency, int]
+    credits: list[Credit]
+
+    @property
+    def currencies(self) -> list[Currency]:
+        return list(self.balances)
+
+
+def account_money(
+    client: Any,
+    account: str,
+    *,
+    repo: Any = None,
+    book: Any = None,
+    extra: Iterable[Currency | str | None] = (),
+    deployments_dir: Path | None = None,
+) -> AccountMoney:
+    """``account``'s balances in ether, the recorded tokens (HSN, TestUSD) and ``extra`` (the
+    currencies of the models and deployments it deals with), and its credit in each at the
+    repository and the LoanBook (those given), non-zero credits only."""
+    held = balances(client, account, extra, deployments_dir)
+    credits = []
+    for source, wrapper in (("repository", repo), ("loanbook", book)):
+        if wrapper is None:
+            continue
+        owed = per_currency(lambda a, w=wrapper: w.pending(account, currency=a), held)
+        credits += [Credit(cur, units, source) for cur, units in owed.items()]
+    return AccountMoney(held, credits)
+
+
+def withdraw_credit(wrapper: Any, currency: Currency | str | None) -> int:
+    """Withdraw the signer's credit in ``currency`` from ``wrapper`` (a ``ModelRepository``
+    or ``LoanBook``); 0, no transaction, when there is none."""
+    address = currency_address(currency)
+    if not int(wrapper.pending(currency=address)):
+        return 0
+    return int(wrapper.withdraw(address))
+
+
 __all__ = [
     "ETH_CHOICE",
     "HSN_CHOICE",
     "TOKEN_CHOICE",
     "TUSD_CHOICE",
+    "AccountMoney",
+    "Credit",
     "CurrencyChoiceError",
     "CurrencyOption",
+    "account_money",
     "balances",
     "choose_currency",
     "currency_options",
     "default_choice",
     "known_tokens",
     "per_currency",
+    "withdraw_credit",
 ]

@@ -104,3 +104,20 @@ def test_a_contract_that_is_not_a_token_is_refused(tweb, env, lender_data):
     html = tweb.post("/models/new", data=form).get_data(as_text=True)
     assert "does not answer decimals()" in _field_errors(html, "token_address")
     assert env.repo.model_count() == 0
+
+
+def test_the_account_page_shows_every_currency_and_refuses_a_bad_withdrawal(tweb, env, tokens):
+    _dir, _hsn, _usd = tokens
+    html = tweb.get("/account/").get_data(as_text=True)
+    for symbol in ("ETH", "HSN", "tUSD"):
+        assert f'data-currency="{symbol}"' in html
+    row = html.split('data-currency="HSN"', 1)[1].split("</tr>", 1)[0]
+    assert "1,000,000,000.00 HSN" in row  # the whole supply went to the lender
+    block = env.w3.eth.block_number
+    token = csrf(tweb)
+    for data in ({"currency": "0xnope"}, {"currency": "eth", "source": "bank"}):
+        resp = tweb.post("/account/withdraw", data={"csrf_token": token, **data})
+        assert resp.status_code == 302
+        page = tweb.get("/account/").get_data(as_text=True)
+        assert "Nothing was sent." in page
+    assert env.w3.eth.block_number == block

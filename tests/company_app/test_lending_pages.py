@@ -11,6 +11,7 @@ import pytest
 
 from company_app import create_app, services
 from hessian_common.chain.loanbook import LoanStatus
+from hessian_common.format import format_amount
 from tests.company_app.conftest import app_config, csrf, wait_jobs
 from tests.fixtures.lending import lending_task
 
@@ -403,6 +404,12 @@ def test_loan_book_actions(lapp, lweb, env, deployed):
     borrower1.repay(first, loan.installment)
     page = lweb.get("/lending/loans").get_data(as_text=True)
     assert "Withdraw tUSD" in page and "Withdraw ETH" not in page
+    # the account page shows every balance and the LoanBook's credit, per currency
+    account = lweb.get("/account/").get_data(as_text=True)
+    row = account.split('data-currency="tUSD"', 1)[1].split("</tr>", 1)[0]
+    due = format_amount(loan.installment, usd.currency())
+    assert due in row and "LoanBook" in row and 'name="source" value="loanbook"' in row
+    assert 'data-currency="ETH"' in account
     bal = usd.balance_of(lender_addr)
     assert _post(lweb, "/lending/withdraw", currency=usd.address).status_code == 302
     assert book.pending(lender_addr, usd.address) == 0
