@@ -47,7 +47,7 @@ from hessian_common.errors import (
     LendingInputError,
     StoreUnavailable,
 )
-from hessian_common.format import format_amount
+from hessian_common.format import format_amount, sentence
 
 bp = Blueprint("borrow", __name__, url_prefix="/borrow")
 
@@ -99,9 +99,8 @@ def index():
         "borrow_index.html",
         offers=offers,
         names=_names([*offers, *loans]),
-        rates=_rates(offers),
         loans=loans,
-        pending=book.pending(svc.address),
+        pending=borrower.credits(book, svc.address, [i.currency for i in (*offers, *loans)]),
         form=ActionForm(),
     )
 
@@ -239,8 +238,7 @@ def loans():
         "borrow_loans.html",
         loans=mine,
         names=_names(mine),
-        rates=_rates(_offers(book)),
-        pending=book.pending(svc.address),
+        pending=borrower.credits(book, svc.address, [i.currency for i in mine]),
         form=ActionForm(),
     )
 
@@ -258,7 +256,6 @@ def loan(loan_id: int):
     return render_template(
         "borrow_loan.html",
         loan=view,
-        rate=_rates(_offers(book)).get(view.loan.model_id),
         name=_names([view]).get(view.loan.model_id),
         labels={f.name: f.label for f in APPLICATION_FIELDS},
         info=view.loan,
@@ -266,7 +263,7 @@ def loan(loan_id: int):
             view.loan, book.payment_period, book.paid_off(loan_id)
         ),
         payoff=borrower.payoff_quote(book, loan_id) if view.loan.outstanding else 0,
-        pending=book.pending(svc.address),
+        pending=borrower.credits(book, svc.address, [view.currency]),
         chain_now=book.client.block_timestamp(),  # the contract's clock, not this machine's
         form=ActionForm(),
     )
@@ -335,12 +332,26 @@ def repay_all(loan_id: int):
 @bp.post("/withdraw")
 def withdraw():
     """Pull what the LoanBook owes this account (the funded principal) to the wallet."""
+    from hessian_common.chain.token import currency_of
+    from hessian_common.errors import ConfigError
     from hessian_common.lending import borrower
 
     if not _form_ok():
         return redirect(url_for("borrow.index"))
-    amount = borrower.withdraw(services().loanbook)
-    flash(f"Withdrew {format_amount(amount)} from the LoanBook to your account.", "success")
+    book = services().loanbook
+    try:
+        cur = currency_of(book.client, request.form.get("currency") or None, strict=False)
+    except ConfigError as exc:
+        flash(f"{sentence(str(exc))} Nothing was sent.", "error")
+        return redirect(url_for("borrow.index"))
+    amount = borrower.withdraw(book, cur)
+    if not amount:
+        flash(f"Nothing to withdraw in {cur.symbol}. Nothing was sent.", "info")
+    else:
+        flash(
+            f"Withdrew {format_amount(amount, cur)} from the LoanBook to your account.",
+            "success",
+        )
     return redirect(url_for("borrow.index"))
 
 
@@ -361,23 +372,6 @@ def _my_loan(loan_id: int) -> Any:
         if item.loan_id == loan_id:
             return item
     abort(404, description=f"Loan #{loan_id} is not one of this account's loans.")
-
-
-def _offers(book: Any) -> list:
-    """The lenders' deployed models and policies (``[]`` if the store cannot say)."""
-    from hessian_common.errors import StoreError
-    from hessian_common.lending import borrower
-
-    try:
-        return borrower.lenders(book, services().store)
-    except StoreError:
-        return []
-
-
-def _rates(offers: list) -> dict[int, int]:
-    """Model id -> the policy's wei per dollar: the lending pages show each ETH amount with
-    its dollar value, the same way the lender's pages do (``hessian_common.format``)."""
-    return {o.model_id: o.policy.wei_per_dollar for o in offers if o.policy is not None}
 
 
 def _names(items: list) -> dict[int, str]:

@@ -561,3 +561,13 @@ def read_policy(store: Any, cid: str) -> dict[str, Any]:
         return fetch_json(store, cid, what="policy", max_bytes=MAX_BYTES["policy"])
     except (StoreError, ValueError) as exc:
         raise LendingInputError({"policy": f"{cid}: {exc}"}) from None
+
+
+def credits(book: Any, address: str | None = None, currencies: Any = ()) -> dict[Currency, int]:
+    """What the LoanBook holds for ``address`` (default: the book's account; a funded
+    principal, or a payoff's excess) in ether and each of ``currencies`` (the currencies of
+    its offers and loans): ``{Currency: base units}``, non-zero ones only."""
+    from hessian_common.chain.currencies import per_currency
+
+    who = address or book.client.address
+    return per_currency(lambda a: book.pending(who, currency=a), [ETH, *currencies])
