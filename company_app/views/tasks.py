@@ -18,7 +18,7 @@ from company_app import services
 from company_app.currency import offer_currencies, resolve_currency, show_currency_error
 from company_app.forms import CreateTaskForm
 from hessian_common.format import sentence
-from hessian_common.lender import TaskInputError, TaskParams
+from hessian_common.tasks import TaskInputError, TaskParams
 
 bp = Blueprint("tasks", __name__, url_prefix="/models")
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gmpy2
+import phe
 
 from hessian_common.crypto import raw
 from hessian_common.errors import CryptoError
@@ -93,8 +94,6 @@ class Opening:
 
     def values(self, public_key: PublicKey) -> list[float]:
         """The real numbers the plaintexts encode (phe's fixed-point decoding)."""
-        import phe
-
         out = []
         for m, e in zip(self.plaintexts, self.exponents, strict=True):
             out.append(float(phe.EncodedNumber(public_key, m, e).decode()))
@@ -103,8 +102,6 @@ class Opening:
 
 def _open_chunk(p: int, q: int, n: int, cts: Sequence[int]) -> list[tuple[int, int]]:
     """``(m, r)`` of each ciphertext, with ``p``, ``q`` the factors of ``n``."""
-    import phe
-
     pk = phe.PaillierPublicKey(n)
     sk = phe.PaillierPrivateKey(pk, p, q)
     n_inv = int(gmpy2.invert(n, (p - 1) * (q - 1)))

@@ -30,6 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hessian_common.chain.currencies import per_currency
+from hessian_common.chain.loanbook import LoanBook, LoanStatus
+from hessian_common.chain.token import currency_address, currency_of
 from hessian_common.crypto.sealing import seal
 from hessian_common.errors import (
     ApplicationAlreadySent,
@@ -40,9 +43,11 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.files import write_private
 from hessian_common.format import ETH, Currency, format_amount
-from hessian_common.lending.application import Application
+from hessian_common.lending.application import APPLICATION_FIELDS, Application, parse_application
 from hessian_common.lending.pricing import PricingPolicy
+from hessian_common.store.base import ContentStore
 from hessian_common.types import Wei
 from hessian_common.untrusted import MAX_BYTES, fetch, fetch_json, loads_object, reading
 
@@ -101,15 +106,13 @@ class BorrowerLoan:
         return int(self.loan.loan_id)
 
 
-def deployment_currency(book: Any, model_id: int) -> Currency:
+def deployment_currency(book: LoanBook, model_id: int) -> Currency:
     """The currency of ``model_id``'s deployment, from the chain (a token that does not answer
     like one is shown by its short address; never raises for it)."""
-    from hessian_common.chain.token import currency_of
-
     return currency_of(book.client, book.currency_of(int(model_id)), strict=False)
 
 
-def _offer(book: Any, store: Any, d: Any) -> LenderOffer:
+def _offer(book: LoanBook, store: ContentStore, d: Any) -> LenderOffer:
     currency = deployment_currency(book, int(d.model_id))
     base = dict(
         model_id=int(d.model_id),
@@ -147,12 +150,12 @@ def _offer(book: Any, store: Any, d: Any) -> LenderOffer:
     )
 
 
-def lenders(book: Any, store: Any) -> list[LenderOffer]:
+def lenders(book: LoanBook, store: ContentStore) -> list[LenderOffer]:
     """Active deployments with their policy documents (unreadable ones carry ``error``)."""
     return [_offer(book, store, d) for d in book.deployments() if d.active]
 
 
-def lender_offer(book: Any, store: Any, model_id: int) -> LenderOffer:
+def lender_offer(book: LoanBook, store: ContentStore, model_id: int) -> LenderOffer:
     """The deployment of ``model_id`` (:class:`LendingInputError` if none or retired)."""
     d = book.deployment(int(model_id))
     if d is None:
@@ -164,17 +167,6 @@ def lender_offer(book: Any, store: Any, model_id: int) -> LenderOffer:
 
 def _apps_dir(state_dir: Path | str | None) -> Path | None:
     return None if state_dir is None else Path(state_dir) / APPLICATIONS_DIR
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def check_application(offer: LenderOffer, application: Application) -> None:
@@ -197,8 +189,8 @@ def check_application(offer: LenderOffer, application: Application) -> None:
 
 
 def apply(
-    book: Any,
-    store: Any,
+    book: LoanBook,
+    store: ContentStore,
     model_id: int,
     application: Application,
     *,
@@ -238,7 +230,7 @@ def apply(
     pending = None
     if apps is not None:  # keep the plaintext before anything leaves the machine
         pending = apps / f"pending-{digest.hex()}.json"
-        _write_private(pending, plain)
+        write_private(pending, plain)
     cid = store.put(blob)
     amount_units = offer.policy.to_units(application.amount)
     loan_id = book.apply(int(model_id), digest, str(cid), amount_units, application.term)
@@ -271,8 +263,6 @@ def draft_values(values: Mapping[str, Any]) -> dict[str, str]:
     """The application's own fields of a form (see
     :data:`~hessian_common.lending.application.APPLICATION_FIELDS`), as text, at most 200
     characters each, empty ones left out: what a draft keeps and compares."""
-    from hessian_common.lending.application import APPLICATION_FIELDS
-
     return {
         f.name: str(values.get(f.name) or "").strip()[:200]
         for f in APPLICATION_FIELDS
@@ -296,7 +286,7 @@ def save_draft(
     doc = {"model_id": int(model_id), "saved_at": time.time() if now is None else now,
            "values": draft_values(values), "created_at": created_at}  # fmt: skip
     path = _draft_path(state_dir, model_id)
-    _write_private(path, json.dumps(doc, sort_keys=True).encode())
+    write_private(path, json.dumps(doc, sort_keys=True).encode())
     return path
 
 
@@ -324,6 +314,51 @@ def discard_draft(state_dir: Path | str | None, model_id: int) -> None:
         _draft_path(state_dir, model_id).unlink(missing_ok=True)
 
 
+def keep_posted_answers(
+    state_dir: Path | str, model_id: int, form: Mapping[str, Any]
+) -> Application | None:
+    """The send-once rule, step 1: keep a posted form's answers as a draft before the chain or
+    the store is touched, and build the application to send from them.
+
+    Only a well-formed application is kept (``None`` otherwise: bad input leaves nothing
+    behind). The same answers as a kept draft make the same application, its ``created_at``
+    included, so one that reached the chain while the borrower was told otherwise is
+    recognised by :func:`apply` (:class:`ApplicationAlreadySent`), not sent twice.
+    """
+    values = draft_values(form)
+    earlier = load_draft(state_dir, model_id)
+    same = earlier is not None and earlier.values == values
+    try:
+        application = parse_application(values, created_at=earlier.created_at if same else None)
+    except LendingInputError:
+        return None
+    save_draft(state_dir, model_id, values, created_at=application.created_at)
+    return application
+
+
+def submit_form(
+    book: LoanBook,
+    store: ContentStore,
+    model_id: int,
+    application: Application,
+    *,
+    state_dir: Path | str,
+) -> int:
+    """The send-once rule, step 2: :func:`apply`, then forget the draft once the application
+    is on chain (sent now, or found already sent: :class:`ApplicationAlreadySent` is raised
+    after the draft is deleted) or refused (:class:`LendingInputError`: the caller shows the
+    answers with the reasons). An outage (``ChainUnavailable``, ``StoreUnavailable``) keeps
+    the draft, so the form comes back filled in. Returns the loan id.
+    """
+    try:
+        loan_id = apply(book, store, model_id, application, state_dir=state_dir)
+    except LendingInputError:
+        discard_draft(state_dir, model_id)
+        raise
+    discard_draft(state_dir, model_id)
+    return loan_id
+
+
 def _saved_application(state_dir: Path | str | None, loan: Any) -> Application | None:
     apps = _apps_dir(state_dir)
     if apps is None:
@@ -342,11 +377,9 @@ def _saved_application(state_dir: Path | str | None, loan: Any) -> Application |
 
 
 def my_loans(
-    book: Any, address: str | None = None, state_dir: Path | str | None = None
+    book: LoanBook, address: str | None = None, state_dir: Path | str | None = None
 ) -> list[BorrowerLoan]:
     """The loans of ``address`` (default: the book's account), oldest first."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     who = address or book.client.address
     out = []
     for loan in book.loans(borrower=who):
@@ -375,7 +408,7 @@ def my_loans(
     return out
 
 
-def _mine(book: Any, loan_id: int) -> Any:
+def _mine(book: LoanBook, loan_id: int) -> Any:
     try:
         loan = book.loan(int(loan_id))
     except ContractRevert:
@@ -385,7 +418,7 @@ def _mine(book: Any, loan_id: int) -> Any:
     return loan
 
 
-def _require(book: Any, loan_id: int, statuses: tuple[Any, ...], what: str) -> Any:
+def _require(book: LoanBook, loan_id: int, statuses: tuple[Any, ...], what: str) -> Any:
     loan = _mine(book, loan_id)
     if loan.status not in statuses:
         raise LendingInputError(
@@ -394,10 +427,8 @@ def _require(book: Any, loan_id: int, statuses: tuple[Any, ...], what: str) -> A
     return loan
 
 
-def accept(book: Any, loan_id: int) -> dict[str, Any]:
+def accept(book: LoanBook, loan_id: int) -> dict[str, Any]:
     """Accept the offer (before it expires)."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.OFFERED,), "accept")
     now = book.client.block_timestamp()
     if now > loan.offer_expires:
@@ -405,16 +436,14 @@ def accept(book: Any, loan_id: int) -> dict[str, Any]:
     return book.accept(int(loan_id))
 
 
-def cancel(book: Any, loan_id: int) -> dict[str, Any]:
+def cancel(book: LoanBook, loan_id: int) -> dict[str, Any]:
     """Withdraw the application or turn down the offer (before funding)."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     states = (LoanStatus.APPLIED, LoanStatus.OFFERED, LoanStatus.ACCEPTED)
     _require(book, loan_id, states, "cancel")
     return book.cancel(int(loan_id))
 
 
-def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, Any]:
+def repay(book: LoanBook, loan_id: int, amount_wei: int | None = None) -> dict[str, Any]:
     """Pay ``amount_wei`` (base units of the loan's currency) towards a funded (or
     defaulted) loan. A token is paid by permit when it takes them (one signature, one
     transaction), else after an ``approve`` (``LoanBook.repay``).
@@ -424,8 +453,6 @@ def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, A
     loan's payoff now (paying ahead never pays future months' interest; paying the whole payoff
     repays the loan), a DEFAULTED loan's outstanding amount.
     """
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
     if loan.status == LoanStatus.FUNDED:
         cap, what = int(book.payoff_amount(int(loan_id))), "the payoff now"
@@ -504,24 +531,20 @@ PAYOFF_MARGIN = 3_600
 mined a little later, and the contract credits any excess back to the payer."""
 
 
-def payoff_quote(book: Any, loan_id: int) -> Wei:
+def payoff_quote(book: LoanBook, loan_id: int) -> Wei:
     """What paying the loan off now costs: a FUNDED loan's payoff (outstanding principal,
     interest accrued to date and arrears, no future interest), a DEFAULTED loan's
     outstanding amount."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
     if loan.status == LoanStatus.DEFAULTED:
         return Wei(int(loan.outstanding))
     return book.payoff_amount(int(loan_id))
 
 
-def repay_all(book: Any, loan_id: int) -> dict[str, Any]:
+def repay_all(book: LoanBook, loan_id: int) -> dict[str, Any]:
     """Pay the loan off: a FUNDED one early (``repayAll``: the payoff at the block's time,
     sent with :data:`PAYOFF_MARGIN` seconds of interest to spare, the excess credited back to
     withdraw), a DEFAULTED one in full (``repay``)."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
     if loan.status == LoanStatus.DEFAULTED:
         return book.repay(int(loan_id), int(loan.outstanding))
@@ -529,11 +552,9 @@ def repay_all(book: Any, loan_id: int) -> dict[str, Any]:
     return book.repay_all(int(loan_id), int(book.payoff_amount(int(loan_id), at)))
 
 
-def withdraw(book: Any, currency: Any = None) -> int:
+def withdraw(book: LoanBook, currency: Any = None) -> int:
     """Withdraw the borrower's pending credit (the funded principal) in ``currency`` (ether by
     default; a token's address or ``Currency``); 0 without a transaction when there is none."""
-    from hessian_common.chain.token import currency_address
-
     address = currency_address(currency)
     if not book.pending(currency=address):
         return 0
@@ -555,7 +576,7 @@ def parse_policy_document(data: bytes) -> tuple[dict[str, Any], PricingPolicy]:
         return doc, PricingPolicy.from_dict(doc["policy"])
 
 
-def read_policy(store: Any, cid: str) -> dict[str, Any]:
+def read_policy(store: ContentStore, cid: str) -> dict[str, Any]:
     """The raw policy document at ``cid`` (for display; read through the safe reader)."""
     try:
         return fetch_json(store, cid, what="policy", max_bytes=MAX_BYTES["policy"])
@@ -567,7 +588,5 @@ def credits(book: Any, address: str | None = None, currencies: Any = ()) -> dict
     """What the LoanBook holds for ``address`` (default: the book's account; a funded
     principal, or a payoff's excess) in ether and each of ``currencies`` (the currencies of
     its offers and loans): ``{Currency: base units}``, non-zero ones only."""
-    from hessian_common.chain.currencies import per_currency
-
     who = address or book.client.address
     return per_currency(lambda a: book.pending(who, currency=a), [ETH, *currencies])

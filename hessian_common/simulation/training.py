@@ -5,7 +5,7 @@ Shaped like the lending phase (:mod:`.lending`): a :class:`TrainingSetup` in, th
 
 1. **deploy**: the lender's and every owner's account (deterministic keys) funded from the
    faucet; ``ModelRepository`` deployed.
-2. **tasks**: the lender workflow (:class:`hessian_common.lender.Lender`) posts one model per
+2. **tasks**: the lender workflow (:class:`hessian_common.tasks.Lender`) posts one model per
    mechanism: preprocessing, Paillier keys, initial model, spec, ``createModel`` with the
    project's default terms (minimum paid gain = the hold-out's noise floor, stale reserve a
    tenth of the bounty, reveal window 14 days).
@@ -16,7 +16,7 @@ Shaped like the lending phase (:mod:`.lending`): a :class:`TrainingSetup` in, th
    signer and fields, decrypt, duplicates, the spec's acceptance rule, ``evaluateUpdate`` with
    a reason code). A lying lender (:mod:`.lying`) falsifies two of the records.
 4. **settle**: close; reveal the test set and the decryption transcript (``revealTestSet``);
-   audit every model as anyone would (:func:`hessian_common.lender.audit_model`); owners claim
+   audit every model as anyone would (:func:`hessian_common.tasks.audit_model`); owners claim
    EQUAL / PRO_RATA_GAIN shares and withdraw; the lender reclaims what is left.
 5. **accounting**: gas per role from the receipts (:mod:`.gas`); the model's chain events
    replayed through the off-chain escrow (:func:`hessian_common.rewards.replay_events`), which
@@ -42,15 +42,6 @@ from hessian_common.journal import Journal
 from hessian_common.learning.metrics import score_weights
 from hessian_common.learning.prior import initial_model
 from hessian_common.learning.spec import ModelSpec
-from hessian_common.lender import (
-    DEV_PASSPHRASE,
-    Lender,
-    LenderState,
-    ModelRecord,
-    TaskParams,
-    audit_model,
-    split_indices,
-)
 from hessian_common.rewards.mechanisms import Evaluation, payouts, replay_events
 from hessian_common.simulation import misbehave
 from hessian_common.simulation.data import OwnerData
@@ -60,6 +51,15 @@ from hessian_common.simulation.phases import WEI_PER_ETH, Chain, PhaseClock, Pro
 from hessian_common.simulation.result import AuditOutcome, MechanismOutcome, SubmissionOutcome
 from hessian_common.simulation.scenario import OwnerPlan, Scenario
 from hessian_common.simulation.tampered import FrontRunner, OwnerSide, honest_turn, tampered_turn
+from hessian_common.tasks import (
+    DEV_PASSPHRASE,
+    Lender,
+    LenderState,
+    ModelRecord,
+    TaskParams,
+    audit_model,
+    split_indices,
+)
 from hessian_common.types import from_ppm
 
 OWNER_FUNDS_WEI = WEI_PER_ETH

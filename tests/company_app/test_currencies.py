@@ -12,7 +12,7 @@ import pytest
 from company_app import create_app
 from hessian_common.chain.deploy import deploy_hsn, deploy_test_usd
 from hessian_common.chain.token import Token
-from tests.company_app.conftest import app_config, create_form, csrf
+from tests.company_app.helpers import app_config, create_form, csrf
 
 HSN = 10**18
 

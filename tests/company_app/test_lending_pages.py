@@ -12,7 +12,7 @@ import pytest
 from company_app import create_app, services
 from hessian_common.chain.loanbook import LoanStatus
 from hessian_common.format import format_amount
-from tests.company_app.conftest import app_config, csrf, wait_jobs
+from tests.company_app.helpers import app_config, csrf, wait_jobs
 from tests.fixtures.lending import lending_task
 
 pytestmark = pytest.mark.slow
