@@ -281,6 +281,7 @@ def _lending(scenario, chain, trained: TrainingOutcome, store, root: Path, bars:
         mechanism=trained.primary.label,
         fund=chain.fund,
         root=root / "lending",
+        money=trained.money,
     )
     return run_lending(
         setup, scenario.borrowers, scenario.seed, scenario.lending_policy, progress=bars
