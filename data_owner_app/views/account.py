@@ -97,8 +97,9 @@ def claim(update_id: int):
     except DataError as exc:
         flash(sentence(str(exc)), "error")
         return redirect(url_for("account.overview"))
+    cur = _currency_of_update(update_id)
     flash(
-        f"Claimed {format_amount(amount)} for update #{update_id}; withdraw it below.",
+        f"Claimed {format_amount(amount, cur)} for update #{update_id}; withdraw it below.",
         "success",
     )
     return redirect(url_for("account.overview"))
@@ -116,9 +117,16 @@ def claim_forfeit(update_id: int):
     except DataError as exc:
         flash(sentence(str(exc)), "error")
         return redirect(url_for("account.overview"))
+    cur = _currency_of_update(update_id)
     flash(
-        f"Claimed {format_amount(amount)} of the forfeited bounty for update #{update_id}; "
+        f"Claimed {format_amount(amount, cur)} of the forfeited bounty for update #{update_id}; "
         "withdraw it below.",
         "success",
     )
     return redirect(url_for("account.overview"))
+
+
+def _currency_of_update(update_id: int):
+    """The currency of the model ``update_id`` was submitted to (what its claim is paid in)."""
+    repo = services().repo
+    return repo.model_currency(repo.submission(update_id).model_id)

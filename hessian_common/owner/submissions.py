@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from hessian_common.chain.outage import current_scope, fresh_reads
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import ChainError
+from hessian_common.format import ETH, Currency
 from hessian_common.journal import Entry, Journal, State
 from hessian_common.owner.rewards import forfeit_share
 from hessian_common.owner.status_cache import StatusCache
@@ -46,6 +47,9 @@ class MySubmission:
     forfeitable: int = 0
     """About what this submission can claim of a bounty the lender forfeited by not revealing
     its evaluations before the deadline (:func:`forfeit_share`)."""
+    currency: Currency = ETH
+    """The model's currency (reward, claimable and deposit are in it; read from the chain; ether
+    when only the last known status is shown)."""
     known_at: float | None = None
     """``None``: read from the chain now. Else the chain did not answer and this is the last
     known status, read at this time (from :class:`~.status_cache.StatusCache`)."""
@@ -129,6 +133,7 @@ def my_submissions(
     before: dict[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
     known = cache.known() if cache is not None else {}
+    currencies: dict[int, Currency] = {}
     with fresh_reads():
         if repo is not None and confirmed:
             try:
@@ -143,7 +148,9 @@ def my_submissions(
             live = None
             if repo is not None:
                 try:
-                    live = _chain_status(repo, entry, before)
+                    if entry.model_id not in currencies:
+                        currencies[entry.model_id] = repo.model_currency(entry.model_id)
+                    live = _chain_status(repo, entry, before, currencies[entry.model_id])
                 except ChainError:
                     repo = None  # down: the rest from the cache, no second timeout
             if live is not None:
@@ -182,7 +189,9 @@ def my_submissions(
     return out
 
 
-def _chain_status(repo: ModelRepository, entry: Entry, before: dict[int, int]) -> MySubmission:
+def _chain_status(
+    repo: ModelRepository, entry: Entry, before: dict[int, int], currency: Currency = ETH
+) -> MySubmission:
     """A confirmed entry's status read from the chain now (raises ``ChainError``)."""
     sub = repo.submission(entry.update_id)
     chain_status = enum_name(sub.status).upper()
@@ -195,6 +204,7 @@ def _chain_status(repo: ModelRepository, entry: Entry, before: dict[int, int]) -
         score_before=before.get(int(entry.update_id)),
         reward=int(sub.reward),
         claimable=int(repo.share_of(entry.update_id)),
+        currency=currency,
         stale=bool(sub.stale),
         reason=sub.reason.text if status == "rejected" and sub.reason else None,
         paid_gain=int(sub.gain),
