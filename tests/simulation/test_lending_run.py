@@ -93,7 +93,8 @@ def test_returns_gas_and_report(result, tmp_path) -> None:
     assert r["expected_irr"] >= 0.08 - 0.01  # priced to the required return (grid step)
     gas = s["gas_mean_per_operation"]
     for op in ("deployModel", "applyForLoan", "decide", "accept", "fund", "withdraw", "repay"):
-        assert gas.get(op, 0) > 0, op
+        # in a token (this run: TestUSD) funding and repaying carry a permit
+        assert gas.get(op, 0) > 0 or gas.get(f"{op}WithPermit", 0) > 0, (op, gas)
     assert gas.get("markDefault", 0) > 0 and gas.get("markLate", 0) > 0
     assert s["total_s"] > 0 and "lending: repayments, defaults, recoveries" in s["phases_s"]
     page = write_report(result, tmp_path)
