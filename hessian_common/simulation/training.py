@@ -263,9 +263,13 @@ class _TrainingPhase:
             for out in self.runs.values():
                 with self.clock.phase("owners: encrypted update + submit"):
                     sub = self._turn(plan, side, out.model_id, watchers, pending)
+                early = pending.get((plan.index, out.model_id))
+                if plan.kind == "frontrun" and early is not None:
+                    sub = early  # it copied a victim that arrived before it: recorded then
+                else:
                     if plan.kind == "frontrun":
                         pending[(plan.index, out.model_id)] = sub
-                out.submissions.append(sub)
+                    out.submissions.append(sub)
                 with self.clock.phase("lender: decrypt, score, evaluate"):
                     self._evaluate_queue(out)
                 sub.score_after = self.current[out.model_id]
@@ -290,7 +294,11 @@ class _TrainingPhase:
             return honest_turn(side, self.setup.store, model_id, params)
 
         def copied(mid: int, update_id: int | None, error: str | None) -> None:
-            out = pending[(watcher.index, mid)]
+            key = (watcher.index, mid)
+            out = pending.get(key)
+            if out is None:  # the watcher arrives after its victim: its copy is recorded now
+                out = pending[key] = SubmissionOutcome(watcher.arrival, watcher.index, "idle")
+                next(r for r in self.runs.values() if r.model_id == mid).submissions.append(out)
             out.update_id, out.error = update_id, error
             out.status = "waiting" if update_id is not None else "refused"
             out.rows = side.data.loaded.rows
