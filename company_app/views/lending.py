@@ -372,11 +372,13 @@ def loans():
     desk = services.desk()
     book = desk.loan_book()
     performance = desk.performance()
+    totals = desk.totals()
     return render_template(
         "lending_loans.html",
         loans=book,
         performance=performance,
-        totals=desk.totals(),
+        totals=totals,
+        perf_currency=_one_currency(totals),
         chain_now=desk.book.client.block_timestamp(),
         form=ActionForm(),
         book=desk.book,
@@ -414,6 +416,13 @@ def _done_message(action: str, view: Any) -> str:
         "mark-default": f"Loan #{loan_id} is marked in default.",
         "cancel": f"The offer of loan #{loan_id} is cancelled.",
     }[action]
+
+
+def _one_currency(totals: list) -> Any:
+    """The one currency the lender's loans are in (the performance table's money columns), or
+    None when they are in several (their sums would add different currencies)."""
+    used = [t.currency for t in totals if t.lent or t.received or t.outstanding]
+    return used[0] if len(used) == 1 else None
 
 
 @bp.post("/withdraw")
