@@ -31,7 +31,7 @@ from wtforms.validators import (
     StopValidation,
 )
 
-from hessian_common.format import format_amount, sentence
+from hessian_common.format import ETH, format_amount, sentence
 from hessian_common.numbers import NumberFormatError, parse_decimal
 
 METRICS = [SelectChoice("auc", "ROC AUC"), SelectChoice("accuracy", "Accuracy")]
@@ -126,13 +126,39 @@ class RejectForm(FlaskForm):
     note = StringField("Reason", validators=[DataRequired(), Length(min=1, max=300)])
 
 
+def currency_field(label: str, description: str) -> SelectField:
+    """The currency choice (ETH, the chain's HSN and TestUSD, another token by address): its
+    choices are the chain's (:func:`hessian_common.chain.currencies.currency_options`), set by
+    the view; the view checks the choice on chain and sets ``form.chosen``."""
+    return SelectField(label, choices=[], default="eth", validate_choice=False,
+                       description=description)  # fmt: skip
+
+
+def token_address_field() -> StringField:
+    return StringField(
+        "Token address (for another token)",
+        validators=[Optional(), Length(max=64)],
+        description="An ERC-20 contract on this chain; it must answer decimals() and symbol().",
+    )
+
+
 class CreateTaskForm(FlaskForm):
-    """Everything a lender decides when posting a training task."""
+    """Everything a lender decides when posting a training task. Amounts are typed in whole
+    units of the chosen currency (``form.chosen``, set by the view; ETH by default)."""
+
+    chosen = ETH
 
     name = StringField("Task name", validators=[DataRequired(), Length(min=3, max=80)])
-    bounty_eth = NumberField(
-        "Bounty (ETH)", places=None, validators=[InputRequired(), NumberRange(min=Decimal("0"))]
+    currency = currency_field(
+        "Currency",
+        "The bounty, the deposits and the rewards are all in it. A token bounty is taken in "
+        "one step (a permit signed here, or an approval first).",
     )
+    token_address = token_address_field()
+    bounty_eth = NumberField(
+        "Bounty", places=None, validators=[InputRequired(), NumberRange(min=Decimal("0"))],
+        description="In the currency above, e.g. 10.",
+    )  # fmt: skip
     metric = SelectField("Metric", choices=METRICS, default="auc")
     target = NumberField(
         "Target score",
@@ -160,7 +186,7 @@ class CreateTaskForm(FlaskForm):
         description="A submission left unevaluated this long is paid from the bounty.",
     )
     deposit_eth = NumberField(
-        "Submission deposit (ETH)",
+        "Submission deposit",
         places=None,
         default=Decimal("0"),
         validators=[InputRequired(), NumberRange(min=Decimal("0"))],
@@ -209,7 +235,7 @@ class CreateTaskForm(FlaskForm):
         "size, so gains within its noise earn nothing).",
     )
     stale_reward_eth = DecimalField(
-        "Stale reward per submission (ETH)",
+        "Stale reward per submission",
         places=None,
         default=None,
         validators=[Optional(), NumberRange(min=Decimal("0"))],
@@ -232,7 +258,7 @@ class CreateTaskForm(FlaskForm):
 
     def validate_bounty_eth(self, field: NumberField) -> None:
         if field.data is not None and field.data <= 0:
-            raise ValidationError("The bounty must be more than 0 ETH.")
+            raise ValidationError(f"The bounty must be more than 0 {self.chosen.symbol}.")
 
     def validate_target(self, field: NumberField) -> None:
         if field.data is not None and field.data <= 0:
@@ -250,13 +276,14 @@ class CreateTaskForm(FlaskForm):
             and deposit > bounty
             and not self.deposit_eth.errors
         ):
-            wei = Decimal(10**18)
+            cur = self.chosen
+            unit = Decimal(cur.unit)
             self.deposit_eth.errors = [
                 *self.deposit_eth.errors,
-                f"The deposit ({format_amount(int(deposit * wei))}) is more than the whole "
-                f"bounty ({format_amount(int(bounty * wei))}): no data owner would pay it. "
-                "An anti-spam deposit is a small part of the bounty, e.g. "
-                f"{format_amount(int(bounty * wei) // 1000)}.",
+                f"The deposit ({format_amount(int(deposit * unit), cur)}) is more than the whole "
+                f"bounty ({format_amount(int(bounty * unit), cur)}): no data owner would pay "
+                "it. An anti-spam deposit is a small part of the bounty, e.g. "
+                f"{format_amount(int(bounty * unit) // 1000, cur)}.",
             ]
             ok = False
         if self.deadline_at.data is not None and not self.deadline_at.errors:
@@ -316,7 +343,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 class DeployPolicyForm(FlaskForm):
     """The public pricing policy a closed model is deployed with (percentages on the form,
-    basis points and wei per dollar in :class:`~hessian_common.lending.pricing.PricingPolicy`).
+    basis points in :class:`~hessian_common.lending.pricing.PricingPolicy`), and the currency
+    its loans are in (amounts in whole units of it).
 
     The quote is the smallest APR on the grid ``[min APR, max APR]`` (step ``step_bps``) whose
     expected NPV at the required return is >= 0; applicants above ``max PD`` are declined.
@@ -351,22 +379,19 @@ class DeployPolicyForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=1, max=1000)],
     )
     min_amount = WholeNumberField(
-        "Smallest loan ($)", default=1000, validators=[InputRequired(), NumberRange(min=1)]
-    )
+        "Smallest loan", default=1000, validators=[InputRequired(), NumberRange(min=1)],
+        description="In the loans' currency (8,000 in a dollar token is $8,000).",
+    )  # fmt: skip
     max_amount = WholeNumberField(
-        "Largest loan ($)", default=40000, validators=[InputRequired(), NumberRange(min=1)]
+        "Largest loan", default=40000, validators=[InputRequired(), NumberRange(min=1)]
     )
     terms = MultiCheckboxField("Terms", choices=TERM_CHOICES, coerce=int, default=[36, 60])
-    dollars_per_eth = NumberField(
-        "US dollars per ETH",
-        places=None,
-        default=Decimal("10000"),
-        description="The chain counts ETH: a $10,000 loan is 1 ETH at the default rate.",
-        validators=[
-            InputRequired(),
-            NumberRange(min=Decimal("0.01"), max=Decimal("1000000000000")),
-        ],
+    currency = currency_field(
+        "Currency of the loans",
+        "Principal, instalments and recoveries are all in it (a dollar token on a real "
+        "network; TestUSD on a development chain).",
     )
+    token_address = token_address_field()
 
     def _bps(self, field: NumberField) -> None:
         if field.data is not None and (field.data * 100) != (field.data * 100).to_integral_value():

@@ -249,14 +249,14 @@ def _chain_round_trip(bench: Bench, quotes: list[Quote], policy: PricingPolicy, 
     todo = []
     for app, q in list(zip(bench.apps, quotes, strict=True))[:k]:
         loan_id = borrower.apply(
-            model_id, app.digest(), CHAIN_CID, policy.to_wei(app.amount), app.term
+            model_id, app.digest(), CHAIN_CID, policy.to_units(app.amount), app.term
         )
         todo.append((loan_id, app, q))
     gas, t = [], time.perf_counter()
     for loan_id, app, q in todo:
         pd_ppm = min(round(q.pd * 1_000_000), 1_000_000)
         if q.approved:
-            r = book.decide(loan_id, True, pd_ppm, q.apr_bps, policy.to_wei(app.amount), app.term)
+            r = book.decide(loan_id, True, pd_ppm, q.apr_bps, policy.to_units(app.amount), app.term)
         else:
             r = book.decide(loan_id, False, pd_ppm)
         gas.append(int(r["gasUsed"]))

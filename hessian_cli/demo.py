@@ -7,9 +7,11 @@ chain state, the contract, the data and the demo task of the first)::
     chain    a local Ganache (or anvil) on 127.0.0.1:<chain-port>, its state in <home>/chain;
              a node that already answers on that port is reused (and left running)
     deploy   ModelRepository, unless <home>/deployments/<chainId>.json names code on the chain
+    tokens   HSN (its supply to the lender) and TestUSD (a test dollar), unless recorded; each
+             demo owner (a borrower too) is given HSN and TestUSD, the lender TestUSD to lend
     data     a generated Lending Club split in <home>/data: owner_01.csv ... for the owners,
              lender_loans.csv for the lender (hessian_common.data.generate_split)
-    task     a demo training task with a bounty, created through hessian_common.tasks as dev
+    task     a demo training task with a bounty in HSN, created through hessian_common.tasks as dev
              account 0, unless one of that name exists (open or closed: a closed one is
              reused and reported, never replaced and funded again unless --new-task)
     apps     `hessian company` (dev account 0) and one `hessian owner` per demo owner (dev
@@ -129,6 +131,14 @@ def wait_http_ok(url: str, child: Child | None = None, timeout: float = READY_TI
 
 # --------------------------------------------------------------------------- the demo
 
+HSN_NAME, TEST_USD_NAME = "HessianToken", "TestUSD"
+OWNER_HSN = 1_000 * 10**18
+"""HSN each demo owner starts with (deposits of HSN tasks)."""
+OWNER_USD = 20_000 * 10**6
+"""TestUSD each demo owner starts with (a borrower repays in it)."""
+LENDER_USD = 2_000_000 * 10**6
+"""TestUSD the demo lender starts with (the loans it funds)."""
+
 
 @dataclass
 class DemoOptions:
@@ -142,7 +152,8 @@ class DemoOptions:
     rows: int = 6000
     lender_rows: int = 1500
     key_size: int = 1024
-    bounty_eth: float = 10.0
+    bounty_eth: float = 1000.0
+    """The demo task's bounty, in HSN (the field keeps its old name for callers)."""
     seed: int = 2024
     open_browser: bool = True
     new_task: bool = False
@@ -164,6 +175,8 @@ class Demo:
         self.model_id: int | None = None
         self.loanbook_address: str | None = None
         self.lending_model_id: int | None = None
+        self.tokens: dict[str, str] = {}
+        """Token name (``HessianToken``, ``TestUSD``) -> address on the demo chain."""
         self.urls: dict[str, str] = {}
         self.chain_child: Child | None = None
         self.watch = ChainWatch(self)
@@ -426,7 +439,7 @@ class Demo:
                     self.echo(
                         f"task      reusing model #{self.model_id} ({DEMO_TASK_NAME!r}): it is "
                         "closed, so owners cannot submit to it; run `hessian demo --new-task` "
-                        f"to post and fund a new one ({self.opts.bounty_eth:g} ETH)"
+                        f"to post and fund a new one ({self.opts.bounty_eth:g} HSN)"
                     )
                 elif info.deadline <= time.time():
                     self.task_note = "past its deadline"
@@ -442,6 +455,7 @@ class Demo:
         params = TaskParams(
             name=DEMO_TASK_NAME,
             bounty_wei=int(self.opts.bounty_eth * 10**18),
+            currency=self.demo_currency(lender, HSN_NAME),
             metric="auc",
             target=0.80,
             mechanism="improvement",
@@ -456,7 +470,7 @@ class Demo:
         record = lender.create_task(params)
         self.model_id = record.model_id
         self.echo(
-            f"task      model #{self.model_id}: bounty {self.opts.bounty_eth:g} ETH, AUC "
+            f"task      model #{self.model_id}: bounty {self.opts.bounty_eth:g} HSN, AUC "
             f"{record.initial_score:.4f} -> target {record.target:.2f}"
         )
         return self.model_id
@@ -516,14 +530,68 @@ class Demo:
             )
         lender.evaluate_all_waiting(record.model_id)
         lender.close(record.model_id)
-        deployed = desk.deploy(record.model_id)
+        deployed = desk.deploy(
+            record.model_id, currency=self.demo_currency(lender, TEST_USD_NAME)
+        )
         self.lending_model_id = record.model_id
         info = lender.repo.model(record.model_id)
         self.echo(
-            f"lending   model #{record.model_id} deployed (AUC {info.current_score / 1e6:.4f}; "
+            f"lending   model #{record.model_id} deployed in {deployed.currency.symbol} "
+            f"(AUC {info.current_score / 1e6:.4f}; "
             f"calibration {deployed.calibration.chosen})"
         )
         return record.model_id
+
+    # ---------------------------------------------------------------- tokens (issue 15)
+
+    def deploy_demo_tokens(self) -> dict[str, str]:
+        """HSN (the whole supply to the lender) and TestUSD, reused when recorded for this
+        chain (``deploy_tokens``, as ``hessian deploy`` does)."""
+        from hessian_common.chain.deploy import deploy_tokens
+
+        client = self.lender_client()
+        made = deploy_tokens(client, self.settings.deployments_dir)
+        for name, (address, now) in made.items():
+            self.tokens[name] = address
+            self.echo(f"token     {'deployed' if now else 'reusing'} {name} at {address}")
+        return self.tokens
+
+    def fund_demo_accounts(self) -> None:
+        """Each demo owner (who may also borrow) starts with :data:`OWNER_HSN` HSN and
+        :data:`OWNER_USD` TestUSD, the lender with :data:`LENDER_USD` TestUSD to lend; topped
+        up only when below (a second run sends nothing)."""
+        from hessian_common.chain import dev_account
+        from hessian_common.chain.token import TestUSD, Token
+
+        client = self.lender_client()
+        hsn = Token(client, self.tokens[HSN_NAME]) if HSN_NAME in self.tokens else None
+        usd = TestUSD(client, self.tokens[TEST_USD_NAME]) if TEST_USD_NAME in self.tokens else None
+        wants = [(client.address, 0, LENDER_USD)] + [
+            (dev_account(k).address, OWNER_HSN, OWNER_USD) for k in range(1, self.opts.owners + 1)
+        ]
+        for who, hsn_units, usd_units in wants:
+            if hsn is not None and hsn_units and hsn.balance_of(who) < hsn_units:
+                hsn.transfer(who, hsn_units - hsn.balance_of(who))
+            if usd is not None and usd.balance_of(who) < usd_units:
+                left = usd_units - usd.balance_of(who)
+                limit = int(usd._immutable("FAUCET_MAX"))
+                while left > 0:
+                    usd.faucet(min(left, limit), who)
+                    left -= min(left, limit)
+        self.echo(
+            f"tokens    owners hold {OWNER_HSN // 10**18:,} HSN and {OWNER_USD // 10**6:,} tUSD "
+            f"each, the lender {LENDER_USD // 10**6:,} tUSD to lend"
+        )
+
+    def demo_currency(self, lender: Any, name: str) -> Any:
+        """The ``Currency`` of the demo token ``name`` (ether when it is not deployed)."""
+        from hessian_common.chain.token import currency_of
+
+        return currency_of(lender.repo.client, self.tokens.get(name))
+
+    def currency_line(self) -> str:
+        hsn, usd = self.tokens.get(HSN_NAME, "—"), self.tokens.get(TEST_USD_NAME, "—")
+        return f"  currencies             HSN {hsn} (training bounty), TestUSD {usd} (loans)"
 
     def start_apps(self) -> None:
         """The company app and one data-owner app per owner, each answering HTTP 200."""
@@ -570,6 +638,8 @@ class Demo:
         self.check_ports()
         self.start_chain()
         self.deploy()
+        self.deploy_demo_tokens()
+        self.fund_demo_accounts()
         self.make_data()
         self.make_task()
         self.make_lending_model()
@@ -595,6 +665,7 @@ class Demo:
         for k in range(1, self.opts.owners + 1):
             lines.append(f"  data owner {k}           {self.urls[f'owner-{k}']}/   dev account {k}")
         lines.append(f"  chain                  {self.rpc_url}   contract {self.address}")
+        lines.append(self.currency_line())
         note = (
             f"; {self.task_note}: `hessian demo --new-task` posts a new one"
             if (self.task_note)
@@ -819,10 +890,10 @@ def _wants_browser() -> bool:
 )
 @click.option(
     "--bounty",
-    type=click.FloatRange(0.001, 1000),
-    default=10.0,
+    type=click.FloatRange(0.001, 1_000_000),
+    default=1000.0,
     show_default=True,
-    help="Bounty of the demo task, in ETH.",
+    help="Bounty of the demo task, in HSN (the Hessian token).",
 )
 @click.option("--no-browser", is_flag=True, help="Do not open the company app in a browser.")
 @click.option(

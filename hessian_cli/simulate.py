@@ -109,7 +109,15 @@ class _Bars:
     type=float,
     default=10.0,
     show_default=True,
-    help="Bounty per model, ETH.",
+    help="Bounty per model, in whole units of --currency.",
+)
+@click.option(
+    "--currency",
+    type=click.Choice(["eth", "hsn", "usd"]),
+    default="usd",
+    show_default=True,
+    help="What the whole run is in: ether, a fresh HSN or a fresh TestUSD (bounty, deposits, "
+    "rewards, loans, repayments; amounts reported in it).",
 )
 @click.option(
     "--target", type=float, default=None, help="Target AUC [centralized baseline + 0.01]."
@@ -207,6 +215,7 @@ def simulate(
     seed: int,
     key_bits: int,
     bounty_eth: float,
+    currency: str,
     target: float | None,
     rule: str,
     mu: float,
@@ -247,6 +256,7 @@ def simulate(
         seed=seed,
         key_bits=key_bits,
         bounty_eth=bounty_eth,
+        currency=currency,
         target=target,
         shapley_permutations=shapley_permutations,
         update_rule=rule,

@@ -11,7 +11,11 @@ Amounts are integers in a currency's base units (wei for ETH) and are shown in w
     format_amount(10**18)                            -> "1.00 ETH"
     format_amount(1_234 * 10**18)                    -> "1,234.00 ETH"
     format_amount(1)                                 -> "< 0.000001 ETH"
-    format_money(32_432_100_000_000_000, wei_per_dollar=10**14) -> "0.032432 ETH ($324.32)"
+    format_amount(8_000_000_000, TUSD)               -> "8,000.00 tUSD"   (6 decimals)
+    format_whole(8000, TUSD)                         -> "8,000.00 tUSD"   (whole units)
+
+There is no exchange rate anywhere: an amount is shown in the currency it is in (a loan of
+8,000 in a dollar token is 8,000 of it, a bounty in HSN is HSN).
 
 The rule: round half to even to ``currency.places`` decimals (6 for ETH), then drop trailing
 zeros down to ``currency.min_places`` (2). A :class:`Currency` names its symbol and decimals, so
@@ -132,24 +136,27 @@ def format_usd(dollars: float | Decimal | None) -> str:
     return f"{'-' if value < 0 else ''}${text}"
 
 
-def units_to_dollars(units: int, units_per_dollar: int | None) -> Decimal | None:
-    """An amount in base units as dollars at ``units_per_dollar`` (a pricing policy's
-    ``wei_per_dollar``); ``None`` when the rate is unknown."""
-    if not units_per_dollar:
-        return None
-    return Decimal(int(units)) / Decimal(int(units_per_dollar))
-
-
-def format_money(
-    units: int | None, currency: Currency = ETH, *, wei_per_dollar: int | None = None
+def format_whole(
+    amount: float | Decimal | int | None, currency: Currency = ETH, *, places: int | None = None
 ) -> str:
-    """``"0.032432 ETH ($324.32)"``: the amount, and its dollar value at the pricing policy's
-    rate when one is given (the lending pages speak dollars, the chain ETH)."""
-    if units is None:
+    """An amount already in whole units (a policy's ``8000`` loan limit) shown like
+    :func:`format_amount` shows base units: ``format_whole(8000, TUSD) -> "8,000.00 tUSD"``."""
+    if amount is None:
         return DASH
-    text = format_amount(units, currency)
-    dollars = units_to_dollars(units, wei_per_dollar)
-    return text if dollars is None else f"{text} ({format_usd(dollars)})"
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return DASH
+    if not value.is_finite():
+        return DASH
+    units = (value * currency.unit).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return format_amount(int(units), currency, places=places)
+
+
+def format_balances(balances: Any) -> str:
+    """``{Currency: units}`` (or pairs) as ``"1.00 ETH · 250.00 HSN"`` (zero balances too)."""
+    items = balances.items() if hasattr(balances, "items") else balances
+    return " · ".join(format_amount(units, cur) for cur, units in items) or DASH
 
 
 def format_number(x: Any, places: int | None = None) -> str:
@@ -332,12 +339,12 @@ __all__ = [
     "ETH",
     "Currency",
     "format_amount",
+    "format_balances",
     "format_bps",
     "format_countdown",
     "format_datetime",
     "format_day",
     "format_duration",
-    "format_money",
     "format_number",
     "format_percent",
     "format_ppm_percent",
@@ -348,10 +355,10 @@ __all__ = [
     "format_span",
     "format_time_left",
     "format_usd",
+    "format_whole",
     "sentence",
     "sentences",
     "short",
     "short_addr",
     "short_cid",
-    "units_to_dollars",
 ]

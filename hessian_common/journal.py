@@ -61,6 +61,7 @@ from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import (
     ChainError,
     ChainUnavailable,
+    ConfigError,
     ContractRevert,
     JournalError,
     StoreError,
@@ -594,6 +595,8 @@ def _to_chain(journal: Journal, entry: Entry, get_repo: Callable[[], Any]) -> En
         return journal.mark_failed(entry.id, f"the contract refused: {_revert_text(exc)}")
     except ChainError as exc:  # e.g. not mined in time: check the chain again next time
         return journal.record_error(entry.id, "chain", f"chain: {exc}")
+    except ConfigError as exc:  # a token deposit the wallet no longer holds: nothing sent
+        return journal.mark_failed(entry.id, str(exc))
     return journal.mark_confirmed(entry.id, submitted.update_id, submitted.tx_hash)
 
 

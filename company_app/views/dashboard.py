@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template
 
 from company_app import services
+from hessian_common.format import ETH, Currency
 from hessian_common.web import jobs
 
 bp = Blueprint("dashboard", __name__)
+
+
+def per_currency(models: list[Any], attribute: str) -> dict[Currency, int]:
+    """``{currency: Σ attribute}`` over the models (ether alone when there are none): the
+    amounts of different currencies are never added together."""
+    out: dict[Currency, int] = {}
+    for m in models:
+        out[m.currency] = out.get(m.currency, 0) + int(getattr(m, attribute))
+    return out or {ETH: 0}
 
 
 @bp.get("/")
@@ -17,8 +29,8 @@ def index():
     lender = services.lender()
     models = lender.models()
     totals = {
-        "escrowed": sum(m.remaining for m in models),
-        "paid": sum(m.paid for m in models),
+        "escrowed": per_currency(models, "remaining"),
+        "paid": per_currency(models, "paid"),
         "waiting": sum(m.waiting for m in models),
         "open": sum(1 for m in models if m.status == "open"),
     }

@@ -11,15 +11,22 @@ LoanBook on the chain every page shows how to deploy one (not an error 500).
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from company_app import services
 from company_app.charts import predicted_vs_realised_svg, reliability_svg
+from company_app.currency import offer_currencies, resolve_currency, show_currency_error
 from company_app.forms import ActionForm, ApproveAtForm, DeployPolicyForm
-from hessian_common.errors import DeploymentNotFound, HessianError, LendingInputError
+from hessian_common.chain.currencies import TUSD_CHOICE
+from hessian_common.chain.token import currency_of
+from hessian_common.errors import (
+    ConfigError,
+    DeploymentNotFound,
+    HessianError,
+    LendingInputError,
+)
 from hessian_common.format import format_amount as eth
 from hessian_common.format import format_bps, sentence, sentences
 from hessian_common.lending.application import APPLICATION_FIELDS
@@ -42,13 +49,12 @@ POLICY_FIELD = {
     "min_apr_bps": "min_apr_pct",
     "max_apr_bps": "max_apr_pct",
     "step_bps": "step_bps",
-    "wei_per_dollar": "dollars_per_eth",
+    "currency": "currency",
     "min_amount": "min_amount",
     "max_amount": "max_amount",
     "terms": "terms",
 }
 
-WEI = Decimal(10**18)
 
 
 @bp.errorhandler(DeploymentNotFound)
@@ -71,13 +77,16 @@ def _checked() -> bool:
 
 
 def deploy_form(model_id: int) -> DeployPolicyForm:
-    """The deploy form of one model; prefixed so several fit on one page."""
-    return DeployPolicyForm(prefix=f"m{model_id}")
+    """The deploy form of one model; prefixed so several fit on one page. Its currency
+    defaults to the dev chain's TestUSD when one is recorded, else ETH."""
+    form = DeployPolicyForm(prefix=f"m{model_id}")
+    offer_currencies(form, prefer=TUSD_CHOICE)
+    return form
 
 
 def policy_from_form(form: DeployPolicyForm) -> PricingPolicy:
-    """A :class:`PricingPolicy` from a validated form (percent -> fraction / basis points,
-    dollars per ETH -> wei per dollar = round(1e18 / dollars_per_eth))."""
+    """A :class:`PricingPolicy` from a validated form (percent -> fraction / basis points;
+    amounts in whole units of the chosen currency, whose symbol and decimals the desk sets)."""
     return PricingPolicy(
         required_return=float(form.required_return_pct.data / 100),
         recovery_rate=float(form.recovery_rate_pct.data / 100),
@@ -85,7 +94,6 @@ def policy_from_form(form: DeployPolicyForm) -> PricingPolicy:
         min_apr_bps=int(form.min_apr_pct.data * 100),
         max_apr_bps=int(form.max_apr_pct.data * 100),
         step_bps=int(form.step_bps.data),
-        wei_per_dollar=int((WEI / form.dollars_per_eth.data).to_integral_value()),
         min_amount=float(form.min_amount.data),
         max_amount=float(form.max_amount.data),
         terms=tuple(sorted(int(t) for t in form.terms.data)),
@@ -187,26 +195,38 @@ def deploy(model_id: int):
         form.form_errors.append(
             f"Model #{model_id} is still open for training: close it first (model page)."
         )
-    elif form.validate_on_submit():
+    elif form.is_submitted():
+        _deploy_submitted(desk, model_id, form)
+        if not form.errors and not form.form_errors:
+            return redirect(url_for("lending.index"))
+    status = 400 if form.is_submitted() or form.form_errors else 200
+    return render_template("lending_deploy.html", m=m, form=form), status
+
+
+def _deploy_submitted(desk: Any, model_id: int, form: DeployPolicyForm) -> None:
+    """Check the currency on chain and the form, then deploy; every refusal is shown on the
+    form (nothing sent)."""
+    currency, currency_error = resolve_currency(form)
+    valid = form.validate_on_submit()
+    if currency_error is not None:
+        show_currency_error(form, currency_error)
+    elif valid:
         policy = policy_from_form(form)
         errors = policy.errors()
         if errors:
             _show_errors(form, errors)
         else:
             try:
-                dm = desk.deploy(model_id, policy)
+                dm = desk.deploy(model_id, policy, currency=currency)
             except LendingInputError as exc:
                 _show_errors(form, exc.errors or {"model": str(exc)})
             else:
                 chosen = dm.calibration.chosen
                 flash(
-                    f"Model #{model_id} is deployed for lending (calibration: {chosen}); "
-                    "borrowers can now apply.",
+                    f"Model #{model_id} is deployed for lending in {dm.currency.symbol} "
+                    f"(calibration: {chosen}); borrowers can now apply.",
                     "success",
                 )
-                return redirect(url_for("lending.index"))
-    status = 400 if form.is_submitted() or form.form_errors else 200
-    return render_template("lending_deploy.html", m=m, form=form), status
 
 
 # --- applications -------------------------------------------------------------------------
@@ -221,7 +241,7 @@ def applications():
     pending_page = desk.applications_page("pending", page_arg(), per_page_arg())
     decided_page = desk.applications_page("decided", page_arg("decided_page"), per_page_arg())
     pending, decided = pending_page.items, decided_page.items
-    caps = {dm.model_id: dm.policy for dm in desk.deployed()}  # APR bounds, dollars per ETH
+    caps = {dm.model_id: dm.policy for dm in desk.deployed()}  # APR bounds
     return render_template(
         "lending_applications.html",
         pending=pending,
@@ -312,7 +332,8 @@ def _decided_message(view: Any) -> str:
     if loan.status.name == "OFFERED":
         return (
             f"Application #{loan.loan_id} approved at {format_bps(loan.apr_bps)} APR: "
-            f"offer of {eth(loan.principal)} over {loan.term_months} months sent."
+            f"offer of {eth(loan.principal, view.currency)} over {loan.term_months} "
+            "months sent."
         )
     return f"Application #{loan.loan_id} declined."
 
@@ -355,15 +376,14 @@ def loans():
     page = desk.loan_book_page(page_arg(), per_page_arg())
     book = page.items
     performance = desk.performance()
-    pending = desk.book.pending(desk.lender.address)
-    wei_per_dollar = {dm.model_id: dm.policy.wei_per_dollar for dm in desk.deployed()}
+    totals = desk.totals()
     return render_template(
         "lending_loans.html",
         loans=book,
         loans_page=page,
         performance=performance,
-        pending=pending,
-        wei_per_dollar=wei_per_dollar,
+        totals=totals,
+        perf_currency=_one_currency(totals),
         chain_now=desk.book.client.block_timestamp(),
         form=ActionForm(),
         book=desk.book,
@@ -396,17 +416,30 @@ def loan_action(loan_id: int, action: str):
 def _done_message(action: str, view: Any) -> str:
     loan_id = view.loan.loan_id
     return {
-        "fund": f"Loan #{loan_id} funded: {eth(view.loan.principal)} sent.",
+        "fund": f"Loan #{loan_id} funded: {eth(view.loan.principal, view.currency)} sent.",
         "mark-late": f"Loan #{loan_id} is marked late.",
         "mark-default": f"Loan #{loan_id} is marked in default.",
         "cancel": f"The offer of loan #{loan_id} is cancelled.",
     }[action]
 
 
+def _one_currency(totals: list) -> Any:
+    """The one currency the lender's loans are in (the performance table's money columns), or
+    None when they are in several (their sums would add different currencies)."""
+    used = [t.currency for t in totals if t.lent or t.received or t.outstanding]
+    return used[0] if len(used) == 1 else None
+
+
 @bp.post("/withdraw")
 def withdraw():
     """Withdraw the repayments the LoanBook holds for the lender."""
     _checked()
-    amount = services.desk().withdraw()
-    flash(f"Withdrew {eth(amount)} of repayments to your account.", "success")
+    desk = services.desk()
+    try:
+        cur = currency_of(desk.book.client, request.form.get("currency") or None, strict=False)
+    except ConfigError as exc:
+        flash(sentences(str(exc), NOTHING_SENT), "error")
+        return redirect(request.referrer or url_for("lending.loans"))
+    amount = desk.withdraw(cur)
+    flash(f"Withdrew {eth(amount, cur)} of repayments to your account.", "success")
     return redirect(request.referrer or url_for("lending.loans"))

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from wtforms.fields.choices import SelectChoice
 
 from company_app import services
+from company_app.currency import offer_currencies, resolve_currency, show_currency_error
 from company_app.forms import CreateTaskForm
 from hessian_common.format import sentence
 from hessian_common.tasks import TaskInputError, TaskParams
@@ -32,7 +33,10 @@ FIELD_OF = {
     "l2": "learning_rate",
 }
 
-WEI = Decimal(10**18)
+
+def _units(amount: Decimal, unit: int) -> int:
+    """Whole units typed on the form -> base units (``int(amount × 10**decimals)``)."""
+    return int(amount * unit)
 
 
 def _form() -> CreateTaskForm:
@@ -54,7 +58,10 @@ def _deadline(form: CreateTaskForm) -> int:
 
 
 def params_from_form(form: CreateTaskForm) -> TaskParams:
-    """Build :class:`TaskParams` from a validated form (ETH -> wei, hours -> seconds)."""
+    """Build :class:`TaskParams` from a validated form (whole units of the chosen currency ->
+    base units, hours -> seconds)."""
+    cur = form.chosen
+    unit = cur.unit
     upload = form.data_file.data
     data_bytes = None
     if upload and getattr(upload, "filename", ""):
@@ -68,13 +75,14 @@ def params_from_form(form: CreateTaskForm) -> TaskParams:
     }
     return TaskParams(
         name=form.name.data.strip(),
-        bounty_wei=int(form.bounty_eth.data * WEI),
+        bounty_wei=_units(form.bounty_eth.data, unit),
+        currency=cur,
         metric=form.metric.data,
         target=float(form.target.data),
         mechanism=form.mechanism.data,
         deadline=_deadline(form),
         evaluation_window=int(form.eval_window_hours.data * 3600),
-        deposit_wei=int(form.deposit_eth.data * WEI),
+        deposit_wei=_units(form.deposit_eth.data, unit),
         key_size=int(form.key_size.data),
         update_rule=form.update_rule.data,
         hyper=hyper,
@@ -86,17 +94,38 @@ def params_from_form(form: CreateTaskForm) -> TaskParams:
         min_gain=None if form.min_gain.data is None else float(form.min_gain.data),
         stale_reward_wei=None
         if form.stale_reward_eth.data is None
-        else int(form.stale_reward_eth.data * WEI),
+        else _units(form.stale_reward_eth.data, unit),
         reveal_window=int(form.reveal_window_days.data * 86_400),
         max_rows=int(form.max_rows.data),
     )
+
+
+def _more_decimals(form: CreateTaskForm) -> str | None:
+    """An amount with more decimals than the currency has (0.0000001 of a 6-decimal token),
+    shown under its field."""
+    unit = form.chosen.unit
+    for field in (form.bounty_eth, form.deposit_eth, form.stale_reward_eth):
+        value = field.data
+        if value is not None and value * unit != (value * unit).to_integral_value():
+            message = (
+                f"{value} has more decimals than {form.chosen.symbol} has "
+                f"({form.chosen.decimals}); nothing was sent."
+            )
+            field.errors = [*field.errors, message]
+            return message
+    return None
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Show the form; on a valid POST create the task and go to its page."""
     form = _form()
-    if form.validate_on_submit():
+    offer_currencies(form)
+    _cur, currency_error = resolve_currency(form)
+    valid = form.validate_on_submit()
+    if currency_error is not None:
+        show_currency_error(form, currency_error)
+    elif not _more_decimals(form) and valid:
         lender = services.lender()
         try:
             record = lender.create_task(params_from_form(form))

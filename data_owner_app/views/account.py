@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from data_owner_app.forms import ActionForm
 from data_owner_app.services import services
 from hessian_common import owner
-from hessian_common.errors import ChainUnavailable, DataError
+from hessian_common.chain.token import currency_of
+from hessian_common.errors import ChainUnavailable, ConfigError, DataError, DeploymentNotFound
 from hessian_common.format import format_amount, sentence
 
 bp = Blueprint("account", __name__)
@@ -24,8 +25,14 @@ def overview():
     summary, models, chain_error, repo = None, [], None, None
     try:
         repo = svc.repo
-        summary = owner.account_summary(repo, svc.address)
         models = owner.list_open_models(repo, svc.store)
+        summary = owner.account_summary(
+            repo,
+            svc.address,
+            [m.currency for m in models],
+            book=_loanbook(svc),
+            deployments_dir=svc.settings.deployments_dir,
+        )
     except ChainUnavailable as exc:
         chain_error = str(exc)
     subs = owner.my_submissions(
@@ -51,15 +58,30 @@ def overview():
     )
 
 
+def _loanbook(svc):
+    """The LoanBook (its credits are shown too), or None where lending is not deployed."""
+    try:
+        return svc.loanbook
+    except (DeploymentNotFound, ConfigError):
+        return None
+
+
 @bp.post("/withdraw")
 def withdraw():
-    """Withdraw everything the contract owes this owner."""
+    """Withdraw everything the contract owes this owner in one currency (the form's
+    ``currency``: ``eth`` or a token's address; ether by default)."""
     form = ActionForm()
     if not form.validate_on_submit():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for("account.overview"))
-    amount = owner.withdraw(services().repo)
-    flash(f"Withdrew {format_amount(amount)} to your account.", "success")
+    repo = services().repo
+    try:
+        cur = currency_of(repo.client, request.form.get("currency") or None, strict=False)
+        amount = owner.withdraw(repo, cur)
+    except (ConfigError, DataError) as exc:
+        flash(sentence(str(exc)), "error")
+        return redirect(url_for("account.overview"))
+    flash(f"Withdrew {format_amount(amount, cur)} to your account.", "success")
     return redirect(url_for("account.overview"))
 
 
@@ -75,8 +97,9 @@ def claim(update_id: int):
     except DataError as exc:
         flash(sentence(str(exc)), "error")
         return redirect(url_for("account.overview"))
+    cur = _currency_of_update(update_id)
     flash(
-        f"Claimed {format_amount(amount)} for update #{update_id}; withdraw it below.",
+        f"Claimed {format_amount(amount, cur)} for update #{update_id}; withdraw it below.",
         "success",
     )
     return redirect(url_for("account.overview"))
@@ -94,9 +117,16 @@ def claim_forfeit(update_id: int):
     except DataError as exc:
         flash(sentence(str(exc)), "error")
         return redirect(url_for("account.overview"))
+    cur = _currency_of_update(update_id)
     flash(
-        f"Claimed {format_amount(amount)} of the forfeited bounty for update #{update_id}; "
+        f"Claimed {format_amount(amount, cur)} of the forfeited bounty for update #{update_id}; "
         "withdraw it below.",
         "success",
     )
     return redirect(url_for("account.overview"))
+
+
+def _currency_of_update(update_id: int):
+    """The currency of the model ``update_id`` was submitted to (what its claim is paid in)."""
+    repo = services().repo
+    return repo.model_currency(repo.submission(update_id).model_id)

@@ -42,16 +42,17 @@ from werkzeug.datastructures import MultiDict
 from data_owner_app.forms import ActionForm, application_form
 from data_owner_app.services import services
 from hessian_common import owner
+from hessian_common.chain.token import currency_of
 from hessian_common.errors import (
     ApplicationAlreadySent,
     ChainUnavailable,
+    ConfigError,
     DeploymentNotFound,
     HessianError,
     LendingInputError,
-    StoreError,
     StoreUnavailable,
 )
-from hessian_common.format import format_amount
+from hessian_common.format import format_amount, sentence
 from hessian_common.lending import borrower
 from hessian_common.lending.application import APPLICATION_FIELDS, parse_application
 
@@ -103,9 +104,8 @@ def index():
         "borrow_index.html",
         offers=offers,
         names=_names([*offers, *loans]),
-        rates=_rates(offers),
         loans=loans,
-        pending=book.pending(svc.address),
+        pending=borrower.credits(book, svc.address, [i.currency for i in (*offers, *loans)]),
         form=ActionForm(),
     )
 
@@ -215,8 +215,7 @@ def loans():
         "borrow_loans.html",
         loans=mine,
         names=_names(mine),
-        rates=_rates(_offers(book)),
-        pending=book.pending(svc.address),
+        pending=borrower.credits(book, svc.address, [i.currency for i in mine]),
         form=ActionForm(),
     )
 
@@ -231,7 +230,6 @@ def loan(loan_id: int):
     return render_template(
         "borrow_loan.html",
         loan=view,
-        rate=_rates(_offers(book)).get(view.loan.model_id),
         name=_names([view]).get(view.loan.model_id),
         labels={f.name: f.label for f in APPLICATION_FIELDS},
         info=view.loan,
@@ -239,7 +237,7 @@ def loan(loan_id: int):
             view.loan, book.payment_period, book.paid_off(loan_id)
         ),
         payoff=borrower.payoff_quote(book, loan_id) if view.loan.outstanding else 0,
-        pending=book.pending(svc.address),
+        pending=borrower.credits(book, svc.address, [view.currency]),
         chain_now=book.client.block_timestamp(),  # the contract's clock, not this machine's
         form=ActionForm(),
     )
@@ -302,8 +300,20 @@ def withdraw():
     """Pull what the LoanBook owes this account (the funded principal) to the wallet."""
     if not _form_ok():
         return redirect(url_for("borrow.index"))
-    amount = borrower.withdraw(services().loanbook)
-    flash(f"Withdrew {format_amount(amount)} from the LoanBook to your account.", "success")
+    book = services().loanbook
+    try:
+        cur = currency_of(book.client, request.form.get("currency") or None, strict=False)
+    except ConfigError as exc:
+        flash(f"{sentence(str(exc))} Nothing was sent.", "error")
+        return redirect(url_for("borrow.index"))
+    amount = borrower.withdraw(book, cur)
+    if not amount:
+        flash(f"Nothing to withdraw in {cur.symbol}. Nothing was sent.", "info")
+    else:
+        flash(
+            f"Withdrew {format_amount(amount, cur)} from the LoanBook to your account.",
+            "success",
+        )
     return redirect(url_for("borrow.index"))
 
 
@@ -322,20 +332,6 @@ def _my_loan(loan_id: int) -> Any:
         if item.loan_id == loan_id:
             return item
     abort(404, description=f"Loan #{loan_id} is not one of this account's loans.")
-
-
-def _offers(book: Any) -> list:
-    """The lenders' deployed models and policies (``[]`` if the store cannot say)."""
-    try:
-        return borrower.lenders(book, services().store)
-    except StoreError:
-        return []
-
-
-def _rates(offers: list) -> dict[int, int]:
-    """Model id -> the policy's wei per dollar: the lending pages show each ETH amount with
-    its dollar value, the same way the lender's pages do (``hessian_common.format``)."""
-    return {o.model_id: o.policy.wei_per_dollar for o in offers if o.policy is not None}
 
 
 def _names(items: list) -> dict[int, str]:

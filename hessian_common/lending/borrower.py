@@ -6,7 +6,9 @@ borrower; ``store`` the content store. A borrower
 1. lists the lenders (:func:`lenders`): active deployments and their public policy documents;
 2. applies (:func:`apply`): the application is checked against the policy (term, amount),
    sealed to the deployment's application key (:func:`~.sealing.seal`), put on the store, and
-   ``applyForLoan(modelId, sha256(application), cid, amountWei, term)`` is sent. The
+   ``applyForLoan(modelId, sha256(application), cid, amount, term)`` is sent (the amount in
+   base units of the deployment's currency: 8,000 in a 6-decimal dollar token is
+   ``8_000_000_000``). The
    plaintext is kept only locally, in ``<state_dir>/applications/<loanId>.json`` (0600), so
    the borrower sees what they sent;
    the form's answers are kept as a *draft* (:func:`save_draft`, ``<state_dir>/drafts/``,
@@ -28,7 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hessian_common.chain.currencies import per_currency
 from hessian_common.chain.loanbook import LoanBook, LoanStatus
+from hessian_common.chain.token import currency_address, currency_of
 from hessian_common.crypto.sealing import seal
 from hessian_common.errors import (
     ApplicationAlreadySent,
@@ -40,7 +44,7 @@ from hessian_common.errors import (
     UntrustedBlobError,
 )
 from hessian_common.files import write_private
-from hessian_common.format import format_amount
+from hessian_common.format import ETH, Currency, format_amount
 from hessian_common.lending.application import APPLICATION_FIELDS, Application, parse_application
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.store.base import ContentStore
@@ -67,6 +71,8 @@ class LenderOffer:
     schema: str = ""
     fields: tuple[str, ...] = ()
     error: str | None = None
+    currency: Currency = ETH
+    """The deployment's currency, read from the chain (every amount of its loans is in it)."""
 
     @property
     def usable(self) -> bool:
@@ -75,7 +81,8 @@ class LenderOffer:
 
 @dataclass(frozen=True)
 class BorrowerLoan:
-    """One of the borrower's loans (amounts in wei, times unix seconds)."""
+    """One of the borrower's loans (amounts in base units of ``currency``, times unix
+    seconds)."""
 
     loan: Any
     status: str
@@ -92,13 +99,21 @@ class BorrowerLoan:
     next_due_amount: Wei
     late: bool
     application: Application | None
+    currency: Currency = ETH
 
     @property
     def loan_id(self) -> int:
         return int(self.loan.loan_id)
 
 
-def _offer(store: ContentStore, d: Any) -> LenderOffer:
+def deployment_currency(book: LoanBook, model_id: int) -> Currency:
+    """The currency of ``model_id``'s deployment, from the chain (a token that does not answer
+    like one is shown by its short address; never raises for it)."""
+    return currency_of(book.client, book.currency_of(int(model_id)), strict=False)
+
+
+def _offer(book: LoanBook, store: ContentStore, d: Any) -> LenderOffer:
+    currency = deployment_currency(book, int(d.model_id))
     base = dict(
         model_id=int(d.model_id),
         lender=d.lender,
@@ -114,20 +129,30 @@ def _offer(store: ContentStore, d: Any) -> LenderOffer:
             raise LendingInputError({"policy": "the document is for another model"})
         if bytes.fromhex(doc["application_key"]) != bytes(d.application_key):
             raise LendingInputError({"policy": "its application key differs from the chain's"})
+        if policy.decimals != currency.decimals:
+            raise LendingInputError(
+                {
+                    "policy": f"it counts amounts with {policy.decimals} decimals, the chain's "
+                    f"currency {currency.symbol} has {currency.decimals}"
+                }
+            )
     except (BlobNotFound, StoreIntegrityError, LendingInputError, UntrustedBlobError) as exc:
-        return LenderOffer(**base, policy=None, error=f"policy {d.policy_cid}: {exc}")
+        return LenderOffer(
+            **base, policy=None, error=f"policy {d.policy_cid}: {exc}", currency=currency
+        )
     return LenderOffer(
         **base,
         policy=policy,
         model_cid=str(doc.get("model_cid", "")),
         schema=str(doc.get("schema", "")),
         fields=tuple(str(f) for f in doc.get("fields", [])),
+        currency=currency,
     )
 
 
 def lenders(book: LoanBook, store: ContentStore) -> list[LenderOffer]:
     """Active deployments with their policy documents (unreadable ones carry ``error``)."""
-    return [_offer(store, d) for d in book.deployments() if d.active]
+    return [_offer(book, store, d) for d in book.deployments() if d.active]
 
 
 def lender_offer(book: LoanBook, store: ContentStore, model_id: int) -> LenderOffer:
@@ -137,7 +162,7 @@ def lender_offer(book: LoanBook, store: ContentStore, model_id: int) -> LenderOf
         raise LendingInputError({"model": f"model #{model_id} is not deployed for lending"})
     if not d.active:
         raise LendingInputError({"model": f"model #{model_id} no longer takes applications"})
-    return _offer(store, d)
+    return _offer(book, store, d)
 
 
 def _apps_dir(state_dir: Path | str | None) -> Path | None:
@@ -156,7 +181,8 @@ def check_application(offer: LenderOffer, application: Application) -> None:
         errors["term"] = f"this lender offers {terms} months"
     if not policy.min_amount <= application.amount <= policy.max_amount:
         errors["loan_amnt"] = (
-            f"this lender lends ${policy.min_amount:,.0f} to ${policy.max_amount:,.0f}"
+            f"this lender lends {policy.min_amount:,.0f} to {policy.max_amount:,.0f} "
+            f"{offer.currency.symbol}"
         )
     if errors:
         raise LendingInputError(errors)
@@ -206,8 +232,8 @@ def apply(
         pending = apps / f"pending-{digest.hex()}.json"
         write_private(pending, plain)
     cid = store.put(blob)
-    amount_wei = offer.policy.to_wei(application.amount)
-    loan_id = book.apply(int(model_id), digest, str(cid), amount_wei, application.term)
+    amount_units = offer.policy.to_units(application.amount)
+    loan_id = book.apply(int(model_id), digest, str(cid), amount_units, application.term)
     if pending is not None and apps is not None:
         os.replace(pending, apps / f"{loan_id}.json")
     return int(loan_id)
@@ -376,6 +402,7 @@ def my_loans(
                 next_due_amount=Wei(int(amount)),
                 late=bool(funded and (loan.late or book.is_late(loan.loan_id))),
                 application=_saved_application(state_dir, loan),
+                currency=deployment_currency(book, int(loan.model_id)),
             )
         )
     return out
@@ -417,7 +444,9 @@ def cancel(book: LoanBook, loan_id: int) -> dict[str, Any]:
 
 
 def repay(book: LoanBook, loan_id: int, amount_wei: int | None = None) -> dict[str, Any]:
-    """Pay ``amount_wei`` towards a funded (or defaulted) loan.
+    """Pay ``amount_wei`` (base units of the loan's currency) towards a funded (or
+    defaulted) loan. A token is paid by permit when it takes them (one signature, one
+    transaction), else after an ``approve`` (``LoanBook.repay``).
 
     ``None``: the next instalment (what brings the loan up to date at its next due date,
     arrears included; at least one instalment), capped at what the contract takes: a FUNDED
@@ -435,9 +464,13 @@ def repay(book: LoanBook, loan_id: int, amount_wei: int | None = None) -> dict[s
     else:
         amount = amount_wei
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= cap:
-        got = format_amount(amount) if isinstance(amount, int) else repr(amount)
+        cur = deployment_currency(book, int(loan.model_id))
+        got = format_amount(amount, cur) if isinstance(amount, int) else repr(amount)
         raise LendingInputError(
-            {"amount": f"must be more than 0 and at most {what}, {format_amount(cap)}, got {got}"}
+            {
+                "amount": f"must be more than 0 and at most {what}, "
+                f"{format_amount(cap, cur)}, got {got}"
+            }
         )
     return book.repay(int(loan_id), int(amount))
 
@@ -519,12 +552,13 @@ def repay_all(book: LoanBook, loan_id: int) -> dict[str, Any]:
     return book.repay_all(int(loan_id), int(book.payoff_amount(int(loan_id), at)))
 
 
-def withdraw(book: LoanBook) -> Wei:
-    """Withdraw the borrower's pending credit (the funded principal); 0 without a
-    transaction when there is none."""
-    if not book.pending():
-        return Wei(0)
-    return book.withdraw()
+def withdraw(book: LoanBook, currency: Any = None) -> int:
+    """Withdraw the borrower's pending credit (the funded principal) in ``currency`` (ether by
+    default; a token's address or ``Currency``); 0 without a transaction when there is none."""
+    address = currency_address(currency)
+    if not book.pending(currency=address):
+        return 0
+    return int(book.withdraw(address))
 
 
 def parse_policy_document(data: bytes) -> tuple[dict[str, Any], PricingPolicy]:
@@ -548,3 +582,11 @@ def read_policy(store: ContentStore, cid: str) -> dict[str, Any]:
         return fetch_json(store, cid, what="policy", max_bytes=MAX_BYTES["policy"])
     except (StoreError, ValueError) as exc:
         raise LendingInputError({"policy": f"{cid}: {exc}"}) from None
+
+
+def credits(book: Any, address: str | None = None, currencies: Any = ()) -> dict[Currency, int]:
+    """What the LoanBook holds for ``address`` (default: the book's account; a funded
+    principal, or a payoff's excess) in ether and each of ``currencies`` (the currencies of
+    its offers and loans): ``{Currency: base units}``, non-zero ones only."""
+    who = address or book.client.address
+    return per_currency(lambda a: book.pending(who, currency=a), [ETH, *currencies])

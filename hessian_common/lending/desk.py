@@ -12,8 +12,10 @@ Deploying model ``m`` (:meth:`LendingDesk.deploy`)::
     p, P            = new X25519 application key
     local (0600)    models/<m>/lending/{credit_model.json, calibration.json,
                                         application_key.json (p sealed), policy.json}
+    currency        the deployment's: ether, or a token checked on chain (decimals(), symbol());
+                    the policy names its symbol and decimals, amounts are in its units
     store           the public policy document (hessian.lending-policy/1) -> policyCid
-    chain           deployModel(m, policyCid, P)
+    chain           deployModel(m, policyCid, P, currency)
 
 Everything local is written *before* the transaction, so a crash never loses the key; a
 second call reuses the local deployment if the chain has none, and returns the chain's if
@@ -41,6 +43,7 @@ import numpy as np
 from hessian_common.chain import ModelStatus, pages
 from hessian_common.chain.loanbook import LoanBook, LoanStatus, installment_for
 from hessian_common.chain.pages import Page
+from hessian_common.chain.token import currency_address, currency_of
 from hessian_common.crypto import decrypt_vector
 from hessian_common.crypto.sealing import INFO as SEALING_INFO
 from hessian_common.crypto.sealing import new_application_key, public_key_of
@@ -54,7 +57,7 @@ from hessian_common.errors import (
     UntrustedBlobError,
 )
 from hessian_common.files import write_private
-from hessian_common.format import format_bps
+from hessian_common.format import ETH, format_bps
 from hessian_common.forms import open_sealed_form
 from hessian_common.lending.application import APPLICATION_FIELDS, Application
 from hessian_common.lending.calibration import CalibrationSummary
@@ -101,6 +104,8 @@ class DeployedModel:
     loan_count: int
     calibration: CalibrationSummary
     reference_rates: dict[str, float]
+    currency: Any = None
+    """The deployment's :class:`~hessian_common.format.Currency` (from the chain)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,8 @@ class ApplicationView:
     error: str | None = None
     waiting: bool = False
     """The sealed application is not in the store (yet): *decide all* leaves it pending."""
+    currency: Any = ETH
+    """The deployment's :class:`~hessian_common.format.Currency` (the amounts' currency)."""
 
     @property
     def loan_id(self) -> int:
@@ -167,6 +174,20 @@ class LoanView:
     can_default: bool
     actions: tuple[str, ...] = ()
     """The :data:`LOAN_ACTIONS` the contract allows now (:meth:`LendingDesk.allowed_actions`)."""
+    currency: Any = ETH
+    """The deployment's :class:`~hessian_common.format.Currency`: every amount is in it."""
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    """The lender's loans in one currency (base units of it): lent (funded principal),
+    received (repayments and recoveries), outstanding, and credited to withdraw."""
+
+    currency: Any
+    lent: int
+    received: int
+    outstanding: int
+    pending: int
 
 
 @dataclass
@@ -225,7 +246,8 @@ class PerformanceRow:
 
 @dataclass
 class Performance:
-    """:meth:`LendingDesk.performance`: by grade, by PD bucket, and all loans (money in wei)."""
+    """:meth:`LendingDesk.performance`: by grade, by PD bucket, and all loans (money in base
+    units of the deployment's currency; mixing currencies adds base units of each)."""
 
     total: PerformanceRow
     by_grade: list[PerformanceRow] = field(default_factory=list)
@@ -255,6 +277,7 @@ class LendingDesk:
         self._models: dict[int, CreditModel] = {}
         self._keys: dict[int, bytes] = {}
         self._policies: dict[int, PricingPolicy] = {}
+        self._currencies: dict[int, Any] = {}
         self._opened: dict[int, tuple[Application | None, str | None]] = {}
         self._lock = threading.RLock()
 
@@ -319,12 +342,28 @@ class LendingDesk:
         return self.lender.record(model_id), info
 
     def deploy(
-        self, model_id: int, policy: PricingPolicy | None = None, progress: Progress | None = None
+        self,
+        model_id: int,
+        policy: PricingPolicy | None = None,
+        progress: Progress | None = None,
+        currency: Any = None,
     ) -> DeployedModel:
-        """Deploy a closed model of ours with ``policy`` (see the module docstring)."""
+        """Deploy a closed model of ours with ``policy`` (see the module docstring).
+
+        ``currency``: ether (``None``, ``"eth"``), a token's address or a ``Currency``; a
+        token must answer ``decimals()`` and ``symbol()`` on this chain (else
+        :class:`LendingInputError` on ``currency``, nothing sent). The policy's ``currency``
+        and ``decimals`` are set from it.
+        """
         step = progress or no_progress
         model_id = int(model_id)
         policy = PricingPolicy() if policy is None else policy
+        try:
+            cur = currency_of(self.book.client, currency)
+        except ConfigError as exc:
+            raise LendingInputError({"currency": str(exc)}) from None
+        if isinstance(policy, PricingPolicy):
+            policy = replace(policy, currency=cur.symbol, decimals=cur.decimals)
         with self._lock:
             record, info = self._check_deployable(model_id, policy)
             on_chain = self.book.deployment(model_id)
@@ -369,6 +408,7 @@ class LendingDesk:
                 "fields": _field_names(),
                 "lender": self.lender.address,
                 "loanbook": self.book.address,
+                "currency": currency_address(cur),
             }
             self._write_json(model_id, POLICY_FILE, {**doc, "policy_cid": None})
             step(message="publishing the policy")
@@ -378,7 +418,7 @@ class LendingDesk:
             self._models[model_id], self._keys[model_id] = model, private
             self._policies[model_id] = policy
             step(message="deploying on chain")
-            self.book.deploy_model(model_id, policy_cid, public)
+            self.book.deploy_model(model_id, policy_cid, public, currency=currency_address(cur))
             return self.deployed_model(model_id)  # type: ignore[return-value]
 
     def retire(self, model_id: int) -> None:
@@ -406,7 +446,25 @@ class LendingDesk:
             loan_count=int(d.loan_count),
             calibration=CalibrationSummary.from_dict(self._read_json(model_id, CALIBRATION_FILE)),
             reference_rates=dict(model.reference_rates),
+            currency=self.currency(int(model_id)),
         )
+
+    def currency(self, model_id: int) -> Any:
+        """The :class:`~hessian_common.format.Currency` of ``model_id``'s deployment (chain;
+        read once: a deployment's currency never changes)."""
+        model_id = int(model_id)
+        if model_id not in self._currencies:
+            address = self.book.currency_of(model_id)
+            self._currencies[model_id] = currency_of(self.book.client, address, strict=False)
+        return self._currencies[model_id]
+
+    def currencies(self) -> list[Any]:
+        """The currencies of our deployments (each once, in deployment order)."""
+        out: list[Any] = []
+        for d in self.deployed():
+            if d.currency is not None and d.currency not in out:
+                out.append(d.currency)
+        return out
 
     def deployed(self) -> list[DeployedModel]:
         """Our deployed models, in deployment order."""
@@ -447,7 +505,7 @@ class LendingDesk:
                 party="borrower",
             )
             policy = self.policy(int(loan.model_id))
-            if policy.to_wei(app.amount) != int(loan.amount) or app.term != loan.requested_term:
+            if policy.to_units(app.amount) != int(loan.amount) or app.term != loan.requested_term:
                 raise LendingInputError(
                     {"application": "amount or term differ from the request on chain"}
                 )
@@ -470,9 +528,11 @@ class LendingDesk:
             q = Quote(False, 0, 1.0, error or "unreadable", 0.0, 0.0, 0.0, None)
             # only a blob not found yet is left out of the cache (see _open)
             waiting = int(loan.loan_id) not in self._opened
-            return ApplicationView(loan, None, None, q, error, waiting)
+            cur = self.currency(int(loan.model_id))
+            return ApplicationView(loan, None, None, q, error, waiting, currency=cur)
         score = self.credit_model(int(loan.model_id)).score(app)
-        return ApplicationView(loan, app, score, quote(policy, score.pd, app.amount, app.term))
+        q = quote(policy, score.pd, app.amount, app.term)
+        return ApplicationView(loan, app, score, q, currency=self.currency(int(loan.model_id)))
 
     def _our_loans(self, model_id: int | None = None) -> list[Any]:
         mine = {d.model_id for d in self.deployed()}
@@ -662,11 +722,40 @@ class LendingDesk:
         self._require(loan_id, (LoanStatus.OFFERED, LoanStatus.ACCEPTED), "cancel")
         return self.book.cancel(int(loan_id))
 
-    def withdraw(self) -> Wei:
-        """Withdraw repayments credited to the lender (0 without a transaction if none)."""
-        if not self.book.pending():
-            return Wei(0)
-        return self.book.withdraw()
+    def withdraw(self, currency: Any = None) -> int:
+        """Withdraw repayments credited to the lender in ``currency`` (ether by default; a
+        token's address or ``Currency``), in its base units (0, no transaction, if none)."""
+        address = currency_address(currency)
+        if not self.book.pending(currency=address):
+            return 0
+        return self.book.withdraw(address)
+
+    def totals(self) -> list[CurrencyTotals]:
+        """Lent, received, outstanding and to withdraw, per currency of our deployments
+        (ether first; a currency appears when a deployment uses it or it holds credit)."""
+        funded = {LoanStatus.FUNDED, LoanStatus.REPAID, LoanStatus.DEFAULTED, LoanStatus.RECOVERED}
+        sums: dict[Any, list[int]] = {}
+        for loan in self._our_loans():
+            row = sums.setdefault(self.currency(int(loan.model_id)), [0, 0, 0])
+            if loan.status in funded:
+                row[0] += int(loan.principal)
+            row[1] += int(loan.repaid)
+            row[2] += int(loan.outstanding)
+        out = []
+        for cur, units in self.pending().items():
+            lent, received, outstanding = sums.get(cur, [0, 0, 0])
+            used = cur in sums or cur in self.currencies()
+            if used or units:
+                out.append(CurrencyTotals(cur, lent, received, outstanding, units))
+        return out
+
+    def pending(self) -> dict[Any, int]:
+        """What the LoanBook owes the lender, per currency of our deployments (and ether)."""
+        out: dict[Any, int] = {}
+        for cur in [ETH, *self.currencies()]:
+            if cur not in out:
+                out[cur] = int(self.book.pending(currency=currency_address(cur)))
+        return out
 
     def loan_book(self, model_id: int | None = None) -> list[LoanView]:
         """Our loans with what the lender acts on (next due, late, can default)."""
@@ -731,6 +820,7 @@ class LendingDesk:
             next_due_amount=Wei(int(amount)),
             can_mark_late=bool(late_now and not loan.late),
             can_default=bool(funded and self.book.can_default(loan.loan_id)),
+            currency=self.currency(int(loan.model_id)),
         )
         return replace(view, actions=tuple(self.allowed_actions(view)))
 
@@ -827,10 +917,10 @@ def _add(row: PerformanceRow, loan: Any, decided: bool, funded: bool, policy: An
     row.pd_sum += loan.pd
     row.lent += principal
     row.received += int(loan.repaid)
-    dollars = policy.to_dollars(principal)
-    cf = expected_cash_flows(loan.pd, loan.apr, loan.term_months, dollars, policy.recovery_rate)
-    row.expected_flows += float(cf.sum()) * policy.wei_per_dollar
-    row.irr_weighted += irr_annual(cf, dollars) * principal
+    whole = policy.from_units(principal)
+    cf = expected_cash_flows(loan.pd, loan.apr, loan.term_months, whole, policy.recovery_rate)
+    row.expected_flows += float(cf.sum()) * 10 ** int(policy.decimals)
+    row.irr_weighted += irr_annual(cf, whole) * principal
     if loan.status in (LoanStatus.REPAID, LoanStatus.DEFAULTED):
         row.resolved += 1
         row.defaulted += loan.status == LoanStatus.DEFAULTED
@@ -846,6 +936,7 @@ def _field_names() -> list[str]:
 __all__ = [
     "LOAN_ACTIONS",
     "ApplicationView",
+    "CurrencyTotals",
     "DeployedModel",
     "LendingDesk",
     "LoanAction",

@@ -1,6 +1,6 @@
 """Risk-based pricing: from a probability of default to an APR, or a decline.
 
-The maths (all amounts in dollars, times in months)::
+The maths (all amounts in whole units of the currency, times in months)::
 
     Amortised loan: principal A, term n months, APR r, monthly rate i = r / 12
         installment  M = A·i / (1 − (1 + i)^−n)           (M = A / n when r = 0)
@@ -30,15 +30,17 @@ The maths (all amounts in dollars, times in months)::
         with NPV(r) ≥ 0; decline if there is none (the rate needed is above the cap).
         expected_return = (1 + irr_m)^12 − 1, irr_m the monthly IRR of (−A, CF_1..CF_n)
         expected_loss   = Σ_t S(t−1)·h·(1 − ρ)·B(t−1)
-                          (expected principal lost net of recoveries, undiscounted dollars:
+                          (expected principal lost net of recoveries, undiscounted units:
                           the lifetime PD × LGD × exposure at the month of default)
         break_even_apr_bps = the smallest r on the grid 0..MAX_APR_BPS (same step) with
                           NPV(r) ≥ 0, reported even when it is above the cap (None if even
                           100 % does not break even).
 
-On chain, amounts are wei: ``principal_wei = round(dollars × wei_per_dollar)`` (the public
-policy document says ``wei_per_dollar``), and the chain's integer installment
-(``chain.loanbook.installment_for``) mirrors :func:`installment`.
+Amounts are in the deployment's currency: the rule above reads them in whole units of it (a
+loan of 8,000 in a dollar token is 8,000 units; there is no exchange rate anywhere), and on
+chain they are its base units, ``units = round(amount × 10**decimals)`` (the policy names the
+currency's ``symbol`` and ``decimals``, :meth:`PricingPolicy.to_units`). The chain's integer
+installment (``chain.loanbook.installment_for``) mirrors :func:`installment`.
 """
 
 from __future__ import annotations
@@ -52,8 +54,12 @@ from typing import Any
 import numpy as np
 
 from hessian_common.errors import LendingInputError, PolicyInputError
+from hessian_common.format import ETH, Currency
 
-FORMAT = "hessian.pricing/1"
+FORMAT = "hessian.pricing/2"
+"""Version 2: amounts in the deployment's currency (``currency``, ``decimals``); version 1's
+``wei_per_dollar`` peg is gone."""
+MAX_DECIMALS = 36
 MAX_APR_BPS = 10_000
 """The contract's cap on an APR (100 %), in basis points."""
 BPS = 10_000
@@ -81,7 +87,7 @@ def installment(amount: float, apr: float, term: int) -> float:
 
     Parameters
     ----------
-    amount : principal A (dollars).
+    amount : principal A (whole units of the currency).
     apr : annual percentage rate as a fraction (0.12 = 12 %).
     term : number of monthly payments n (>= 1).
     """
@@ -189,7 +195,7 @@ def irr_annual(flows: np.ndarray, amount: float) -> float:
 
 
 def expected_loss(pd: float, apr: float, term: int, amount: float, recovery: float) -> float:
-    """``Σ_t S(t−1)·h·(1 − ρ)·B(t−1)``: expected principal lost net of recoveries (dollars)."""
+    """``Σ_t S(t−1)·h·(1 − ρ)·B(t−1)``: expected principal lost net of recoveries (units)."""
     n = int(term)
     h = monthly_hazard(pd, n)
     b = balances(amount, apr, n)
@@ -211,10 +217,13 @@ class PricingPolicy:
         Applications with a PD above this are declined.
     min_apr_bps, max_apr_bps, step_bps : int
         The APR grid, in basis points (500 = 5 %); ``max_apr_bps`` is the cap.
-    wei_per_dollar : int
-        On-chain units: ``principal_wei = round(dollars × wei_per_dollar)``.
+    currency : str
+        The symbol of the deployment's currency (``"tUSD"``, ``"HSN"``, ``"ETH"``); shown with
+        every amount. The chain's ``currencyOf(modelId)`` names the token itself.
+    decimals : int
+        The currency's decimals: on chain ``units = round(amount × 10**decimals)``.
     min_amount, max_amount : float
-        Loan amounts offered (dollars).
+        Loan amounts offered (whole units of the currency).
     terms : tuple of int
         Terms offered (months).
     """
@@ -225,7 +234,8 @@ class PricingPolicy:
     min_apr_bps: int = 500
     max_apr_bps: int = 3000
     step_bps: int = 5
-    wei_per_dollar: int = 10**14
+    currency: str = "ETH"
+    decimals: int = 18
     min_amount: float = 1000.0
     max_amount: float = 40000.0
     terms: tuple[int, ...] = field(default=(36, 60))
@@ -250,7 +260,7 @@ class PricingPolicy:
         mp = num("max_pd")
         if mp is not None and not 0.0 < mp <= 1.0:
             e["max_pd"] = f"must be in (0, 1], got {mp}"
-        for name in ("min_apr_bps", "max_apr_bps", "step_bps", "wei_per_dollar"):
+        for name in ("min_apr_bps", "max_apr_bps", "step_bps", "decimals"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer):
                 e[name] = f"must be an integer, got {v!r}"
@@ -263,8 +273,11 @@ class PricingPolicy:
             )
         if "step_bps" not in e and self.step_bps < 1:
             e["step_bps"] = f"must be at least 1, got {self.step_bps}"
-        if "wei_per_dollar" not in e and self.wei_per_dollar < 1:
-            e["wei_per_dollar"] = f"must be at least 1, got {self.wei_per_dollar}"
+        if "decimals" not in e and not 0 <= self.decimals <= MAX_DECIMALS:
+            e["decimals"] = f"must be 0..{MAX_DECIMALS}, got {self.decimals}"
+        sym = self.currency
+        if not isinstance(sym, str) or not 1 <= len(sym) <= 42:
+            e["currency"] = f"must be a currency symbol, got {sym!r}"
         lo, hi = num("min_amount"), num("max_amount")
         if lo is not None and hi is not None and not 0.0 < lo <= hi:
             e["max_amount"] = f"need 0 < min_amount ({lo}) <= max_amount ({hi})"
@@ -286,14 +299,24 @@ class PricingPolicy:
             raise PolicyInputError(errors)
         return self
 
-    def to_wei(self, dollars: float) -> int:
-        """``round(dollars × wei_per_dollar)`` (exact for whole cents)."""
-        cents = round(float(dollars) * 100)
-        return (cents * int(self.wei_per_dollar) + 50) // 100
+    def to_units(self, amount: float) -> int:
+        """``round(amount × 10**decimals)`` (half up; cents exact): whole units to base units.
 
-    def to_dollars(self, wei: int) -> float:
-        """``wei / wei_per_dollar``."""
-        return int(wei) / int(self.wei_per_dollar)
+        ``8000`` in a 6-decimal dollar token is ``8_000_000_000``; in ether ``8000·10**18``.
+        """
+        cents = round(float(amount) * 100)
+        return (cents * 10 ** int(self.decimals) + 50) // 100
+
+    def from_units(self, units: int) -> float:
+        """``units / 10**decimals``: base units on chain to whole units of the currency."""
+        return int(units) / 10 ** int(self.decimals)
+
+    def currency_info(self, address: str | None = None) -> Currency:
+        """The :class:`~hessian_common.format.Currency` that shows this policy's amounts
+        (``address``: the token's, from the chain; ``None`` for ether)."""
+        if self.currency == "ETH" and self.decimals == 18 and address is None:
+            return ETH
+        return Currency(self.currency, int(self.decimals), address=address)
 
     def apr_grid(self) -> np.ndarray:
         """The APRs a quote may use, in basis points, ascending."""
@@ -325,8 +348,8 @@ class Quote:
     """The suggested decision for one application.
 
     ``apr_bps`` and ``installment`` are 0 when declined; ``expected_return`` (annualised IRR
-    of the expected flows) and ``expected_loss`` (dollars) are at the quoted APR, or at the
-    break-even APR when declined for the cap (else 0).
+    of the expected flows) and ``expected_loss`` (units of the currency) are at the quoted
+    APR, or at the break-even APR when declined for the cap (else 0).
     """
 
     approved: bool
@@ -365,7 +388,7 @@ def quote(policy: PricingPolicy, pd: float, amount: float, term: int) -> Quote:
     ----------
     policy : PricingPolicy
     pd : the calibrated lifetime probability of default, in [0, 1].
-    amount : principal in dollars.
+    amount : principal in whole units of the policy's currency.
     term : months.
 
     Raises
@@ -393,8 +416,10 @@ def quote(policy: PricingPolicy, pd: float, amount: float, term: int) -> Quote:
         terms = ", ".join(str(t) for t in policy.terms)
         return declined(f"a {n}-month term is not offered (terms: {terms})")
     if not policy.min_amount <= a <= policy.max_amount:
+        sym = policy.currency
         return declined(
-            f"amount ${a:,.2f} is outside ${policy.min_amount:,.0f}-${policy.max_amount:,.0f}"
+            f"amount {a:,.2f} {sym} is outside "
+            f"{policy.min_amount:,.0f}-{policy.max_amount:,.0f} {sym}"
         )
     be = break_even_apr_bps(policy, p, a, n)
     if p > policy.max_pd:

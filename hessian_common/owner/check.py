@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hessian_common.chain.repository import ModelRepository
+from hessian_common.chain.token import balance_in
 from hessian_common.data import load_file
 from hessian_common.errors import ChainUnavailable, DataError
 from hessian_common.format import format_amount
@@ -223,14 +224,15 @@ def check_can_submit(model: OpenModel, repo: ModelRepository | None, owner: str)
         raise DataError(f"model {model.model_id}: read it from the chain first")
     if repo is None:
         return
+    cur = model.currency
     try:
-        balance = int(repo.client.balance(owner))
+        balance = int(balance_in(repo.client, cur, owner))
     except ChainUnavailable:
         return  # checked again by the contract when the journal sends it
     if balance < model.deposit:
         raise DataError(
-            f"the submission deposit is {format_amount(model.deposit)} but {owner} holds "
-            f"{format_amount(balance)}"
+            f"the submission deposit is {format_amount(model.deposit, cur)} but {owner} holds "
+            f"{format_amount(balance, cur)}; nothing was sent"
         )
 
 

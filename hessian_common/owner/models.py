@@ -10,6 +10,7 @@ from hessian_common.chain.pages import Page
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.data import Schema, load_schema
 from hessian_common.errors import DataError, HessianError
+from hessian_common.format import ETH, Currency
 from hessian_common.learning.spec import ModelSpec
 from hessian_common.store.base import ContentStore
 from hessian_common.types import enum_name
@@ -20,7 +21,7 @@ from hessian_common.untrusted import MAX_BYTES, fetch
 class OpenModel:
     """A model as an owner sees it: chain state plus what its spec says.
 
-    Scores are in ppm, amounts in wei, times are unix seconds.
+    Scores are in ppm, amounts in base units of ``currency``, times are unix seconds.
     """
 
     model_id: int
@@ -61,6 +62,8 @@ class OpenModel:
     n_features: int | None = None
     spec: ModelSpec | None = field(default=None, repr=False, compare=False)
     spec_error: str | None = None
+    currency: Currency = ETH
+    """The model's currency (chain): bounty, deposit and rewards are in it."""
 
     @property
     def usable(self) -> bool:
@@ -88,6 +91,7 @@ def _model_view(repo: ModelRepository, store: ContentStore, model_id: int) -> Op
         current_score=int(info.current_score),
         target_score=int(info.target_score),
         bounty=int(info.bounty),
+        currency=info.currency,
         remaining=int(info.remaining),
         deadline=int(info.deadline),
         evaluation_window=int(info.evaluation_window),

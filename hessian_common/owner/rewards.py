@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hessian_common.chain.currencies import AccountMoney, account_money
 from hessian_common.chain.repository import ModelRepository
+from hessian_common.chain.token import currency_address, currency_of
 from hessian_common.errors import DataError
+from hessian_common.format import Currency
 
 
 @dataclass(frozen=True)
@@ -16,26 +19,51 @@ class OwnerAccountSummary:
     address: str
     balance: int
     pending: int
+    money: AccountMoney | None = None
+    """Every balance in the currencies in use and the credits per currency
+    (:func:`hessian_common.chain.currencies.account_money`)."""
 
 
-def account_summary(repo: ModelRepository, address: str) -> OwnerAccountSummary:
-    """Wallet balance and rewards owed by the contract (``pendingOf``)."""
+def account_summary(
+    repo: ModelRepository,
+    address: str,
+    currencies: list[Currency] | None = None,
+    book: object = None,
+    deployments_dir: object = None,
+) -> OwnerAccountSummary:
+    """Wallet balance and rewards owed by the contract (``pendingOf``) in ether, and in
+    ``money`` every balance in ether, the recorded tokens and ``currencies`` (the models'), with
+    what the repository (and ``book``, a LoanBook) owe per currency."""
+    money = account_money(
+        repo.client,
+        address,
+        repo=repo,
+        book=book,
+        extra=currencies or [],
+        deployments_dir=deployments_dir,  # type: ignore[arg-type]
+    )
     return OwnerAccountSummary(
-        address, int(repo.client.balance(address)), int(repo.pending(address))
+        address, int(repo.client.balance(address)), int(repo.pending(address)), money
     )
 
 
-def withdraw(repo: ModelRepository) -> int:
-    """Withdraw everything the contract owes the owner; returns the amount in wei.
+def withdraw(repo: ModelRepository, currency: Currency | str | None = None) -> int:
+    """Withdraw everything the contract owes the owner in ``currency`` (ether by default, a
+    token's address or ``Currency``); returns the amount in its base units.
 
     Raises ``DataError`` when nothing is owed (checked first, so no transaction is wasted).
     """
     address = repo.client.address
-    owed = int(repo.pending(address))
+    token = currency_address(currency)
+    owed = int(repo.pending(address, token))
     if owed == 0:
-        raise DataError(f"the contract owes {address} nothing to withdraw")
-    repo.withdraw()
+        cur = currency_of(repo.client, token, strict=False)
+        raise DataError(
+            f"the contract owes {address} nothing to withdraw in {cur.symbol}; nothing was sent"
+        )
+    repo.withdraw(token)
     return owed
+
 
 
 def forfeit_share(repo: ModelRepository, update_id: int, now: int | None = None) -> int:

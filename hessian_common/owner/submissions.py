@@ -11,6 +11,7 @@ from hessian_common.chain.outage import current_scope, fresh_reads
 from hessian_common.chain.pages import Page
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import ChainError
+from hessian_common.format import ETH, Currency
 from hessian_common.journal import Entry, Journal, State
 from hessian_common.owner.status_cache import StatusCache
 from hessian_common.types import enum_name
@@ -48,6 +49,9 @@ class MySubmission:
     forfeitable: int = 0
     """About what this submission can claim of a bounty the lender forfeited by not revealing
     its evaluations before the deadline (:func:`forfeit_share`)."""
+    currency: Currency = ETH
+    """The model's currency (reward, claimable and deposit are in it; read from the chain; ether
+    when only the last known status is shown)."""
     known_at: float | None = None
     """``None``: read from the chain now. Else the chain did not answer and this is the last
     known status, read at this time (from :class:`~.status_cache.StatusCache`)."""
@@ -150,6 +154,7 @@ def my_submissions(
     before: dict[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
     known = cache.known() if cache is not None else {}
+    currencies: dict[int, Currency] = {}
     with fresh_reads():
         if repo is not None and confirmed:
             try:
@@ -164,7 +169,10 @@ def my_submissions(
             live = None
             if repo is not None:
                 try:
-                    live = _chain_status(repo, entry, before, seen)
+                    if entry.model_id not in currencies:
+                        currencies[entry.model_id] = repo.model_currency(entry.model_id)
+                    currency = currencies[entry.model_id]
+                    live = _chain_status(repo, entry, before, seen, currency)
                 except ChainError:
                     repo = None  # down: the rest from the cache, no second timeout
             if live is not None:
@@ -204,9 +212,14 @@ def my_submissions(
 
 
 def _chain_status(
-    repo: ModelRepository, entry: Entry, before: dict[int, int], seen: dict[Any, Any]
+    repo: ModelRepository,
+    entry: Entry,
+    before: dict[int, int],
+    seen: dict[Any, Any],
+    currency: Currency = ETH,
 ) -> MySubmission:
-    """A confirmed entry's status read from the chain now (raises ``ChainError``).
+    """A confirmed entry's status read from the chain now (raises ``ChainError``), its
+    amounts in the model's ``currency``.
 
     ``seen``: reads shared by the rows of one page (each model's state, the block time)."""
     sub = repo.submission(entry.update_id)
@@ -220,6 +233,7 @@ def _chain_status(
         score_before=before.get(int(entry.update_id)),
         reward=int(sub.reward),
         claimable=int(repo.share_of(entry.update_id)),
+        currency=currency,
         stale=bool(sub.stale),
         reason=sub.reason.text if status == "rejected" and sub.reason else None,
         paid_gain=int(sub.gain),

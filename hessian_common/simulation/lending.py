@@ -67,6 +67,7 @@ from hessian_common.chain.loanbook import LoanBook
 from hessian_common.chain.wiring import index_dir, with_index
 from hessian_common.data.generator import generate_loans
 from hessian_common.errors import ChainError, HessianError
+from hessian_common.format import ETH
 from hessian_common.lending import borrower as borrower_flow
 from hessian_common.lending.application import application_from_row
 from hessian_common.lending.desk import LendingDesk
@@ -153,6 +154,9 @@ class LendingSetup:
     mechanism: str
     fund: Callable[[list[Any], list[int]], Any]
     root: Path
+    money: Any = None
+    """The run's :class:`~hessian_common.simulation.money.RunMoney` (None: ether): the loans,
+    the lender's funds and the borrowers' repayments are in it; gas is ether."""
 
 
 def run_lending(
@@ -192,6 +196,8 @@ class _LendingPhase:
         self.client = setup.lender_client
         self.gas: dict[str, dict[str, dict[str, int]]] = {}
         self.books: dict[int, Any] = {}  # loan id -> LoanBook signing as its borrower
+        money = setup.money
+        self.currency = ETH if money is None else money.currency
 
     def run(self, borrowers: int, seed: int) -> LendingOutcome:
         first_block = self.client.block_number() + 1
@@ -215,7 +221,7 @@ class _LendingPhase:
         with self.clock.phase("lending: repayments, defaults, recoveries"):
             months = self.months(funded, accounts, np.random.default_rng([seed, 22]))
         with self.clock.phase("lending: accounting"):
-            withdrawn = int(self.desk.withdraw() or 0) if int(self.book.pending()) > 0 else 0
+            withdrawn = int(self.desk.withdraw(self.currency) or 0)
             matches = self.check_against_chain(outcomes)
             expected = _expected_flows(funded, self.policy)
         return LendingOutcome(
@@ -228,7 +234,8 @@ class _LendingPhase:
             expected_flows=expected,
             payment_period=int(self.book.payment_period),
             default_after=int(self.book.default_after),
-            wei_per_dollar=int(self.policy.wei_per_dollar),
+            unit=int(self.currency.unit),
+            currency=self.currency.symbol,
             gas=self.gas,
             phases=self.clock.phases,
             months_simulated=months,
@@ -250,7 +257,8 @@ class _LendingPhase:
         )
         self.bars.advance(note="LoanBook deployed")
         self.desk = LendingDesk(self.setup.lender, self.book)
-        deployed = self.desk.deploy(self.setup.model_id, self.policy)
+        deployed = self.desk.deploy(self.setup.model_id, self.policy, currency=self.currency)
+        self.policy = deployed.policy  # names the currency (symbol, decimals)
         self.bars.advance(note=f"model {self.setup.model_id} deployed")
         return deployed
 
@@ -332,8 +340,8 @@ class _LendingPhase:
         if not offered:
             return
         need = sum(o.principal_wei for o in offered)
-        self.setup.fund([self.client.account], [need + 10**18])
-        self.setup.fund(
+        self.give([self.client.account], [need])
+        self.give(
             [accounts[o.index] for o in offered],
             [o.total_owed_wei - o.principal_wei for o in offered],
         )
@@ -341,7 +349,7 @@ class _LendingPhase:
             b_book = self.books[o.loan_id]
             borrower_flow.accept(b_book, o.loan_id)
             self.desk.fund(o.loan_id)
-            borrower_flow.withdraw(b_book)
+            borrower_flow.withdraw(b_book, self.currency)
             o.status = "funded"
             self.bars.advance()
 
@@ -377,7 +385,7 @@ class _LendingPhase:
             paying = [o for o in open_loans.values() if o.instalments_paid < stop_after[o.loan_id]]
             batch = [(accounts[o.index], o.loan_id, _next_instalment(o)) for o in paying]
             for (_a, _id, amount), o, receipt in zip(
-                batch, paying, self.book.repay_batch(batch, gas=REPAY_GAS), strict=True
+                batch, paying, self._repay_all(batch), strict=True
             ):
                 self._log_gas("borrowers", "repay", receipt)
                 o.payments.append([month, amount])
@@ -396,6 +404,22 @@ class _LendingPhase:
                 f"(first: loan {next(iter(open_loans))}) on {self.book.address}"
             )
         return month
+
+    def give(self, accounts: list[Any], amounts: list[int]) -> None:
+        """Each account gets its amount in the loans' currency (ether: plus a spare ether
+        for the lender's gas, as before; a token: its ether for gas is already there)."""
+        if self.setup.money is None or self.setup.money.token is None:
+            extra = [10**18 if a is self.client.account else 0 for a in accounts]
+            self.setup.fund(accounts, [x + e for x, e in zip(amounts, extra, strict=True)])
+        else:
+            self.setup.money.give(accounts, amounts)
+
+    def _repay_all(self, batch: list[tuple[Any, int, int]]) -> list[Any]:
+        """The month's instalments: one batch send in ether; in a token each borrower pays
+        by permit (one signature, one transaction each: ``LoanBook.repay``)."""
+        if self.currency.is_ether:
+            return self.book.repay_batch(batch, gas=REPAY_GAS) if batch else []
+        return [self.books[loan_id].repay(loan_id, amount) for _a, loan_id, amount in batch]
 
     def _follow_default(self, o: BorrowerOutcome, month: int, late_marked: set[int]) -> bool:
         """The lender's follow-up of a borrower who stopped paying; True once defaulted."""
@@ -480,7 +504,8 @@ def _recovery_wei(o: BorrowerOutcome, recovery_rate: float) -> int:
 
 
 def _expected_flows(funded: list[BorrowerOutcome], policy: Any) -> list[float]:
-    """Σ over the funded loans of the pricing rule's expected cash flows (dollars/month)."""
+    """Σ over the funded loans of the pricing rule's expected cash flows (whole units of the
+    loans' currency a month)."""
     months = max((o.term for o in funded), default=0)
     total = np.zeros(months)
     for o in funded:
@@ -488,7 +513,7 @@ def _expected_flows(funded: list[BorrowerOutcome], policy: Any) -> list[float]:
             o.pd or 0.0,
             o.apr_bps / 10_000,
             o.term,
-            o.principal_wei / policy.wei_per_dollar,
+            policy.from_units(o.principal_wei),
             policy.recovery_rate,
         )
         total[: len(cf)] += cf

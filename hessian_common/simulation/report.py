@@ -260,10 +260,10 @@ def plot_lending_calibration(result: SimulationResult, path: Path) -> None:
 
 
 def plot_lending_returns(result: SimulationResult, path: Path) -> None:
-    """Cumulative portfolio cash flow (dollars), realised on chain vs the pricing rule."""
+    """Cumulative portfolio cash flow (the loans' currency), realised on chain vs the rule."""
     lending = result.lending
     r = lending.summary()["returns"]
-    lent = r["lent_usd"]
+    lent = r["lent"]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for flows, label, style in (
         (lending.realised_flows(), "realised (repayments on chain)", "-"),
@@ -281,7 +281,7 @@ def plot_lending_returns(result: SimulationResult, path: Path) -> None:
         + " a year"
     )
     ax.set_xlabel("months after funding")
-    ax.set_ylabel("cumulative cash flow (k$)")
+    ax.set_ylabel(f"cumulative cash flow (thousand {r.get('currency', '')})")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -310,14 +310,15 @@ def _lending_html(result: SimulationResult, figure) -> str:
              _fmt_pct(s["declined_default_rate_truth"])],
             ["mean PD / APR of funded loans",
              f"{_fmt_pct(s['mean_pd_funded'])} / {_fmt_pct(s['mean_apr_funded'], 2)}"],
-            ["lent / received", f"${r['lent_usd']:,.0f} / ${r['received_usd']:,.0f}"],
+            ["lent / received",
+             f"{r['lent']:,.0f} / {r['received']:,.0f} {r.get('currency', '')}"],
             ["money multiple: realised / expected",
              f"{_num(r['money_multiple'])} / {_num(r['expected_money_multiple'])}"],
             ["annualised IRR: realised / expected",
              f"{_fmt_pct(r['irr'], 2)} / {_fmt_pct(r['expected_irr'], 2)}"],
             ["principal-weighted quoted return / required",
              f"{_fmt_pct(r['mean_quoted_return'], 2)} / {_fmt_pct(r['required_return'], 2)}"],
-            ["recovered after defaults", f"${r['recovered_usd']:,.0f}"],
+            ["recovered after defaults", f"{r['recovered']:,.0f} {r.get('currency', '')}"],
             ["months simulated on chain", s["months_simulated"]],
             ["chain totals match the simulated payments", s["chain_matches"]],
             ["wall-clock of the phase", f"{s['total_s']:.1f} s"],

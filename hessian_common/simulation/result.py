@@ -193,11 +193,14 @@ class LendingOutcome:
     calibration: dict[str, Any]
     borrowers: list[BorrowerOutcome]
     expected_flows: list[float]
-    """The pricing rule's expected portfolio cash flow (dollars) of month 1, 2, ... (funded
-    loans only; month 0 is −Σ principal)."""
+    """The pricing rule's expected portfolio cash flow (whole units of the loans' currency)
+    of month 1, 2, ... (funded loans only; month 0 is −Σ principal)."""
     payment_period: int = 30 * DAY
     default_after: int = 120 * DAY
-    wei_per_dollar: int = 10**14
+    unit: int = 10**18
+    """Base units per whole unit of the loans' currency (``10**decimals``; no exchange rate)."""
+    currency: str = "ETH"
+    """The loans' currency symbol (``tUSD``, ``HSN``, ``ETH``)."""
     gas: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     months_simulated: int = 0
@@ -210,12 +213,12 @@ class LendingOutcome:
         return [b for b in self.borrowers if b.funded]
 
     def realised_flows(self) -> list[float]:
-        """Portfolio cash flow (dollars) of month 1, 2, ... from the on-chain repayments."""
+        """Portfolio cash flow (whole units) of month 1, 2, ... from the on-chain repayments."""
         months = max((m for b in self.funded for m, _ in b.payments), default=0)
         flows = np.zeros(months)
         for b in self.funded:
             for m, wei in b.payments:
-                flows[m - 1] += wei / self.wei_per_dollar
+                flows[m - 1] += wei / self.unit
         return flows.tolist()
 
     def returns(self) -> dict[str, Any]:
@@ -224,8 +227,9 @@ class LendingOutcome:
             self.funded,
             self.realised_flows(),
             self.expected_flows,
-            self.wei_per_dollar,
+            self.unit,
             self.policy.get("required_return"),
+            self.currency,
         )
 
     def summary(self) -> dict[str, Any]:

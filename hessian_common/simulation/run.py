@@ -140,7 +140,8 @@ def _run(
             "chain": chain.kind,
             "key_bits": scenario.key_bits,
             "update_rule": view.spec.rule,
-            "deposit_wei": str(DEPOSIT_WEI),
+            "deposit_wei": str(trained.money.unit // 100 if trained.money else DEPOSIT_WEI),
+            "currency": trained.money.currency.symbol if trained.money else "ETH",
         },
         shapley_permutations=perms,
         lending=lending,
@@ -281,6 +282,7 @@ def _lending(scenario, chain, trained: TrainingOutcome, store, root: Path, bars:
         mechanism=trained.primary.label,
         fund=chain.fund,
         root=root / "lending",
+        money=trained.money,
     )
     return run_lending(
         setup, scenario.borrowers, scenario.seed, scenario.lending_policy, progress=bars

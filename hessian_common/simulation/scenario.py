@@ -23,6 +23,7 @@ from hessian_common.errors import ConfigError, LendingInputError
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.rewards.mechanisms import Mechanism
 from hessian_common.simulation.misbehave import KINDS, NEEDS_VICTIM, parse_kinds
+from hessian_common.simulation.money import CURRENCIES
 
 PARTITIONS = ("iid", "state", "grade")
 
@@ -77,6 +78,10 @@ class Scenario:
     borrowers : int
         Borrowers of the lending phase (:mod:`.lending`) run after training on the primary
         model (IMPROVEMENT if it ran, else the first mechanism's); 0 = no lending phase.
+    currency : str
+        What the whole run is in (``hessian simulate --currency``): ``eth``, ``hsn`` (a fresh
+        HSN) or ``usd`` (a fresh 6-decimal TestUSD): the bounty (``bounty_eth`` whole units of
+        it), deposits, rewards, loans and repayments (:mod:`.money`).
     lending_policy : dict
         Overrides of the lender's :class:`~hessian_common.lending.pricing.PricingPolicy`
         (``required_return``, ``max_apr_bps``, ``max_pd``, ``recovery_rate``, ...).
@@ -103,6 +108,7 @@ class Scenario:
     borrowers: int = 200
     lending_policy: dict = field(default_factory=dict)
     lying_lender: bool = False
+    currency: str = "eth"
     """The lender lies (:mod:`.lying`): it rejects the first update it would pay as worse, and
     records an inflated score for the next one it accepts; the audit after the reveal must
     name both."""
@@ -146,6 +152,10 @@ class Scenario:
             raise ConfigError(f"--borrowers must be between 0 and 100000, not {self.borrowers}")
         if self.lending_policy:
             lending_policy(self.lending_policy)  # ConfigError naming the bad option
+        if self.currency not in CURRENCIES:
+            raise ConfigError(
+                f"--currency must be one of {', '.join(CURRENCIES)}, not {self.currency!r}"
+            )
 
     def to_dict(self) -> dict:
         """JSON-safe dict (mechanisms by name)."""

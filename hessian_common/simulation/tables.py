@@ -47,17 +47,19 @@ def portfolio_returns(
     funded: Sequence[Any],
     realised: Sequence[float],
     expected: Sequence[float],
-    wei_per_dollar: int,
+    unit: int,
     required_return: float | None = None,
+    currency: str = "ETH",
 ) -> dict[str, Any]:
     """Realised vs expected return of a funded portfolio.
 
     ``money_multiple = Σ received / Σ lent``; ``irr`` = annualised IRR of the month-indexed
-    ``realised`` flows (dollars); ``expected_*`` the same for the pricing rule's ``expected``
+    ``realised`` flows (whole units of the loans' currency, ``unit`` base units each, named
+    ``currency``); ``expected_*`` the same for the pricing rule's ``expected``
     flows of the same loans; ``mean_quoted_return`` the principal-weighted mean of the per-loan
     quoted expected returns.
     """
-    lent = sum(b.principal_wei for b in funded) / wei_per_dollar
+    lent = sum(b.principal_wei for b in funded) / unit
     quoted_loans = [b for b in funded if b.expected_return is not None]
     quoted = (
         float(
@@ -70,16 +72,17 @@ def portfolio_returns(
         else None
     )
     return {
-        "lent_usd": lent,
-        "received_usd": float(sum(realised)),
-        "expected_received_usd": float(sum(expected)),
+        "currency": currency,
+        "lent": lent,
+        "received": float(sum(realised)),
+        "expected_received": float(sum(expected)),
         "money_multiple": float(sum(realised)) / lent if lent else None,
         "expected_money_multiple": float(sum(expected)) / lent if lent else None,
         "irr": monthly_irr_annual(realised, lent) if lent else None,
         "expected_irr": monthly_irr_annual(expected, lent) if lent else None,
         "mean_quoted_return": quoted,
         "required_return": required_return,
-        "recovered_usd": sum(b.recovery_wei for b in funded) / wei_per_dollar,
+        "recovered": sum(b.recovery_wei for b in funded) / unit,
     }
 
 

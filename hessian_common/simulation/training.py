@@ -33,6 +33,7 @@ import numpy as np
 
 from hessian_common.chain.client import ChainClient
 from hessian_common.chain.compile import load_artifact
+from hessian_common.chain.currencies import withdraw_credit
 from hessian_common.chain.deploy import deploy_repository
 from hessian_common.chain.repository import Mechanism, ModelRepository, SubmissionStatus
 from hessian_common.chain.wiring import index_dir, with_index
@@ -48,6 +49,7 @@ from hessian_common.simulation import misbehave
 from hessian_common.simulation.data import OwnerData
 from hessian_common.simulation.gas import gas_by_role
 from hessian_common.simulation.lying import LyingRepository
+from hessian_common.simulation.money import RunMoney
 from hessian_common.simulation.phases import WEI_PER_ETH, Chain, PhaseClock, Progress, account
 from hessian_common.simulation.result import AuditOutcome, MechanismOutcome, SubmissionOutcome
 from hessian_common.simulation.scenario import OwnerPlan, Scenario
@@ -110,6 +112,8 @@ class TrainingOutcome:
     params: dict[int, TaskParams] = field(default_factory=dict)
     owner_accounts: dict[int, str] = field(default_factory=dict)
     faucet: str = ""
+    money: Any = None
+    """The run's currency (:class:`~hessian_common.simulation.money.RunMoney`)."""
 
     @property
     def primary(self) -> Mechanism:
@@ -140,6 +144,7 @@ def run_training(setup: TrainingSetup, clock: PhaseClock, bars: Progress) -> Tra
         repo=phase.repo,
         params=phase.params,
         faucet=phase.faucet,
+        money=phase.money,
         owner_accounts={i: s.account.address for i, s in phase.sides.items()},
     )
 
@@ -152,7 +157,7 @@ class _TrainingPhase:
         self.sc = setup.scenario
         self.clock = clock
         self.bars = bars
-        self.bounty = int(self.sc.bounty_eth * WEI_PER_ETH)
+        self.bounty = 0  # in the run's currency, set once it exists (deploy)
         self.runs: dict[Mechanism, MechanismOutcome] = {}
         self.records: dict[Mechanism, ModelRecord] = {}
         self.params: dict[int, TaskParams] = {}
@@ -170,11 +175,22 @@ class _TrainingPhase:
         owner_accts = {p.index: account(sc.seed, p.name) for p in self.setup.cast}
         self.lender_client = ChainClient(chain.w3, lender_acct)
         self.first_block = self.lender_client.block_number() + 1
+        ether_bounty = int(sc.bounty_eth * WEI_PER_ETH) if sc.currency == "eth" else 0
         self.faucet = chain.fund(
             [lender_acct, *owner_accts.values()],
-            [self.bounty * len(sc.mechanisms) + 10 * WEI_PER_ETH]
+            [ether_bounty * len(sc.mechanisms) + 10 * WEI_PER_ETH]
             + [OWNER_FUNDS_WEI] * len(owner_accts),
         )
+        self.money = RunMoney(sc.currency, self.lender_client, chain.fund)
+        self.bounty = round(sc.bounty_eth * self.money.unit)
+        self.deposit = self.money.unit // 100
+        if self.money.token is not None:  # the bounties (HSN: the lender holds the supply)
+            if sc.currency == "usd":
+                self.money.give([lender_acct], [self.bounty * len(sc.mechanisms)])
+            self.money.give(  # every owner's deposits
+                list(owner_accts.values()),
+                [self.deposit * 2 * len(sc.mechanisms)] * len(owner_accts),
+            )
         self.bars.advance(1 + len(owner_accts), note="accounts funded")
         self.artifact = load_artifact("ModelRepository")
         address = deploy_repository(
@@ -214,7 +230,8 @@ class _TrainingPhase:
                 mechanism=mech.label,
                 deadline=self.lender_client.block_timestamp() + 30 * DAY,
                 evaluation_window=DAY,
-                deposit_wei=DEPOSIT_WEI,
+                deposit_wei=self.deposit,
+                currency=self.money.currency,
                 key_size=sc.key_bits,
                 update_rule=sc.update_rule,
                 hyper=dict(sc.hyper),
@@ -328,14 +345,14 @@ class _TrainingPhase:
                 if s.update_id is not None:
                     s.reward_wei = int(chain_subs[s.update_id].reward)
                 out.rewards_wei[s.owner] = out.rewards_wei.get(s.owner, 0) + s.reward_wei
+            cur = self.money.address
             for idx, side in self.sides.items():
-                if int(side.repo.pending()) > 0:
-                    out.withdrawn_wei[idx] = int(side.repo.withdraw())
+                if int(side.repo.pending(currency=cur)) > 0:
+                    out.withdrawn_wei[idx] = int(side.repo.withdraw(cur))
                 self.bars.advance()
             if int(self.repo.model(model_id).remaining) > 0:
                 out.reclaimed_wei = int(self.lender.reclaim(model_id))
-                if int(self.repo.pending()) > 0:
-                    self.lender.withdraw()
+                withdraw_credit(self.repo, cur)
             out.final_score = self.current[model_id]
             self.bars.advance(note=f"{mech.label} settled")
 

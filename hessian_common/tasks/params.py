@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hessian_common.chain.repository import default_stale_reward
-from hessian_common.format import format_amount
+from hessian_common.format import ETH, Currency, format_amount
 from hessian_common.learning.updates import DEFAULT_PARAMS
 
 METRICS = ("auc", "accuracy")
@@ -57,7 +57,11 @@ class TaskParams:
     name : str
         A label for people (kept in the spec and the local record).
     bounty_wei : int
-        Escrowed with ``createModel``.
+        Escrowed with ``createModel``, in base units of ``currency``.
+    currency : Currency or None
+        The model's currency (:class:`~hessian_common.format.Currency`; ``None``: ether).
+        Bounty, deposits, stale reward and rewards are all in it; a token's bounty is taken
+        by permit or after an approval (the repository wrapper), never by the caller.
     metric : {"auc", "accuracy"}
     target : float
         Target score in (0, 1]; must be above the initial model's score.
@@ -123,6 +127,7 @@ class TaskParams:
     stale_reward_wei: int | None = None
     reveal_window: int = DEFAULT_REVEAL_WINDOW
     max_rows: int = DEFAULT_MAX_ROWS
+    currency: Any = None
 
     @property
     def stale_reward(self) -> int:
@@ -139,19 +144,30 @@ class TaskParams:
             out["epochs"] = int(out["epochs"])
         return out
 
+    @property
+    def money(self) -> Currency:
+        """The task's :class:`~hessian_common.format.Currency` (ETH when ``currency`` is None)."""
+        return self.currency if isinstance(self.currency, Currency) else ETH
+
     def check(self, balance_wei: int | None = None, now: int | None = None) -> dict[str, str]:
-        """Field -> message for every invalid input (empty: all fine). Reads no data file."""
+        """Field -> message for every invalid input (empty: all fine). Reads no data file.
+
+        ``balance_wei``: the account's balance in the task's currency (base units); in ether
+        a gas reserve is kept out of it.
+        """
         errors: dict[str, str] = {}
         now = int(time.time()) if now is None else int(now)
+        cur = self.money
+        reserve = GAS_RESERVE_WEI if cur.is_ether else 0
         if not 3 <= len(self.name.strip()) <= 80:
             errors["name"] = "give a name of 3 to 80 characters"
         if int(self.bounty_wei) <= 0:
             errors["bounty_eth"] = "the bounty must be more than 0"
-        elif balance_wei is not None and int(self.bounty_wei) + GAS_RESERVE_WEI > balance_wei:
+        elif balance_wei is not None and int(self.bounty_wei) + reserve > balance_wei:
+            less = f" less a gas reserve of {format_amount(reserve)}" if reserve else ""
             errors["bounty_eth"] = (
-                f"the bounty ({format_amount(self.bounty_wei)}) is more than the account "
-                f"balance ({format_amount(balance_wei)}) less a gas reserve of "
-                f"{format_amount(GAS_RESERVE_WEI)}"
+                f"the bounty ({format_amount(self.bounty_wei, cur)}) is more than the account "
+                f"balance ({format_amount(balance_wei, cur)}){less}; nothing was sent"
             )
         if int(self.bounty_wei) >= 2**96:
             errors["bounty_eth"] = "the bounty is too large"
@@ -182,10 +198,10 @@ class TaskParams:
             errors["deposit_eth"] = "the deposit must be 0 or more"
         elif int(self.deposit_wei) > int(self.bounty_wei) > 0:
             errors["deposit_eth"] = (
-                f"the deposit ({format_amount(self.deposit_wei)}) is more than the whole bounty "
-                f"({format_amount(self.bounty_wei)}): no data owner would pay it. An anti-spam "
-                f"deposit is a small part of the bounty, e.g. "
-                f"{format_amount(int(self.bounty_wei) // 1000)}"
+                f"the deposit ({format_amount(self.deposit_wei, cur)}) is more than the whole "
+                f"bounty ({format_amount(self.bounty_wei, cur)}): no data owner would pay it. "
+                f"An anti-spam deposit is a small part of the bounty, e.g. "
+                f"{format_amount(int(self.bounty_wei) // 1000, cur)}"
             )
         if int(self.key_size) not in KEY_SIZES:
             errors["key_size"] = f"key size must be one of {KEY_SIZES}"
@@ -212,6 +228,8 @@ class TaskParams:
         d.pop("data_bytes")
         d["data_path"] = str(self.data_path) if self.data_path else None
         d["hyper"] = dict(self.hyper)
+        cur = self.money
+        d["currency"] = {"symbol": cur.symbol, "decimals": cur.decimals, "address": cur.address}
         return d
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from hessian_common.chain import ModelStatus, pages
 from hessian_common.chain.repository import ModelRepository
+from hessian_common.format import ETH, Currency
 from hessian_common.tasks.params import MECHANISM_LABELS, METRIC_LABELS, RULE_LABELS
 from hessian_common.tasks.state import ModelRecord
 from hessian_common.types import enum_name, from_ppm
@@ -70,6 +71,8 @@ class ModelSummary:
     seed_rows: int
     holdout_rows: int
     key_size: int
+    currency: Currency = ETH
+    """The model's currency (chain): bounty, deposit, rewards and reclaims are in it."""
 
     @property
     def metric_label(self) -> str:
@@ -185,6 +188,7 @@ def summarize(record: ModelRecord, info: Any) -> ModelSummary:
         seed_rows=record.seed_rows,
         holdout_rows=record.holdout_rows,
         key_size=int(record.params.get("key_size", 0)),
+        currency=info.currency,
     )
 
 

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hessian_common.chain import Mechanism, Metric, test_set_commitment
+from hessian_common.chain.token import balance_in
 from hessian_common.crypto import encrypt_vector, generate_keypair
 from hessian_common.crypto.sealing import new_application_key
 from hessian_common.data import Preprocessor, load_bytes, load_file
-from hessian_common.errors import ChainError, ContractRevert, DataError, TaskInputError
+from hessian_common.errors import ChainError, ConfigError, ContractRevert, DataError, TaskInputError
 from hessian_common.learning.acceptance import AcceptanceRule
 from hessian_common.learning.metrics import paid_gain_floor, score_weights
 from hessian_common.learning.prior import initial_model
@@ -68,7 +69,8 @@ def create_task(
     step = progress or no_progress
     client = ctx.repo.client
     now = client.block_timestamp()
-    errors = params.check(balance_wei=ctx.balance(), now=max(now, int(time.time())))
+    balance = balance_in(client, params.currency, client.address)
+    errors = params.check(balance_wei=balance, now=max(now, int(time.time())))
     if errors:
         raise TaskInputError(errors)
 
@@ -196,9 +198,11 @@ def create_task(
             reveal_window=int(params.reveal_window),
             max_rows=int(params.max_rows),
             stale_reward=params.stale_reward,
+            currency=params.currency,
         )
-    except (ContractRevert, ChainError) as exc:
-        if isinstance(exc, ContractRevert) or not _maybe_sent(exc):
+    except (ContractRevert, ChainError, ConfigError) as exc:
+        # ConfigError: a token balance that fell short since the check (nothing sent)
+        if isinstance(exc, ContractRevert | ConfigError) or not _maybe_sent(exc):
             ctx.books.discard_pending(pending)
         raise
     record.model_id = int(model_id)

@@ -3,12 +3,13 @@
 ==================  ==============================================  ==========================
 filter              example                                         function
 ==================  ==============================================  ==========================
-``amount``          ``{{ wei | amount }}`` -> ``0.032432 ETH``      ``format_amount``
+``amount``          ``{{ units | amount(currency) }}`` ->           ``format_amount``
+                    ``0.032432 ETH``, ``8,000.00 tUSD``
 ``eth``             the same as ``amount`` for ETH                  ``format_amount``
-``money``           ``{{ wei | money(wei_per_dollar) }}`` ->        ``format_money``
-                    ``0.032432 ETH ($324.32)``
+``whole``           ``{{ 8000 | whole(currency) }}`` -> ``8,000.00 tUSD`` (whole units)
+                                                                    ``format_whole``
+``balances``        ``{Currency: units}`` -> ``1.00 ETH · 5.00 HSN``  ``format_balances``
 ``usd``             ``{{ 324.32 | usd }}`` -> ``$324.32``           ``format_usd``
-``dollars``         ``{{ wei | dollars(wei_per_dollar) }}``         ``format_usd`` of the rate
 ``number``          ``{{ 10000000 | number }}`` -> ``10,000,000``   ``format_number``
 ``percent``         ``{{ 0.1234 | percent }}`` -> ``12.34%``        ``format_percent``
 ``bps``, ``ppm_pct``  basis points / ppm as a percentage            ``format_bps`` …
@@ -26,7 +27,9 @@ filter              example                                         function
 ==================  ==============================================  ==========================
 
 A filter taking a currency accepts a :class:`~hessian_common.format.Currency` (ETH by
-default), so token amounts need no new filter.
+default), so token amounts need no new filter: every amount of both apps is
+``{{ units | amount(currency) }}`` with the currency of the model, deployment or balance it
+belongs to (its symbol and decimals read from the chain), never a conversion.
 """
 
 from __future__ import annotations
@@ -38,26 +41,20 @@ from flask import Flask
 from hessian_common import format as fmt
 
 
-def _dollars(units: int | None, units_per_dollar: int | None) -> str:
-    if units is None:
-        return fmt.DASH
-    return fmt.format_usd(fmt.units_to_dollars(units, units_per_dollar))
-
-
-def _money(units: int | None, wei_per_dollar: int | None = None, currency: Any = None) -> str:
-    return fmt.format_money(units, currency or fmt.ETH, wei_per_dollar=wei_per_dollar)
-
-
 def _amount(units: int | None, currency: Any = None) -> str:
     return fmt.format_amount(units, currency or fmt.ETH)
+
+
+def _whole(amount: Any, currency: Any = None) -> str:
+    return fmt.format_whole(amount, currency or fmt.ETH)
 
 
 FILTERS = {
     "amount": _amount,
     "eth": _amount,
-    "money": _money,
+    "whole": _whole,
+    "balances": fmt.format_balances,
     "usd": fmt.format_usd,
-    "dollars": _dollars,
     "number": fmt.format_number,
     "percent": fmt.format_percent,
     "bps": fmt.format_bps,

@@ -11,15 +11,16 @@ from hessian_common.format import (
     ETH,
     Currency,
     format_amount,
+    format_balances,
     format_bps,
     format_countdown,
     format_datetime,
-    format_money,
     format_number,
     format_percent,
     format_ppm_percent,
     format_time_left,
     format_usd,
+    format_whole,
     sentence,
     sentences,
 )
@@ -55,12 +56,14 @@ def test_the_currency_is_an_argument():
     assert format_amount(10**17, sign=True) == "+0.10 ETH"
 
 
-def test_money_is_the_amount_and_its_dollars_at_the_policy_rate():
-    wei_per_dollar = 10**14  # 1 ETH = $10,000 (the default pricing policy)
-    assert format_money(32_432_100_000_000_000, wei_per_dollar=wei_per_dollar) == (
-        "0.032432 ETH ($324.32)"
-    )
-    assert format_money(10**18) == "1.00 ETH"  # no rate: no dollars
+def test_amounts_are_shown_in_their_own_currency_never_converted():
+    tusd = Currency("tUSD", 6, places=6, min_places=2, address="0x" + "11" * 20)
+    assert format_amount(8_000 * 10**6, tusd) == "8,000.00 tUSD"  # a loan of $8,000
+    assert format_whole(8000, tusd) == format_amount(8_000_000_000, tusd)
+    assert format_whole(0.5) == "0.50 ETH" and format_whole(None) == "—"
+    assert format_whole("x") == "—" and format_whole(float("nan")) == "—"
+    assert format_balances({ETH: 10**18, tusd: 12_500_000}) == "1.00 ETH · 12.50 tUSD"
+    assert format_balances({}) == "—"
     assert format_usd(324.32) == "$324.32" and format_usd(Decimal("1000")) == "$1,000.00"
     assert format_usd(-5) == "-$5.00"
 

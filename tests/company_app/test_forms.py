@@ -161,9 +161,10 @@ def test_action_forms_refuse_bad_input(web, env, lender_data):
     assert "not waiting" in web.get("/").get_data(as_text=True) or True
     assert web.post("/models/1/close", data={}).status_code == 400  # no token
     assert web.post("/account/withdraw", data={}).status_code == 400  # no token
+    block = env.w3.eth.block_number
     resp = web.post("/account/withdraw", data={"csrf_token": token})
-    assert resp.status_code == 409  # nothing to withdraw: the contract refuses, page says why
-    assert "NothingToWithdraw" in resp.get_data(as_text=True)
+    assert resp.status_code == 302 and env.w3.eth.block_number == block  # nothing sent
+    assert "Nothing to withdraw in ETH. Nothing was sent." in web.get("/").get_data(as_text=True)
     assert env.repo.model_count() == 0
 
 

@@ -31,13 +31,15 @@ def _populate(app, w3, work: Path) -> None:
     from hessian_common.data.generator import generate_loans, generate_split
     from hessian_common.lending import borrower
     from hessian_common.lending.application import application_from_row
-    from tests.fixtures.lending import closed_lending_model
+    from tests.fixtures.lending import closed_lending_model, dollar_token
 
     generate_split(work / "data", 4000, 1, 21, seed_fraction=0.6, holdout_fraction=0.1)
     lender = services.lender(app)
     desk = services.desk(app)
+    # the loans are in TestUSD (issue 15): the lender and the borrowers hold dollars
+    usd = dollar_token(lender.repo.client, [dev_account(i).address for i in range(8)])
     model_id = closed_lending_model(
-        lender, work / "data" / "lender_seed.csv", name="Layout model", desk=desk
+        lender, work / "data" / "lender_seed.csv", name="Layout model", desk=desk, currency=usd
     )
     book = services.loanbook(app)
     rows = generate_loans(60, seed=9)

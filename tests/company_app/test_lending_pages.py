@@ -11,6 +11,7 @@ import pytest
 
 from company_app import create_app, services
 from hessian_common.chain.loanbook import LoanStatus
+from hessian_common.format import format_amount
 from tests.company_app.helpers import app_config, csrf, wait_jobs
 from tests.fixtures.lending import lending_task
 
@@ -24,12 +25,26 @@ DAY = 86400
 
 @pytest.fixture
 def deployments(env, tmp_path):
-    """A deployments dir holding the record of a LoanBook linked to ``env.repo``."""
-    from hessian_common.chain.deploy import deploy_loanbook
+    """A deployments dir holding the record of a LoanBook linked to ``env.repo`` and of a
+    TestUSD (the deploy form's default currency), 500,000 of it for each test account."""
+    from hessian_common.chain.deploy import deploy_loanbook, deploy_test_usd
+    from hessian_common.chain.token import TestUSD
 
     out = tmp_path / "deployments"
     deploy_loanbook(env.clients[0], env.repo.address, out, record=True)
+    usd = TestUSD(env.clients[0], deploy_test_usd(env.clients[0], out, record=True))
+    for account in env.accounts:
+        usd.faucet(500_000 * 10**6, account.address)
     return out
+
+
+def _usd(app):
+    """The recorded TestUSD (a ``Token`` signing as the lender)."""
+    from hessian_common.chain.deploy import open_token
+
+    with app.app_context():
+        client = services.lender(app).repo.client
+        return open_token(client, "TestUSD", app.config["DEPLOYMENTS_DIR"])
 
 
 @pytest.fixture
@@ -79,7 +94,8 @@ def deploy_fields(token: str, model_id: int, **over: str) -> dict[str, object]:
         "min_amount": "1000",
         "max_amount": "40000",
         "terms": ["36", "60"],
-        "dollars_per_eth": "10000",
+        "currency": "tusd",  # what the page selects on a dev chain with a TestUSD
+        "token_address": "",
     }
     base.update(over)
     form = {f"m{model_id}-{k}": v for k, v in base.items()}
@@ -174,14 +190,17 @@ BAD_POLICY = [
     ({"required_return_pct": "-1"}, "between 0 and 100"),
     ({"max_pd_pct": "abc"}, "&#39;abc&#39; is not a number."),
     ({"max_pd_pct": "35,5"}, "it could mean 35.5 or 355"),
-    ({"dollars_per_eth": "10,000"}, "it could mean 10.000 or 10000"),
+    ({"min_amount": "10,000"}, "it could mean 10.000 or 10000"),
     ({"min_apr_pct": "12", "max_apr_pct": "10"}, "below the lowest APR"),
     ({"max_apr_pct": "30.555"}, "whole basis points"),
     ({"step_bps": "0"}, "between 1 and 1000"),
     ({"min_amount": "5000", "max_amount": "2000"}, "below the smallest"),
     ({"terms": []}, "at least one term"),
     ({"terms": ["48"]}, "not a valid choice"),
-    ({"dollars_per_eth": "0"}, "between 0.01"),
+    ({"currency": "token", "token_address": ""}, "Give the token&#39;s address"),
+    ({"currency": "token", "token_address": "0x1234"}, "or a token address (0x + 40 hex)"),
+    ({"currency": "token", "token_address": "0x" + "12" * 20}, "No contract at"),
+    ({"currency": "bogus"}, "Unknown currency choice"),
 ]
 
 
@@ -193,6 +212,7 @@ def test_deploy_page_validates_then_deploys(lapp, lweb, env, closed_model):
     assert "Deploy for lending" in page and f"/lending/deploy/{model_id}" in page
     index = lweb.get("/lending/").get_data(as_text=True)
     assert "Ready to deploy" in index and f'name="m{model_id}-max_apr_pct"' in index
+    assert re.search(r'<option selected value="tusd">TestUSD', index), "TestUSD by default"
 
     lending_dir = env.home / "company"
     for override, message in BAD_POLICY:
@@ -215,17 +235,21 @@ def test_deploy_page_validates_then_deploys(lapp, lweb, env, closed_model):
     assert resp.status_code == 302, _errors(resp)
     dep = book.deployment(model_id)
     assert dep is not None and dep.active and dep.lender == env.accounts[0].address
+    assert book.currency_of(model_id) == _usd(lapp).address  # the dev chain's default
     import json
 
     doc = json.loads(env.store.get(dep.policy_cid))
     assert doc["model_id"] == model_id
     assert doc["policy"]["max_apr_bps"] == 2500 and doc["policy"]["required_return"] == 0.09
+    assert doc["policy"]["currency"] == "tUSD" and doc["policy"]["decimals"] == 6
+    assert doc["currency"] == _usd(lapp).address
     assert doc["application_key"].removeprefix("0x") == dep.application_key.hex()
 
     index = lweb.get("/lending/").get_data(as_text=True)
     assert "Ready to deploy" not in index
     assert "Calibration" in index and "Brier" in index and "<svg" in index
     assert "chosen" in index and "25.00%" in index
+    assert "1,000.00 tUSD – 40,000.00 tUSD" in index and "ETH" not in index.split("Policy")[1][:600]
     assert "By grade" in index and "By predicted PD" in index
     assert lweb.get("/lending/deploy/99").status_code == 404
     # Already deployed: the model page links to lending, the deploy page refuses.
@@ -345,7 +369,9 @@ def test_loan_book_actions(lapp, lweb, env, deployed):
     assert f'id="loan-{first}"' in page and f'id="loan-{second}"' in page
     assert f"/lending/loans/{first}/fund" in page and f"/lending/loans/{second}/fund" not in page
     assert f"/lending/loans/{second}/cancel" in page
-    assert "12.00%" in page and "$" in page
+    assert "12.00%" in page and "tUSD" in page and "$" not in page  # no $ peg: the token
+    principal = book.loan(first).principal
+    assert f"Fund {principal // 10**6:,}.00 tUSD" in page  # 8,000 dollars are 8,000 tUSD
 
     # Not allowed now: fund an offer not accepted, mark late / default a loan not funded.
     before = env.w3.eth.block_number
@@ -359,13 +385,13 @@ def test_loan_book_actions(lapp, lweb, env, deployed):
     # Cancel the second offer, fund the first.
     assert _post(lweb, f"/lending/loans/{second}/cancel").status_code == 302
     assert book.loan(second).status == LoanStatus.CANCELLED
-    principal = book.loan(first).principal
-    bal = env.w3.eth.get_balance(lender_addr)
-    assert _post(lweb, f"/lending/loans/{first}/fund").status_code == 302
+    usd = _usd(lapp)
+    bal = usd.balance_of(lender_addr)
+    assert _post(lweb, f"/lending/loans/{first}/fund").status_code == 302  # one click
     loan = book.loan(first)
     assert loan.status == LoanStatus.FUNDED and loan.funded_at > 0
-    assert book.pending(env.accounts[1].address) == principal
-    assert bal - env.w3.eth.get_balance(lender_addr) >= principal
+    assert book.pending(env.accounts[1].address, usd.address) == principal
+    assert bal - usd.balance_of(lender_addr) == principal
 
     # Not late yet: the page offers no "mark late" and the action is refused.
     page = lweb.get("/lending/loans").get_data(as_text=True)
@@ -376,8 +402,18 @@ def test_loan_book_actions(lapp, lweb, env, deployed):
 
     # One instalment repaid, then the next one missed: late, then default.
     borrower1.repay(first, loan.installment)
-    assert _post(lweb, "/lending/withdraw").status_code == 302
-    assert book.pending(lender_addr) == 0
+    page = lweb.get("/lending/loans").get_data(as_text=True)
+    assert "Withdraw tUSD" in page and "Withdraw ETH" not in page
+    # the account page shows every balance and the LoanBook's credit, per currency
+    account = lweb.get("/account/").get_data(as_text=True)
+    row = account.split('data-currency="tUSD"', 1)[1].split("</tr>", 1)[0]
+    due = format_amount(loan.installment, usd.currency())
+    assert due in row and "LoanBook" in row and 'name="source" value="loanbook"' in row
+    assert 'data-currency="ETH"' in account
+    bal = usd.balance_of(lender_addr)
+    assert _post(lweb, "/lending/withdraw", currency=usd.address).status_code == 302
+    assert book.pending(lender_addr, usd.address) == 0
+    assert usd.balance_of(lender_addr) == bal + loan.installment
     chain_time.advance(61 * DAY)
     page = lweb.get("/lending/loans").get_data(as_text=True)
     assert f"/lending/loans/{first}/mark-late" in page

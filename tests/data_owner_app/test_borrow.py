@@ -24,10 +24,11 @@ from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.deploy import deploy_loanbook, deploy_repository
 from hessian_common.chain.loanbook import LoanBook, LoanStatus
 from hessian_common.chain.repository import ModelRepository
+from hessian_common.chain.token import Token
 from hessian_common.config import load_settings
 from hessian_common.store import EmbeddedStore
 from tests.fixtures.chain import fund_accounts
-from tests.fixtures.lending import closed_lending_model
+from tests.fixtures.lending import closed_lending_model, dollar_token
 
 PASSPHRASE = "borrow-test-passphrase"
 ETH = 10**18
@@ -67,6 +68,8 @@ class World:
     desk: Any
     model_id: int
     name: str
+    usd: Any = None
+    """The TestUSD the model lends in (a ``Token`` signing as the lender)."""
 
     def book_as(self, index: int) -> LoanBook:
         return self.book.as_account(self.clients[index])
@@ -91,10 +94,16 @@ def world(tmp_path_factory) -> World:
     lender = Lender(repo, store, LenderState(root / "company"), PASSPHRASE)
     name = "Borrowers' test model"
     desk = LendingDesk(lender, book)
+    usd = Token(client, dollar_token(client, [a.address for a in accounts]))
     model_id = closed_lending_model(
-        lender, root / "data" / "lender_seed.csv", name=name, mu=0.05, desk=desk
+        lender,
+        root / "data" / "lender_seed.csv",
+        name=name,
+        mu=0.05,
+        desk=desk,
+        currency=usd.address,
     )
-    return World(w3, clients, repo, book, store, desk, model_id, name)
+    return World(w3, clients, repo, book, store, desk, model_id, name, usd)
 
 
 @pytest.fixture
@@ -170,7 +179,8 @@ def test_index_lists_the_lender_and_its_policy(web, world):
     t = text(page)
     assert world.name in t and f"Model #{world.model_id}" in t
     assert "5.00% – 30.00%" in t  # APR range of the default policy (cap 30%)
-    assert "$1,000.00 – $40,000.00" in t and "36 or 60 months" in t
+    assert "1,000.00 tUSD – 40,000.00 tUSD" in t and "36 or 60 months" in t
+    assert "Paid in tUSD" in t and "ETH" not in t.split("Paid in", 1)[1][:80]
     assert "8.00% a year" in t  # required return
     assert f'href="/borrow/apply/{world.model_id}"' in page.get_data(as_text=True)
     assert "You have not applied" in t
@@ -241,7 +251,7 @@ def test_a_kept_draft_fills_the_form_and_can_be_cleared(web, app, world):
     assert web.post(f"{url}/discard", data={}).status_code == 400 and draft.exists()
     # sent: the draft is gone
     loan_id = loan_id_of(apply(web, world, loan_amnt="3300"))
-    assert world.book.loan(loan_id).amount == 3300 * 10**14
+    assert world.book.loan(loan_id).amount == 3300 * 10**6  # $3,300 is 3,300 tUSD
     assert not draft.exists()
 
 
@@ -319,7 +329,7 @@ def test_apply_accept_withdraw_repay(web, app, world):
     info = world.book.loan(loan_id)
     assert info.status is LoanStatus.APPLIED and info.borrower == borrower
     assert info.model_id == world.model_id and info.requested_term == 36
-    assert info.amount == 10000 * 10**14  # $10,000 at the default 10^14 wei per dollar
+    assert info.amount == 10000 * 10**6  # $10,000 is 10,000 TestUSD units: no peg
     # what went on chain is the digest of the copy kept here; the store holds it sealed
     kept = app.extensions["owner"].borrow_dir / "applications" / f"{loan_id}.json"
     assert kept.exists()
@@ -348,23 +358,29 @@ def test_apply_accept_withdraw_repay(web, app, world):
     world.desk.fund(loan_id)
     info = world.book.loan(loan_id)
     assert info.status is LoanStatus.FUNDED
-    assert world.book.pending(borrower) == info.principal
+    usd = world.usd
+    assert world.book.pending(borrower, usd.address) == info.principal
     t = text(web.get("/borrow/"))
-    assert "Withdraw to my wallet" in t
+    assert "Withdraw 10,000.00 tUSD to my wallet" in t
 
-    wallet = world.w3.eth.get_balance(borrower)
-    r = post(web, "/borrow/withdraw", "/borrow/")
+    wallet = usd.balance_of(borrower)
+    r = web.post(
+        "/borrow/withdraw",
+        data={"csrf_token": token(web, "/borrow/"), "currency": usd.address},
+    )
     assert r.status_code == 302
-    assert world.book.pending(borrower) == 0
-    gained = world.w3.eth.get_balance(borrower) - wallet
-    assert info.principal - ETH // 100 < gained <= info.principal  # minus gas
+    assert world.book.pending(borrower, usd.address) == 0
+    assert usd.balance_of(borrower) == wallet + info.principal  # the token, exactly
 
-    lender_pending = world.book.pending(lender)
+    lender_pending = world.book.pending(lender, usd.address)
+    nonce = usd.nonce(borrower)
     r = post(web, f"/borrow/loans/{loan_id}/repay", f"/borrow/loans/{loan_id}")
     assert r.status_code == 302
     info = world.book.loan(loan_id)
     assert info.repaid == info.installment and info.status is LoanStatus.FUNDED
-    assert world.book.pending(lender) == lender_pending + info.installment
+    assert world.book.pending(lender, usd.address) == lender_pending + info.installment
+    assert usd.nonce(borrower) == nonce + 1  # one click: a permit, no approve first
+    assert usd.allowance(borrower, world.book.address) == 0
     body = web.get(f"/borrow/loans/{loan_id}").get_data(as_text=True)
     assert body.count('<tr class="paid">') == 1
     assert body.count('<tr class="due">') == info.term_months - 1
@@ -380,7 +396,7 @@ def test_apply_accept_withdraw_repay(web, app, world):
     assert info.status is LoanStatus.REPAID and info.outstanding == 0
     # the issue's example: a 1 ETH loan paid off minutes after funding costs ~1 ETH, not 1.17
     assert info.principal <= info.repaid < info.principal * 1.0001 < info.total_owed
-    assert world.book.pending(lender) == lender_pending + info.repaid
+    assert world.book.pending(lender, usd.address) == lender_pending + info.repaid
     page = web.get(f"/borrow/loans/{loan_id}")
     assert "repaid" in text(page) and "Repay next instalment" not in text(page)
     body = page.get_data(as_text=True)
@@ -483,8 +499,8 @@ def test_an_expired_offer_cannot_be_accepted(web, world):
 
 def test_the_lender_queue_and_the_borrower_offer_show_the_same_amounts(web, world, tmp_path):
     """One formatting layer: the instalment the lender's queue suggests is, character for
-    character, the one the borrower's offer shows (ETH with the same decimals, and dollars at
-    the policy's rate), and the amount asked reads the same on both sides."""
+    character, the one the borrower's offer shows (the deployment's token with the same
+    decimals; no exchange rate), and the amount asked reads the same on both sides."""
     from company_app import create_app as company_app
 
     company = company_app(
@@ -504,9 +520,9 @@ def test_the_lender_queue_and_the_borrower_offer_show_the_same_amounts(web, worl
     queue = lender_web.get("/lending/applications").get_data(as_text=True)
     row = queue.split(f'id="loan-{loan_id}"', 1)[1].split("</tr>", 1)[0]
     suggested = re.search(r'class="suggested-installment">([^<]+)<', row).group(1)
-    assert re.fullmatch(r"\d+\.\d{2,6} ETH \(\$\d[\d,]*\.\d\d\)", suggested), suggested
-    asked = re.search(r'<td class="num">([^<]*ETH[^<]*)</td>', row).group(1)
-    assert asked == "0.324321 ETH ($3,243.21)"
+    assert re.fullmatch(r"\d+\.\d{2,6} tUSD", suggested), suggested
+    asked = re.search(r'<td class="num">([^<]*tUSD[^<]*)</td>', row).group(1)
+    assert asked == "3,243.21 tUSD"
     assert "The applicant's answers" in queue  # the lender sees what was asked
     answers = queue.split(f'id="answers-{loan_id}"', 1)[1].split("</tr>", 1)[0]
     assert "Annual income (US$)" in answers and "120,000" in answers
@@ -515,7 +531,7 @@ def test_the_lender_queue_and_the_borrower_offer_show_the_same_amounts(web, worl
     offer = web.get(f"/borrow/loans/{loan_id}").get_data(as_text=True)
     shown = re.search(r'id="offer-installment">([^<]+)<', offer).group(1)
     assert html.unescape(shown) == html.unescape(suggested)
-    assert "0.324321 ETH ($3,243.21)" in html.unescape(offer)
+    assert "3,243.21 tUSD" in html.unescape(offer)
     from hessian_common.web import jobs
 
     jobs(company).shutdown(wait=True)

@@ -88,7 +88,7 @@ def test_chain_down_keeps_the_answers_then_sends_once(restartable_ganache, tmp_p
         assert not draft.exists()
         [loan] = book.loans()
         assert loan.status is LoanStatus.APPLIED and loan.borrower == dev_account(1).address
-        assert loan.amount == 7700 * 10**14
+        assert loan.amount == 7700 * 10**18  # in the deployment's currency (ether here): no $ peg
         # the very application that could not be sent: the same answers and time stamp
         sent = replace(
             parse_application(answers, created_at=kept["created_at"]), borrower=loan.borrower

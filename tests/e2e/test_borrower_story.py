@@ -47,6 +47,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.ganache, pytest.mark.slow]
 TASK = "E2E lending model"
 LENDER, BORROWER = 0, 3
 ETH = 10**18
+USD = 10**6
+"""TestUSD base units per dollar (6 decimals)."""
 
 APPLICATION = {
     "loan_amnt": "8000",
@@ -98,6 +100,14 @@ class World(StoryWorld):
             ChainClient(connect(self.rpc_url), dev_account(index)), self.deployments
         )
 
+    def usd(self):
+        """The recorded TestUSD the credit model lends (a bystander's view)."""
+        from hessian_common.chain import ChainClient, connect, dev_account
+        from hessian_common.chain.token import Token
+
+        client = ChainClient(connect(self.rpc_url), dev_account(9))
+        return Token(client, _record(self.deployments, "1337-TestUSD.json")["address"])
+
     def desk(self):
         """The lender's ``LendingDesk`` on the company app's state (the pages' fallback)."""
         from hessian_common.chain.client import connect
@@ -131,6 +141,7 @@ def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: P
     """Create, close and deploy a small task through the library, in the company's state."""
     from hessian_common.chain.client import connect
     from hessian_common.chain.deploy import open_loanbook
+    from hessian_common.chain.token import TestUSD
     from hessian_common.data import generate_loans, write_export
     from hessian_common.lending.desk import LendingDesk
     from hessian_common.store import EmbeddedStore
@@ -147,6 +158,12 @@ def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: P
         dev_index=LENDER,
     )
     book = open_loanbook(lender.repo.client, common["HESSIAN_DEPLOYMENTS_DIR"])
+    # Issue 15: the credit model lends TestUSD (recorded by `hessian deploy` on this dev chain);
+    # the lender holds dollars to lend, the borrower some to pay the interest with.
+    usd_record = _record(common["HESSIAN_DEPLOYMENTS_DIR"], "1337-TestUSD.json")
+    usd = TestUSD(lender.repo.client, usd_record["address"])
+    usd.faucet(500_000 * USD, _address(LENDER))
+    usd.faucet(10_000 * USD, _address(BORROWER))
     return closed_lending_model(
         lender,
         data,
@@ -155,6 +172,7 @@ def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: P
         mu=0.05,
         holdout_fraction=0.6,
         desk=LendingDesk(lender, book),
+        currency=usd.address,
     )
 
 
@@ -253,7 +271,8 @@ def _story(w: World, page) -> None:
     assert "Loan #1" in text and "applied" in text and "No offer yet" in text, text
     info = book.loan(1)
     assert info.status is LoanStatus.APPLIED and info.borrower == borrower
-    assert info.amount == 8000 * 10**14 and info.requested_term == 36
+    assert info.amount == 8000 * USD and info.requested_term == 36  # $8,000: 8,000 tUSD units
+    assert "8,000.00 tUSD" in text
     w.shot(page, "borrow_applied")
 
     # ---------------------------------------------------------------- 2. the lender decides
@@ -290,23 +309,27 @@ def _story(w: World, page) -> None:
         w.desk().fund(1)
     eventually(lambda: book.loan(1).status is LoanStatus.FUNDED, timeout=60)
     info = book.loan(1)
-    assert book.pending(borrower) == info.principal
+    usd = w.usd()
+    assert book.pending(borrower, usd.address) == info.principal == 8000 * USD
+    assert book.pending(borrower) == 0  # nothing in ether
 
     # ---------------------------------------------------------------- 5. withdraw and repay
     page.goto(w.owner + "/borrow/")
-    wallet = w.balance(BORROWER)
-    _click(page, "Withdraw to my wallet")
-    assert "Withdrew" in _text(page)
-    assert book.pending(borrower) == 0
-    gained = w.balance(BORROWER) - wallet
-    assert info.principal - ETH // 100 < gained <= info.principal
+    wallet = usd.balance_of(borrower)
+    assert "8,000.00 tUSD" in _text(page)
+    _click(page, re.compile(r"^Withdraw 8,000\.00 tUSD to my wallet"))
+    assert "Withdrew 8,000.00 tUSD" in _text(page)
+    assert book.pending(borrower, usd.address) == 0
+    assert usd.balance_of(borrower) == wallet + info.principal  # on chain, in the token
 
-    lender_pending = book.pending(lender)
+    lender_pending = book.pending(lender, usd.address)
+    nonce = usd.nonce(borrower)
     page.goto(w.owner + "/borrow/loans/1")
     assert "Repayment schedule" in _text(page)
-    _click(page, "Repay next instalment")
+    _click(page, "Repay next instalment")  # one click: a permit in the repay transaction
     info = book.loan(1)
     assert info.repaid == info.installment and info.status is LoanStatus.FUNDED
+    assert usd.nonce(borrower) == nonce + 1 and usd.allowance(borrower, book.address) == 0
     quote = book.payoff_amount(1)
     assert "Future months' interest is not charged" in _text(page)
     _click(page, re.compile(r"^Pay off now"))
@@ -318,6 +341,6 @@ def _story(w: World, page) -> None:
     assert info.status is LoanStatus.REPAID and info.outstanding == 0
     # paid off early: the principal and the interest of the days it ran, not future months
     assert quote + info.installment <= info.repaid < info.principal * 1.001 < info.total_owed
-    assert book.pending(lender) == lender_pending + info.repaid
-    # nothing else is held but the margin sent for the mining delay, the borrower's to take
-    assert book.total_pending() == book.pending(lender) + book.pending(borrower)
+    assert book.pending(lender, usd.address) == lender_pending + info.repaid
+    # a token payoff pulls only the payoff: the book holds the lender's repayments, no more
+    assert book.total_pending(usd.address) == book.pending(lender, usd.address)

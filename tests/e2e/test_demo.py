@@ -129,6 +129,13 @@ def test_first_run_serves_both_apps_and_ctrl_c_stops_everything(demo_env):
         assert "Demo: Lending Club default risk" in company
         owner = requests.get(urls[1], timeout=30).text
         assert "Demo: Lending Club default risk" in owner
+        # Issue 15: the demo task's bounty is in HSN, the credit model lends TestUSD, and the
+        # owners (borrowers too) start with both tokens.
+        assert "currencies             HSN 0x" in out and "TestUSD 0x" in out
+        assert "1,000.00 HSN" in company  # the demo task's bounty
+        assert 'data-currency="HSN">1,000.00 HSN' in owner and "20,000.00 tUSD" in owner
+        borrow = requests.get(urls[1] + "borrow/", timeout=30).text
+        assert re.search(r"Paid in\s*tUSD", re.sub(r"<[^>]+>", "", borrow)), borrow
         # The files a newcomer can upload are printed and exist.
         files = re.findall(r"(\S+owner_0\d\.csv)", out)
         assert len(files) == OWNERS, out

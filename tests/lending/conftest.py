@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.lending import closed_lending_model
+from tests.fixtures.lending import closed_lending_model, dollar_token
 from tests.lending.helpers import PASSPHRASE
 
 
@@ -40,6 +40,8 @@ class LendingEnv:
     chain_time: Any
     home: Path
     model_id: int
+    usd: str = ""
+    """A TestUSD (6 decimals); every test account holds 500,000 of it."""
 
     def borrower_book(self, i: int = 1) -> Any:
         return self.book.as_account(self.clients[i])
@@ -77,4 +79,5 @@ def lending(w3, accounts, clients, repository, chain_time, tmp_path, lending_dat
         chain_time=chain_time,
         home=tmp_path,
         model_id=model_id,
+        usd=dollar_token(clients[0], [a.address for a in accounts]),
     )

@@ -148,13 +148,13 @@ def test_bad_inputs():
         quote(PricingPolicy(), 1.5, 10_000, 36)
     bad = PricingPolicy(
         required_return=2.0, recovery_rate=-1, max_pd=0, min_apr_bps=4000, max_apr_bps=3000,
-        step_bps=0, wei_per_dollar=0, min_amount=10, max_amount=5, terms=(0,),
+        step_bps=0, decimals=99, min_amount=10, max_amount=5, terms=(0,),
     )  # fmt: skip
     with pytest.raises(LendingInputError) as e:
         bad.check()
     assert set(e.value.errors) == {
         "required_return", "recovery_rate", "max_pd", "max_apr_bps", "step_bps",
-        "wei_per_dollar", "max_amount", "terms",
+        "decimals", "max_amount", "terms",
     }  # fmt: skip
     assert PricingPolicy(max_apr_bps=MAX_APR_BPS).check()
 
@@ -162,7 +162,7 @@ def test_bad_inputs():
 def test_policy_round_trip_and_units():
     p = PricingPolicy(required_return=0.1, terms=(12, 36))
     d = p.to_dict()
-    assert d["format"] == "hessian.pricing/1" and d["terms"] == [12, 36]
+    assert d["format"] == "hessian.pricing/2" and d["terms"] == [12, 36]
     assert PricingPolicy.from_dict(d) == p
     with pytest.raises(LendingInputError):
         PricingPolicy.from_dict({**d, "format": "x"})
@@ -170,9 +170,18 @@ def test_policy_round_trip_and_units():
         PricingPolicy.from_dict({**d, "surprise": 1})
     with pytest.raises(LendingInputError):
         PricingPolicy.from_dict({**d, "max_pd": 7})
-    assert PricingPolicy().to_wei(10_000) == 10**18
-    assert PricingPolicy().to_wei(0.01) == 10**12
-    assert PricingPolicy().to_dollars(10**18) == 10_000
+    # the v1 peg (wei_per_dollar) is not read as if it were still meant
+    with pytest.raises(LendingInputError):
+        PricingPolicy.from_dict({**d, "format": "hessian.pricing/1", "wei_per_dollar": 10**14})
+    # amounts are whole units of the deployment's currency: no exchange rate anywhere
+    assert PricingPolicy().to_units(10_000) == 10_000 * 10**18
+    usd = PricingPolicy(currency="tUSD", decimals=6)
+    assert usd.to_units(8_000) == 8_000_000_000
+    assert usd.to_units(0.01) == 10_000
+    assert usd.from_units(8_000_000_000) == 8_000
+    assert usd.currency_info("0x" + "11" * 20).symbol == "tUSD"
+    assert PricingPolicy(currency="X", decimals=0).to_units(12.5) == 13  # half up
+    assert "tUSD" in quote(usd, 0.05, 50_000, 36).reason
 
 
 def test_pd_buckets_have_the_30_percent_edge_and_close_at_one():

@@ -15,7 +15,7 @@ from tests.lending.test_workflows import DAY, _form, pick
 
 def test_decisions_obey_the_policy_apr_range_and_loan_actions_follow_the_state(lending):
     desk, m, book = lending.desk, lending.model_id, lending.book
-    desk.deploy(m)
+    desk.deploy(m, currency=lending.usd)
     policy = desk.policy(m)
     bbook = lending.borrower_book(1)
     app, q = pick(lending, approved=True)
@@ -65,7 +65,7 @@ def test_decisions_obey_the_policy_apr_range_and_loan_actions_follow_the_state(l
 
 def test_the_send_once_draft_rule(lending):
     desk, m = lending.desk, lending.model_id
-    desk.deploy(m)
+    desk.deploy(m, currency=lending.usd)
     bbook, folder = lending.borrower_book(2), lending.borrower_dir(2)
     app, _ = pick(lending, approved=True)
     form = _form(app)

@@ -104,6 +104,10 @@ def test_deploy_refuses_bad_input_and_writes_nothing(lending, lending_data):
     with pytest.raises(LendingInputError) as e:
         desk.deploy(lending.model_id, PricingPolicy(max_pd=2.0))
     assert "max_pd" in e.value.errors
+    for bad in ("0x" + "12" * 20, "dollars", lending.book.address):
+        with pytest.raises(LendingInputError) as e:  # no code / not an address / not a token
+            desk.deploy(lending.model_id, currency=bad)
+        assert "currency" in e.value.errors
     for m in (open_id, lending.model_id):
         assert not (lending.lender.books.dir(m) / "lending").exists()
         assert lending.book.deployment(m) is None
@@ -130,8 +134,14 @@ def test_a_crash_before_the_transaction_is_resumed_with_the_same_key(lending, mo
 
 
 def test_apply_offer_accept_fund_withdraw_repay_in_full(lending):
+    """A loan in TestUSD (6 decimals): the amount asked is the application's dollars in the
+    token's units, no exchange rate; funding and repayments move the token, by permit."""
+    from hessian_common.chain.token import Token
+
     desk, m = lending.desk, lending.model_id
-    desk.deploy(m)
+    deployed = desk.deploy(m, currency=lending.usd)
+    assert deployed.currency.symbol == "tUSD" and deployed.currency.decimals == 6
+    assert desk.policy(m).currency == "tUSD" and desk.policy(m).decimals == 6
     bbook = lending.borrower_book(1)
     bdir = lending.borrower_dir(1)
     app, q = pick(lending, approved=True)
@@ -154,7 +164,8 @@ def test_apply_offer_accept_fund_withdraw_repay_in_full(lending):
     loan = decided.loan
     policy = desk.policy(m)
     assert loan.status == LoanStatus.OFFERED and loan.apr_bps == q.apr_bps
-    assert loan.principal == policy.to_wei(app.amount) and loan.term_months == app.term
+    assert loan.principal == policy.to_units(app.amount) and loan.term_months == app.term
+    assert loan.principal == round(app.amount * 100) * 10**4  # $8,000 is 8,000 tUSD units
     assert loan.installment == installment_for(loan.principal, q.apr_bps, app.term)
     assert loan.pd_ppm == round(q.pd * 1e6)
     assert desk.applications() == []
@@ -166,11 +177,21 @@ def test_apply_offer_accept_fund_withdraw_repay_in_full(lending):
     with pytest.raises(LendingInputError):
         desk.fund(loan_id)  # not accepted yet
     borrower.accept(bbook, loan_id)
+    usd = Token(lending.book.client, lending.usd)
+    lender_before = usd.balance_of(desk.lender.address)
     desk.fund(loan_id)
-    assert borrower.withdraw(bbook) == loan.principal
-    assert borrower.withdraw(bbook) == 0
+    assert usd.balance_of(desk.lender.address) == lender_before - loan.principal
+    assert mine.currency.symbol == "tUSD"
+    assert borrower.withdraw(bbook) == 0  # nothing in ether
+    held = usd.balance_of(bbook.client.address)
+    assert borrower.withdraw(bbook, lending.usd) == loan.principal
+    assert usd.balance_of(bbook.client.address) == held + loan.principal
+    assert borrower.withdraw(bbook, lending.usd) == 0
 
-    borrower.repay(bbook, loan_id)  # the first instalment
+    nonce = usd.nonce(bbook.client.address)
+    borrower.repay(bbook, loan_id)  # the first instalment: one permit, one transaction
+    assert usd.nonce(bbook.client.address) == nonce + 1
+    assert usd.allowance(bbook.client.address, lending.book.address) == 0
     [lv] = desk.loan_book()
     assert lv.repaid == loan.installment and lv.status == "funded" and lv.grade == app.grade
     assert not lv.can_mark_late and not lv.can_default
@@ -183,8 +204,9 @@ def test_apply_offer_accept_fund_withdraw_repay_in_full(lending):
     assert done.status == LoanStatus.REPAID and done.outstanding == 0
     paid = int(done.repaid)
     assert loan.principal <= paid < loan.principal * 1.0001 < loan.total_owed
-    assert borrower.withdraw(bbook) > 0  # the margin sent for the mining delay comes back
-    assert desk.withdraw() == paid
+    assert desk.withdraw() == 0  # nothing in ether
+    assert desk.withdraw(lending.usd) == paid
+    assert desk.pending()[deployed.currency] == 0
     perf = desk.performance()
     assert (perf.total.applied, perf.total.approved, perf.total.funded) == (1, 1, 1)
     assert (perf.total.resolved, perf.total.defaulted) == (1, 0)
@@ -212,7 +234,7 @@ def test_decline_path(lending):
 
 def test_default_path_with_time_travel(lending):
     desk, m, book = lending.desk, lending.model_id, lending.book
-    desk.deploy(m)
+    desk.deploy(m, currency=lending.usd)
     bbook = lending.borrower_book(3)
     app, _q = pick(lending, approved=True)
     loan_id = borrower.apply(bbook, lending.store, m, app)
@@ -235,7 +257,7 @@ def test_default_path_with_time_travel(lending):
     desk.mark_default(loan_id)
     loan = book.loan(loan_id)
     assert loan.status == LoanStatus.DEFAULTED
-    borrower.repay(bbook, loan_id, 10**15)  # a recovery
+    borrower.repay(bbook, loan_id, 10**6)  # a recovery of one dollar
     assert book.loan(loan_id).status == LoanStatus.DEFAULTED
     perf = desk.performance()
     assert (perf.total.resolved, perf.total.defaulted) == (1, 1)
@@ -246,7 +268,7 @@ def test_default_path_with_time_travel(lending):
 def test_bad_inputs_change_nothing(lending):
     desk, m, book = lending.desk, lending.model_id, lending.book
     bbook = lending.borrower_book(1)
-    desk.deploy(m, PricingPolicy(terms=(36,), max_amount=20_000))
+    desk.deploy(m, PricingPolicy(terms=(36,), max_amount=20_000), currency=lending.usd)
     app, _ = pick(lending, approved=True)
     files = lending.store_files()
     bad_term = parse_application({**_form(app), "term": "60"}, created_at=app.created_at)
@@ -303,7 +325,7 @@ def test_unreadable_applications_are_suggested_declines(lending):
     app, _ = pick(lending, approved=True)
     _priv, wrong_key = new_application_key()
     cid = lending.store.put(seal(wrong_key, app.to_bytes()))  # sealed to the wrong key
-    amount = desk.policy(m).to_wei(app.amount)
+    amount = desk.policy(m).to_units(app.amount)
     loan_id = bbook.apply(m, app.digest(), cid, amount, app.term)
     [view] = desk.applications()
     assert view.error and "unusable" in view.error and not view.suggested_approve
@@ -321,7 +343,7 @@ def test_an_application_whose_blob_is_not_there_yet_is_read_when_it_arrives(lend
     app = replace(app, borrower=bbook.client.address)
     blob = seal(bytes(lending.book.deployment(m).application_key), app.to_bytes())
     cid = cid_of(blob)  # announced on chain before the store has it
-    loan_id = bbook.apply(m, app.digest(), cid, desk.policy(m).to_wei(app.amount), app.term)
+    loan_id = bbook.apply(m, app.digest(), cid, desk.policy(m).to_units(app.amount), app.term)
     [view] = desk.applications()
     assert view.error and "not found" in view.error and not view.suggested_approve
     assert view.waiting
@@ -350,7 +372,7 @@ def test_a_copied_application_neither_blocks_nor_passes_as_its_borrowers(lending
     app = replace(app, borrower=victim.client.address)
     blob = seal(bytes(lending.book.deployment(m).application_key), app.to_bytes())
     cid = lending.store.put(blob)
-    amount = desk.policy(m).to_wei(app.amount)
+    amount = desk.policy(m).to_units(app.amount)
     copy_id = thief.apply(m, app.digest(), cid, amount, app.term)
     real_id = borrower.apply(victim, lending.store, m, app, state_dir=lending.borrower_dir(1))
     assert real_id != copy_id
@@ -361,7 +383,7 @@ def test_a_copied_application_neither_blocks_nor_passes_as_its_borrowers(lending
 
 def test_fund_only_within_the_funding_window(lending):
     desk, m = lending.desk, lending.model_id
-    desk.deploy(m)
+    desk.deploy(m, currency=lending.usd)
     bbook = lending.borrower_book(3)
     app, _ = pick(lending, approved=True)
     loan_id = borrower.apply(bbook, lending.store, m, app, state_dir=lending.borrower_dir(3))
@@ -379,9 +401,10 @@ def test_repay_batch_pays_instalments_in_one_send_and_names_a_revert(lending):
     the simulation's month of repayments uses): the same contract call as ``repay``, receipts
     in order; a call reverted when mined raises and pays nothing."""
     desk, m = lending.desk, lending.model_id
-    desk.deploy(m)
+    desk.deploy(m)  # in ether: the application's amount in whole ETH (no peg)
     bbook = lending.borrower_book(1)
     app, _ = pick(lending, approved=True)
+    app = parse_application({**_form(app), "loan_amnt": "1000"}, created_at=app.created_at)
     loan_id = borrower.apply(bbook, lending.store, m, app, state_dir=lending.borrower_dir(1))
     inst = desk.decide(loan_id).loan.installment
     borrower.accept(bbook, loan_id)

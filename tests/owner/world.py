@@ -96,8 +96,10 @@ def open_model(
     params: dict[str, float] | None = None,
     deadline_in: int = 7 * 86400,
     row_key: bytes | None = None,
+    currency: Any = None,
 ) -> Lender:
-    """Publish a spec (512-bit key) and ``createModel`` as the lender (dev account 0)."""
+    """Publish a spec (512-bit key) and ``createModel`` as the lender (dev account 0), in
+    ``currency`` (ether by default, or a token's address: bounty and deposit in its units)."""
     schema = load_schema("lending_club")
     seed = load_file(split_dir / "lender_seed.csv", schema)
     hold = load_file(split_dir / "lender_holdout.csv", schema)
@@ -134,6 +136,7 @@ def open_model(
         metric=Metric.AUC,
         mechanism=mechanism,
         submission_deposit=deposit,
+        currency=currency,
     )
     return Lender(lender_repo, store, model_id, spec, spec_cid, sk, X_hold, hold.y, s0)
 

@@ -26,7 +26,7 @@ from hessian_common.simulation.tables import (
     wilson,
 )
 
-WPD = 10**14  # wei per dollar
+WPD = 10**6  # base units per whole unit (a 6-decimal dollar token)
 
 
 def test_default_timing_follows_the_pricing_rules_hazard() -> None:
@@ -85,7 +85,7 @@ def _outcome(borrowers) -> LendingOutcome:
     return LendingOutcome(
         model_id=1, mechanism="improvement", loanbook="0x" + "ab" * 20,
         policy=lending_policy({}).to_dict(), calibration={"chosen": "platt"},
-        borrowers=borrowers, expected_flows=expected.tolist(), wei_per_dollar=WPD,
+        borrowers=borrowers, expected_flows=expected.tolist(), unit=WPD, currency="tUSD",
         gas={"lender": {"decide": {"count": 2, "gas": 200_000}},
              "borrowers": {"repay": {"count": 4, "gas": 160_000}}},
         phases={"lending: deploy": 1.0, "lending: repayments": 2.0},
@@ -97,7 +97,7 @@ def test_portfolio_returns_from_month_indexed_flows() -> None:
     lost = _loan(1, "B", 0.2, True, defaulted=True, k=10)
     out = _outcome([paid, lost, _loan(2, "C", 0.5, True, funded=False)])
     r = out.returns()
-    assert r["lent_usd"] == pytest.approx(20_000.0)
+    assert r["lent"] == pytest.approx(20_000.0)
     flows = out.realised_flows()
     received = sum(w for b in (paid, lost) for _, w in b.payments) / WPD
     assert sum(flows) == pytest.approx(received)
