@@ -682,6 +682,30 @@ def deploy_policybook(
     return Web3.to_checksum_address(receipt["contractAddress"])
 
 
+def ensure_policybook(
+    client: ChainClient, repository_address: str, deployments_dir: Path | None = None
+) -> tuple[str, bool]:
+    """The recorded ``PolicyBook`` of this chain when it is usable (code present, our ABI,
+    linked to ``repository_address``), else a new one deployed and recorded.
+
+    Returns ``(address, fresh)``: ``fresh`` is True when it was deployed now. A new
+    PolicyBook would leave every pool, policy and claim of the old one behind, so a usable
+    one is always reused (``deploy_policybook`` deploys another on purpose).
+    """
+    from hessian_common.errors import ChainUnavailable
+
+    repo = Web3.to_checksum_address(repository_address)
+    try:
+        book = open_policybook(client, deployments_dir)
+        if Web3.to_checksum_address(book.repository_address) == repo:
+            return book.address, False
+    except ChainUnavailable:
+        raise
+    except ChainError:  # no record, no code there, another ABI
+        pass
+    return deploy_policybook(client, repo, deployments_dir), True
+
+
 def open_policybook(client: ChainClient, deployments_dir: Path | None = None) -> PolicyBook:
     """The recorded ``PolicyBook`` of ``client``'s chain, checked against our ABI.
 

@@ -237,19 +237,20 @@ class Draft:
     created_at: str | None = None
 
 
-def _draft_path(state_dir: Path | str, model_id: int) -> Path:
-    return Path(state_dir) / DRAFTS_DIR / f"model-{int(model_id)}.json"
+def _draft_path(state_dir: Path | str, model_id: int, product: str = "model") -> Path:
+    return Path(state_dir) / DRAFTS_DIR / f"{product}-{int(model_id)}.json"
 
 
-def draft_values(values: Mapping[str, Any]) -> dict[str, str]:
-    """The application's own fields of a form (see
+def draft_values(values: Mapping[str, Any], fields: Any = None) -> dict[str, str]:
+    """The application's own fields of a form (``fields``, by default the loan form's
     :data:`~hessian_common.lending.application.APPLICATION_FIELDS`), as text, at most 200
     characters each, empty ones left out: what a draft keeps and compares."""
-    from hessian_common.lending.application import APPLICATION_FIELDS
+    if fields is None:
+        from hessian_common.lending.application import APPLICATION_FIELDS as fields
 
     return {
         f.name: str(values.get(f.name) or "").strip()[:200]
-        for f in APPLICATION_FIELDS
+        for f in fields
         if str(values.get(f.name) or "").strip()
     }
 
@@ -261,25 +262,29 @@ def save_draft(
     *,
     created_at: str | None = None,
     now: float | None = None,
+    fields: Any = None,
+    product: str = "model",
 ) -> Path:
     """Keep the form's answers for ``model_id`` on this machine (0600) until they are sent.
 
     Only :func:`draft_values` of ``values`` are kept, with the application's ``created_at``
-    when given; a later draft for the same model replaces the earlier one.
+    when given; a later draft for the same model replaces the earlier one. ``fields`` and
+    ``product`` (the file's prefix) let another product's form keep its drafts the same way
+    (insurance: :mod:`hessian_common.insurance.customer`).
     """
     doc = {"model_id": int(model_id), "saved_at": time.time() if now is None else now,
-           "values": draft_values(values), "created_at": created_at}  # fmt: skip
-    path = _draft_path(state_dir, model_id)
+           "values": draft_values(values, fields), "created_at": created_at}  # fmt: skip
+    path = _draft_path(state_dir, model_id, product)
     _write_private(path, json.dumps(doc, sort_keys=True).encode())
     return path
 
 
-def load_draft(state_dir: Path | str | None, model_id: int) -> Draft | None:
+def load_draft(state_dir: Path | str | None, model_id: int, product: str = "model") -> Draft | None:
     """The saved answers for ``model_id``, or ``None`` (no draft, or an unreadable one)."""
     if state_dir is None:
         return None
     try:
-        doc = json.loads(_draft_path(state_dir, model_id).read_text())
+        doc = json.loads(_draft_path(state_dir, model_id, product).read_text())
         values = {str(k): str(v) for k, v in dict(doc["values"]).items()}
         created = doc.get("created_at")
         return Draft(
@@ -292,10 +297,10 @@ def load_draft(state_dir: Path | str | None, model_id: int) -> Draft | None:
         return None
 
 
-def discard_draft(state_dir: Path | str | None, model_id: int) -> None:
+def discard_draft(state_dir: Path | str | None, model_id: int, product: str = "model") -> None:
     """Forget the saved answers for ``model_id`` (once the application is on chain)."""
     if state_dir is not None:
-        _draft_path(state_dir, model_id).unlink(missing_ok=True)
+        _draft_path(state_dir, model_id, product).unlink(missing_ok=True)
 
 
 def _saved_application(state_dir: Path | str | None, loan: Any) -> Application | None:
