@@ -37,13 +37,14 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.format import Currency
 from hessian_common.insurance.application import (
     APPLICATION_FIELDS,
     InsuranceApplication,
     seal_application,
 )
 from hessian_common.insurance.pricing import PricingPolicy, parse_policy_document, to_units
-from hessian_common.insurance.underwriting import Currency, currency_info, term_seconds
+from hessian_common.insurance.underwriting import currency_info, term_seconds
 from hessian_common.lending import borrower as _drafts
 
 APPLICATIONS_DIR = "insurance"
@@ -417,11 +418,11 @@ def settle(book: Any, claim_id: int) -> dict[str, Any]:
     return book.settle_claim(int(claim_id))
 
 
-def withdraw(book: Any, currency: str | None = None) -> int:
+def withdraw(book: Any, currency: Any = None) -> int:
     """Withdraw paid claims and refunds in ``currency`` (ether by default); 0 if none."""
-    from hessian_common.chain.token import ZERO_ADDRESS
+    from hessian_common.chain.token import currency_address
 
-    cur = currency or ZERO_ADDRESS
+    cur = currency_address(currency)
     if not book.pending(currency=cur):
         return 0
     return book.withdraw(cur)

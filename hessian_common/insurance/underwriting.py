@@ -56,6 +56,7 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.format import Currency
 from hessian_common.insurance.application import APPLICATION_FIELDS, InsuranceApplication
 from hessian_common.insurance.desk import (
     ClaimsModel,
@@ -87,15 +88,6 @@ def term_seconds(months: int) -> int:
 def term_months(seconds: int) -> int:
     """Inverse of :func:`term_seconds` (rounded to whole months)."""
     return round(int(seconds) * 12 / YEAR)
-
-
-@dataclass(frozen=True)
-class Currency:
-    """The currency a deployment's amounts are in (ether: the zero address, 18 decimals)."""
-
-    address: str = ZERO_ADDRESS
-    symbol: str = "ETH"
-    decimals: int = 18
 
 
 @dataclass(frozen=True)
@@ -224,15 +216,12 @@ class InsurancePerformance:
         return self.expected_loss / self.total.premiums if self.total.premiums else float("nan")
 
 
-def currency_info(client: Any, address: str | None) -> Currency:
-    """The :class:`Currency` at ``address`` (ether for the zero address / None)."""
+def currency_info(client: Any, address: Any, strict: bool = False) -> Currency:
+    """The :class:`~hessian_common.format.Currency` at ``address`` (ether for the zero
+    address / None; see :func:`hessian_common.chain.token.currency_of`)."""
     from hessian_common.chain.token import currency_of
 
-    address = currency_address(address)
-    if int(address, 16) == 0:
-        return Currency()
-    c = currency_of(client, address, strict=False)
-    return Currency(address, str(c.symbol), int(c.decimals))
+    return currency_of(client, address, strict=strict)
 
 
 class InsuranceDesk(ProductDesk):
@@ -305,10 +294,10 @@ class InsuranceDesk(ProductDesk):
         policy = PricingPolicy() if policy is None else policy
         errors = policy.errors() if isinstance(policy, PricingPolicy) else {"policy": "missing"}
         try:
-            token = currency_address(currency)
+            cur = currency_info(self.book.client, currency, strict=True)
         except ConfigError as exc:
             errors["currency"] = str(exc)
-            token = ZERO_ADDRESS
+            cur = currency_info(self.book.client, None)
         with self._lock:
             record, info = self.check_deployable(model_id, errors)
             spec_schema = self.lender.books.spec(record.spec_cid).schema_name
@@ -326,7 +315,6 @@ class InsuranceDesk(ProductDesk):
             if claims is not None:
                 step(message="fitting the severity from your claims file")
                 policy, _ = fit_pricing(policy, _claims_data(claims))
-            cur = currency_info(self.book.client, token)
             reuse = self._has_local(model_id) and (
                 self.claims_model(model_id).model_cid == str(info.model_cid)
             )
@@ -357,13 +345,13 @@ class InsuranceDesk(ProductDesk):
                 fields=[f.name for f in APPLICATION_FIELDS],
                 insurer=self.lender.address,
                 policybook=self.book.address,
-                currency=cur.address,
+                currency=currency_address(cur),
             )
             step(message="publishing the policy")
             policy_cid = self.publish_policy(model_id, doc)
             self._models[model_id], self._policies[model_id] = model, policy
             step(message="deploying on chain")
-            self.book.deploy_model(model_id, policy_cid, public, cur.address)
+            self.book.deploy_model(model_id, policy_cid, public, currency_address(cur))
             return self.deployed_model(model_id)  # type: ignore[return-value]
 
     def deployed_model(self, model_id: int) -> DeployedClaimsModel | None:
@@ -431,7 +419,7 @@ class InsuranceDesk(ProductDesk):
     def withdraw(self, model_id: int | None = None) -> int:
         """Withdraw what the PolicyBook holds for us in ``model_id``'s currency (ether when
         None); 0 without a transaction when nothing is owed."""
-        cur = ZERO_ADDRESS if model_id is None else self.currency(int(model_id)).address
+        cur = ZERO_ADDRESS if model_id is None else currency_address(self.currency(int(model_id)))
         if not self.book.pending(currency=cur):
             return 0
         return self.book.withdraw(cur)
@@ -702,7 +690,6 @@ __all__ = [
     "PROBABILITY_BANDS",
     "BandRow",
     "ClaimView",
-    "Currency",
     "DeployedClaimsModel",
     "InsuranceDesk",
     "InsurancePerformance",
