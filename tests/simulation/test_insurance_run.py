@@ -4,6 +4,7 @@ money adds up (premiums − claims paid is what the insurer gains)."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -14,11 +15,19 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_insurance_run_reports_its_figures(tmp_path):
+    from hessian_common.simulation.insurance_report import write_insurance_report
+
     scenario = InsuranceScenario(
         owners=2, customers=12, rows=2400, key_bits=512, seed=3, unanswered=0.5, step_days=60
     )
-    out = run_insurance(scenario, chain="eth-tester", workdir=tmp_path)
+    out = run_insurance(scenario, chain="eth-tester", workdir=tmp_path / "run")
+    page = write_insurance_report(out, tmp_path / "report")
+    assert "Claim frequency by decile" in page.read_text()
+    assert (tmp_path / "report" / "insurance_deciles.png").stat().st_size > 1000
     summary = out.summary()
+    assert json.loads((tmp_path / "report" / "insurance_summary.json").read_text()).keys() == (
+        summary.keys()
+    )
     for key in (
         "claim_frequency_by_decile", "loss_ratio", "target_loss_ratio", "claims_paid",
         "claims_settled_unanswered", "pool_never_short", "insurer_return",
@@ -43,3 +52,12 @@ def test_deciles_split_by_prediction():
     assert [r["policies"] for r in rows] == [2, 2]
     assert rows[0]["realised"] == 0 and rows[1]["realised"] == 1
     assert decile_table([], [], []) == []
+
+
+def test_the_cli_refuses_bad_insurance_options():
+    from click.testing import CliRunner
+
+    from hessian_cli.simulate import simulate
+
+    r = CliRunner().invoke(simulate, ["--product", "insurance", "--customers", "0", "--quiet"])
+    assert r.exit_code != 0 and "--customers" in str(r.exception or r.output)
