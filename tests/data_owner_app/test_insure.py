@@ -199,3 +199,36 @@ def test_an_unanswered_claim_is_settled_from_the_page(web, world):
         data={"csrf_token": token(web, f"/insure/policies/{pid}")},
     )
     assert world.book.claim(claim_id).status == ClaimStatus.SETTLED
+
+
+def test_a_store_outage_keeps_the_answers_and_sends_nothing(world, tmp_path):
+    """The store is down (a Kubo URL where nothing listens): nothing is sent, the page says
+    so, and the same person's app shows the form filled in with the kept answers."""
+    from hessian_common.store import KuboStore
+    from tests.fixtures.procs import free_port
+
+    def owner_app(store):
+        return create_app(
+            {
+                "TESTING": True,
+                "WTF_CSRF_ENABLED": True,
+                "HESSIAN_SETTINGS": load_settings(home=tmp_path / "home"),
+                "OWNER_STATE_DIR": tmp_path / "owner",
+                "OWNER_REPO": world.repo.as_account(world.clients[CUSTOMER]),
+                "OWNER_POLICYBOOK": world.book_as(CUSTOMER),
+                "OWNER_STORE": store,
+                "HESSIAN_STATUS_TTL": 0.0,
+            }
+        )
+
+    down = owner_app(KuboStore(f"http://127.0.0.1:{free_port()}", timeout=1.0))
+    before = world.book.policy_count()
+    web = down.test_client()
+    url = f"/insure/apply/{world.model_id}"
+    up = owner_app(world.store).test_client()
+    tok = token(up, url)  # the same person's session (the app's key lives in its state)
+    web.set_cookie("session", up.get_cookie("session").value)
+    r = web.post(url, data={"csrf_token": tok, **FORM, "annual_mileage": "12345"})
+    assert r.status_code == 503 and world.book.policy_count() == before
+    page = up.get(url).get_data(as_text=True)
+    assert 'id="draft-notice"' in page and 'value="12345"' in page
