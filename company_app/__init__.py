@@ -1,4 +1,4 @@
-"""The lender's dashboard: a thin Flask layer over :mod:`hessian_common.lender`.
+"""The lender's dashboard: a thin Flask layer over :mod:`hessian_common.tasks`.
 
 ``create_app(test_config=None)`` builds the app (Flask tutorial style): config, the shared web
 plumbing (:func:`hessian_common.web.init_web`: secret key, CSRF, upload cap, status bar, error

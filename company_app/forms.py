@@ -2,7 +2,7 @@
 
 Field-level checks live here (types, ranges, required); checks that need the chain or the
 data (balance, readable file, target above the initial score) are done by
-:mod:`hessian_common.lender` and shown on the same form.
+:mod:`hessian_common.tasks` and shown on the same form.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def web3(app: Flask | None = None) -> Any:
 
 
 def lender(app: Flask | None = None) -> Any:
-    """The app's :class:`~hessian_common.lender.Lender`, built on first use.
+    """The app's :class:`~hessian_common.tasks.Lender`, built on first use.
 
     Raises ``ChainUnavailable`` (page 503) when the chain is down; nothing is cached then, so
     the next request tries again.
@@ -100,7 +100,7 @@ def lender(app: Flask | None = None) -> Any:
     with _lock:
         obj = app.extensions.get("company_lender")
         if obj is None:
-            from hessian_common.lender import Lender
+            from hessian_common.tasks import Lender
 
             obj = Lender.open(
                 web3(app),

@@ -19,7 +19,7 @@ from flask import Flask
 
 from company_app import services
 from hessian_common.errors import HessianError
-from hessian_common.lender import BlobPending
+from hessian_common.tasks import BlobPending
 from hessian_common.web import jobs
 
 log = logging.getLogger(__name__)

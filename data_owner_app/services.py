@@ -35,8 +35,8 @@ from flask import Flask, current_app
 from hessian_common.config import Settings, load_settings
 from hessian_common.errors import ConfigError, HessianError
 from hessian_common.journal import Journal, retry_pending
-from hessian_common.lender.state import LOCAL_CHAIN_IDS
-from hessian_common.owner_cache import StatusCache
+from hessian_common.owner.status_cache import StatusCache
+from hessian_common.tasks.state import LOCAL_CHAIN_IDS
 
 log = logging.getLogger(__name__)
 

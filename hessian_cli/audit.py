@@ -3,7 +3,7 @@
 No key is needed: the decryption transcript the lender published with the reveal opens every
 ciphertext it decrypted (plaintext and randomness), so each is re-encrypted and compared with
 the ciphertexts on the store, and every recorded score is recomputed on the revealed test set
-(:func:`hessian_common.lender.audit.audit_model`). Exit status 0 when everything matches,
+(:func:`hessian_common.tasks.audit.audit_model`). Exit status 0 when everything matches,
 2 when a score, a weight or a verdict contradicts the evidence (each named in the report).
 """
 
@@ -34,8 +34,8 @@ def audit(
 
     from hessian_common.chain import ChainClient, ModelRepository, connect, open_repository
     from hessian_common.config import load_settings
-    from hessian_common.lender import audit_model
     from hessian_common.store import open_store
+    from hessian_common.tasks import audit_model
 
     settings = load_settings(home=home, rpc_url=rpc_url, store_dir=store_dir)
     client = ChainClient(connect(settings.rpc_url), Account.create())  # read-only

@@ -682,22 +682,31 @@ def gas_table(rows: list[tuple[str, str, int]], targets: dict[str, int] | None =
 def bench_gas(output: Path) -> None:
     """Gas per ModelRepository, LoanBook and PolicyBook operation on eth-tester, vs
     0xDeCA10B's update."""
-    from hessian_cli.gas_tokens import currency_gas_table, measure_currency_gas, over_target
+    from hessian_cli.gas_tokens import (
+        currency_gas_table,
+        measure_currency_gas,
+        measure_loanbook_currency_gas,
+        over_target,
+    )
     from hessian_common.chain.compile import load_artifact
 
     rows = measure_gas()
     currency_rows = measure_currency_gas()
     book_rows = measure_loanbook_gas()
+    book_currency_rows = measure_loanbook_currency_gas()
     policy_rows = measure_policybook_gas()
     table = gas_table(rows)
     currency_table = currency_gas_table(currency_rows)
     book_table = gas_table(book_rows, LOANBOOK_GAS_TARGETS)
+    book_currency_table = currency_gas_table(book_currency_rows, "TestUSD")
     policy_table = gas_table(policy_rows, POLICYBOOK_GAS_TARGETS)
     click.echo(table)
     click.echo("\nModelRepository in a token\n")
     click.echo(currency_table)
     click.echo("\nLoanBook\n")
     click.echo(book_table)
+    click.echo("\nLoanBook in a token\n")
+    click.echo(book_currency_table)
     click.echo("\nPolicyBook\n")
     click.echo(policy_table)
     art = load_artifact("ModelRepository")
@@ -744,6 +753,13 @@ def bench_gas(output: Path) -> None:
         "and the policy CID are in events; the instalment is computed on chain in `decide` "
         "(fixed-point `(1 + i)^n` by squaring, so 120 months cost about as much as 36).\n\n"
         f"{book_table}\n\n"
+        "## LoanBook in a token\n\n"
+        "One loan in ether (1 ETH) and in TestUSD (10,000 tUSD, 6 decimals), each on a fresh "
+        "chain. The wrapper pays a token by EIP-2612 permit: `fundWithPermit` and "
+        "`repayWithPermit` carry the payer's signature, so each payment is one transaction "
+        "(no `approve`); the token's `transferFrom` and the balance measured before and after "
+        "are the difference.\n\n"
+        f"{book_currency_table}\n\n"
         "## PolicyBook\n\n"
         "Ether policies on a 20 ETH pool: a 5 ETH limit with a 0.25 ETH deductible, a 0.12 ETH "
         "premium, one year of cover, 14 days to decide a claim. A policy is fully "
@@ -758,7 +774,7 @@ def bench_gas(output: Path) -> None:
     output.write_text(text, encoding="utf-8")
     click.echo(f"\nwritten to {output}")
     over: list = [r for r in rows if r[0] in GAS_TARGETS and r[2] > GAS_TARGETS[r[0]]]
-    over += over_target(currency_rows)
+    over += over_target(currency_rows) + over_target(book_currency_rows)
     over += [
         r for r in book_rows if r[0] in LOANBOOK_GAS_TARGETS and r[2] > LOANBOOK_GAS_TARGETS[r[0]]
     ]

@@ -41,7 +41,7 @@ def company(
     """Run the lender's dashboard in the browser."""
     from company_app import create_app
     from hessian_common.config import load_settings
-    from hessian_common.lender import ENV_PASSPHRASE, LOCAL_CHAIN_IDS, resolve_passphrase
+    from hessian_common.tasks import ENV_PASSPHRASE, LOCAL_CHAIN_IDS, resolve_passphrase
     from hessian_common.web import serve
 
     if not 0 < port < 65536:

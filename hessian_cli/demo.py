@@ -9,7 +9,7 @@ chain state, the contract, the data and the demo task of the first)::
     deploy   ModelRepository, unless <home>/deployments/<chainId>.json names code on the chain
     data     a generated Lending Club split in <home>/data: owner_01.csv ... for the owners,
              lender_loans.csv for the lender (hessian_common.data.generate_split)
-    task     a demo training task with a bounty, created through hessian_common.lender as dev
+    task     a demo training task with a bounty, created through hessian_common.tasks as dev
              account 0, unless one of that name exists (open or closed: a closed one is
              reused and reported, never replaced and funded again unless --new-task)
     apps     `hessian company` (dev account 0) and one `hessian owner` per demo owner (dev
@@ -400,8 +400,8 @@ class Demo:
         )
 
     def open_lender(self) -> Any:
-        from hessian_common.lender import Lender
         from hessian_common.store import open_store
+        from hessian_common.tasks import Lender
 
         return Lender.open(
             self.lender_client().w3,
@@ -419,7 +419,7 @@ class Demo:
         second run never posts and funds a new task on its own. ``--new-task`` does.
         """
         from hessian_common.chain import ModelStatus
-        from hessian_common.lender import TaskParams
+        from hessian_common.tasks import TaskParams
 
         lender = self.open_lender()
         if not self.opts.new_task:
@@ -478,8 +478,8 @@ class Demo:
         """
         from hessian_common.chain import ChainClient, dev_account, open_loanbook
         from hessian_common.journal import Journal
-        from hessian_common.lender import TaskParams
         from hessian_common.lending.desk import LendingDesk
+        from hessian_common.tasks import TaskParams
 
         lender = self.open_lender()
         book = open_loanbook(lender.repo.client, self.settings.deployments_dir)
@@ -578,8 +578,8 @@ class Demo:
         from hessian_common.chain.policybook import open_policybook
         from hessian_common.insurance.pricing import PricingPolicy
         from hessian_common.insurance.underwriting import InsuranceDesk
-        from hessian_common.lender import TaskParams
         from hessian_common.products.training import train_with_owner_files
+        from hessian_common.tasks import TaskParams
 
         lender = self.open_lender()
         book = open_policybook(lender.repo.client, self.settings.deployments_dir)

@@ -187,11 +187,85 @@ def measure_currency_gas() -> list[CurrencyRow]:
     ]
 
 
-def currency_gas_table(rows: list[CurrencyRow]) -> str:
+LOAN_TARGETS = {"withdraw": 60_000}
+"""Ceiling of the LoanBook token rows: issue 15's 60,000 for ``withdraw(token)``. A payment by
+permit has no ceiling of its own: it is one transaction where the ether path's allowance would
+need two (the ``approve`` alone is about 46,000)."""
+
+
+def _run_loanbook(token_mode: bool) -> dict[tuple[str, str], int]:
+    """One loan's life on a fresh chain, in ether (1 ETH) or in TestUSD (10,000 tUSD, 6
+    decimals, paid by EIP-2612 permits through the wrapper); ``(op, case) -> gas``."""
+    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.compile import load_artifact
+    from hessian_common.chain.deploy import deploy_repository, deploy_test_usd
+    from hessian_common.chain.loanbook import LoanBook
+    from hessian_common.chain.repository import ModelRepository, test_set_commitment
+    from hessian_common.chain.token import TestUSD
+
+    w3 = eth_tester_web3()
+    accounts = [dev_account(i) for i in range(2)]
+    for i, acc in enumerate(accounts):
+        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    lender_client = ChainClient(w3, accounts[0])
+    repo = ModelRepository(lender_client, deploy_repository(lender_client, record=False))
+    model_id = repo.create_model(
+        CID,
+        bounty=10**15,
+        initial_score=600_000,
+        target_score=700_000,
+        deadline=lender_client.block_timestamp() + DAY,
+        evaluation_window=3_600,
+        test_set_commitment=test_set_commitment(CID, b"\x07" * 32),
+    )
+    repo.close_model(model_id)
+    art = load_artifact("LoanBook")
+    address = lender_client.deploy(
+        art.abi, art.bytecode, repo.address, 30 * DAY, 120 * DAY, 7 * DAY, 7 * DAY
+    )["contractAddress"]
+    lender = LoanBook(lender_client, address, art.abi)
+    borrower = lender.as_account(lender_client.with_account(accounts[1]))
+    currency, principal = ETH_ADDRESS, 10**18
+    if token_mode:
+        usd = TestUSD(lender_client, deploy_test_usd(lender_client, record=False))
+        currency, principal = usd.address, 10_000 * 10**6
+        usd.faucet(10**11)
+        usd.faucet(10**11, to=borrower.client.address)
+    lender.deploy_model(model_id, CID, b"\x11" * 32, currency)
+    rows: dict[tuple[str, str], int] = {}
+
+    def gas(op: str, case: str, receipt: dict[str, Any]) -> None:
+        rows[(op, case)] = int(receipt["gasUsed"])
+
+    loan_id = borrower.apply(model_id, b"\x01" * 32, CID, principal, 36)
+    lender.decide(loan_id, True, 50_000, 1_200, principal, 36)
+    borrower.accept(loan_id)
+    gas("fund", "the lender pays the principal (a token: its first permit, which writes its nonce)",
+        lender.fund(loan_id))  # fmt: skip
+    installment = lender.loan(loan_id).installment
+    gas("repay", "first instalment, lender's first credit (a token: the borrower's first permit)",
+        borrower.repay(loan_id, installment))  # fmt: skip
+    gas("repay", "an instalment (a token: a later permit)", borrower.repay(loan_id, installment))
+    gas("withdraw", "the borrower takes the principal (already holds the currency)",
+        borrower.client.transact(lender.fn.withdraw(currency)))  # fmt: skip
+    return rows
+
+
+def measure_loanbook_currency_gas() -> list[CurrencyRow]:
+    """A loan in ether and in TestUSD; one :class:`CurrencyRow` per (operation, case)."""
+    eth = _run_loanbook(token_mode=False)
+    token = _run_loanbook(token_mode=True)
+    return [
+        CurrencyRow(op, case, eth.get((op, case)), used, LOAN_TARGETS.get(op))
+        for (op, case), used in token.items()
+    ]
+
+
+def currency_gas_table(rows: list[CurrencyRow], token: str = "HSN") -> str:
     """Markdown table: ether and token gas side by side, the token's extra, the ratio to
     0xDeCA10B's update and the target of the token path."""
     lines = [
-        "| operation | case | ETH | token (HSN) | token − ETH | ÷ 0xDeCA10B | target |",
+        f"| operation | case | ETH | token ({token}) | token − ETH | ÷ 0xDeCA10B | target |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:

@@ -39,14 +39,28 @@ class ConfigError(HessianError, ValueError):
     """A configuration value (option, environment variable, config file) is invalid."""
 
 
-class LendingInputError(ConfigError):
-    """Inputs of a lending operation (an application, a pricing policy, a decision) are
-    invalid; ``errors`` maps each field to its message. Raised before anything is written or
-    sent."""
+class InputError(HessianError, ValueError):
+    """Inputs a person typed (a form) or a caller passed are invalid; ``errors`` maps each
+    field to its message. Raised before anything is written or sent."""
 
     def __init__(self, errors: Mapping[str, str]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class TaskInputError(InputError, ConfigError):
+    """The terms of a training task (:class:`~hessian_common.tasks.TaskParams`) are invalid:
+    the lender's configuration of the task, so also a :class:`ConfigError`."""
+
+
+class LendingInputError(InputError):
+    """Inputs of a lending operation (a borrower's application, a decision, an action on a
+    loan) are invalid. Not a :class:`ConfigError`: a borrower's form is not configuration."""
+
+
+class PolicyInputError(LendingInputError, ConfigError):
+    """A pricing policy (:class:`~hessian_common.lending.pricing.PricingPolicy`) is invalid:
+    the lender's configuration of a deployment, so also a :class:`ConfigError`."""
 
 
 class ApplicationAlreadySent(LendingInputError):
@@ -135,3 +149,12 @@ class ContractRevert(ChainError):
 
 class DeploymentNotFound(ChainError, LookupError):
     """No deployment record for this chain id (run ``hessian deploy`` first)."""
+
+
+class InvalidCID(StoreError, ValueError):
+    """Text that is not a CID this store can hold (malformed, CIDv0, or another codec/hash)."""
+
+
+class JournalError(HessianError, RuntimeError):
+    """The owner's submission journal refused an operation (unknown entry, illegal state
+    change, duplicate)."""

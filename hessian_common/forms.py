@@ -14,6 +14,7 @@ document cannot be re-sent as someone else's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -21,9 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hessian_common.crypto.sealing import open_sealed
+from hessian_common.errors import UntrustedBlobError
 from hessian_common.format import format_number
 from hessian_common.numbers import parse_number
 from hessian_common.numbers import problem as number_problem
+from hessian_common.untrusted import loads
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_RE = re.compile(r"^([A-Za-z]{3})-(\d{4})$")
@@ -152,7 +156,6 @@ def read_form_document(
     ``fields`` an object, ``created_at`` text, the sender under ``party`` absent or an
     address). The values come back as text, as a web form would send them.
     """
-    from hessian_common.untrusted import loads
 
     d = loads(data, what=what, max_bytes=max_bytes)
     if not isinstance(d, dict) or d.get("format") != format:
@@ -195,10 +198,6 @@ def open_sealed_form(
     UntrustedBlobError
         Not the document the chain names (digest), not readable, or someone else's.
     """
-    import hashlib
-
-    from hessian_common.crypto.sealing import open_sealed
-    from hessian_common.errors import UntrustedBlobError
 
     plain = open_sealed(private_key, blob, info)
     if hashlib.sha256(plain).digest() != bytes(digest):

@@ -57,17 +57,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from hessian_common.chain.repository import ModelRepository
 from hessian_common.errors import (
     ChainError,
     ChainUnavailable,
     ContractRevert,
-    HessianError,
+    JournalError,
     StoreError,
 )
-
-
-class JournalError(HessianError, RuntimeError):
-    """The journal refused an operation (unknown entry, illegal state change, duplicate)."""
+from hessian_common.format import format_amount
+from hessian_common.store.base import ContentStore
+from hessian_common.store.cid import cid_of
+from hessian_common.types import hex32
 
 
 class State(StrEnum):
@@ -193,21 +194,6 @@ _COLUMNS = (
 )
 
 
-def _norm_digest(digest: bytes | str) -> str:
-    """A 32-byte digest as lower-case ``0x`` hex; raises :class:`JournalError` otherwise."""
-    if isinstance(digest, bytes | bytearray):
-        raw = bytes(digest)
-    else:
-        text = str(digest).lower().removeprefix("0x")
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError as exc:
-            raise JournalError(f"dataset digest {digest!r} is not hex") from exc
-    if len(raw) != 32:
-        raise JournalError(f"dataset digest must be 32 bytes, got {len(raw)}")
-    return "0x" + raw.hex()
-
-
 def _row(r: sqlite3.Row) -> Entry:
     return Entry(
         id=r["id"],
@@ -321,7 +307,7 @@ class Journal:
 
     def find(self, model_id: int, owner: str, digest: bytes | str) -> Entry | None:
         """The live (not failed) entry of this owner for this digest and model, if any."""
-        d = _norm_digest(digest)
+        d = hex32(digest, "dataset digest", JournalError)
         with self._connect() as db:
             r = db.execute(
                 f"SELECT {_COLUMNS} FROM submissions WHERE model_id = ? AND lower(owner) = "
@@ -391,9 +377,7 @@ class Journal:
         Raises :class:`JournalError` if this owner already has a live entry for the same digest
         and model (a replay), or if the values are out of range. Nothing is written then.
         """
-        from hessian_common.store.cid import cid_of
-
-        d = _norm_digest(digest)
+        d = hex32(digest, "dataset digest", JournalError)
         if int(rows) <= 0:
             raise JournalError(f"rows must be positive, got {rows}")
         if int(deposit) < 0:
@@ -537,8 +521,6 @@ class Journal:
 def _revert_text(exc: ContractRevert) -> str:
     name = exc.error_name or "revert"
     if name == "ReserveTooLow" and len(exc.error_args) == 2:
-        from hessian_common.format import format_amount
-
         left, shown = (int(a) for a in exc.error_args)
         return (
             f"submissions mined just before yours left a stale reserve of {format_amount(left)}, "
@@ -549,13 +531,15 @@ def _revert_text(exc: ContractRevert) -> str:
     return f"{name}({args})" if args else f"{name}: {exc}"
 
 
-def _find_on_chain(repo: Any, entry: Entry) -> int | None:
+def _find_on_chain(repo: ModelRepository, entry: Entry) -> int | None:
     """This owner's update id for ``entry.digest`` on its model (``digestUsedBy``), or None."""
     used = int(repo.digest_used(entry.model_id, entry.digest, owner=entry.owner))
     return used or None
 
 
-def _step(journal: Journal, entry: Entry, store: Any, get_repo: Callable[[], Any]) -> Entry:
+def _step(
+    journal: Journal, entry: Entry, store: ContentStore, get_repo: Callable[[], ModelRepository]
+) -> Entry:
     """Move one entry as far forward as the chain and store allow (under its lease)."""
     if not journal.take_lease(entry.id):
         return journal.get(entry.id)  # another worker is moving it right now
@@ -613,7 +597,7 @@ def _to_chain(journal: Journal, entry: Entry, get_repo: Callable[[], Any]) -> En
     return journal.mark_confirmed(entry.id, submitted.update_id, submitted.tx_hash)
 
 
-def _to_store(journal: Journal, entry: Entry, store: Any) -> Entry:
+def _to_store(journal: Journal, entry: Entry, store: ContentStore) -> Entry:
     try:
         cid = store.put(journal.blob(entry.id))
     except (StoreError, OSError) as exc:  # OSError: a store directory that went away
@@ -625,7 +609,9 @@ def _to_store(journal: Journal, entry: Entry, store: Any) -> Entry:
     return journal.mark_published(entry.id)
 
 
-def retry_pending(journal: Journal, store: Any, repo: Any, now: float | None = None) -> list[Entry]:
+def retry_pending(
+    journal: Journal, store: ContentStore, repo: RepositorySource, now: float | None = None
+) -> list[Entry]:
     """One worker step: move every due pending entry as far forward as possible.
 
     Parameters
@@ -645,5 +631,19 @@ def retry_pending(journal: Journal, store: Any, repo: Any, now: float | None = N
         keep their state, with ``attempts``, ``last_error`` and ``next_attempt_at`` updated;
         an entry another worker holds is returned as it is.
     """
-    get_repo = repo if callable(repo) and not hasattr(repo, "submit_update") else lambda: repo
-    return [_step(journal, entry, store, get_repo) for entry in journal.due(now)]
+    return [
+        _step(journal, entry, store, lambda: repository_from(repo)) for entry in journal.due(now)
+    ]
+
+
+RepositorySource = ModelRepository | Callable[[], ModelRepository]
+"""A :class:`ModelRepository`, or a factory returning one (it may raise ``ChainUnavailable``):
+an app hands its factory so a chain that is down when the app starts is not fatal."""
+
+
+def repository_from(source: RepositorySource) -> ModelRepository:
+    """The repository ``source`` names: itself, or what the factory returns (which may raise
+    ``ChainUnavailable``). The one place that tells a repository from a factory: a factory is
+    callable, a repository (or a stand-in with its methods, such as the simulation's
+    front-running proxy) is not."""
+    return source() if callable(source) else source

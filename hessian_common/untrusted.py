@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hessian_common.errors import BlobTooLarge, UntrustedBlobError
+from hessian_common.errors import BlobTooLarge, InvalidCID, UntrustedBlobError
 
 if TYPE_CHECKING:  # pragma: no cover
     from hessian_common.store.base import ContentStore
@@ -220,8 +220,6 @@ def fetch(store: ContentStore, cid: str, *, what: str, max_bytes: int | None = N
     ``StoreIntegrityError`` (the store's fault, or the network's) pass through, so a caller can
     tell "retry later" from "this blob is bad".
     """
-    from hessian_common.store.cid import InvalidCID
-
     limit = MAX_BYTES["json"] if max_bytes is None else int(max_bytes)
     try:
         return store.get(cid, max_bytes=limit)
@@ -231,9 +229,7 @@ def fetch(store: ContentStore, cid: str, *, what: str, max_bytes: int | None = N
         raise UntrustedBlobError(f"{what}: {exc}") from None
 
 
-def fetch_json(
-    store: ContentStore, cid: str, *, what: str, max_bytes: int | None = None
-) -> Any:
+def fetch_json(store: ContentStore, cid: str, *, what: str, max_bytes: int | None = None) -> Any:
     """:func:`fetch` then :func:`loads` (errors as there)."""
     label = f"{what} {cid}"
     data = fetch(store, cid, what=label, max_bytes=max_bytes)

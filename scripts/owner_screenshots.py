@@ -56,8 +56,8 @@ def build_world(tmp: Path):
     from hessian_common.chain.node import launch, wait_for_rpc
     from hessian_common.data import generate_split
     from hessian_common.journal import Journal
-    from hessian_common.lender import Lender, TaskParams
     from hessian_common.store import EmbeddedStore
+    from hessian_common.tasks import Lender, TaskParams
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

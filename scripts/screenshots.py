@@ -63,7 +63,7 @@ def submit(repo_for, store, model_id: int, owner_index: int, path: Path) -> int:
 
 def populate(lender, repo_for, store, data: Path) -> None:
     """Three tasks with history: one busy and open, one closed and audited, one fresh."""
-    from hessian_common.lender import TaskParams
+    from hessian_common.tasks import TaskParams
 
     now = int(time.time())
     owners = sorted(data.glob("owner_*.csv"))

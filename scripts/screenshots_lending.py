@@ -36,9 +36,9 @@ def populate(app, w3, work: Path) -> None:
     """A closed, deployed model with applications and loans in every state."""
     from company_app import services
     from hessian_common.data.generator import generate_loans, generate_split
-    from hessian_common.lender import TaskParams
     from hessian_common.lending import borrower
     from hessian_common.lending.application import application_from_row
+    from hessian_common.tasks import TaskParams
 
     generate_split(work / "data", 8000, 2, 21, seed_fraction=0.6, holdout_fraction=0.1)
     lender = services.lender(app)

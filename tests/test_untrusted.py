@@ -1,6 +1,6 @@
 """Every reader of a stranger's blob: random and adversarial bytes give one error type, never
 a crash (hypothesis; the crash that killed the process runs in a subprocess in
-tests/lender/test_evaluate.py).
+tests/tasks/test_evaluate.py).
 
 Readers: the model spec, an encrypted model, an update blob, a loan application, a lending
 policy document, a decryption transcript, a revealed test set. Inputs: arbitrary bytes, deep
@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from hessian_common.crypto import encrypt_vector, generate_keypair
 from hessian_common.errors import UntrustedBlobError
 from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
-from hessian_common.lender.audit import parse_transcript
-from hessian_common.lender.testset import parse_test_set
 from hessian_common.lending.application import Application, parse_application
 from hessian_common.lending.borrower import parse_policy_document
 from hessian_common.lending.pricing import PricingPolicy
+from hessian_common.tasks.audit import parse_transcript
+from hessian_common.tasks.testset import parse_test_set
 from hessian_common.untrusted import check_depth, loads
 
 EXAMPLES = 120

@@ -23,6 +23,7 @@ from hessian_common.errors import DeploymentNotFound, HessianError, LendingInput
 from hessian_common.format import format_amount as eth
 from hessian_common.format import format_bps, sentence, sentences
 from hessian_common.lending.application import APPLICATION_FIELDS
+from hessian_common.lending.desk import LOAN_ACTIONS
 from hessian_common.lending.pricing import PricingPolicy
 from hessian_common.web import jobs
 
@@ -217,8 +218,8 @@ def applications():
     recent = [j for j in jobs().list(kind=JOB_TAG)[:5] if _recent(j)]
     desk = services.desk()
     every = desk.applications(status="all")
-    pending = [a for a in every if a.loan.status.name == "APPLIED"]
-    decided = [a for a in every if a.loan.status.name != "APPLIED"]
+    pending = [a for a in every if a.pending]
+    decided = [a for a in every if not a.pending]
     caps = {dm.model_id: dm.policy for dm in desk.deployed()}  # APR bounds, dollars per ETH
     return render_template(
         "lending_applications.html",
@@ -236,28 +237,13 @@ def applications():
 
 
 def suggested_installments(pending: list) -> dict[int, int]:
-    """Loan id -> the instalment (wei) the suggested offer would fix on chain: the contract's
-    own rounding (``installment_for``) of the amount asked, the quoted APR and the term asked,
-    so the queue shows exactly the amount the borrower's offer page will show."""
-    from hessian_common.chain.loanbook import installment_for
-
-    out = {}
-    for a in pending:
-        if a.quote is not None and a.quote.approved:
-            loan = a.loan
-            out[loan.loan_id] = installment_for(
-                int(loan.amount), int(a.quote.apr_bps), int(loan.requested_term)
-            )
-    return out
-
-
-def _pending_view(desk: Any, loan_id: int) -> Any | None:
-    """The application if it is ours and waiting for a decision, else None."""
-    try:
-        view = desk.application(loan_id)
-    except LendingInputError:
-        return None
-    return view if view.loan.status.name == "APPLIED" else None
+    """Loan id -> the instalment (wei) the suggested offer would fix on chain
+    (:attr:`ApplicationView.suggested_installment`)."""
+    return {
+        a.loan.loan_id: a.suggested_installment
+        for a in pending
+        if a.suggested_installment is not None
+    }
 
 
 def _back():
@@ -273,7 +259,7 @@ def _decide(loan_id: int, **how: Any):
     """Decide a pending application (``how``: ``approve``, ``apr_bps``) and say what
     happened; a refused decision sends nothing."""
     desk = services.desk()
-    if _pending_view(desk, loan_id) is None:
+    if desk.pending_application(loan_id) is None:
         flash(f"Application #{loan_id} is not waiting for a decision. Nothing was sent.", "error")
         return _back()
     try:
@@ -304,8 +290,7 @@ def approve_at(loan_id: int):
     """Approve one application at the lender's APR, within the policy's APR range."""
     form = ApproveAtForm()
     desk = services.desk()
-    view = _pending_view(desk, loan_id)
-    if view is None:
+    if desk.pending_application(loan_id) is None:
         flash(f"Application #{loan_id} is not waiting for a decision. Nothing was sent.", "error")
         return _back()
     if not form.validate_on_submit():
@@ -315,19 +300,8 @@ def approve_at(loan_id: int):
             "error",
         )
         return _back()
-    apr_bps = int(form.apr_pct.data * 100)
-    policy = desk.policy(view.loan.model_id)
-    if not policy.min_apr_bps <= apr_bps <= policy.max_apr_bps:
-        flash(
-            sentences(
-                f"Application #{loan_id}: {format_bps(apr_bps)} is outside the policy's range "
-                f"{format_bps(policy.min_apr_bps)} to {format_bps(policy.max_apr_bps)}",
-                NOTHING_SENT,
-            ),
-            "error",
-        )
-        return _back()
-    return _decide(loan_id, approve=True, apr_bps=apr_bps)
+    # the policy's APR range is the desk's rule (LendingDesk.decide), refused there
+    return _decide(loan_id, approve=True, apr_bps=int(form.apr_pct.data * 100))
 
 
 def _decided_message(view: Any) -> str:
@@ -391,75 +365,36 @@ def loans():
     )
 
 
-def _loan_view(desk: Any, loan_id: int) -> Any:
-    for view in desk.loan_book():
-        if view.loan.loan_id == loan_id:
-            return view
-    abort(404, description=f"loan #{loan_id} is not in this lender's book")
-
-
-def _to_loans():
-    return redirect(url_for("lending.loans"))
-
-
-ALLOWED = {
-    "fund": (lambda v: v.loan.status.name == "ACCEPTED", "accepted by the borrower"),
-    "mark-late": (lambda v: bool(v.can_mark_late), "behind its schedule (and not marked late)"),
-    "mark-default": (lambda v: bool(v.can_default), "overdue past the default period"),
-    "cancel": (
-        lambda v: v.loan.status.name in ("OFFERED", "ACCEPTED"),
-        "an open offer (offered or accepted, not funded)",
-    ),
-}
-
-
 @bp.post("/loans/<int:loan_id>/<action>")
 def loan_action(loan_id: int, action: str):
-    """Fund, mark late, mark default or cancel one loan, when the contract allows it now."""
-    if action not in ALLOWED:
+    """Fund, mark late, mark default or cancel one loan, when the contract allows it now
+    (the desk's rule, :meth:`LendingDesk.act`)."""
+    if action not in LOAN_ACTIONS:
         abort(404)
     _checked()
     desk = services.desk()
-    view = _loan_view(desk, loan_id)
-    allowed, needs = ALLOWED[action]
-    if not allowed(view):
-        flash(
-            sentences(
-                f"Loan #{loan_id} cannot be {_done(action)}: it is not {needs}", NOTHING_SENT
-            ),
-            "error",
-        )
-        return _to_loans()
+    view = desk.loan_view(loan_id)
+    if view is None:
+        abort(404, description=f"loan #{loan_id} is not in this lender's book")
     try:
-        _act(desk, action, view)
+        desk.act(loan_id, action)
     except LendingInputError as exc:
         detail = " ".join(map(sentence, exc.errors.values())) if exc.errors else str(exc)
-        flash(sentences(f"Loan #{loan_id}: {detail}", NOTHING_SENT), "error")
-    return _to_loans()
-
-
-def _act(desk: Any, action: str, view: Any) -> None:
-    loan_id = view.loan.loan_id
-    if action == "fund":
-        desk.fund(loan_id)
-        flash(f"Loan #{loan_id} funded: {eth(view.loan.principal)} sent.", "success")
-    elif action == "mark-late":
-        desk.mark_late(loan_id)
-        flash(f"Loan #{loan_id} is marked late.", "success")
-    elif action == "mark-default":
-        desk.mark_default(loan_id)
-        flash(f"Loan #{loan_id} is marked in default.", "success")
+        if not detail.startswith(f"Loan #{loan_id} "):
+            detail = f"Loan #{loan_id}: {detail}"
+        flash(sentences(detail, NOTHING_SENT), "error")
     else:
-        desk.cancel(loan_id)
-        flash(f"The offer of loan #{loan_id} is cancelled.", "success")
+        flash(_done_message(action, view), "success")
+    return redirect(url_for("lending.loans"))
 
 
-def _done(action: str) -> str:
+def _done_message(action: str, view: Any) -> str:
+    loan_id = view.loan.loan_id
     return {
-        "fund": "funded",
-        "mark-late": "marked late",
-        "mark-default": "marked in default",
-        "cancel": "cancelled",
+        "fund": f"Loan #{loan_id} funded: {eth(view.loan.principal)} sent.",
+        "mark-late": f"Loan #{loan_id} is marked late.",
+        "mark-default": f"Loan #{loan_id} is marked in default.",
+        "cancel": f"The offer of loan #{loan_id} is cancelled.",
     }[action]
 
 

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from company_app import services
 from company_app.forms import CreateTaskForm
 from hessian_common.format import sentence
-from hessian_common.lender import TaskInputError, TaskParams
+from hessian_common.tasks import TaskInputError, TaskParams
 
 bp = Blueprint("tasks", __name__, url_prefix="/models")
 

@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from data_owner_app.forms import ActionForm
 from data_owner_app.services import services
 from hessian_common import owner
-from hessian_common.errors import ChainUnavailable
-from hessian_common.format import format_amount
+from hessian_common.errors import ChainUnavailable, DataError
+from hessian_common.format import format_amount, sentence
 
 bp = Blueprint("account", __name__)
 
@@ -70,12 +70,11 @@ def claim(update_id: int):
     if not form.validate_on_submit():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for("account.overview"))
-    svc = services()
-    sub = svc.repo.submission(update_id)
-    if str(sub.owner).lower() != svc.address.lower():
-        flash(f"Update #{update_id} is not yours.", "error")
+    try:
+        amount = owner.claim_share(services().repo, update_id)
+    except DataError as exc:
+        flash(sentence(str(exc)), "error")
         return redirect(url_for("account.overview"))
-    amount = owner.claim_share(svc.repo, update_id)
     flash(
         f"Claimed {format_amount(amount)} for update #{update_id}; withdraw it below.",
         "success",
@@ -90,14 +89,13 @@ def claim_forfeit(update_id: int):
     if not form.validate_on_submit():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for("account.overview"))
-    svc = services()
-    sub = svc.repo.submission(update_id)
-    if str(sub.owner).lower() != svc.address.lower():
-        flash(f"Update #{update_id} is not yours.", "error")
+    try:
+        amount = owner.claim_forfeit(services().repo, update_id)
+    except DataError as exc:
+        flash(sentence(str(exc)), "error")
         return redirect(url_for("account.overview"))
-    amount = owner.claim_forfeit(svc.repo, update_id)
     flash(
-        f"Claimed {amount / 10**18:.6f} ETH of the forfeited bounty for update #{update_id}; "
+        f"Claimed {format_amount(amount)} of the forfeited bounty for update #{update_id}; "
         "withdraw it below.",
         "success",
     )

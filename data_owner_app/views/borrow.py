@@ -37,17 +37,23 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.datastructures import MultiDict
 
 from data_owner_app.forms import ActionForm, application_form
 from data_owner_app.services import services
+from hessian_common import owner
 from hessian_common.errors import (
     ApplicationAlreadySent,
     ChainUnavailable,
     DeploymentNotFound,
+    HessianError,
     LendingInputError,
+    StoreError,
     StoreUnavailable,
 )
 from hessian_common.format import format_amount
+from hessian_common.lending import borrower
+from hessian_common.lending.application import APPLICATION_FIELDS, parse_application
 
 bp = Blueprint("borrow", __name__, url_prefix="/borrow")
 
@@ -89,8 +95,6 @@ def _labels() -> dict[str, Any]:
 @bp.get("/")
 def index():
     """Lenders to apply to, my loans, the balance to withdraw."""
-    from hessian_common.lending import borrower
-
     svc = services()
     book = svc.loanbook
     offers = borrower.lenders(book, svc.store)
@@ -113,29 +117,12 @@ KEPT = (
 
 
 def _keep_posted_answers(model_id: int) -> Any:
-    """Save a posted application as a draft before the chain or the store is touched.
-
-    Only a well-formed application is written (a post without a valid CSRF token never gets
-    here: ``CSRFProtect`` refuses it first); bad input leaves nothing behind. Returns the
-    parsed ``Application`` that was kept, or ``None``.
-    """
-    from hessian_common.lending import borrower
-    from hessian_common.lending.application import parse_application
-
+    """A posted application kept as a draft before the chain or the store is touched
+    (:func:`borrower.keep_posted_answers`; a post without a valid CSRF token never gets here:
+    ``CSRFProtect`` refuses it first), or ``None``."""
     if request.method != "POST":
         return None
-    folder = services().borrow_dir
-    values = borrower.draft_values(request.form)
-    earlier = borrower.load_draft(folder, model_id)
-    # the same answers as a kept draft: the same application (its time stamp too), so one
-    # that reached the chain while the page said otherwise is recognised, not sent twice
-    same = earlier is not None and earlier.values == values
-    try:
-        application = parse_application(values, created_at=earlier.created_at if same else None)
-    except LendingInputError:
-        return None
-    borrower.save_draft(folder, model_id, values, created_at=application.created_at)
-    return application
+    return borrower.keep_posted_answers(services().borrow_dir, model_id, request.form)
 
 
 @bp.route("/apply/<int:model_id>", methods=["GET", "POST"])
@@ -146,10 +133,6 @@ def apply(model_id: int):
     store is down, nothing is sent, the page says so (503) and the form comes back filled in
     (now, or on the next visit). A refused application leaves no draft.
     """
-    from werkzeug.datastructures import MultiDict
-
-    from hessian_common.lending import borrower
-    from hessian_common.lending.application import APPLICATION_FIELDS, parse_application
 
     svc = services()
     kept = _keep_posted_answers(model_id)
@@ -172,22 +155,19 @@ def apply(model_id: int):
         values = {f.name: (form[f.name].data or "").strip() for f in APPLICATION_FIELDS}
         try:
             application = kept if kept is not None else parse_application(values)
-            # every refusal of borrower.apply comes before anything is written or sent
-            loan_id = borrower.apply(
+            # every refusal comes before anything is written or sent; the draft is kept only
+            # through an outage (borrower.submit_form)
+            loan_id = borrower.submit_form(
                 book, svc.store, model_id, application, state_dir=svc.borrow_dir
             )
         except ApplicationAlreadySent as exc:  # its answer was lost (e.g. the node went down)
-            borrower.discard_draft(svc.borrow_dir, model_id)
             flash(f"This application was already sent, as loan #{exc.loan_id}.", "success")
             return redirect(url_for("borrow.loan", loan_id=exc.loan_id))
-        except LendingInputError as exc:
+        except LendingInputError as exc:  # refused: the form below has the answers
             errors = dict(exc.errors) or {"application": str(exc)}
-            if kept is not None:  # refused: the form below has the answers; nothing stays
-                borrower.discard_draft(svc.borrow_dir, model_id)
         except (ChainUnavailable, StoreUnavailable) as exc:
             outage = str(exc)
         else:
-            borrower.discard_draft(svc.borrow_dir, model_id)
             flash(
                 f"Application sent as loan #{loan_id}: sealed to the lender's key; the chain "
                 "holds only its digest.",
@@ -219,8 +199,6 @@ def apply(model_id: int):
 @bp.post("/apply/<int:model_id>/discard")
 def discard_draft(model_id: int):
     """Forget the unsent answers kept for this lender's form."""
-    from hessian_common.lending import borrower
-
     if _form_ok():
         borrower.discard_draft(services().borrow_dir, model_id)
         flash("Your unsent answers were deleted from this machine.", "success")
@@ -230,8 +208,6 @@ def discard_draft(model_id: int):
 @bp.get("/loans")
 def loans():
     """All my loans."""
-    from hessian_common.lending import borrower
-
     svc = services()
     book = svc.loanbook
     mine = borrower.my_loans(book, svc.address, state_dir=svc.borrow_dir)
@@ -248,9 +224,6 @@ def loans():
 @bp.get("/loans/<int:loan_id>")
 def loan(loan_id: int):
     """One loan: status, offer, PD, schedule and the actions its status allows."""
-    from hessian_common.lending import borrower
-    from hessian_common.lending.application import APPLICATION_FIELDS
-
     svc = services()
     book = svc.loanbook
     view = _my_loan(loan_id)
@@ -276,8 +249,6 @@ def loan(loan_id: int):
 @bp.post("/loans/<int:loan_id>/accept")
 def accept(loan_id: int):
     """Accept the lender's offer (before it expires)."""
-    from hessian_common.lending import borrower
-
     if not _form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
@@ -289,8 +260,6 @@ def accept(loan_id: int):
 @bp.post("/loans/<int:loan_id>/cancel")
 def cancel(loan_id: int):
     """Withdraw the application or decline the offer (before funding)."""
-    from hessian_common.lending import borrower
-
     if not _form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
@@ -302,8 +271,6 @@ def cancel(loan_id: int):
 @bp.post("/loans/<int:loan_id>/repay")
 def repay(loan_id: int):
     """Pay the next instalment (capped at what is outstanding)."""
-    from hessian_common.lending import borrower
-
     if not _form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
@@ -316,8 +283,6 @@ def repay(loan_id: int):
 def repay_all(loan_id: int):
     """Pay the loan off: the principal left, the interest accrued to date and any arrears
     (the contract's payoff; never the interest of future months)."""
-    from hessian_common.lending import borrower
-
     if not _form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
@@ -335,8 +300,6 @@ def repay_all(loan_id: int):
 @bp.post("/withdraw")
 def withdraw():
     """Pull what the LoanBook owes this account (the funded principal) to the wallet."""
-    from hessian_common.lending import borrower
-
     if not _form_ok():
         return redirect(url_for("borrow.index"))
     amount = borrower.withdraw(services().loanbook)
@@ -354,8 +317,6 @@ def _form_ok() -> bool:
 
 def _my_loan(loan_id: int) -> Any:
     """This account's loan ``loan_id`` (as ``borrower.my_loans`` shows it), or 404."""
-    from hessian_common.lending import borrower
-
     svc = services()
     for item in borrower.my_loans(svc.loanbook, svc.address, state_dir=svc.borrow_dir):
         if item.loan_id == loan_id:
@@ -365,9 +326,6 @@ def _my_loan(loan_id: int) -> Any:
 
 def _offers(book: Any) -> list:
     """The lenders' deployed models and policies (``[]`` if the store cannot say)."""
-    from hessian_common.errors import StoreError
-    from hessian_common.lending import borrower
-
     try:
         return borrower.lenders(book, services().store)
     except StoreError:
@@ -385,9 +343,6 @@ def _names(items: list) -> dict[int, str]:
 
     ``{}`` when the repository or the store cannot say (the pages then show model ids).
     """
-    from hessian_common import owner
-    from hessian_common.errors import HessianError
-
     ids = {int(getattr(i, "model_id", None) or i.loan.model_id) for i in items}
     if not ids:
         return {}

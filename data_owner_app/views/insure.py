@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from data_owner_app.forms import ActionForm, application_form
 from data_owner_app.services import services
@@ -35,10 +36,13 @@ from hessian_common.errors import (
     ApplicationAlreadySent,
     ChainUnavailable,
     DeploymentNotFound,
+    HessianError,
     InsuranceInputError,
     StoreUnavailable,
 )
 from hessian_common.format import format_amount
+from hessian_common.insurance import customer
+from hessian_common.insurance.application import APPLICATION_FIELDS, parse_application
 
 bp = Blueprint("insure", __name__, url_prefix="/insure")
 
@@ -70,8 +74,6 @@ def _labels() -> dict[str, Any]:
 @bp.get("/")
 def index():
     """Insurers, my policies, the balance to withdraw."""
-    from hessian_common.insurance import customer
-
     svc = services()
     book = svc.policybook
     offers = customer.insurers(book, svc.store)
@@ -87,35 +89,16 @@ def index():
 
 
 def _keep_posted_answers(model_id: int) -> Any:
-    """Save a well-formed posted application as a draft before the chain or store is
-    touched (as the loan form does); the parsed application, or None."""
-    from hessian_common.insurance import customer
-    from hessian_common.insurance.application import parse_application
-    from hessian_common.lending.borrower import draft_values
-
+    """A posted, well-formed application kept as a draft before anything is touched
+    (:func:`customer.keep_posted_answers`); the application, or None."""
     if request.method != "POST":
         return None
-    from hessian_common.insurance.application import APPLICATION_FIELDS
-
-    values = draft_values(request.form, APPLICATION_FIELDS)
-    earlier = customer.load_draft(services().insure_dir, model_id)
-    same = earlier is not None and earlier.values == values
-    try:
-        app = parse_application(values, created_at=earlier.created_at if same else None)
-    except InsuranceInputError:
-        return None
-    customer.save_draft(services().insure_dir, model_id, values, created_at=app.created_at)
-    return app
+    return customer.keep_posted_answers(services().insure_dir, model_id, request.form)
 
 
 @bp.route("/apply/<int:model_id>", methods=["GET", "POST"])
 def apply(model_id: int):
     """The insurance application form; a good one is sealed, stored and sent."""
-    from werkzeug.datastructures import MultiDict
-
-    from hessian_common.insurance import customer
-    from hessian_common.insurance.application import APPLICATION_FIELDS, parse_application
-
     svc = services()
     kept = _keep_posted_answers(model_id)
     try:
@@ -136,19 +119,17 @@ def apply(model_id: int):
         values = {f.name: (form[f.name].data or "").strip() for f in APPLICATION_FIELDS}
         try:
             app = kept if kept is not None else parse_application(values)
-            policy_id = customer.apply(book, svc.store, model_id, app, state_dir=svc.insure_dir)
+            policy_id = customer.submit_form(
+                book, svc.store, model_id, app, state_dir=svc.insure_dir
+            )
         except ApplicationAlreadySent as exc:
-            customer.discard_draft(svc.insure_dir, model_id)
             flash(f"This application was already sent, as policy #{exc.loan_id}.", "success")
             return redirect(url_for("insure.policy", policy_id=exc.loan_id))
         except InsuranceInputError as exc:
             errors = dict(exc.errors) or {"application": str(exc)}
-            if kept is not None:
-                customer.discard_draft(svc.insure_dir, model_id)
         except (ChainUnavailable, StoreUnavailable) as exc:
             outage = str(exc)
         else:
-            customer.discard_draft(svc.insure_dir, model_id)
             flash(
                 f"Application sent as policy #{policy_id}: sealed to the insurer's key; the chain "
                 "holds only its digest, the cover and the term.",
@@ -180,8 +161,6 @@ def apply(model_id: int):
 @bp.post("/apply/<int:model_id>/discard")
 def discard_draft(model_id: int):
     """Forget the unsent answers kept for this insurer's form."""
-    from hessian_common.insurance import customer
-
     if _form_ok():
         customer.discard_draft(services().insure_dir, model_id)
         flash("Your unsent answers were deleted from this machine.", "success")
@@ -189,8 +168,6 @@ def discard_draft(model_id: int):
 
 
 def _mine(policy_id: int) -> Any:
-    from hessian_common.insurance import customer
-
     svc = services()
     try:
         return customer.my_policy(svc.policybook, policy_id, svc.insure_dir)
@@ -200,9 +177,6 @@ def _mine(policy_id: int) -> Any:
 
 def _offer_policy(model_id: int) -> Any:
     """The insurer's pricing policy of ``model_id`` (None if its document cannot be read)."""
-    from hessian_common.errors import HessianError
-    from hessian_common.insurance import customer
-
     svc = services()
     try:
         return customer.insurer_offer(svc.policybook, svc.store, model_id).policy
@@ -213,8 +187,6 @@ def _offer_policy(model_id: int) -> Any:
 @bp.get("/policies/<int:policy_id>")
 def policy(policy_id: int, claim_errors: dict[str, str] | None = None, status: int = 200):
     """One policy: status, quote, claims, and the actions its status allows."""
-    from hessian_common.insurance.application import APPLICATION_FIELDS
-
     mine = _mine(policy_id)
     svc = services()
     return render_template(
@@ -239,8 +211,6 @@ def _back(policy_id: int):
 @bp.post("/policies/<int:policy_id>/accept")
 def accept(policy_id: int):
     """Buy the policy: pay the quoted premium (cover starts now)."""
-    from hessian_common.insurance import customer
-
     if _form_ok():
         mine = _mine(policy_id)
         try:
@@ -259,8 +229,6 @@ def accept(policy_id: int):
 @bp.post("/policies/<int:policy_id>/cancel")
 def cancel(policy_id: int):
     """Withdraw the application or turn down the quote."""
-    from hessian_common.insurance import customer
-
     if _form_ok():
         _mine(policy_id)
         try:
@@ -275,8 +243,6 @@ def cancel(policy_id: int):
 @bp.post("/policies/<int:policy_id>/claim")
 def claim(policy_id: int):
     """File a claim: the amount in dollars and the evidence (a file, or its CID)."""
-    from hessian_common.insurance import customer
-
     if not _form_ok():
         return _back(policy_id)
     svc = services()
@@ -316,8 +282,6 @@ def claim(policy_id: int):
 @bp.post("/claims/<int:claim_id>/settle")
 def settle(claim_id: int):
     """Settle (pay) a claim the insurer left unanswered past its window."""
-    from hessian_common.insurance import customer
-
     book = services().policybook
     policy_id = None
     if _form_ok():
@@ -336,8 +300,6 @@ def settle(claim_id: int):
 @bp.post("/withdraw")
 def withdraw():
     """Pull paid claims and refunds to this account's wallet."""
-    from hessian_common.insurance import customer
-
     if _form_ok():
         amount = customer.withdraw(services().policybook)
         flash(f"Withdrew {format_amount(amount)} from the PolicyBook to your account.", "success")

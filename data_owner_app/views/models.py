@@ -8,7 +8,7 @@ from web3 import Web3
 
 from data_owner_app.services import services
 from hessian_common import owner
-from hessian_common.lender.audit import audit_model, track_record
+from hessian_common.tasks.audit import audit_model, track_record
 
 bp = Blueprint("models", __name__, url_prefix="/models")
 

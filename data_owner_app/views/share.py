@@ -37,6 +37,7 @@ from data_owner_app.forms import ShareForm, SubmitForm
 from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.errors import ChainUnavailable, DataError
+from hessian_common.files import private_file
 from hessian_common.format import sentence, sentences
 from hessian_common.web import jobs
 
@@ -102,8 +103,7 @@ def _save_upload(storage: Any) -> tuple[Path, str]:
     svc.uploads_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = os.path.basename(storage.filename or "upload.csv")[:200] or "upload.csv"
     path = svc.uploads_dir / f"{secrets.token_hex(12)}.csv"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
+    with private_file(path, exclusive=True) as fh:
         storage.save(fh)
     return path, name
 

@@ -34,7 +34,7 @@ def _rows():
 def _down_reason() -> str:
     """Why the chain did not answer this request (its scope, else the status bar's probe)."""
     from hessian_common.chain.outage import current_scope
-    from hessian_common.web.setup import current_status
+    from hessian_common.web.status import current_status
 
     scope = current_scope()
     if scope is not None and scope.down:

@@ -7,7 +7,8 @@ Public face (see ``docs/architecture.md``)::
     connect, dev_account, load_keystore, create_keystore,
     ChainClient, eth_tester_web3, DEV_MNEMONIC,
     chain_id_of, node_errors, node_url, tx_hash_of,
-    RetryPolicy, RetryingHTTPProvider, is_rate_limited    # client.py
+    RetryPolicy, RetryingHTTPProvider, is_rate_limited,
+    BatchCall, fee_fields                                 # client.py (transact_batch, fees)
     chain_scope, current_scope, fresh_reads, ChainScope,
     HessianHTTPProvider, probe_rpc, describe_failure      # outage.py (a node that hangs)
     ContractWrapper, ChainEvent                           # wrapper.py (base of the two below)
@@ -29,6 +30,7 @@ Public face (see ``docs/architecture.md``)::
 
 from hessian_common.chain.client import (
     DEV_MNEMONIC,
+    BatchCall,
     ChainClient,
     RetryingHTTPProvider,
     RetryPolicy,
@@ -37,6 +39,7 @@ from hessian_common.chain.client import (
     create_keystore,
     dev_account,
     eth_tester_web3,
+    fee_fields,
     is_rate_limited,
     load_keystore,
     node_errors,
@@ -112,6 +115,7 @@ __all__ = [
     "MAX_APR_BPS",
     "ZERO_ADDRESS",
     "Artifact",
+    "BatchCall",
     "ChainClient",
     "ChainEvent",
     "ChainScope",
@@ -158,6 +162,7 @@ __all__ = [
     "describe_failure",
     "dev_account",
     "eth_tester_web3",
+    "fee_fields",
     "fresh_reads",
     "fund",
     "index_file",

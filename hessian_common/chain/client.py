@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
-import os
 import random
 import re
 import threading
@@ -31,7 +30,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import (
     ContractLogicError,
     ProviderConnectionError,
@@ -48,6 +47,7 @@ from hessian_common.errors import (
     ContractRevert,
     KeyPassphraseError,
 )
+from hessian_common.files import write_private
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 """The well-known development mnemonic (anvil's default); Hessian starts Ganache with it too."""
@@ -127,10 +127,7 @@ def create_keystore(
         raise ConfigError(f"keystore {path} already exists; not overwriting it")
     account = Account.from_key(private_key) if private_key is not None else Account.create()
     data = Account.encrypt(account.key, passphrase, iterations=iterations)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
+    write_private(path, json.dumps(data), exclusive=True)
     return account
 
 
@@ -364,8 +361,6 @@ def connect(rpc_url: str, timeout: float = 10.0, retry: RetryPolicy | None = Non
 
 def eth_tester_web3() -> Web3:
     """A fresh in-process chain (eth-tester on py-evm) for tests and the gas benchmark."""
-    from web3 import EthereumTesterProvider
-
     return Web3(EthereumTesterProvider())
 
 
@@ -715,16 +710,7 @@ class ChainClient:
         return TESTER_GAS_LIMIT
 
     def _fees(self) -> dict[str, int]:
-        """EIP-1559 fee fields if the chain has a base fee, else a legacy gas price."""
-        latest = self.w3.eth.get_block("latest")
-        base = latest.get("baseFeePerGas")
-        if base is None:
-            return {"gasPrice": self.w3.eth.gas_price}
-        try:
-            tip = int(self.w3.eth.max_priority_fee)
-        except (Web3RPCError, ValueError, AttributeError):
-            tip = DEFAULT_PRIORITY_FEE
-        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
+        return fee_fields(self.w3)
 
     def _send(self, tx: dict[str, Any], fn: Any) -> dict[str, Any]:
         with node_errors(self.url), self._lock:
@@ -792,6 +778,20 @@ class ChainClient:
                 name,
                 args,
             ) from None
+
+
+def fee_fields(w3: Web3) -> dict[str, int]:
+    """The one fee policy of every transaction Hessian sends: EIP-1559 fields if the chain has
+    a base fee (tip = the node's ``eth_maxPriorityFeePerGas``, else
+    :data:`DEFAULT_PRIORITY_FEE`; ``maxFeePerGas = 2·base + tip``), else a legacy gas price."""
+    base = w3.eth.get_block("latest").get("baseFeePerGas")
+    if base is None:
+        return {"gasPrice": int(w3.eth.gas_price)}
+    try:
+        tip = int(w3.eth.max_priority_fee)
+    except (Web3RPCError, ValueError, AttributeError):
+        tip = DEFAULT_PRIORITY_FEE
+    return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
 
 
 def _is_revert(exc: BaseException) -> bool:

@@ -46,14 +46,13 @@ from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from hexbytes import HexBytes
 from web3 import Web3
 
 from hessian_common.chain.client import BatchCall
 from hessian_common.chain.token import ZERO_ADDRESS, currency_address, pay
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
-from hessian_common.types import CID, PPM, Wei
+from hessian_common.types import CID, PPM, Wei, bytes32
 
 WAD = 10**18
 MAX_APR_BPS = 10_000
@@ -219,13 +218,7 @@ def payoff_for(
 
 
 def _bytes32(value: bytes | str, what: str) -> bytes:
-    try:
-        raw = bytes(HexBytes(value))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{what} must be {DIGEST_BYTES} bytes or hex: {exc}") from None
-    if len(raw) != DIGEST_BYTES:
-        raise ConfigError(f"{what} must be {DIGEST_BYTES} bytes, not {len(raw)}")
-    return raw
+    return bytes32(value, what, ConfigError)
 
 
 class LoanBook(ContractWrapper):

@@ -47,6 +47,7 @@ from typing import Any
 
 import requests
 from web3 import Web3
+from web3._utils.encoding import Web3JsonEncoder
 from web3.providers.rpc import HTTPProvider
 
 from hessian_common.errors import ChainUnavailable
@@ -269,7 +270,6 @@ connection rebuilt after an outage still has them)."""
 
 
 def _key(method: str, params: Any) -> str:
-    from web3._utils.encoding import Web3JsonEncoder
 
     return method + json.dumps(params or [], cls=Web3JsonEncoder, sort_keys=True)
 

@@ -40,11 +40,11 @@ from web3 import Web3
 
 from hessian_common.chain.client import ChainClient, node_errors
 from hessian_common.chain.compile import Artifact, load_artifact
-from hessian_common.chain.loanbook import _bytes32
+from hessian_common.chain.deploy import _record, load_deployment
 from hessian_common.chain.token import ZERO_ADDRESS, currency_address, pay
 from hessian_common.chain.wrapper import ContractWrapper
-from hessian_common.errors import ChainError, ConfigError
-from hessian_common.types import CID, PPM
+from hessian_common.errors import ChainError, ChainUnavailable, ConfigError
+from hessian_common.types import CID, PPM, bytes32
 
 POLICYBOOK_NAME = "PolicyBook"
 DAY = 86_400
@@ -269,7 +269,7 @@ class PolicyBook(ContractWrapper):
     ) -> dict[str, Any]:
         """``deployModel``: link a CLOSED claims model of ours, its policies in ``currency``
         (ether by default, or an ERC-20 token's address); returns the receipt."""
-        key = _bytes32(application_key, "application_key")
+        key = bytes32(application_key, "application_key", ConfigError)
         token = currency_address(currency)
         return self.client.transact(self.fn.deployModel(model_id, policy_cid, key, token))
 
@@ -357,7 +357,7 @@ class PolicyBook(ContractWrapper):
         _term(term)
         receipt = self.client.transact(
             self.fn.applyForPolicy(
-                model_id, _bytes32(digest, "digest"), application_cid, coverage, term
+                model_id, bytes32(digest, "digest", ConfigError), application_cid, coverage, term
             )
         )
         return int(self._event_arg(receipt, "PolicyApplied", "policyId"))
@@ -535,7 +535,9 @@ class PolicyBook(ContractWrapper):
         ``model_id``; 0 if unused."""
         who = Web3.to_checksum_address(holder or self.client.address)
         return int(
-            self.client.call(self.fn.digestUsedBy(model_id, who, _bytes32(digest, "digest")))
+            self.client.call(
+                self.fn.digestUsedBy(model_id, who, bytes32(digest, "digest", ConfigError))
+            )
         )
 
     def in_force(self, policy_id: int) -> bool:
@@ -656,8 +658,6 @@ def deploy_policybook(
         A time is out of range, or there is no contract code at ``repository_address``
         (nothing is sent).
     """
-    from hessian_common.chain.deploy import _record
-
     for name, value, least in (
         ("quote_validity", quote_validity, 1),
         ("start_window", start_window, 0),
@@ -692,8 +692,6 @@ def ensure_policybook(
     PolicyBook would leave every pool, policy and claim of the old one behind, so a usable
     one is always reused (``deploy_policybook`` deploys another on purpose).
     """
-    from hessian_common.errors import ChainUnavailable
-
     repo = Web3.to_checksum_address(repository_address)
     try:
         book = open_policybook(client, deployments_dir)
@@ -716,8 +714,6 @@ def open_policybook(client: ChainClient, deployments_dir: Path | None = None) ->
     ChainError
         The recorded ABI is not the one the sources compile to.
     """
-    from hessian_common.chain.deploy import load_deployment
-
     dep = load_deployment(client.w3, deployments_dir, contract=POLICYBOOK_NAME)
     artifact = load_artifact(POLICYBOOK_NAME)
     if dep.abi_sha256 != artifact.abi_hash:

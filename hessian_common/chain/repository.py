@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-from hexbytes import HexBytes
 from web3 import Web3
 
 from hessian_common.chain.client import tx_hash_of
@@ -51,7 +50,7 @@ from hessian_common.chain.wrapper import ChainEvent as ChainEvent  # re-exported
 from hessian_common.chain.wrapper import ContractWrapper
 from hessian_common.errors import ConfigError
 from hessian_common.format import Currency
-from hessian_common.types import CID, PPM, Ppm, Wei
+from hessian_common.types import CID, PPM, Ppm, Wei, bytes32
 
 DIGEST_BYTES = 32
 
@@ -311,10 +310,7 @@ def new_salt() -> bytes:
 
 
 def _digest(value: bytes | str) -> bytes:
-    raw = bytes(HexBytes(value))
-    if len(raw) != DIGEST_BYTES:
-        raise ConfigError(f"dataset digest must be {DIGEST_BYTES} bytes, not {len(raw)}")
-    return raw
+    return bytes32(value, "dataset digest", ConfigError)
 
 
 def _reason(value: int) -> Reason | None:

@@ -27,6 +27,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from hessian_common.chain.client import ChainClient, node_errors, tx_hash_of
+from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.index import (
     ChainEvent,
     EventIndex,
@@ -77,7 +78,6 @@ class ContractWrapper:
         from_block: int = 0,
         index: EventIndex | str | Path | None = None,
     ) -> None:
-        from hessian_common.chain.compile import load_artifact
 
         if abi is None:
             abi = load_artifact(self.artifact).abi

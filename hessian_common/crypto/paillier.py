@@ -26,7 +26,6 @@ import binascii
 import hashlib
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from hessian_common.crypto import raw
 from hessian_common.crypto.passphrase import SCRYPT_N, open_with_passphrase, seal_with_passphrase
 from hessian_common.crypto.randomisers import RandomiserPool, pool_for
 from hessian_common.errors import CryptoError
+from hessian_common.files import write_private
 
 DEFAULT_KEY_BITS = 2048
 DEFAULT_EXPONENT = -13
@@ -137,15 +137,11 @@ def private_key_from_encrypted_dict(d: Any, passphrase: str) -> PrivateKey:
 def save_private_key(
     sk: PrivateKey, path: str | Path, passphrase: str, scrypt_n: int = SCRYPT_N
 ) -> Path:
-    """Write the sealed private key to ``path`` (mode 0600, written atomically)."""
+    """Write the sealed private key to ``path`` (mode 0600, fsync-ed, atomically:
+    :func:`hessian_common.files.write_private`)."""
     path = Path(path)
     data = json.dumps(private_key_to_encrypted_dict(sk, passphrase, scrypt_n), indent=1)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-    return path
+    return write_private(path, data)  # 0600, fsync-ed, atomic (the one private writer)
 
 
 def load_private_key(path: str | Path, passphrase: str) -> PrivateKey:

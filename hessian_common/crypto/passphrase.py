@@ -25,6 +25,9 @@ import binascii
 import os
 from typing import Any
 
+from Crypto.Cipher import AES
+from Crypto.Protocol.KDF import scrypt
+
 from hessian_common.errors import CryptoError, KeyPassphraseError
 
 SCRYPT_N = 2**15
@@ -34,7 +37,6 @@ NONCE_BYTES = 12
 
 
 def _kdf(passphrase: str, salt: bytes, n: int) -> bytes:
-    from Crypto.Protocol.KDF import scrypt  # imported when used: keeps importers light
 
     if not isinstance(passphrase, str) or not passphrase:
         raise KeyPassphraseError("the passphrase must be a non-empty string")
@@ -55,8 +57,6 @@ def seal_with_passphrase(
     KeyPassphraseError
         An empty passphrase.
     """
-    from Crypto.Cipher import AES
-
     salt, nonce = os.urandom(SALT_BYTES), os.urandom(NONCE_BYTES)
     cipher = AES.new(_kdf(passphrase, salt, scrypt_n), AES.MODE_GCM, nonce=nonce)
     cipher.update(bytes(aad))
@@ -81,8 +81,6 @@ def open_with_passphrase(d: dict[str, Any], passphrase: str, aad: bytes, what: s
     KeyPassphraseError
         A wrong (or empty) passphrase, or a modified file or ``aad``.
     """
-    from Crypto.Cipher import AES
-
     try:
         kdf, cip = d["kdf"], d["cipher"]
         salt = base64.b64decode(kdf["salt"], validate=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gmpy2
+import phe
 
 from hessian_common.crypto import raw
 from hessian_common.errors import CryptoError
@@ -93,8 +94,6 @@ class Opening:
 
     def values(self, public_key: PublicKey) -> list[float]:
         """The real numbers the plaintexts encode (phe's fixed-point decoding)."""
-        import phe
-
         out = []
         for m, e in zip(self.plaintexts, self.exponents, strict=True):
             out.append(float(phe.EncodedNumber(public_key, m, e).decode()))
@@ -103,8 +102,6 @@ class Opening:
 
 def _open_chunk(p: int, q: int, n: int, cts: Sequence[int]) -> list[tuple[int, int]]:
     """``(m, r)`` of each ciphertext, with ``p``, ``q`` the factors of ``n``."""
-    import phe
-
     pk = phe.PaillierPublicKey(n)
     sk = phe.PaillierPrivateKey(pk, p, q)
     n_inv = int(gmpy2.invert(n, (p - 1) * (q - 1)))
@@ -126,9 +123,7 @@ def open_vector(sk: PrivateKey, enc: EncryptedVector, workers: int | None = 1) -
     parts = raw.split(len(enc), k)
     calls = [(sk.p, sk.q, n, [enc.ciphertexts[i] for i in part]) for part in parts]
     pairs = [pr for chunk in _run(_open_chunk, calls, k) for pr in chunk]
-    return Opening(
-        tuple(m for m, _ in pairs), tuple(r for _, r in pairs), tuple(enc.exponents)
-    )
+    return Opening(tuple(m for m, _ in pairs), tuple(r for _, r in pairs), tuple(enc.exponents))
 
 
 def _run(fn: Any, calls: list[tuple[Any, ...]], k: int) -> list[Any]:
@@ -160,15 +155,12 @@ def verify_opening(
     """
     if len(opening.plaintexts) != len(enc) or enc.public_key != public_key:
         return [False] * len(enc)
-    items = list(
-        zip(enc.ciphertexts, opening.plaintexts, opening.randomness, strict=True)
-    )
+    items = list(zip(enc.ciphertexts, opening.plaintexts, opening.randomness, strict=True))
     k = raw.resolve_workers(workers, len(items) // 4 or 1)
     calls = [(public_key.n, [items[i] for i in part]) for part in raw.split(len(items), k)]
     ok = [b for chunk in _run(_check_chunk, calls, k) for b in chunk]
     return [
-        good and e1 == e2
-        for good, e1, e2 in zip(ok, enc.exponents, opening.exponents, strict=True)
+        good and e1 == e2 for good, e1, e2 in zip(ok, enc.exponents, opening.exponents, strict=True)
     ]
 
 

@@ -29,6 +29,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from Crypto.Cipher import AES
+from Crypto.Hash import SHA256
+from Crypto.Protocol.DH import import_x25519_private_key, import_x25519_public_key, key_agreement
+from Crypto.Protocol.KDF import HKDF
+
 from hessian_common.crypto.passphrase import SCRYPT_N, open_with_passphrase, seal_with_passphrase
 from hessian_common.errors import CryptoError
 
@@ -41,7 +46,6 @@ TAG_BYTES = 16
 
 
 def _private(private32: bytes) -> Any:
-    from Crypto.Protocol.DH import import_x25519_private_key
 
     if not isinstance(private32, bytes | bytearray) or len(private32) != KEY_BYTES:
         raise CryptoError("an X25519 private key is 32 bytes")
@@ -49,7 +53,6 @@ def _private(private32: bytes) -> Any:
 
 
 def _public(public32: bytes) -> Any:
-    from Crypto.Protocol.DH import import_x25519_public_key
 
     if not isinstance(public32, bytes | bytearray) or len(public32) != KEY_BYTES:
         raise CryptoError("an X25519 public key is 32 bytes")
@@ -75,9 +78,6 @@ def new_application_key() -> tuple[bytes, bytes]:
 
 
 def _shared_key(priv: Any, pub: Any, eph_pub: bytes, recipient: bytes, info: bytes) -> bytes:
-    from Crypto.Hash import SHA256
-    from Crypto.Protocol.DH import key_agreement
-    from Crypto.Protocol.KDF import HKDF
 
     try:
         z = key_agreement(static_priv=priv, static_pub=pub, kdf=lambda x: x)
@@ -89,8 +89,6 @@ def _shared_key(priv: Any, pub: Any, eph_pub: bytes, recipient: bytes, info: byt
 def seal(public32: bytes, plaintext: bytes, info: bytes = INFO) -> bytes:
     """Encrypt ``plaintext`` to the holder of the private key of ``public32`` (``info``: the
     HKDF context naming the use, default loan applications)."""
-    from Crypto.Cipher import AES
-
     recipient = bytes(public32)
     pub = _public(recipient)
     eph_priv, eph_pub = new_application_key()
@@ -105,8 +103,6 @@ def seal(public32: bytes, plaintext: bytes, info: bytes = INFO) -> bytes:
 def open_sealed(private32: bytes, blob: bytes, info: bytes = INFO) -> bytes:
     """Decrypt a :func:`seal` blob (sealed with the same ``info``); :class:`CryptoError` on a
     wrong key or any tampering."""
-    from Crypto.Cipher import AES
-
     blob = bytes(blob)
     head = len(MAGIC) + KEY_BYTES + NONCE_BYTES
     if len(blob) < head + TAG_BYTES or not blob.startswith(MAGIC):
@@ -122,9 +118,7 @@ def open_sealed(private32: bytes, blob: bytes, info: bytes = INFO) -> bytes:
     try:
         return cipher.decrypt_and_verify(ct, tag)
     except ValueError:
-        raise CryptoError(
-            "cannot open the sealed blob: wrong key or modified blob"
-        ) from None
+        raise CryptoError("cannot open the sealed blob: wrong key or modified blob") from None
 
 
 def seal_key_at_rest(private32: bytes, passphrase: str, scrypt_n: int = SCRYPT_N) -> dict:

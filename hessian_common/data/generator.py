@@ -201,7 +201,8 @@ def generate_loans(
     """
     if not isinstance(rows, int | np.integer) or rows < 1:
         raise DataError(f"rows must be a positive integer, got {rows!r}")
-    for name, frac in (("policy_fraction", policy_fraction), ("unresolved", unresolved_fraction)):
+    fractions = (("policy_fraction", policy_fraction), ("unresolved_fraction", unresolved_fraction))
+    for name, frac in fractions:
         if not 0.0 <= frac < 1.0:
             raise DataError(f"{name} must be in [0, 1), got {frac}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -319,7 +320,7 @@ def generate_loans(
     zip3 = rng.integers(10, 999, n)
 
     paid_frac = np.where(defaulted, rng.uniform(0.05, 0.7, n), rng.uniform(1.0, 1.35, n))
-    total_pymnt = np.round(np.where(defaulted, amount * paid_frac, amount * paid_frac), 2)
+    total_pymnt = np.round(amount * paid_frac, 2)  # paid_frac already differs by outcome
     total_rec_prncp = np.round(np.where(defaulted, amount * paid_frac * 0.7, amount), 2)
     recoveries = np.round(np.where(defaulted, amount * rng.uniform(0, 0.1, n), 0.0), 2)
     open_mask = np.isin(status, ["Current", "Late (31-120 days)", "In Grace Period"])

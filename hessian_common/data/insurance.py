@@ -116,7 +116,7 @@ TRUTH_COLUMNS = ["vehicle_age", "accident", "loss"]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
+    from scipy.special import expit  # heavy optional: scipy
 
     return expit(z)
 

@@ -145,7 +145,7 @@ class LoadedData:
 
         Equal rows (whatever their ids, order or file layout) get equal pseudonyms under one
         salt; the lender compares them across a model's submissions to spot reused rows
-        without seeing the rows (:mod:`hessian_common.lender.evaluate`). 8 bytes make a
+        without seeing the rows (:mod:`hessian_common.tasks.evaluate`). 8 bytes make a
         chance collision among a million rows about 1 in 36 million.
         """
         key = bytes(salt)

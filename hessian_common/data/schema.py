@@ -75,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from hessian_common.errors import SchemaError
+from hessian_common.format import format_number
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 """Directory of the built-in schema files (``<name>.toml``)."""
@@ -304,21 +305,27 @@ def _strs(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _clip(value: Any, where: str) -> tuple[float, float] | None:
-    if value is None:
-        return None
+def _is_low_high(value: Any, finite: bool) -> bool:
+    """``value`` is ``[low, high]``: two numbers (not booleans), finite if ``finite``, and not
+    ``low > high`` (the shared check of ``clip`` and ``valid``)."""
     ok = (
         isinstance(value, list | tuple)
         and len(value) == 2
         and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and (not finite or all(math.isfinite(v) for v in value))
     )
-    if not ok or value[0] > value[1]:
+    return ok and not value[0] > value[1]
+
+
+def _clip(value: Any, where: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if not _is_low_high(value, finite=False):
         raise SchemaError(f"{where}: clip must be [low, high] numbers with low <= high")
     return (float(value[0]), float(value[1]))
 
 
 def _num(value: Any) -> str:
-    from hessian_common.format import format_number
 
     return format_number(value)
 
@@ -327,13 +334,7 @@ def _range(value: Any, where: str) -> tuple[float, float] | None:
     """A ``valid = [low, high]`` entry (finite numbers, low <= high)."""
     if value is None:
         return None
-    ok = (
-        isinstance(value, list | tuple)
-        and len(value) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        and all(math.isfinite(v) for v in value)
-    )
-    if not ok or value[0] > value[1]:
+    if not _is_low_high(value, finite=True):
         raise SchemaError(f"{where}: valid must be [low, high] finite numbers with low <= high")
     return (float(value[0]), float(value[1]))
 

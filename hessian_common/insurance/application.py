@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from hessian_common.crypto.sealing import seal
 from hessian_common.errors import InsuranceInputError
 from hessian_common.forms import (
     TIME_FORMAT,
@@ -39,6 +40,7 @@ from hessian_common.forms import (
     parse_fields,
     read_form_document,
 )
+from hessian_common.untrusted import MAX_BYTES, reading
 
 FORMAT = "hessian.insurance-application/1"
 SEAL_INFO = b"hessian.sealed-insurance-application/1"
@@ -128,7 +130,6 @@ class InsuranceApplication:
         """Parse and re-check :meth:`to_bytes` output: a stranger's bytes (a sealed
         application's plaintext), read through :mod:`hessian_common.untrusted`; every failure
         is an :class:`~hessian_common.errors.UntrustedBlobError`."""
-        from hessian_common.untrusted import MAX_BYTES, reading
 
         with reading("insurance application"):
             form, created, applicant = read_form_document(
@@ -209,7 +210,7 @@ def features_frame(app: InsuranceApplication) -> Any:
     preprocessing: ``years_licensed`` capped at 10 as the exports write it, and
     ``vehicle_age_years`` = days from the first of the registration month to the
     application day / 365.25."""
-    import pandas as pd
+    import pandas as pd  # heavy optional: pandas
 
     f = app.fields
     reg = month_index(f["vehicle_first_registered"])
@@ -236,7 +237,6 @@ def features_frame(app: InsuranceApplication) -> Any:
 
 def seal_application(public_key: bytes, app: InsuranceApplication) -> bytes:
     """``app.to_bytes()`` sealed to the insurer's application key (its own HKDF context)."""
-    from hessian_common.crypto.sealing import seal
 
     return seal(public_key, app.to_bytes(), info=SEAL_INFO)
 

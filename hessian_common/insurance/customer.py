@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hessian_common.chain.policybook import ClaimStatus, PolicyStatus
+from hessian_common.chain.token import currency_address
 from hessian_common.errors import (
     ApplicationAlreadySent,
     BlobNotFound,
@@ -37,15 +38,20 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.files import write_private
 from hessian_common.format import Currency
 from hessian_common.insurance.application import (
     APPLICATION_FIELDS,
     InsuranceApplication,
+    parse_application,
     seal_application,
 )
 from hessian_common.insurance.pricing import PricingPolicy, parse_policy_document, to_units
 from hessian_common.insurance.underwriting import currency_info, term_seconds
 from hessian_common.lending import borrower as _drafts
+from hessian_common.numbers import NumberFormatError, parse_decimal
+from hessian_common.store import parse_cid
+from hessian_common.untrusted import MAX_BYTES, fetch
 
 APPLICATIONS_DIR = "insurance"
 DRAFT_PRODUCT = "insurance"
@@ -117,8 +123,6 @@ class MyPolicy:
 
 
 def _offer(book: Any, store: Any, d: Any) -> InsurerOffer:
-    from hessian_common.untrusted import MAX_BYTES, fetch
-
     cur = currency_info(book.client, d.currency)
     base = dict(
         model_id=int(d.model_id),
@@ -222,7 +226,7 @@ def apply(
     pending = None
     if apps is not None:
         pending = apps / f"pending-{digest.hex()}.json"
-        _drafts._write_private(pending, plain)
+        write_private(pending, plain)
     cid = store.put(blob)
     coverage = offer.units(application.coverage_limit, "down")
     policy_id = book.apply(
@@ -248,6 +252,35 @@ def load_draft(state_dir: Path | str | None, model_id: int) -> Any:
 def discard_draft(state_dir: Path | str | None, model_id: int) -> None:
     """Forget the saved answers for ``model_id``."""
     _drafts.discard_draft(state_dir, model_id, DRAFT_PRODUCT)
+
+
+def keep_posted_answers(
+    state_dir: Path | str, model_id: int, form: Any
+) -> InsuranceApplication | None:
+    """The send-once rule, step 1 (the loan form's,
+    :func:`hessian_common.lending.borrower.keep_posted_answers`): a well-formed posted
+    application is kept as a draft before the chain or the store is touched; the same answers
+    make the same application (its ``created_at`` too). ``None`` for bad input (nothing kept).
+    """
+    return _drafts.keep_posted_answers(
+        state_dir, model_id, form, fields=APPLICATION_FIELDS, parse=parse_application,
+        refused=InsuranceInputError, product=DRAFT_PRODUCT,
+    )  # fmt: skip
+
+
+def submit_form(
+    book: Any, store: Any, model_id: int, application: InsuranceApplication, *, state_dir: Any
+) -> int:
+    """The send-once rule, step 2: :func:`apply`, then forget the draft once the application
+    is on chain (or found already there: ``ApplicationAlreadySent`` is raised after) or
+    refused (``InsuranceInputError``); an outage keeps it. The policy id."""
+    try:
+        policy_id = apply(book, store, model_id, application, state_dir=state_dir)
+    except (InsuranceInputError, ApplicationAlreadySent):
+        discard_draft(state_dir, model_id)
+        raise
+    discard_draft(state_dir, model_id)
+    return policy_id
 
 
 def _saved_application(state_dir: Path | str | None, info: Any) -> InsuranceApplication | None:
@@ -339,8 +372,6 @@ def claim_units(policy: PricingPolicy, mine: MyPolicy, amount: Any) -> int:
     """A claim amount typed in dollars (``1500``, ``$1500.50``; a comma refused) in the
     policy's base units (rounded down, the insurer's ``policy`` gives the token price),
     checked against the policy: positive, at most ``min(L − D, reserve)``."""
-    from hessian_common.numbers import NumberFormatError, parse_decimal
-
     try:
         dollars = parse_decimal(str(amount).strip(), dollars=True)
     except NumberFormatError as exc:
@@ -368,8 +399,6 @@ def file_claim(
 ) -> int:
     """File a claim of ``amount`` base units (net of the deductible) on an in-force policy,
     with ``evidence`` (a file's bytes, put on the store) or an ``evidence_cid``; the claim id."""
-    from hessian_common.store import parse_cid
-
     mine = my_policy(book, policy_id)
     errors: dict[str, str] = {}
     if not mine.can_claim:
@@ -420,8 +449,6 @@ def settle(book: Any, claim_id: int) -> dict[str, Any]:
 
 def withdraw(book: Any, currency: Any = None) -> int:
     """Withdraw paid claims and refunds in ``currency`` (ether by default); 0 if none."""
-    from hessian_common.chain.token import currency_address
-
     cur = currency_address(currency)
     if not book.pending(currency=cur):
         return 0
@@ -440,10 +467,12 @@ __all__ = [
     "file_claim",
     "insurer_offer",
     "insurers",
+    "keep_posted_answers",
     "load_draft",
     "my_policies",
     "my_policy",
     "save_draft",
     "settle",
+    "submit_form",
     "withdraw",
 ]

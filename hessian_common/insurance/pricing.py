@@ -54,9 +54,11 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from hessian_common.data.insurance import SEVERITY
 from hessian_common.errors import InsuranceInputError
 from hessian_common.insurance.severity import Lognormal
 from hessian_common.types import Ppm, to_ppm
+from hessian_common.untrusted import MAX_BYTES, loads_object, reading
 
 FORMAT = "hessian.insurance-pricing/1"
 DOCUMENT_FORMAT = "hessian.insurance-policy/1"
@@ -71,7 +73,6 @@ MAX_AMOUNT = 10**9
 def default_severity() -> dict[str, Lognormal]:
     """The severity table of the generated data's truth (``hessian_common.data.insurance``);
     a deploying insurer fits its own (:func:`~.severity.fit_severity`)."""
-    from hessian_common.data.insurance import SEVERITY
 
     return dict(SEVERITY)
 
@@ -393,7 +394,6 @@ def policy_document(
 def parse_policy_document(data: bytes) -> tuple[dict[str, Any], PricingPolicy]:
     """An insurance policy document (a stranger's blob) and its pricing policy; every
     failure is an :class:`~hessian_common.errors.UntrustedBlobError`."""
-    from hessian_common.untrusted import MAX_BYTES, loads_object, reading
 
     with reading("insurance policy"):
         doc = loads_object(data, what="insurance policy", max_bytes=MAX_BYTES["policy"])

@@ -54,7 +54,7 @@ MIN_CLAIMS = 30
 
 
 def _phi_cdf(z: Any) -> Any:
-    from scipy.special import ndtr
+    from scipy.special import ndtr  # heavy optional: scipy
 
     return ndtr(z)
 
@@ -161,8 +161,8 @@ def fit_lognormal(paid: Any, deductible: Any, limit: Any) -> Lognormal:
     DataError
         Fewer than 2 uncensored claims, or amounts outside ``(0, L − D]``.
     """
-    from scipy.optimize import minimize
-    from scipy.stats import norm
+    from scipy.optimize import minimize  # heavy optional: scipy
+    from scipy.stats import norm  # heavy optional: scipy
 
     y, d, lim = _as_arrays(paid, deductible, limit)
     censored = y >= lim - d - CENSORED_TOLERANCE

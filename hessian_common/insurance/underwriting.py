@@ -41,17 +41,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hessian_common.chain.policybook import ClaimStatus, DenialReason, PolicyStatus
-from hessian_common.chain.token import ZERO_ADDRESS, currency_address
+from hessian_common.chain.token import ZERO_ADDRESS, currency_address, currency_of
+from hessian_common.crypto.sealing import new_application_key, public_key_of
+from hessian_common.data.loader import load_file
 from hessian_common.errors import (
     BlobNotFound,
     ConfigError,
     ContractRevert,
     CryptoError,
+    DataError,
     InsuranceInputError,
     StoreIntegrityError,
     UntrustedBlobError,
@@ -219,8 +223,6 @@ class InsurancePerformance:
 def currency_info(client: Any, address: Any, strict: bool = False) -> Currency:
     """The :class:`~hessian_common.format.Currency` at ``address`` (ether for the zero
     address / None; see :func:`hessian_common.chain.token.currency_of`)."""
-    from hessian_common.chain.token import currency_of
-
     return currency_of(client, address, strict=strict)
 
 
@@ -323,8 +325,6 @@ class InsuranceDesk(ProductDesk):
                 model = self.claims_model(model_id)
                 private = self._application_key(model_id)
             else:
-                from hessian_common.crypto.sealing import new_application_key
-
                 w, spec, X, y = self.decrypt_current(model_id, record, info, step)
                 step(message="calibrating on the hold-out")
                 model, summary = build_claims_model(w, spec, X, y, model_id, str(info.model_cid))
@@ -333,8 +333,6 @@ class InsuranceDesk(ProductDesk):
                 self._write_json(model_id, CLAIMS_MODEL_FILE, model.to_dict())
                 self._write_json(model_id, CALIBRATION_FILE, summary.to_dict())
                 self._save_application_key(model_id, private)
-            from hessian_common.crypto.sealing import public_key_of
-
             public = public_key_of(private)
             doc = policy_document(
                 model_id=model_id,
@@ -673,12 +671,7 @@ def parse_reason(reason: int | str) -> DenialReason:
 
 
 def _claims_data(claims: Any) -> Any:
-    from pathlib import Path
-
     if isinstance(claims, str | Path):
-        from hessian_common.data import load_file
-        from hessian_common.errors import DataError
-
         try:
             return load_file(Path(claims), "insurance_claims")
         except DataError as exc:

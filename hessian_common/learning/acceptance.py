@@ -3,7 +3,7 @@
 The lender judges every decrypted candidate ``w'`` with the rule its spec names
 (:class:`AcceptanceRule`, the spec's ``acceptance`` field). The spec's CID is on chain from
 ``createModel``, so the rule cannot change while owners submit; after the reveal, the audit
-(:mod:`hessian_common.lender.audit`) re-runs :meth:`AcceptanceRule.judge` on the revealed
+(:mod:`hessian_common.tasks.audit`) re-runs :meth:`AcceptanceRule.judge` on the revealed
 test set and the decryption transcript and names every verdict the rule does not give.
 
 Two rules (the maths in :mod:`hessian_common.learning.federated`, "Acceptance rule"):
@@ -31,7 +31,7 @@ updates accepted before the base version).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hessian_common.errors import DataError
 from hessian_common.learning.federated import (
@@ -41,6 +41,9 @@ from hessian_common.learning.federated import (
     evaluate_candidate,
     step_context,
 )
+
+if TYPE_CHECKING:
+    from hessian_common.learning.spec import ModelSpec
 
 RULES = ("paired", "threshold")
 
@@ -101,7 +104,7 @@ class AcceptanceRule:
             raise DataError(f"{what}: {exc}") from None
 
     @classmethod
-    def of(cls, spec: Any, legacy_tolerance: float = 0.0) -> AcceptanceRule:
+    def of(cls, spec: ModelSpec, legacy_tolerance: float = 0.0) -> AcceptanceRule:
         """The rule ``spec`` fixes; a spec without one is judged by the threshold rule with
         ``legacy_tolerance`` (what its lender used before the rule was in the spec)."""
         raw = getattr(spec, "acceptance", None)
@@ -111,7 +114,7 @@ class AcceptanceRule:
 
     def judge(
         self,
-        spec: Any,
+        spec: ModelSpec,
         w_candidate: Any,
         X_hold: Any,
         y_hold: Any,

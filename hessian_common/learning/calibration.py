@@ -44,7 +44,7 @@ EPS = 1e-15
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
+    from scipy.special import expit  # heavy optional: scipy
 
     return expit(np.asarray(z, dtype=float))
 
@@ -97,7 +97,7 @@ def fit_platt(s: Any, y: Any) -> Calibrator:
 
     Needs both classes; with one class only the identity is returned.
     """
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # heavy optional: scikit-learn
 
     s, y = _check_sy(s, y)
     if len(np.unique(y)) < 2:
@@ -117,7 +117,7 @@ def cross_fit(s: Any, y: Any, folds: int = 5, seed: int = 0) -> tuple[Calibrator
     oof_p : ndarray of shape (n,)
         Out-of-fold probabilities: row i from the calibrator fitted without i's fold.
     """
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold  # heavy optional: scikit-learn
 
     s, y = _check_sy(s, y)
     k = int(folds)
@@ -177,6 +177,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def calibration_report(y: Any, p: Any, bins: int = 10) -> CalibrationReport:
     """Brier, log loss, AUC, ECE over ``bins`` equal-count bins, slope/intercept, table."""
+    # heavy optional: scikit-learn
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from hessian_common.data.preprocess import Preprocessor
 from hessian_common.errors import DataError
 from hessian_common.learning.calibration import CalibrationSummary, Calibrator, calibrate
 
@@ -55,8 +56,6 @@ class CalibratedModel:
     def preprocessor(self) -> Any:
         """The fitted :class:`~hessian_common.data.Preprocessor` (built once)."""
         if self._pre is None:
-            from hessian_common.data.preprocess import Preprocessor
-
             self._pre = Preprocessor.from_dict(self.preprocessing)
         return self._pre
 

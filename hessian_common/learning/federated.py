@@ -78,7 +78,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import norm, rankdata
@@ -87,8 +87,11 @@ from sklearn.linear_model import LogisticRegression
 from hessian_common.crypto.paillier import decrypt_vector, encrypt_vector, generate_keypair
 from hessian_common.errors import DataError
 from hessian_common.learning.metrics import predict_proba, score, score_weights
-from hessian_common.learning.prior import DEFAULT_RIDGE, CurvaturePrior, initial_model
+from hessian_common.learning.prior import DEFAULT_RIDGE, CurvaturePrior, initial_model, prior_of
 from hessian_common.learning.updates import DPConfig, _params, build_update, newton_by_rows
+
+if TYPE_CHECKING:
+    from hessian_common.learning.spec import ModelSpec
 
 Owner = tuple[Any, Any]
 """One owner's preprocessed rows ``(X, y)``: X of shape (n, d), y of shape (n,)."""
@@ -143,7 +146,9 @@ class StepContext:
     l2: float = 0.0
 
 
-def step_context(spec: Any, base_weights: Any, rows: int, model_rows: float) -> StepContext | None:
+def step_context(
+    spec: ModelSpec, base_weights: Any, rows: int, model_rows: float
+) -> StepContext | None:
     """The :class:`StepContext` of an update to ``spec``'s model, or None when the spec's
     rule has no step to check (not ``newton``, no curvature prior, or ``model_rows`` 0).
 
@@ -151,8 +156,6 @@ def step_context(spec: Any, base_weights: Any, rows: int, model_rows: float) -> 
     contract's ``acceptedRows`` on the base model, as :func:`hessian_common.owner.update_params`
     computes them).
     """
-    from hessian_common.learning.prior import prior_of
-
     prior = prior_of(spec)
     if spec.rule != "newton" or prior is None or not model_rows:
         return None

@@ -48,11 +48,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hessian_common.errors import DataError
+from hessian_common.learning.updates import statistics
+
+if TYPE_CHECKING:
+    from hessian_common.learning.spec import ModelSpec
 
 PRIOR_FORMAT = "hessian.curvature-prior/1"
 DEFAULT_RIDGE = 1.0
@@ -171,8 +175,6 @@ class CurvaturePrior:
 
         ``X_seed`` must be the rows ``seed`` was computed from (checked by their count).
         """
-        from hessian_common.learning.updates import statistics
-
         X = np.asarray(X_seed, dtype=float)
         if X.shape != (self.seed_rows, self.dim):
             raise DataError(
@@ -260,7 +262,7 @@ def initial_model(
     return prior.initial_weights(X_seed, y_seed, l2), prior
 
 
-def prior_of(spec: Any) -> CurvaturePrior | None:
+def prior_of(spec: ModelSpec) -> CurvaturePrior | None:
     """The spec's prior (``None`` for specs without one, written before it existed)."""
     d = getattr(spec, "prior", None)
     return None if d is None else CurvaturePrior.from_dict(d)

@@ -35,6 +35,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
 from hessian_common.crypto.paillier import (
     EncryptedVector,
     PublicKey,
@@ -42,6 +45,8 @@ from hessian_common.crypto.paillier import (
     public_key_to_dict,
 )
 from hessian_common.errors import CryptoError, DataError
+from hessian_common.learning.acceptance import AcceptanceRule
+from hessian_common.learning.prior import CurvaturePrior
 from hessian_common.learning.updates import DEFAULT_PARAMS, RULES
 from hessian_common.untrusted import LIMITS, MAX_BYTES, check_bound, loads_object, reading
 
@@ -203,12 +208,8 @@ class ModelSpec:
             if value is not None and (not isinstance(value, str) or not _HEX64.match(value)):
                 raise DataError(f"{what}: {name} must be 64 lowercase hex digits")
         if self.acceptance is not None:
-            from hessian_common.learning.acceptance import AcceptanceRule
-
             AcceptanceRule.from_dict(self.acceptance, f"{what}: the acceptance rule")
         if self.prior is not None:
-            from hessian_common.learning.prior import CurvaturePrior
-
             prior = CurvaturePrior.from_dict(self.prior)
             if prior.dim != len(self.feature_names):
                 raise DataError(
@@ -414,8 +415,6 @@ class UpdateBlob:
     def sign(self, account: Any) -> UpdateBlob:
         """A copy signed by ``account`` (an eth-account ``LocalAccount``), which must be the
         blob's ``owner``."""
-        from eth_account.messages import encode_defunct
-
         if str(account.address).lower() != self.owner.lower():
             raise DataError(f"update: signing as {account.address}, but the owner is {self.owner}")
         signed = account.sign_message(encode_defunct(primitive=self.signing_digest()))
@@ -424,9 +423,6 @@ class UpdateBlob:
     def signer(self) -> str | None:
         """The address that signed the blob (checksummed), or ``None`` if unsigned or the
         signature does not recover."""
-        from eth_account import Account
-        from eth_account.messages import encode_defunct
-
         if not self.signature:
             return None
         try:

@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import phe
@@ -62,7 +62,9 @@ import phe
 from hessian_common.crypto import raw
 from hessian_common.crypto.paillier import EncryptedVector, encode_fixed
 from hessian_common.errors import CryptoError, DataError
-from hessian_common.learning.prior import CurvaturePrior
+
+if TYPE_CHECKING:  # the prior imports this module (statistics)
+    from hessian_common.learning.prior import CurvaturePrior
 
 RULES = ("gradient", "epochs", "newton")
 """Names of the update rules, as written in model specs and update blobs."""
@@ -95,7 +97,7 @@ for d = 32 weights of size ≤ 1 an output weight is off by ≤ 6e−14).
 Every encrypted update lowers the ciphertexts' exponent by ``|P_EXPONENT|`` (an update on a
 model at exponent ``e`` comes out at ``e + P_EXPONENT``). That no longer accumulates: the
 lender publishes a fresh ``encrypt_vector(pk, w')`` of the weights it decrypted, at the
-standard exponent −13 (:mod:`hessian_common.lender.evaluate`), so every model version starts
+standard exponent −13 (:mod:`hessian_common.tasks.evaluate`), so every model version starts
 at −13 and every update blob is at −25. Measured (512-bit keys, d = 32, 80 accepted
 row-weighted Newton updates, re-encrypted each time): largest |decrypted − plaintext| weight
 error 1.9e−7 at −6, 7.2e−10 at −8, 3.3e−12 at −10, 9.3e−15 at −12; one 2048-bit update costs

@@ -36,6 +36,7 @@ from hessian_common.forms import (
     read_form_document,
 )
 from hessian_common.forms import created_month as _created_month
+from hessian_common.untrusted import MAX_BYTES, reading
 
 FORMAT = "hessian.application/1"
 
@@ -153,7 +154,6 @@ class Application:
         """Parse and re-check :meth:`to_bytes` output: a stranger's bytes (a sealed
         application's plaintext), read through :mod:`hessian_common.untrusted`; every failure
         is an :class:`~hessian_common.errors.UntrustedBlobError`."""
-        from hessian_common.untrusted import MAX_BYTES, reading
 
         with reading("application"):
             form, created, borrower = read_form_document(
@@ -251,7 +251,7 @@ def features_frame(app: Application, int_rate: float, installment: float) -> Any
 
     ``int_rate`` is in percent (13.5), ``installment`` in dollars a month.
     """
-    import pandas as pd
+    import pandas as pd  # heavy optional: pandas
 
     f = app.fields
     start, end = _month_index(f["earliest_cr_line"]), _created_month(app.created_at)

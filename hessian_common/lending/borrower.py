@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hessian_common.chain.loanbook import LoanBook, LoanStatus
 from hessian_common.crypto.sealing import seal
 from hessian_common.errors import (
     ApplicationAlreadySent,
@@ -38,9 +39,11 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
+from hessian_common.files import write_private
 from hessian_common.format import format_amount
-from hessian_common.lending.application import Application
+from hessian_common.lending.application import APPLICATION_FIELDS, Application, parse_application
 from hessian_common.lending.pricing import PricingPolicy
+from hessian_common.store.base import ContentStore
 from hessian_common.types import Wei
 from hessian_common.untrusted import MAX_BYTES, fetch, fetch_json, loads_object, reading
 
@@ -95,7 +98,7 @@ class BorrowerLoan:
         return int(self.loan.loan_id)
 
 
-def _offer(store: Any, d: Any) -> LenderOffer:
+def _offer(store: ContentStore, d: Any) -> LenderOffer:
     base = dict(
         model_id=int(d.model_id),
         lender=d.lender,
@@ -122,12 +125,12 @@ def _offer(store: Any, d: Any) -> LenderOffer:
     )
 
 
-def lenders(book: Any, store: Any) -> list[LenderOffer]:
+def lenders(book: LoanBook, store: ContentStore) -> list[LenderOffer]:
     """Active deployments with their policy documents (unreadable ones carry ``error``)."""
     return [_offer(store, d) for d in book.deployments() if d.active]
 
 
-def lender_offer(book: Any, store: Any, model_id: int) -> LenderOffer:
+def lender_offer(book: LoanBook, store: ContentStore, model_id: int) -> LenderOffer:
     """The deployment of ``model_id`` (:class:`LendingInputError` if none or retired)."""
     d = book.deployment(int(model_id))
     if d is None:
@@ -139,17 +142,6 @@ def lender_offer(book: Any, store: Any, model_id: int) -> LenderOffer:
 
 def _apps_dir(state_dir: Path | str | None) -> Path | None:
     return None if state_dir is None else Path(state_dir) / APPLICATIONS_DIR
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def check_application(offer: LenderOffer, application: Application) -> None:
@@ -171,8 +163,8 @@ def check_application(offer: LenderOffer, application: Application) -> None:
 
 
 def apply(
-    book: Any,
-    store: Any,
+    book: LoanBook,
+    store: ContentStore,
     model_id: int,
     application: Application,
     *,
@@ -212,7 +204,7 @@ def apply(
     pending = None
     if apps is not None:  # keep the plaintext before anything leaves the machine
         pending = apps / f"pending-{digest.hex()}.json"
-        _write_private(pending, plain)
+        write_private(pending, plain)
     cid = store.put(blob)
     amount_wei = offer.policy.to_wei(application.amount)
     loan_id = book.apply(int(model_id), digest, str(cid), amount_wei, application.term)
@@ -245,12 +237,9 @@ def draft_values(values: Mapping[str, Any], fields: Any = None) -> dict[str, str
     """The application's own fields of a form (``fields``, by default the loan form's
     :data:`~hessian_common.lending.application.APPLICATION_FIELDS`), as text, at most 200
     characters each, empty ones left out: what a draft keeps and compares."""
-    if fields is None:
-        from hessian_common.lending.application import APPLICATION_FIELDS as fields
-
     return {
         f.name: str(values.get(f.name) or "").strip()[:200]
-        for f in fields
+        for f in (APPLICATION_FIELDS if fields is None else fields)
         if str(values.get(f.name) or "").strip()
     }
 
@@ -275,7 +264,7 @@ def save_draft(
     doc = {"model_id": int(model_id), "saved_at": time.time() if now is None else now,
            "values": draft_values(values, fields), "created_at": created_at}  # fmt: skip
     path = _draft_path(state_dir, model_id, product)
-    _write_private(path, json.dumps(doc, sort_keys=True).encode())
+    write_private(path, json.dumps(doc, sort_keys=True).encode())
     return path
 
 
@@ -303,6 +292,64 @@ def discard_draft(state_dir: Path | str | None, model_id: int, product: str = "m
         _draft_path(state_dir, model_id, product).unlink(missing_ok=True)
 
 
+def keep_posted_answers(
+    state_dir: Path | str,
+    model_id: int,
+    form: Mapping[str, Any],
+    *,
+    fields: Any = None,
+    parse: Callable[..., Any] = parse_application,
+    refused: type[Exception] = LendingInputError,
+    product: str = "model",
+) -> Any:
+    """The send-once rule, step 1: keep a posted form's answers as a draft before the chain or
+    the store is touched, and build the application to send from them.
+
+    Only a well-formed application is kept (``None`` otherwise: bad input leaves nothing
+    behind). The same answers as a kept draft make the same application, its ``created_at``
+    included, so one that reached the chain while the borrower was told otherwise is
+    recognised by :func:`apply` (:class:`ApplicationAlreadySent`), not sent twice.
+    ``fields``, ``parse`` (``parse(values, created_at=...)``), ``refused`` (its input error)
+    and ``product`` let another product's form follow the same rule (insurance:
+    :func:`hessian_common.insurance.customer.keep_posted_answers`).
+    """
+    values = draft_values(form, fields)
+    earlier = load_draft(state_dir, model_id, product)
+    same = earlier is not None and earlier.values == values
+    try:
+        application = parse(values, created_at=earlier.created_at if same else None)
+    except refused:
+        return None
+    save_draft(
+        state_dir, model_id, values, created_at=application.created_at, fields=fields,
+        product=product,
+    )  # fmt: skip
+    return application
+
+
+def submit_form(
+    book: LoanBook,
+    store: ContentStore,
+    model_id: int,
+    application: Application,
+    *,
+    state_dir: Path | str,
+) -> int:
+    """The send-once rule, step 2: :func:`apply`, then forget the draft once the application
+    is on chain (sent now, or found already sent: :class:`ApplicationAlreadySent` is raised
+    after the draft is deleted) or refused (:class:`LendingInputError`: the caller shows the
+    answers with the reasons). An outage (``ChainUnavailable``, ``StoreUnavailable``) keeps
+    the draft, so the form comes back filled in. Returns the loan id.
+    """
+    try:
+        loan_id = apply(book, store, model_id, application, state_dir=state_dir)
+    except LendingInputError:
+        discard_draft(state_dir, model_id)
+        raise
+    discard_draft(state_dir, model_id)
+    return loan_id
+
+
 def _saved_application(state_dir: Path | str | None, loan: Any) -> Application | None:
     apps = _apps_dir(state_dir)
     if apps is None:
@@ -321,11 +368,9 @@ def _saved_application(state_dir: Path | str | None, loan: Any) -> Application |
 
 
 def my_loans(
-    book: Any, address: str | None = None, state_dir: Path | str | None = None
+    book: LoanBook, address: str | None = None, state_dir: Path | str | None = None
 ) -> list[BorrowerLoan]:
     """The loans of ``address`` (default: the book's account), oldest first."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     who = address or book.client.address
     out = []
     for loan in book.loans(borrower=who):
@@ -353,7 +398,7 @@ def my_loans(
     return out
 
 
-def _mine(book: Any, loan_id: int) -> Any:
+def _mine(book: LoanBook, loan_id: int) -> Any:
     try:
         loan = book.loan(int(loan_id))
     except ContractRevert:
@@ -363,7 +408,7 @@ def _mine(book: Any, loan_id: int) -> Any:
     return loan
 
 
-def _require(book: Any, loan_id: int, statuses: tuple[Any, ...], what: str) -> Any:
+def _require(book: LoanBook, loan_id: int, statuses: tuple[Any, ...], what: str) -> Any:
     loan = _mine(book, loan_id)
     if loan.status not in statuses:
         raise LendingInputError(
@@ -372,10 +417,8 @@ def _require(book: Any, loan_id: int, statuses: tuple[Any, ...], what: str) -> A
     return loan
 
 
-def accept(book: Any, loan_id: int) -> dict[str, Any]:
+def accept(book: LoanBook, loan_id: int) -> dict[str, Any]:
     """Accept the offer (before it expires)."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.OFFERED,), "accept")
     now = book.client.block_timestamp()
     if now > loan.offer_expires:
@@ -383,16 +426,14 @@ def accept(book: Any, loan_id: int) -> dict[str, Any]:
     return book.accept(int(loan_id))
 
 
-def cancel(book: Any, loan_id: int) -> dict[str, Any]:
+def cancel(book: LoanBook, loan_id: int) -> dict[str, Any]:
     """Withdraw the application or turn down the offer (before funding)."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     states = (LoanStatus.APPLIED, LoanStatus.OFFERED, LoanStatus.ACCEPTED)
     _require(book, loan_id, states, "cancel")
     return book.cancel(int(loan_id))
 
 
-def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, Any]:
+def repay(book: LoanBook, loan_id: int, amount_wei: int | None = None) -> dict[str, Any]:
     """Pay ``amount_wei`` towards a funded (or defaulted) loan.
 
     ``None``: the next instalment (what brings the loan up to date at its next due date,
@@ -400,8 +441,6 @@ def repay(book: Any, loan_id: int, amount_wei: int | None = None) -> dict[str, A
     loan's payoff now (paying ahead never pays future months' interest; paying the whole payoff
     repays the loan), a DEFAULTED loan's outstanding amount.
     """
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
     if loan.status == LoanStatus.FUNDED:
         cap, what = int(book.payoff_amount(int(loan_id))), "the payoff now"
@@ -476,24 +515,20 @@ PAYOFF_MARGIN = 3_600
 mined a little later, and the contract credits any excess back to the payer."""
 
 
-def payoff_quote(book: Any, loan_id: int) -> Wei:
+def payoff_quote(book: LoanBook, loan_id: int) -> Wei:
     """What paying the loan off now costs: a FUNDED loan's payoff (outstanding principal,
     interest accrued to date and arrears, no future interest), a DEFAULTED loan's
     outstanding amount."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
     if loan.status == LoanStatus.DEFAULTED:
         return Wei(int(loan.outstanding))
     return book.payoff_amount(int(loan_id))
 
 
-def repay_all(book: Any, loan_id: int) -> dict[str, Any]:
+def repay_all(book: LoanBook, loan_id: int) -> dict[str, Any]:
     """Pay the loan off: a FUNDED one early (``repayAll``: the payoff at the block's time,
     sent with :data:`PAYOFF_MARGIN` seconds of interest to spare, the excess credited back to
     withdraw), a DEFAULTED one in full (``repay``)."""
-    from hessian_common.chain.loanbook import LoanStatus
-
     loan = _require(book, loan_id, (LoanStatus.FUNDED, LoanStatus.DEFAULTED), "repay")
     if loan.status == LoanStatus.DEFAULTED:
         return book.repay(int(loan_id), int(loan.outstanding))
@@ -501,7 +536,7 @@ def repay_all(book: Any, loan_id: int) -> dict[str, Any]:
     return book.repay_all(int(loan_id), int(book.payoff_amount(int(loan_id), at)))
 
 
-def withdraw(book: Any) -> Wei:
+def withdraw(book: LoanBook) -> Wei:
     """Withdraw the borrower's pending credit (the funded principal); 0 without a
     transaction when there is none."""
     if not book.pending():
@@ -524,7 +559,7 @@ def parse_policy_document(data: bytes) -> tuple[dict[str, Any], PricingPolicy]:
         return doc, PricingPolicy.from_dict(doc["policy"])
 
 
-def read_policy(store: Any, cid: str) -> dict[str, Any]:
+def read_policy(store: ContentStore, cid: str) -> dict[str, Any]:
     """The raw policy document at ``cid`` (for display; read through the safe reader)."""
     try:
         return fetch_json(store, cid, what="policy", max_bytes=MAX_BYTES["policy"])

@@ -1,7 +1,7 @@
 """The lender's lending desk, UI-free: deploy a closed model, decide applications, run loans.
 
 Used by the company app, the CLI and the simulation. A :class:`LendingDesk` holds the
-lender's :class:`~hessian_common.lender.Lender` (its local books, store and repository) and
+lender's :class:`~hessian_common.tasks.Lender` (its local books, store and repository) and
 a :class:`~hessian_common.chain.loanbook.LoanBook` whose client signs as the lender.
 
 Deploying model ``m`` (:meth:`LendingDesk.deploy`)::
@@ -29,39 +29,48 @@ decline (recorded with PD 100 %).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
-from itertools import pairwise
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hessian_common.crypto.sealing import (
-    new_application_key,
-    open_sealed,
-    public_key_of,
-)
+from hessian_common.chain import ModelStatus
+from hessian_common.chain.loanbook import LoanBook, LoanStatus, installment_for
+from hessian_common.crypto import decrypt_vector
+from hessian_common.crypto.sealing import INFO as SEALING_INFO
+from hessian_common.crypto.sealing import new_application_key, public_key_of
 from hessian_common.errors import (
     BlobNotFound,
     ConfigError,
+    ContractRevert,
     CryptoError,
     LendingInputError,
     StoreIntegrityError,
     UntrustedBlobError,
 )
-from hessian_common.lending.application import Application
+from hessian_common.files import write_private
+from hessian_common.format import format_bps
+from hessian_common.forms import open_sealed_form
+from hessian_common.lending.application import APPLICATION_FIELDS, Application
 from hessian_common.lending.calibration import CalibrationSummary
 from hessian_common.lending.pricing import (
+    PD_EDGES,
     PricingPolicy,
     Quote,
     expected_cash_flows,
     irr_annual,
+    pd_bucket,
+    pd_bucket_label,
     quote,
 )
 from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
+from hessian_common.progress import Progress, no_progress
+from hessian_common.tasks.versions import weights_at
+from hessian_common.tasks.workflow import Lender
 from hessian_common.types import PPM, Wei, to_ppm
 from hessian_common.untrusted import MAX_BYTES, fetch
 
@@ -71,11 +80,6 @@ CREDIT_MODEL_FILE = "credit_model.json"
 CALIBRATION_FILE = "calibration.json"
 KEY_FILE = "application_key.json"
 POLICY_FILE = "policy.json"
-
-PD_BUCKETS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 1.0000001)
-"""Edges of the PD buckets ``[lo, hi)`` of :meth:`LendingDesk.performance` and of the
-simulation's calibration tables (last: above the default cap; its upper edge is past 1 so a
-PD of exactly 1 falls in it)."""
 
 
 def _noop(*_a: Any, **_k: Any) -> None:
@@ -120,8 +124,25 @@ class ApplicationView:
         return self.loan.status.label
 
     @property
+    def pending(self) -> bool:
+        """Waiting for the lender's decision (``APPLIED`` on chain)."""
+        return self.loan.status == LoanStatus.APPLIED
+
+    @property
     def suggested_approve(self) -> bool:
         return self.error is None and self.quote.approved
+
+    @property
+    def suggested_installment(self) -> Wei | None:
+        """The instalment (wei) the suggested offer would fix on chain: the contract's own
+        rounding (:func:`~hessian_common.chain.loanbook.installment_for`) of the amount asked,
+        the quoted APR and the term asked; ``None`` when the suggestion is to decline."""
+        if not self.quote.approved:
+            return None
+        loan = self.loan
+        return Wei(
+            installment_for(int(loan.amount), int(self.quote.apr_bps), int(loan.requested_term))
+        )
 
     @property
     def pd_ppm(self) -> int:
@@ -144,6 +165,8 @@ class LoanView:
     next_due_amount: Wei
     can_mark_late: bool
     can_default: bool
+    actions: tuple[str, ...] = ()
+    """The :data:`LOAN_ACTIONS` the contract allows now (:meth:`LendingDesk.allowed_actions`)."""
 
 
 @dataclass
@@ -220,7 +243,7 @@ class LendingDesk:
         Signing as the lender's account.
     """
 
-    def __init__(self, lender: Any, book: Any):
+    def __init__(self, lender: Lender, book: LoanBook):
         if book.client.address != lender.address:
             raise ConfigError(
                 f"the LoanBook client signs as {book.client.address}, the lender is "
@@ -254,7 +277,6 @@ class LendingDesk:
             raise ConfigError(f"cannot read {path}: {exc}") from None
 
     def _write_json(self, model_id: int, name: str, obj: Any) -> None:
-        from hessian_common.lender.state import write_private
 
         write_private(self._dir(model_id) / name, json.dumps(obj, indent=1).encode())
 
@@ -282,7 +304,6 @@ class LendingDesk:
     # ------------------------------------------------------------ deploy
 
     def _check_deployable(self, model_id: int, policy: PricingPolicy) -> tuple[Any, Any]:
-        from hessian_common.chain import ModelStatus
 
         errors = policy.errors() if isinstance(policy, PricingPolicy) else {"policy": "missing"}
         if not self.lender.has_record(model_id):
@@ -298,13 +319,10 @@ class LendingDesk:
         return self.lender.record(model_id), info
 
     def deploy(
-        self, model_id: int, policy: PricingPolicy | None = None, progress: Any = None
+        self, model_id: int, policy: PricingPolicy | None = None, progress: Progress | None = None
     ) -> DeployedModel:
         """Deploy a closed model of ours with ``policy`` (see the module docstring)."""
-        from hessian_common.crypto import decrypt_vector
-        from hessian_common.lender.audit import weights_at
-
-        step = progress or _noop
+        step = progress or no_progress
         model_id = int(model_id)
         policy = PricingPolicy() if policy is None else policy
         with self._lock:
@@ -419,14 +437,15 @@ class LendingDesk:
                 what="sealed application",
                 max_bytes=MAX_BYTES["sealed application"],
             )
-            plain = open_sealed(self._application_key(int(loan.model_id)), blob)
-            if hashlib.sha256(plain).digest() != bytes(loan.application_digest):
-                raise LendingInputError({"application": "does not match the digest on chain"})
-            app = Application.from_bytes(plain)
-            if (app.borrower or "").lower() != str(loan.borrower).lower():
-                raise LendingInputError(
-                    {"application": f"it names {app.borrower}, not the applicant {loan.borrower}"}
-                )
+            app = open_sealed_form(
+                self._application_key(int(loan.model_id)),
+                blob,
+                loan.application_digest,
+                Application.from_bytes,
+                info=SEALING_INFO,
+                sender=str(loan.borrower),
+                party="borrower",
+            )
             policy = self.policy(int(loan.model_id))
             if policy.to_wei(app.amount) != int(loan.amount) or app.term != loan.requested_term:
                 raise LendingInputError(
@@ -472,8 +491,6 @@ class LendingDesk:
 
         ``status``: ``"pending"`` (waiting for a decision) or ``"all"``.
         """
-        from hessian_common.chain.loanbook import LoanStatus
-
         if status not in ("pending", "all"):
             raise LendingInputError({"status": f"{status!r} is not 'pending' or 'all'"})
         loans = self._our_loans(model_id)
@@ -486,7 +503,6 @@ class LendingDesk:
         return self._view(self._our_loan(loan_id))
 
     def _our_loan(self, loan_id: int) -> Any:
-        from hessian_common.errors import ContractRevert
 
         try:
             loan = self.book.loan(int(loan_id))
@@ -505,11 +521,10 @@ class LendingDesk:
     ) -> ApplicationView:
         """Decide an application (``None``: follow the suggestion) and record it on chain.
 
-        A manual approval may set ``apr_bps`` (at most the policy's cap) and a smaller
+        A manual approval may set ``apr_bps`` (within the policy's range ``min_apr_bps`` to
+        ``max_apr_bps``, whoever decides: the page, the CLI or the simulation) and a smaller
         ``principal_wei``; the term is the one asked for. The PD is recorded either way.
         """
-        from hessian_common.chain.loanbook import LoanStatus
-
         with self._lock:
             view = self._view(self._our_loan(loan_id))
             loan = view.loan
@@ -530,8 +545,11 @@ class LendingDesk:
                 errors["apr_bps"] = f"must be whole basis points, got {apr!r}"
             elif apr_bps is None and not view.quote.approved:
                 errors["apr_bps"] = f"no suggested APR ({view.quote.reason}); give one"
-            elif not 0 <= apr <= policy.max_apr_bps:
-                errors["apr_bps"] = f"must be 0..{policy.max_apr_bps} (the policy's cap)"
+            elif not policy.min_apr_bps <= apr <= policy.max_apr_bps:
+                errors["apr_bps"] = (
+                    f"{format_bps(apr)} is outside the policy's range "
+                    f"{format_bps(policy.min_apr_bps)} to {format_bps(policy.max_apr_bps)}"
+                )
             principal = int(loan.amount) if principal_wei is None else principal_wei
             if isinstance(principal, bool) or not isinstance(principal, int | np.integer):
                 errors["principal_wei"] = f"must be whole wei, got {principal!r}"
@@ -545,14 +563,14 @@ class LendingDesk:
             return self._view(self.book.loan(int(loan_id)))
 
     def decide_all_pending(
-        self, model_id: int | None = None, progress: Any = None
+        self, model_id: int | None = None, progress: Progress | None = None
     ) -> list[ApplicationView]:
         """Follow the suggestion on every pending application, oldest first.
 
         An application whose sealed blob is not in the store yet is left pending (it may
         still arrive); one that cannot be used (wrong key, wrong digest) is declined.
         """
-        step = progress or _noop
+        step = progress or no_progress
         pending = [v for v in self.applications("pending", model_id) if not v.waiting]
         out = []
         for k, view in enumerate(pending):
@@ -561,7 +579,47 @@ class LendingDesk:
         step(done=len(pending), total=len(pending), message="done")
         return out
 
+    def pending_application(self, loan_id: int) -> ApplicationView | None:
+        """The application ``loan_id`` if it is ours and waiting for a decision, else None."""
+        try:
+            view = self.application(loan_id)
+        except LendingInputError:
+            return None
+        return view if view.pending else None
+
     # ------------------------------------------------------------ loans
+
+    def allowed_actions(self, view: LoanView) -> list[str]:
+        """The :data:`LOAN_ACTIONS` the contract allows on this loan now (by name)."""
+        return [a.name for a in LOAN_ACTIONS.values() if a.allowed(view)]
+
+    def loan_view(self, loan_id: int) -> LoanView | None:
+        """Our loan ``loan_id`` as the loan book shows it (None if not in our book)."""
+        for view in self.loan_book():
+            if view.loan.loan_id == int(loan_id):
+                return view
+        return None
+
+    def act(self, loan_id: int, action: str) -> dict[str, Any]:
+        """Do one of :data:`LOAN_ACTIONS` to our loan; refused (:class:`LendingInputError`,
+        nothing sent) unless the contract allows it now."""
+        if action not in LOAN_ACTIONS:
+            raise LendingInputError({"action": f"unknown loan action {action!r}"})
+        rule = LOAN_ACTIONS[action]
+        view = self.loan_view(loan_id)
+        if view is None:
+            raise LendingInputError({"loan": f"loan #{loan_id} is not in this lender's book"})
+        if not rule.allowed(view):
+            raise LendingInputError(
+                {"loan": f"Loan #{loan_id} cannot be {rule.done}: it is not {rule.needs}"}
+            )
+        do = {
+            "fund": self.fund,
+            "mark-late": self.mark_late,
+            "mark-default": self.mark_default,
+            "cancel": self.cancel,
+        }[action]
+        return do(int(loan_id))
 
     def _require(self, loan_id: int, statuses: tuple[Any, ...], what: str) -> Any:
         loan = self._our_loan(loan_id)
@@ -573,8 +631,6 @@ class LendingDesk:
 
     def fund(self, loan_id: int) -> dict[str, Any]:
         """Send the principal of an accepted loan (credited to the borrower)."""
-        from hessian_common.chain.loanbook import LoanStatus
-
         self._require(loan_id, (LoanStatus.ACCEPTED,), "fund")
         fund_by = self.book.fund_by(int(loan_id))
         if self.book.client.block_timestamp() > fund_by:
@@ -586,8 +642,6 @@ class LendingDesk:
 
     def mark_late(self, loan_id: int) -> dict[str, Any]:
         """Record that an instalment due is unpaid."""
-        from hessian_common.chain.loanbook import LoanStatus
-
         self._require(loan_id, (LoanStatus.FUNDED,), "mark late")
         if not self.book.is_late(int(loan_id)):
             raise LendingInputError({"loan": f"loan #{loan_id} has nothing overdue"})
@@ -595,8 +649,6 @@ class LendingDesk:
 
     def mark_default(self, loan_id: int) -> dict[str, Any]:
         """Record a default (an instalment overdue by more than the contract's window)."""
-        from hessian_common.chain.loanbook import LoanStatus
-
         self._require(loan_id, (LoanStatus.FUNDED,), "mark as defaulted")
         if not self.book.can_default(int(loan_id)):
             raise LendingInputError(
@@ -606,8 +658,6 @@ class LendingDesk:
 
     def cancel(self, loan_id: int) -> dict[str, Any]:
         """Withdraw an offer (offered or accepted, not yet funded)."""
-        from hessian_common.chain.loanbook import LoanStatus
-
         self._require(loan_id, (LoanStatus.OFFERED, LoanStatus.ACCEPTED), "cancel")
         return self.book.cancel(int(loan_id))
 
@@ -619,35 +669,30 @@ class LendingDesk:
 
     def loan_book(self, model_id: int | None = None) -> list[LoanView]:
         """Our loans with what the lender acts on (next due, late, can default)."""
-        from hessian_common.chain.loanbook import LoanStatus
-
         out = []
         for loan in self._our_loans(model_id):
             app, _ = self._open(loan)
             funded = loan.status == LoanStatus.FUNDED
             ts, amount = self.book.next_due(loan.loan_id) if funded else (0, Wei(0))
             late_now = funded and self.book.is_late(loan.loan_id)
-            out.append(
-                LoanView(
-                    loan=loan,
-                    grade=app.grade if app else None,
-                    pd=loan.pd,
-                    apr=loan.apr,
-                    status=("late" if funded and loan.late else loan.status.label),
-                    repaid=loan.repaid,
-                    outstanding=loan.outstanding,
-                    next_due_at=int(ts),
-                    next_due_amount=Wei(int(amount)),
-                    can_mark_late=bool(late_now and not loan.late),
-                    can_default=bool(funded and self.book.can_default(loan.loan_id)),
-                )
+            view = LoanView(
+                loan=loan,
+                grade=app.grade if app else None,
+                pd=loan.pd,
+                apr=loan.apr,
+                status=("late" if funded and loan.late else loan.status.label),
+                repaid=loan.repaid,
+                outstanding=loan.outstanding,
+                next_due_at=int(ts),
+                next_due_amount=Wei(int(amount)),
+                can_mark_late=bool(late_now and not loan.late),
+                can_default=bool(funded and self.book.can_default(loan.loan_id)),
             )
+            out.append(replace(view, actions=tuple(self.allowed_actions(view))))
         return out
 
     def performance(self, model_id: int | None = None) -> Performance:
         """Approval, funding and default counts and money, by grade and by PD bucket."""
-        from hessian_common.chain.loanbook import LoanStatus
-
         decided_states = {
             LoanStatus.OFFERED, LoanStatus.DECLINED, LoanStatus.ACCEPTED, LoanStatus.FUNDED,
             LoanStatus.REPAID, LoanStatus.DEFAULTED,
@@ -655,9 +700,7 @@ class LendingDesk:
         funded_states = {LoanStatus.FUNDED, LoanStatus.REPAID, LoanStatus.DEFAULTED}
         total = PerformanceRow("all")
         grades: dict[str, PerformanceRow] = {}
-        buckets = [
-            PerformanceRow(f"{lo:.0%}-{min(hi, 1.0):.0%}") for lo, hi in pairwise(PD_BUCKETS)
-        ]
+        buckets = [PerformanceRow(pd_bucket_label(k)) for k in range(len(PD_EDGES) - 1)]
         for loan in self._our_loans(model_id):
             app, _ = self._open(loan)
             rows = [total, grades.setdefault(app.grade if app else "?", PerformanceRow(""))]
@@ -665,8 +708,7 @@ class LendingDesk:
                 loan.status == LoanStatus.CANCELLED and int(loan.principal) > 0
             )
             if decided and app is not None:
-                k = int(np.searchsorted(PD_BUCKETS, loan.pd, side="right")) - 1
-                rows.append(buckets[min(max(k, 0), len(buckets) - 1)])
+                rows.append(buckets[pd_bucket(loan.pd)])
             for row in rows:
                 _add(row, loan, decided, loan.status in funded_states, self.policy(loan.model_id))
         for g, row in grades.items():
@@ -678,8 +720,52 @@ class LendingDesk:
         )
 
 
+@dataclass(frozen=True)
+class LoanAction:
+    """Something the lender does to a loan, and when the contract allows it."""
+
+    name: str
+    """The action's key (``fund``, ``mark-late``, ``mark-default``, ``cancel``)."""
+    done: str
+    """Past participle for messages (``funded``)."""
+    needs: str
+    """What the loan must be, in words, for the action to be allowed."""
+    allowed: Callable[[LoanView], bool] = field(repr=False, compare=False)
+
+
+LOAN_ACTIONS: dict[str, LoanAction] = {
+    a.name: a
+    for a in (
+        LoanAction(
+            "fund",
+            "funded",
+            "accepted by the borrower",
+            lambda v: v.loan.status == LoanStatus.ACCEPTED,
+        ),
+        LoanAction(
+            "mark-late",
+            "marked late",
+            "behind its schedule (and not marked late)",
+            lambda v: v.can_mark_late,
+        ),
+        LoanAction(
+            "mark-default",
+            "marked in default",
+            "overdue past the default period",
+            lambda v: v.can_default,
+        ),
+        LoanAction(
+            "cancel",
+            "cancelled",
+            "an open offer (offered or accepted, not funded)",
+            lambda v: v.loan.status in (LoanStatus.OFFERED, LoanStatus.ACCEPTED),
+        ),
+    )
+}
+"""The lender's loan actions, in the order the loan book shows them."""
+
+
 def _add(row: PerformanceRow, loan: Any, decided: bool, funded: bool, policy: Any) -> None:
-    from hessian_common.chain.loanbook import LoanStatus
 
     row.applied += 1
     if not decided:
@@ -706,15 +792,16 @@ def _add(row: PerformanceRow, loan: Any, decided: bool, funded: bool, policy: An
 
 
 def _field_names() -> list[str]:
-    from hessian_common.lending.application import APPLICATION_FIELDS
 
     return [f.name for f in APPLICATION_FIELDS]
 
 
 __all__ = [
+    "LOAN_ACTIONS",
     "ApplicationView",
     "DeployedModel",
     "LendingDesk",
+    "LoanAction",
     "LoanView",
     "Performance",
     "PerformanceRow",

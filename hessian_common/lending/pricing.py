@@ -43,6 +43,7 @@ policy document says ``wei_per_dollar``), and the chain's integer installment
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -50,12 +51,29 @@ from typing import Any
 
 import numpy as np
 
-from hessian_common.errors import LendingInputError
+from hessian_common.errors import LendingInputError, PolicyInputError
 
 FORMAT = "hessian.pricing/1"
 MAX_APR_BPS = 10_000
 """The contract's cap on an APR (100 %), in basis points."""
 BPS = 10_000
+
+
+PD_EDGES = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 1.0)
+"""Edges of the PD buckets every report uses (the desk's performance table, the simulation's
+calibration table): bucket k is ``[PD_EDGES[k], PD_EDGES[k+1])``, the last one closed at 1."""
+
+
+def pd_bucket(pd: float, edges: tuple[float, ...] = PD_EDGES) -> int:
+    """The index k of the bucket ``[edges[k], edges[k+1])`` holding ``pd`` (the last bucket
+    also holds ``edges[-1]``; a PD outside the edges goes to the nearest end bucket)."""
+    k = bisect.bisect_right(edges, float(pd)) - 1
+    return min(max(k, 0), len(edges) - 2)
+
+
+def pd_bucket_label(k: int, edges: tuple[float, ...] = PD_EDGES) -> str:
+    """``"lo%-hi%"`` of bucket k, e.g. ``"30%-35%"``."""
+    return f"{edges[k]:.0%}-{edges[k + 1]:.0%}"
 
 
 def installment(amount: float, apr: float, term: int) -> float:
@@ -151,7 +169,7 @@ def irr_annual(flows: np.ndarray, amount: float) -> float:
     ``irr_m`` solves ``Σ_t flows_t / (1 + irr_m)^t = amount`` (unique: the left side falls
     with the rate when the flows are non-negative). −1 when the flows are all zero.
     """
-    from scipy.optimize import brentq
+    from scipy.optimize import brentq  # heavy optional: scipy
 
     cf = np.asarray(flows, dtype=float)
     if cf.sum() <= 0.0:
@@ -262,10 +280,10 @@ class PricingPolicy:
         return e
 
     def check(self) -> PricingPolicy:
-        """Raise :class:`LendingInputError` (with ``.errors``) unless the policy is usable."""
+        """Raise :class:`PolicyInputError` (with ``.errors``) unless the policy is usable."""
         errors = self.errors()
         if errors:
-            raise LendingInputError(errors)
+            raise PolicyInputError(errors)
         return self
 
     def to_wei(self, dollars: float) -> int:
@@ -289,13 +307,13 @@ class PricingPolicy:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PricingPolicy:
-        """Inverse of :meth:`to_dict`; checks the policy (:class:`LendingInputError`)."""
+        """Inverse of :meth:`to_dict`; checks the policy (:class:`PolicyInputError`)."""
         if not isinstance(d, Mapping) or d.get("format") != FORMAT:
-            raise LendingInputError({"policy": f"not a {FORMAT} document"})
+            raise PolicyInputError({"policy": f"not a {FORMAT} document"})
         names = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - names - {"format"})
         if unknown:
-            raise LendingInputError({"policy": f"unknown field(s) {', '.join(unknown)}"})
+            raise PolicyInputError({"policy": f"unknown field(s) {', '.join(unknown)}"})
         kwargs = {k: v for k, v in d.items() if k in names}
         if isinstance(kwargs.get("terms"), list):
             kwargs["terms"] = tuple(kwargs["terms"])

@@ -24,8 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from hessian_common.data.preprocess import Preprocessor
 from hessian_common.errors import DataError, LendingInputError
 from hessian_common.learning.calibration import CalibrationSummary, Calibrator, calibrate
+from hessian_common.learning.deployed import CalibratedModel
+from hessian_common.learning.spec import ModelSpec
 from hessian_common.lending.application import GRADES, Application, features_frame
 from hessian_common.lending.pricing import installment
 
@@ -121,29 +124,24 @@ class CreditModel:
     schema_name: str = "lending_club"
 
     def __post_init__(self) -> None:
-        self.weights = np.asarray(self.weights, dtype=float).ravel()
-        if len(self.weights) != len(self.feature_names):
-            raise DataError(
-                f"credit model: {len(self.weights)} weights for {len(self.feature_names)} features"
-            )
-        self._pre: Any = None
+        # the scoring shared with every product (weights checked, preprocessing built once)
+        self._core = CalibratedModel(
+            self.weights, self.preprocessing, self.feature_names, self.calibrator, self.schema_name
+        )
+        self.weights = self._core.weights
 
     @property
-    def preprocessor(self) -> Any:
+    def preprocessor(self) -> Preprocessor:
         """The fitted :class:`~hessian_common.data.Preprocessor` (built once)."""
-        if self._pre is None:
-            from hessian_common.data.preprocess import Preprocessor
-
-            self._pre = Preprocessor.from_dict(self.preprocessing)
-        return self._pre
+        return self._core.preprocessor
 
     def linear(self, X: np.ndarray) -> np.ndarray:
         """``s = X·w`` for a preprocessed ``X`` of shape (n, d)."""
-        return np.asarray(X, dtype=float) @ self.weights
+        return self._core.linear(X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Calibrated PDs ``σ(a·X·w + b)``, shape (n,)."""
-        return self.calibrator.apply(self.linear(X))
+        return self._core.predict(X)
 
     def score(self, app: Application) -> Score:
         """Score one application (see the module docstring)."""
@@ -163,12 +161,8 @@ class CreditModel:
             "format": FORMAT,
             "model_id": int(self.model_id),
             "model_cid": str(self.model_cid),
-            "weights": [float(v) for v in self.weights],
-            "preprocessing": self.preprocessing,
-            "feature_names": list(self.feature_names),
-            "calibrator": self.calibrator.to_dict(),
+            **self._core.model_dict(),
             "reference_rates": dict(self.reference_rates),
-            "schema_name": self.schema_name,
         }
 
     @classmethod
@@ -179,12 +173,11 @@ class CreditModel:
             return cls(
                 model_id=int(d["model_id"]),
                 model_cid=str(d["model_cid"]),
-                weights=np.asarray(d["weights"], dtype=float),
-                preprocessing=dict(d["preprocessing"]),
-                feature_names=[str(n) for n in d["feature_names"]],
-                calibrator=Calibrator.from_dict(d["calibrator"]),
+                **{
+                    **CalibratedModel.model_kwargs(d),
+                    "schema_name": str(d.get("schema_name", "lending_club")),
+                },
                 reference_rates={str(k): float(v) for k, v in d["reference_rates"].items()},
-                schema_name=str(d.get("schema_name", "lending_club")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"credit model: malformed ({exc!r})") from None
@@ -192,7 +185,7 @@ class CreditModel:
 
 def build_credit_model(
     weights: Any,
-    spec: Any,
+    spec: ModelSpec,
     X_hold: np.ndarray,
     y_hold: np.ndarray,
     model_id: int,

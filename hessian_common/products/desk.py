@@ -35,7 +35,12 @@ from typing import Any
 
 import numpy as np
 
+from hessian_common.chain import ModelStatus
+from hessian_common.crypto import decrypt_vector
 from hessian_common.errors import ConfigError, HessianError
+from hessian_common.files import write_private
+from hessian_common.tasks.versions import weights_at
+from hessian_common.untrusted import MAX_BYTES, fetch
 
 CALIBRATION_FILE = "calibration.json"
 KEY_FILE = "application_key.json"
@@ -100,8 +105,6 @@ class ProductDesk:
             raise ConfigError(f"cannot read {path}: {exc}") from None
 
     def _write_json(self, model_id: int, name: str, obj: Any) -> None:
-        from hessian_common.lender.state import write_private
-
         write_private(self._dir(model_id) / name, json.dumps(obj, indent=1).encode())
 
     def _application_key(self, model_id: int) -> bytes:
@@ -124,8 +127,6 @@ class ProductDesk:
     def check_deployable(self, model_id: int, errors: dict[str, str]) -> tuple[Any, Any]:
         """``(record, chain info)`` of a CLOSED model of ours; else raises
         :attr:`input_error` with ``errors`` (the caller's policy errors) and the model's."""
-        from hessian_common.chain import ModelStatus
-
         if not self.lender.has_record(model_id):
             errors["model"] = f"model #{model_id} is not one of this deployer's models"
             raise self._refuse(errors)
@@ -144,9 +145,6 @@ class ProductDesk:
         """``(w, spec, X_hold, y_hold)``: the model's current weights decrypted with its
         Paillier key (``D(enc(w))`` of the chain's current model CID), its spec and the
         private hold-out the calibration is fitted on."""
-        from hessian_common.crypto import decrypt_vector
-        from hessian_common.lender.audit import weights_at
-
         books = self.lender.books
         step(message="decrypting the current model")
         spec = books.spec(record.spec_cid)
@@ -167,8 +165,6 @@ class ProductDesk:
 
     def fetch_sealed(self, cid: str) -> bytes:
         """The sealed application blob at ``cid`` (bounded read, verified CID)."""
-        from hessian_common.untrusted import MAX_BYTES, fetch
-
         return fetch(
             self.store, cid, what="sealed application", max_bytes=MAX_BYTES["sealed application"]
         )

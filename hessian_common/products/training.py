@@ -13,6 +13,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from hessian_common.chain import ChainClient
+from hessian_common.journal import Journal
+from hessian_common.owner import share
+
 
 def train_with_owner_files(
     lender: Any,
@@ -27,10 +31,6 @@ def train_with_owner_files(
     ``state_root/owner-<k>/journal.sqlite`` is owner ``k``'s journal (k from 1). Each account
     must hold gas money (and the task's deposit, if any).
     """
-    from hessian_common import owner as owner_flow
-    from hessian_common.chain import ChainClient
-    from hessian_common.journal import Journal
-
     say = progress or (lambda _m: None)
     record = lender.create_task(params)
     model_id = int(record.model_id)
@@ -39,7 +39,7 @@ def train_with_owner_files(
         state = Path(state_root) / f"owner-{k}"
         state.mkdir(parents=True, exist_ok=True)
         say(f"owner {k} shares {Path(path).name}")
-        owner_flow.share(
+        share(
             Journal(state / "journal.sqlite"),
             lender.store,
             lender.repo.as_account(ChainClient(w3, account)),

@@ -265,8 +265,8 @@ class _InsuranceRun:
         from hessian_common.chain.policybook import PolicyBook, deploy_policybook
         from hessian_common.chain.repository import ModelRepository
         from hessian_common.insurance.underwriting import InsuranceDesk
-        from hessian_common.lender import Lender, LenderState
         from hessian_common.store import EmbeddedStore
+        from hessian_common.tasks import Lender, LenderState
 
         self.bars.start("insurance: deploy", 1)
         self.insurer = account(self.s.seed, "insurer")
@@ -312,8 +312,8 @@ class _InsuranceRun:
         return insurer_path, paths
 
     def train(self, insurer_path: Path, owner_paths: list[Path]) -> int:
-        from hessian_common.lender import TaskParams
         from hessian_common.products.training import train_with_owner_files
+        from hessian_common.tasks import TaskParams
 
         s = self.s
         owners = [account(s.seed, f"claims-owner-{k}") for k in range(1, s.owners + 1)]

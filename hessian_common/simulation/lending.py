@@ -133,7 +133,7 @@ class LendingSetup:
     Attributes
     ----------
     w3 : Web3 of the run's chain.
-    lender : :class:`hessian_common.lender.Lender` that trained (and closed) the model.
+    lender : :class:`hessian_common.tasks.Lender` that trained (and closed) the model.
     lender_client : its ChainClient.
     repository_address : the run's ModelRepository.
     store : the run's content store.

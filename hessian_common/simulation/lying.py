@@ -1,6 +1,6 @@
 """A lying lender (``hessian simulate --lying-lender``): what the audit after the reveal must catch.
 
-The simulated lender runs the real lender code (:class:`hessian_common.lender.Lender`: fetch,
+The simulated lender runs the real lender code (:class:`hessian_common.tasks.Lender`: fetch,
 check, decrypt, the spec's acceptance rule, re-encrypt, publish) and only the *record* it sends
 on chain is falsified, by :class:`LyingRepository` wrapped around its repository:
 
@@ -12,7 +12,7 @@ on chain is falsified, by :class:`LyingRepository` wrapped around its repository
    honest gains are paid less.
 
 Its decryption transcript is honest (it opens what the lender decrypted), so
-:func:`hessian_common.lender.audit.audit_model` re-runs the rule and re-scores every
+:func:`hessian_common.tasks.audit.audit_model` re-runs the rule and re-scores every
 evaluation on the revealed test set and names both lies.
 """
 

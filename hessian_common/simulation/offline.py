@@ -2,7 +2,7 @@
 
 Same cast, same generated loans and misbehaviours (:func:`.data.write_data`, files in the real
 export layout read back by the real loader), same lender split
-(:func:`hessian_common.lender.split_indices`), preprocessing fitted on the lender's seed rows,
+(:func:`hessian_common.tasks.split_indices`), preprocessing fitted on the lender's seed rows,
 initial model and curvature prior (:func:`~hessian_common.learning.prior.initial_model`),
 update rule (:func:`~hessian_common.learning.updates.build_update`) and the lender's
 acceptance rule (:func:`~hessian_common.learning.federated.evaluate_candidate` with the
@@ -49,12 +49,12 @@ from hessian_common.learning.federated import (
 from hessian_common.learning.metrics import paid_gain_floor, score_weights
 from hessian_common.learning.prior import initial_model
 from hessian_common.learning.updates import DEFAULT_PARAMS, RULES, build_update
-from hessian_common.lender import split_indices
 from hessian_common.rewards.mechanisms import Evaluation as MirrorEvaluation
 from hessian_common.rewards.mechanisms import Mechanism, payouts
 from hessian_common.simulation import misbehave
 from hessian_common.simulation.data import load_owners, quick_centralized, write_data
 from hessian_common.simulation.scenario import Scenario, plan_owners
+from hessian_common.tasks import split_indices
 from hessian_common.types import to_ppm
 
 REJECTED_UNSCORED = frozenset({"crash", "copy_other"})

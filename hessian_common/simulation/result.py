@@ -80,7 +80,7 @@ class SubmissionOutcome:
 
 @dataclass
 class AuditOutcome:
-    """The audit of one revealed model (:func:`hessian_common.lender.audit.audit_model`)."""
+    """The audit of one revealed model (:func:`hessian_common.tasks.audit.audit_model`)."""
 
     model_id: int
     ok: bool

@@ -7,7 +7,8 @@ cast, deterministically from ``seed``:
 - ``bad`` of them misbehave; kinds are handed out round-robin from ``bad_kinds``;
 - a ``replay``, ``copy`` or ``copy_other`` owner reuses the data (or the update) of an honest
   owner who arrived earlier (the *victim*); a ``frontrun`` owner copies the next honest owner
-  to arrive after it (none: it stays idle).
+  to arrive after it that nobody else watches (it came last: an honest owner nobody watches;
+  it acts when its victim sends, wherever it stands in the order).
 """
 
 from __future__ import annotations
@@ -212,10 +213,18 @@ def plan_owners(scenario: Scenario) -> list[OwnerPlan]:
         variant = seen.get(kind, 0)
         seen[kind] = variant + 1
         plans.append(OwnerPlan(int(idx), pos, kind, victim, variant))
+    watched: set[int] = set()
     for k, p in enumerate(plans):
         if p.kind == "frontrun":
-            later = [q.index for q in plans[k + 1 :] if q.honest]
-            plans[k] = replace(p, victim=later[0] if later else None)
+            # a mempool watcher acts when its victim sends, wherever it stands in the order:
+            # the next honest owner to arrive, else (the watcher came last) any honest owner
+            # nobody watches yet
+            free = [q.index for q in plans if q.honest and q.index not in watched]
+            later = [q.index for q in plans[k + 1 :] if q.honest and q.index not in watched]
+            victim = later[0] if later else (free[-1] if free else None)
+            if victim is not None:
+                watched.add(victim)
+            plans[k] = replace(p, victim=victim)
     return plans
 
 

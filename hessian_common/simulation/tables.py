@@ -3,8 +3,8 @@
 The lending tables read :class:`~hessian_common.simulation.result.BorrowerOutcome`-shaped
 records (attributes ``grade``, ``status``, ``funded``, ``pd``, ``apr_bps``, ``defaulted``,
 ``truth_default``, ``principal_wei``, ``expected_return``, ``recovery_wei``); the PD buckets are
-the lending desk's (:data:`hessian_common.lending.desk.PD_BUCKETS`), so the company app and the
-simulation report the same buckets.
+the lending library's (:data:`hessian_common.lending.pricing.PD_EDGES`, :func:`pd_bucket`), so
+the company app and the simulation report the same buckets.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hessian_common.lending.desk import PD_BUCKETS
-from hessian_common.lending.pricing import irr_annual
+from hessian_common.lending.pricing import PD_EDGES, irr_annual, pd_bucket
 
 GRADES = tuple("ABCDEFG")
 
@@ -110,7 +109,7 @@ def by_grade(borrowers: Sequence[Any]) -> dict[str, dict[str, Any]]:
 
 
 def pd_buckets(
-    borrowers: Sequence[Any], edges: Sequence[float] = PD_BUCKETS, truth: bool = False
+    borrowers: Sequence[Any], edges: Sequence[float] = PD_EDGES, truth: bool = False
 ) -> list[dict[str, Any]]:
     """Mean predicted PD vs realised default rate per PD bucket ``[lo, hi)``.
 
@@ -121,8 +120,9 @@ def pd_buckets(
     """
     rows = []
     scored = [b for b in borrowers if b.pd is not None]
-    for lo, hi in itertools.pairwise(edges):
-        members = [b for b in scored if lo <= b.pd < hi]
+    edges = tuple(edges)
+    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        members = [b for b in scored if pd_bucket(b.pd, edges) == k]
         if not members:
             continue
         hits = [b.truth_default if truth else b.defaulted for b in members]

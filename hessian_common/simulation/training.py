@@ -5,7 +5,7 @@ Shaped like the lending phase (:mod:`.lending`): a :class:`TrainingSetup` in, th
 
 1. **deploy**: the lender's and every owner's account (deterministic keys) funded from the
    faucet; ``ModelRepository`` deployed.
-2. **tasks**: the lender workflow (:class:`hessian_common.lender.Lender`) posts one model per
+2. **tasks**: the lender workflow (:class:`hessian_common.tasks.Lender`) posts one model per
    mechanism: preprocessing, Paillier keys, initial model, spec, ``createModel`` with the
    project's default terms (minimum paid gain = the hold-out's noise floor, stale reserve a
    tenth of the bounty, reveal window 14 days).
@@ -16,7 +16,7 @@ Shaped like the lending phase (:mod:`.lending`): a :class:`TrainingSetup` in, th
    signer and fields, decrypt, duplicates, the spec's acceptance rule, ``evaluateUpdate`` with
    a reason code). A lying lender (:mod:`.lying`) falsifies two of the records.
 4. **settle**: close; reveal the test set and the decryption transcript (``revealTestSet``);
-   audit every model as anyone would (:func:`hessian_common.lender.audit_model`); owners claim
+   audit every model as anyone would (:func:`hessian_common.tasks.audit_model`); owners claim
    EQUAL / PRO_RATA_GAIN shares and withdraw; the lender reclaims what is left.
 5. **accounting**: gas per role from the receipts (:mod:`.gas`); the model's chain events
    replayed through the off-chain escrow (:func:`hessian_common.rewards.replay_events`), which
@@ -42,15 +42,6 @@ from hessian_common.journal import Journal
 from hessian_common.learning.metrics import score_weights
 from hessian_common.learning.prior import initial_model
 from hessian_common.learning.spec import ModelSpec
-from hessian_common.lender import (
-    DEV_PASSPHRASE,
-    Lender,
-    LenderState,
-    ModelRecord,
-    TaskParams,
-    audit_model,
-    split_indices,
-)
 from hessian_common.rewards.mechanisms import Evaluation, payouts, replay_events
 from hessian_common.simulation import misbehave
 from hessian_common.simulation.data import OwnerData
@@ -60,6 +51,15 @@ from hessian_common.simulation.phases import WEI_PER_ETH, Chain, PhaseClock, Pro
 from hessian_common.simulation.result import AuditOutcome, MechanismOutcome, SubmissionOutcome
 from hessian_common.simulation.scenario import OwnerPlan, Scenario
 from hessian_common.simulation.tampered import FrontRunner, OwnerSide, honest_turn, tampered_turn
+from hessian_common.tasks import (
+    DEV_PASSPHRASE,
+    Lender,
+    LenderState,
+    ModelRecord,
+    TaskParams,
+    audit_model,
+    split_indices,
+)
 from hessian_common.types import from_ppm
 
 OWNER_FUNDS_WEI = WEI_PER_ETH
@@ -113,8 +113,8 @@ class TrainingOutcome:
     @property
     def primary(self) -> Mechanism:
         """IMPROVEMENT if it ran, else the first mechanism."""
-        return Mechanism.IMPROVEMENT if Mechanism.IMPROVEMENT in self.runs else next(
-            iter(self.runs)
+        return (
+            Mechanism.IMPROVEMENT if Mechanism.IMPROVEMENT in self.runs else next(iter(self.runs))
         )
 
 
@@ -246,9 +246,13 @@ class _TrainingPhase:
             for out in self.runs.values():
                 with self.clock.phase("owners: encrypted update + submit"):
                     sub = self._turn(plan, side, out.model_id, watchers, pending)
+                early = pending.get((plan.index, out.model_id))
+                if plan.kind == "frontrun" and early is not None:
+                    sub = early  # it copied a victim that arrived before it: recorded then
+                else:
                     if plan.kind == "frontrun":
                         pending[(plan.index, out.model_id)] = sub
-                out.submissions.append(sub)
+                    out.submissions.append(sub)
                 with self.clock.phase("lender: decrypt, score, evaluate"):
                     self._evaluate_queue(out)
                 sub.score_after = self.current[out.model_id]
@@ -273,7 +277,11 @@ class _TrainingPhase:
             return honest_turn(side, self.setup.store, model_id, params)
 
         def copied(mid: int, update_id: int | None, error: str | None) -> None:
-            out = pending[(watcher.index, mid)]
+            key = (watcher.index, mid)
+            out = pending.get(key)
+            if out is None:  # the watcher arrives after its victim: its copy is recorded now
+                out = pending[key] = SubmissionOutcome(watcher.arrival, watcher.index, "idle")
+                next(r for r in self.runs.values() if r.model_id == mid).submissions.append(out)
             out.update_id, out.error = update_id, error
             out.status = "waiting" if update_id is not None else "refused"
             out.rows = side.data.loaded.rows
@@ -404,7 +412,6 @@ class _TrainingPhase:
             out.mirror_wei[m.label] = {int(k): v for k, v in p.by_owner.items()}
 
 
-
 def plain_view(store: Any, rec: ModelRecord, params: TaskParams) -> PlainView:
     """Seed rows, hold-out rows, initial weights and spec of a model, as the lender computed
     them (re-derived with its split, the spec's preprocessing and the learning room's initial
@@ -438,4 +445,3 @@ def owner_params(scenario: Scenario) -> dict[str, float] | None:
     if scenario.update_rule == "newton" and not scenario.owners_pass_model_rows:
         return {"model_rows": 0.0}
     return None
-

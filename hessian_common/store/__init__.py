@@ -8,8 +8,9 @@ Face (see ``docs/architecture.md``): :class:`ContentStore` with ``put``/``get``/
 from __future__ import annotations
 
 from hessian_common.config import Settings
+from hessian_common.errors import InvalidCID
 from hessian_common.store.base import ContentStore, canonical_json
-from hessian_common.store.cid import CHUNK_SIZE, InvalidCID, cid_of, parse_cid, verify
+from hessian_common.store.cid import CHUNK_SIZE, cid_of, parse_cid, verify
 from hessian_common.store.embedded import EmbeddedStore
 from hessian_common.store.kubo import KuboStore
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from hessian_common.errors import StoreError
 from hessian_common.types import CID
+from hessian_common.untrusted import fetch_json
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -70,6 +71,4 @@ class ContentStore(ABC):
         """Fetch, verify and parse a JSON blob through the safe reader
         (:func:`hessian_common.untrusted.fetch_json`): ``UntrustedBlobError`` if it is too
         large, too deep or not JSON."""
-        from hessian_common.untrusted import fetch_json
-
         return fetch_json(self, str(cid), what="blob", max_bytes=max_bytes)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from multiformats import CID as _CID
 from multiformats import multihash
 
-from hessian_common.errors import StoreError, StoreIntegrityError
+from hessian_common.errors import InvalidCID, StoreIntegrityError
 from hessian_common.types import CID
 
 CHUNK_SIZE = 262_144
@@ -44,10 +44,6 @@ MAX_LINKS = 174
 
 RAW = 0x55
 DAG_PB = 0x70
-
-
-class InvalidCID(StoreError, ValueError):
-    """Text that is not a CID this store can hold (malformed, CIDv0, or another codec/hash)."""
 
 
 # --- protobuf, by hand --------------------------------------------------------------------

@@ -30,6 +30,8 @@ from hessian_common.errors import (
     HessianError,
     StoreUnavailable,
 )
+from hessian_common.format import sentence
+from hessian_common.web.outage import restart_hint
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ChainUnavailable)
     def _chain_down(exc: ChainUnavailable):
-        from hessian_common.format import sentence
-        from hessian_common.web.outage import restart_hint
 
         return error_response(
             503,

@@ -25,6 +25,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from hessian_common.chain.outage import JOB_READ_TIMEOUT, chain_scope
 from hessian_common.errors import HessianError
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,6 @@ class JobRunner:
         return job
 
     def _run(self, job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        from hessian_common.chain.outage import JOB_READ_TIMEOUT, chain_scope
 
         with self._lock:
             job.state, job.started = RUNNING, time.time()

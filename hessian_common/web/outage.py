@@ -33,6 +33,7 @@ from hessian_common.chain.outage import (
     enter_scope,
     leave_scope,
 )
+from hessian_common.web.status import current_status
 
 DEFAULT_CHAIN_COMMAND = "hessian node start"
 
@@ -100,8 +101,6 @@ class ChainOutage:
 
 def chain_outage() -> ChainOutage | None:
     """The outage this request met (its scope, or the cached status), or ``None``."""
-    from hessian_common.web.setup import current_status
-
     scope = current_scope() if has_request_context() else None
     status = current_status()
     reason = None
@@ -128,7 +127,6 @@ def _sentence(text: str) -> str:
 
 
 def _probe_reason() -> str | None:
-    from hessian_common.web.setup import current_status
 
     chain = current_status().chain
     if chain.ok or chain.error == "no chain configured":

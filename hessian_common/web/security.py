@@ -18,6 +18,7 @@ checks keep other web sites out, on top of the CSRF token:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -27,6 +28,7 @@ from flask import Flask, Response, abort, request
 from flask_wtf.csrf import CSRFProtect
 
 from hessian_common.errors import ConfigError
+from hessian_common.files import write_private
 
 DEFAULT_HOST = "127.0.0.1"
 """The apps listen on the loopback interface unless told otherwise."""
@@ -78,9 +80,8 @@ def secret_key_for(state_dir: Path) -> bytes:
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                write_private(path, secrets.token_bytes(32), exclusive=True)
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise ConfigError(

@@ -18,7 +18,7 @@ def serve(app: Flask, host: str = DEFAULT_HOST, port: int = 5000, threads: int =
     Binding anything other than a loopback address is allowed but logged as a warning: the
     apps hold private keys and have no login.
     """
-    from waitress import serve as waitress_serve
+    from waitress import serve as waitress_serve  # optional: the WSGI server
 
     if not 0 < int(port) < 65536:
         raise ConfigError(f"port must be between 1 and 65535, not {port}")

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, jsonify
+from flask import Blueprint, Flask, abort, jsonify
 
 from hessian_common.web.errors import register_error_handlers
 from hessian_common.web.format import register_filters
 from hessian_common.web.jobs import JobRunner, jobs
 from hessian_common.web.outage import chain_outage, init_outage
 from hessian_common.web.security import DEFAULT_MAX_UPLOAD, configure_security
-from hessian_common.web.status import ChainStatus, Status, StoreStatus
+from hessian_common.web.status import Status, current_status
 
 _HERE = Path(__file__).parent
 
@@ -42,42 +39,6 @@ def job_progress(job_id: str):
 def status_json():
     """The chain/store status as JSON."""
     return jsonify(current_status().to_dict())
-
-
-def current_status() -> Status:
-    """The app's status, probed at most every ``HESSIAN_STATUS_TTL`` seconds (default 2).
-
-    While the chain is down the status also carries the last block seen and when the node
-    last answered (``ChainStatus.last_block`` / ``last_ok_at``), for the "last known" banner.
-    """
-    app = current_app
-    cache = app.extensions.setdefault("hessian_status_cache", {})
-    ttl = float(app.config.get("HESSIAN_STATUS_TTL", 2.0))
-    with cache.setdefault("lock", threading.Lock()):
-        cached = cache.get("status")
-        if cached is not None and time.time() - cached.checked_at < ttl:
-            return cached
-        probe = app.extensions.get("hessian_status_probe")
-        if probe is None:
-            status = Status(
-                ChainStatus(False, error="no probe"), StoreStatus(False, error="no probe")
-            )
-        else:
-            status = probe()
-        if status.chain.ok:
-            cache["last_ok"] = status.chain
-            cache["last_ok_at"] = status.checked_at
-        elif cache.get("last_ok") is not None:
-            status = dataclasses.replace(
-                status,
-                chain=dataclasses.replace(
-                    status.chain,
-                    last_block=cache["last_ok"].block,
-                    last_ok_at=cache.get("last_ok_at"),
-                ),
-            )
-        cache["status"] = status
-        return status
 
 
 def init_web(

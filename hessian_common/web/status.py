@@ -8,10 +8,25 @@ hung node costs the page about two seconds, not a request timeout per read.
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from flask import current_app
+from web3 import Web3
+
+from hessian_common.chain.client import node_url
+from hessian_common.chain.outage import PROBE_TIMEOUT, is_http, probe_rpc
+from hessian_common.store import cid_of
+from hessian_common.store.base import ContentStore
+
+Web3Source = Web3 | Callable[[], Web3]
+"""A node, or a factory building one (called only when the node is asked)."""
+StoreSource = ContentStore | Callable[[], ContentStore]
+"""A content store, or a factory building one."""
 
 CHAIN_NAMES = {
     1: "Ethereum mainnet",
@@ -77,9 +92,7 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def probe_chain(
-    w3: Any | Callable[[], Any] | None, url: str = "", timeout: float | None = None
-) -> ChainStatus:
+def probe_chain(w3: Web3Source | None, url: str = "", timeout: float | None = None) -> ChainStatus:
     """Ask the node for its chain id and block number.
 
     ``w3`` is a ``Web3`` or a callable returning one (it may raise ``ChainUnavailable``).
@@ -87,9 +100,6 @@ def probe_chain(
     given) is asked with one request of at most ``timeout`` seconds (default
     ``PROBE_TIMEOUT``), without building a connection; the in-process eth-tester through web3.
     """
-    from hessian_common.chain.client import node_url
-    from hessian_common.chain.outage import PROBE_TIMEOUT, is_http, probe_rpc
-
     if w3 is None:
         return ChainStatus(ok=False, url=url, error="no chain configured")
     wait = PROBE_TIMEOUT if timeout is None else timeout
@@ -108,7 +118,7 @@ def probe_chain(
         return ChainStatus(ok=False, url=url, error=_reason(exc))
 
 
-def probe_store(store: Any | Callable[[], Any] | None) -> StoreStatus:
+def probe_store(store: StoreSource | None) -> StoreStatus:
     """Check the content store answers (``ping()`` if it has one, else a ``has()`` lookup)."""
     if store is None:
         return StoreStatus(ok=False, error="no store configured")
@@ -119,16 +129,48 @@ def probe_store(store: Any | Callable[[], Any] | None) -> StoreStatus:
         if callable(ping):
             ping()
         else:
-            from hessian_common.store import cid_of
-
             st.has(cid_of(b"hessian status probe"))
         return StoreStatus(ok=True, kind=kind)
     except Exception as exc:  # a probe reports, never raises
         return StoreStatus(ok=False, kind=type(store).__name__, error=_reason(exc))
 
 
-def probe_status(
-    w3: Any | Callable[[], Any] | None, store: Any | Callable[[], Any] | None, url: str = ""
-) -> Status:
+def probe_status(w3: Web3Source | None, store: StoreSource | None, url: str = "") -> Status:
     """Probe the chain and the store; see :class:`Status`."""
     return Status(chain=probe_chain(w3, url), store=probe_store(store))
+
+
+def current_status() -> Status:
+    """The app's status, probed at most every ``HESSIAN_STATUS_TTL`` seconds (default 2).
+
+    While the chain is down the status also carries the last block seen and when the node
+    last answered (``ChainStatus.last_block`` / ``last_ok_at``), for the "last known" banner.
+    """
+    app = current_app
+    cache = app.extensions.setdefault("hessian_status_cache", {})
+    ttl = float(app.config.get("HESSIAN_STATUS_TTL", 2.0))
+    with cache.setdefault("lock", threading.Lock()):
+        cached = cache.get("status")
+        if cached is not None and time.time() - cached.checked_at < ttl:
+            return cached
+        probe = app.extensions.get("hessian_status_probe")
+        if probe is None:
+            status = Status(
+                ChainStatus(False, error="no probe"), StoreStatus(False, error="no probe")
+            )
+        else:
+            status = probe()
+        if status.chain.ok:
+            cache["last_ok"] = status.chain
+            cache["last_ok_at"] = status.checked_at
+        elif cache.get("last_ok") is not None:
+            status = dataclasses.replace(
+                status,
+                chain=dataclasses.replace(
+                    status.chain,
+                    last_block=cache["last_ok"].block,
+                    last_ok_at=cache.get("last_ok_at"),
+                ),
+            )
+        cache["status"] = status
+        return status

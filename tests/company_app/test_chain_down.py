@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.company_app.conftest import create_form, csrf
+from tests.company_app.helpers import create_form, csrf
 from tests.fixtures.lender import PASSPHRASE
 from tests.fixtures.procs import free_port
 

@@ -10,8 +10,8 @@ import pytest
 from web3 import Web3
 
 from hessian_common.chain import Reason, SubmissionStatus
-from hessian_common.lender.evaluate import BLOB_GRACE_MAX
-from tests.company_app.conftest import create_form, csrf, wait_jobs
+from hessian_common.tasks.evaluate import BLOB_GRACE_MAX
+from tests.company_app.helpers import create_form, csrf, wait_jobs
 from tests.fixtures.lender import owner_submit
 
 pytestmark = pytest.mark.slow

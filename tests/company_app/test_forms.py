@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.company_app.conftest import create_form, csrf
+from company_app import create_app
+from tests.company_app.helpers import app_config, create_form, csrf
 
 BAD_CREATE = [
     ({"name": ""}, "This field is required"),
@@ -136,9 +137,6 @@ def test_create_without_csrf_token_is_refused(web, env, lender_data):
 
 
 def test_upload_over_the_cap_is_refused(env, lender_data):
-    from company_app import create_app
-    from tests.company_app.conftest import app_config
-
     app = create_app(app_config(env, MAX_CONTENT_LENGTH=10_000))
     web = app.test_client()
     form = create_form(csrf(web), "")

@@ -13,7 +13,7 @@ from company_app import create_app, services
 from hessian_common.chain.policybook import ClaimStatus, PolicyStatus
 from hessian_common.insurance import customer
 from hessian_common.insurance.application import parse_application
-from tests.company_app.conftest import app_config, csrf
+from tests.company_app.helpers import app_config, csrf
 from tests.fixtures.insurance import claims_task, insurer_file
 from tests.insurance.test_workflows import FORM
 

@@ -11,7 +11,7 @@ import pytest
 
 from company_app import create_app, services
 from hessian_common.chain.loanbook import LoanStatus
-from tests.company_app.conftest import app_config, csrf, wait_jobs
+from tests.company_app.helpers import app_config, csrf, wait_jobs
 from tests.fixtures.lending import lending_task
 
 pytestmark = pytest.mark.slow

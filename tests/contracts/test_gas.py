@@ -80,3 +80,21 @@ def test_token_rows_stand_next_to_ether_rows(currency_rows):
     # a first-time holder's withdrawal is the token's own transfer to a new holder plus our
     # bookkeeping (pending balance, total, guard, event): under 20,000 over the plain transfer
     assert 0 < withdraw_new.token - baseline.token < 20_000
+
+
+def test_a_loan_in_a_token_is_paid_by_permit_in_one_transaction_each():
+    """LoanBook in TestUSD: every row of the loan's life has its ether twin, the token path
+    costs more (the token's transferFrom and the measured balance) and withdraw(token) stays
+    under issue 15's 60,000."""
+    from hessian_cli.gas_tokens import LOAN_TARGETS, measure_loanbook_currency_gas, over_target
+
+    rows = measure_loanbook_currency_gas()
+    assert over_target(rows) == []
+    assert {r.op for r in rows} == {"fund", "repay", "withdraw"} == set(LOAN_TARGETS) | {
+        "fund",
+        "repay",
+    }
+    assert all(r.eth is not None and r.extra > 0 for r in rows)
+    later = next(r for r in rows if "later permit" in r.case)
+    first = next(r for r in rows if "first permit" in r.case and r.op == "repay")
+    assert later.token < first.token  # the first permit writes the payer's nonce slot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 
@@ -92,9 +93,22 @@ def test_partitions_are_skewed():
     assert max(sizes) - min(sizes) <= 1
 
 
+def test_the_frame_is_pinned():
+    """The generator's output for a seed does not change with a refactoring (issue 14 dropped
+    an ``np.where`` with identical branches): the CSV of 300 loans, seed 5, by its SHA-256."""
+    frame = generate_loans(300, seed=5)
+    digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+    assert digest == "fa3697925b19ed7510611a07d5b4d151e3c0a7dee13d15ad06b17891886d4cca"
+
+
 def test_bad_generator_arguments(tmp_path):
     with pytest.raises(DataError, match="rows"):
         generate_loans(0, 1)
+    # the message names the option as the caller spells it (issue 14: it said "unresolved")
+    with pytest.raises(DataError, match=r"^unresolved_fraction must be"):
+        generate_loans(10, 1, unresolved_fraction=1.0)
+    with pytest.raises(DataError, match=r"^policy_fraction must be"):
+        generate_loans(10, 1, policy_fraction=-0.1)
     f = generate_loans(20, 1)
     with pytest.raises(DataError, match="partition"):
         split_frame(f, 2, partition="zipcode")

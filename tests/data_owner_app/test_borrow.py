@@ -75,8 +75,8 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
     from hessian_common.data.generator import generate_split
-    from hessian_common.lender import Lender, LenderState
     from hessian_common.lending.desk import LendingDesk
+    from hessian_common.tasks import Lender, LenderState
 
     root = tmp_path_factory.mktemp("borrow")
     generate_split(root / "data", 3000, 1, 11, seed_fraction=0.5, holdout_fraction=0.05)

@@ -27,9 +27,9 @@ pytestmark = [pytest.mark.ganache, pytest.mark.slow]
 
 def test_chain_down_keeps_the_answers_then_sends_once(restartable_ganache, tmp_path):
     from hessian_common.data.generator import generate_split
-    from hessian_common.lender import Lender, LenderState
     from hessian_common.lending.application import parse_application
     from hessian_common.lending.desk import LendingDesk
+    from hessian_common.tasks import Lender, LenderState
 
     node = restartable_ganache
     generate_split(tmp_path / "data", 3000, 1, 11, seed_fraction=0.5, holdout_fraction=0.05)

@@ -155,12 +155,12 @@ def test_rejected_update_shows_no_reward(app, client, lender, owner_repo, owner_
 def test_with_the_lender_library(
     app, client, chain_repo, owner_store, owner_repo, owner_split, tmp_path
 ):
-    """The lender side through ``hessian_common.lender`` (what the company app runs):
+    """The lender side through ``hessian_common.tasks`` (what the company app runs):
     create_task -> the owner shares through the app -> evaluate_submission -> rewards."""
     import time
 
     from hessian_common.chain import dev_account
-    from hessian_common.lender import Lender, LenderState, TaskParams
+    from hessian_common.tasks import Lender, LenderState, TaskParams
 
     lender = Lender(
         chain_repo.as_account(chain_repo.client.with_account(dev_account(0))),

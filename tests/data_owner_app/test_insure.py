@@ -48,7 +48,7 @@ def world(tmp_path_factory) -> World:
     from hessian_common.chain.policybook import deploy_policybook
     from hessian_common.insurance.pricing import PricingPolicy
     from hessian_common.insurance.underwriting import InsuranceDesk
-    from hessian_common.lender import Lender, LenderState
+    from hessian_common.tasks import Lender, LenderState
 
     root = tmp_path_factory.mktemp("insure")
     data = insurer_file(root / "insurer.csv")

@@ -102,9 +102,9 @@ class World(StoryWorld):
         """The lender's ``LendingDesk`` on the company app's state (the pages' fallback)."""
         from hessian_common.chain.client import connect
         from hessian_common.chain.deploy import open_loanbook
-        from hessian_common.lender import Lender
         from hessian_common.lending.desk import LendingDesk
         from hessian_common.store import EmbeddedStore
+        from hessian_common.tasks import Lender
 
         lender = Lender.open(
             connect(self.rpc_url),
@@ -132,9 +132,9 @@ def _deploy_lender_model(root: Path, rpc_url: str, common: dict, company_home: P
     from hessian_common.chain.client import connect
     from hessian_common.chain.deploy import open_loanbook
     from hessian_common.data import generate_loans, write_export
-    from hessian_common.lender import Lender
     from hessian_common.lending.desk import LendingDesk
     from hessian_common.store import EmbeddedStore
+    from hessian_common.tasks import Lender
 
     data = root / "data" / "lender_loans.csv"
     data.parent.mkdir(parents=True, exist_ok=True)

@@ -99,11 +99,11 @@ def _build(tmp: Path) -> World:
     from hessian_common import owner
     from hessian_common.config import load_settings
     from hessian_common.data import generate_loans, generate_split, write_export
-    from hessian_common.lender import TaskParams
     from hessian_common.lending import borrower
     from hessian_common.lending.application import application_from_row
     from hessian_common.lending.desk import LendingDesk
     from hessian_common.simulation.misbehave import label_flip
+    from hessian_common.tasks import TaskParams
     from tests.fixtures.lending import closed_lending_model
 
     node = RestartableGanache(tmp / "ganache")

@@ -91,8 +91,8 @@ def _deploy_claims_model(root: Path, rpc_url: str, common: dict, company_home: P
     from hessian_common.chain.policybook import open_policybook
     from hessian_common.insurance.pricing import PricingPolicy
     from hessian_common.insurance.underwriting import InsuranceDesk
-    from hessian_common.lender import Lender
     from hessian_common.store import EmbeddedStore
+    from hessian_common.tasks import Lender
 
     data = insurer_file(root / "data" / "insurer.csv", rows=2400, seed=9)
     deployments = Path(common["HESSIAN_DEPLOYMENTS_DIR"])

@@ -47,8 +47,8 @@ class InsuranceEnv:
 def insurance(w3, accounts, clients, repository, chain_time, tmp_path, insurer_data):
     from hessian_common.chain.policybook import PolicyBook, deploy_policybook
     from hessian_common.insurance.underwriting import InsuranceDesk
-    from hessian_common.lender import Lender, LenderState
     from hessian_common.store import EmbeddedStore
+    from hessian_common.tasks import Lender, LenderState
 
     store = EmbeddedStore(tmp_path / "store")
     lender = Lender(repository, store, LenderState(tmp_path / "company"), PASSPHRASE)

@@ -141,7 +141,7 @@ def test_paired_rule_bad_input_is_a_named_error(loans):
 
 
 def test_default_is_the_threshold_rule_the_lender_workflow_calls(loans):
-    # hessian_common.lender calls evaluate_candidate(w, X, y, current, metric, tolerance).
+    # hessian_common.tasks calls evaluate_candidate(w, X, y, current, metric, tolerance).
     X, y, beta = loans
     current = roc_auc_score(y, X @ beta)
     assert evaluate_candidate(beta, X, y, current, "auc", 0.0).accepted

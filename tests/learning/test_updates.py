@@ -22,7 +22,7 @@ from hessian_common.learning.updates import (
     proximal_newton,
     statistics,
 )
-from hessian_common.lender.evaluate import published_weights
+from hessian_common.tasks.versions import published_weights
 
 
 @pytest.fixture(scope="module")

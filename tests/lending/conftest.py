@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.lending import closed_lending_model, lending_task
-
-PASSPHRASE = "lending-test-passphrase"
+from tests.fixtures.lending import closed_lending_model
+from tests.lending.helpers import PASSPHRASE
 
 
 @pytest.fixture(scope="session")
@@ -52,18 +51,13 @@ class LendingEnv:
         return sum(1 for p in Path(self.store.root).rglob("*") if p.is_file())
 
 
-def make_task(lender: Any, data_path: Path, name: str = "Lending test") -> int:
-    """The small lending task, left OPEN (see :mod:`tests.fixtures.lending`)."""
-    return lending_task(lender, data_path, name=name, mu=0.5, holdout_fraction=0.4)
-
-
 @pytest.fixture
 def lending(w3, accounts, clients, repository, chain_time, tmp_path, lending_data) -> LendingEnv:
     from hessian_common.chain.deploy import deploy_loanbook
     from hessian_common.chain.loanbook import LoanBook
-    from hessian_common.lender import Lender, LenderState
     from hessian_common.lending.desk import LendingDesk
     from hessian_common.store import EmbeddedStore
+    from hessian_common.tasks import Lender, LenderState
 
     store = EmbeddedStore(tmp_path / "store")
     lender = Lender(repository, store, LenderState(tmp_path / "company"), PASSPHRASE)

@@ -10,6 +10,7 @@ import pytest
 from hessian_common.errors import LendingInputError
 from hessian_common.lending.pricing import (
     MAX_APR_BPS,
+    PD_EDGES,
     PricingPolicy,
     balances,
     break_even_apr_bps,
@@ -19,6 +20,8 @@ from hessian_common.lending.pricing import (
     irr_annual,
     monthly_hazard,
     npv,
+    pd_bucket,
+    pd_bucket_label,
     quote,
 )
 
@@ -170,3 +173,14 @@ def test_policy_round_trip_and_units():
     assert PricingPolicy().to_wei(10_000) == 10**18
     assert PricingPolicy().to_wei(0.01) == 10**12
     assert PricingPolicy().to_dollars(10**18) == 10_000
+
+
+def test_pd_buckets_have_the_30_percent_edge_and_close_at_one():
+    """One definition of the PD buckets (the desk's and the simulation's used to differ:
+    the desk had no 30 % edge)."""
+    assert 0.30 in PD_EDGES and PD_EDGES[0] == 0.0 and PD_EDGES[-1] == 1.0
+    assert pd_bucket_label(pd_bucket(0.29)) == "25%-30%"
+    assert pd_bucket_label(pd_bucket(0.30)) == "30%-35%"
+    assert pd_bucket_label(pd_bucket(0.0)) == "0%-5%"
+    assert pd_bucket(1.0) == pd_bucket(0.99) == len(PD_EDGES) - 2
+    assert pd_bucket(-0.1) == 0

@@ -10,7 +10,7 @@ import pytest
 
 from hessian_common.chain.loanbook import LoanStatus, installment_for
 from hessian_common.crypto.sealing import new_application_key, open_key_at_rest, seal
-from hessian_common.errors import LendingInputError
+from hessian_common.errors import ChainError, LendingInputError
 from hessian_common.lending import borrower
 from hessian_common.lending.application import (
     Application,
@@ -19,7 +19,7 @@ from hessian_common.lending.application import (
 )
 from hessian_common.lending.pricing import PricingPolicy, quote
 from hessian_common.store import cid_of
-from tests.lending.conftest import PASSPHRASE, make_task
+from tests.lending.helpers import PASSPHRASE, make_task
 
 DAY = 86400
 
@@ -372,3 +372,26 @@ def test_fund_only_within_the_funding_window(lending):
         desk.fund(loan_id)
     borrower.cancel(bbook, loan_id)  # the borrower is free again
     assert lending.book.loan(loan_id).status is LoanStatus.CANCELLED
+
+
+def test_repay_batch_pays_instalments_in_one_send_and_names_a_revert(lending):
+    """``LoanBook.repay_batch`` through the chain client's batch send (``transact_batch``, what
+    the simulation's month of repayments uses): the same contract call as ``repay``, receipts
+    in order; a call reverted when mined raises and pays nothing."""
+    desk, m = lending.desk, lending.model_id
+    desk.deploy(m)
+    bbook = lending.borrower_book(1)
+    app, _ = pick(lending, approved=True)
+    loan_id = borrower.apply(bbook, lending.store, m, app, state_dir=lending.borrower_dir(1))
+    inst = desk.decide(loan_id).loan.installment
+    borrower.accept(bbook, loan_id)
+    desk.fund(loan_id)
+    payer = lending.accounts[1]
+    batch = [(payer, loan_id, inst), (payer, loan_id, inst)]
+    receipts = lending.book.repay_batch(batch, gas=250_000)
+    assert [r["status"] for r in receipts] == [1, 1]
+    loan = lending.book.loan(loan_id)
+    assert loan.repaid == 2 * inst and loan.status == LoanStatus.FUNDED
+    with pytest.raises(ChainError, match=r"repay.*reverted"):
+        lending.book.repay_batch([(payer, loan_id, loan.total_owed + 1)], gas=250_000)
+    assert lending.book.loan(loan_id).repaid == 2 * inst  # nothing changed

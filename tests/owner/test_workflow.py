@@ -262,12 +262,17 @@ def test_my_submissions_and_rewards(journal, owner_repo, owner_store, lender, ow
     assert owner.withdraw(owner_repo) == summary.pending
     with pytest.raises(DataError, match="nothing to withdraw"):
         owner.withdraw(owner_repo)
+    # an owner claims only its own shares (the rule was in the page before)
+    other = as_owner(owner_repo, OTHER)
+    for claim in (owner.claim_share, owner.claim_forfeit):
+        with pytest.raises(DataError, match=f"update #{e.update_id} is not yours"):
+            claim(other, e.update_id)
 
 
 def test_my_submissions_show_the_last_known_status_while_the_chain_is_down(
     journal, owner_repo, owner_store, lender, owner_split, tmp_path
 ):
-    from hessian_common.owner_cache import StatusCache
+    from hessian_common.owner.status_cache import StatusCache
 
     me = owner_repo.client.address
     cache = StatusCache(tmp_path / "status_cache.sqlite", clock=lambda: 1_800_000_000.0)

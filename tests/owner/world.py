@@ -26,8 +26,8 @@ from hessian_common.learning.federated import evaluate_candidate
 from hessian_common.learning.metrics import score_weights
 from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
 from hessian_common.learning.updates import fit_taylor
-from hessian_common.lender.evaluate import published_weights
 from hessian_common.store import EmbeddedStore
+from hessian_common.tasks.versions import published_weights
 from hessian_common.types import to_ppm
 
 ETH = 10**18

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from hessian_common.errors import ConfigError
-from hessian_common.lending.desk import PD_BUCKETS
-from hessian_common.lending.pricing import balances, expected_cash_flows, installment
+from hessian_common.lending.pricing import PD_EDGES, balances, expected_cash_flows, installment
 from hessian_common.simulation.lending import draw_instalments_paid
 from hessian_common.simulation.report import LENDING_PLOTS, PLOTS, write_report
 from hessian_common.simulation.result import (
@@ -136,7 +135,7 @@ def test_tables_by_grade_and_pd_bucket() -> None:
     assert everyone[-1]["hi"] == 1.0  # the desk's last edge is past 1; reported as 1
     # one definition: the desk's buckets, with the 30 % edge the calibration table needs
     edge = pd_buckets([_loan(9, "E", 0.32, False)])
-    assert 0.30 in PD_BUCKETS and (edge[0]["lo"], edge[0]["hi"]) == (0.30, 0.35)
+    assert 0.30 in PD_EDGES and (edge[0]["lo"], edge[0]["hi"]) == (0.30, 0.35)
     lo, hi = wilson(1, 2)
     assert 0 < lo < 0.5 < hi < 1
 

@@ -138,3 +138,21 @@ def test_cli_bad_input_is_a_message_not_a_traceback(tmp_path) -> None:
     assert proc.returncode == 1
     assert "--bad" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_a_front_runner_that_arrives_last_still_copies_and_is_not_paid(tmp_path) -> None:
+    """The watcher arrives after every honest owner: it copies one that sent earlier (a
+    mempool watcher needs no place in the order); its copy is recorded once, rejected as
+    signed by someone else, and earns nothing."""
+    scenario = Scenario(
+        owners=4, bad=1, bad_kinds=("frontrun",), rows=8000, seed=1, key_bits=512, borrowers=0
+    )
+    cast = plan_owners(scenario)
+    assert cast[-1].kind == "frontrun" and cast[-1].victim is not None
+    result = run_simulation(scenario, chain="eth-tester", workdir=tmp_path)
+    runner = cast[-1].index
+    for run in result.runs:
+        mine = [s for s in run.submissions if s.owner == runner]
+        assert len(mine) == 1 and mine[0].status == "rejected", mine
+        assert mine[0].reason == "wrong_signer"
+        assert result.kind_shares(run)["frontrun"]["share"] == 0

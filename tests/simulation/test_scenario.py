@@ -33,14 +33,28 @@ def test_cast_is_deterministic_and_victims_arrive_first() -> None:
     for p in cast:
         if p.kind in ("replay", "copy", "copy_other"):
             assert p.victim in honest and arrival[p.victim] < p.arrival
-        elif p.kind == "frontrun":  # the next honest owner to arrive after it
+        elif p.kind == "frontrun":  # the next honest owner to arrive after it, if any
             later = [q.index for q in cast[p.arrival + 1 :] if q.honest]
-            assert p.victim == (later[0] if later else None)
+            assert p.victim in (later[:1] or honest)
         else:
             assert p.victim is None
     crash = plan_owners(Scenario(owners=20, bad=4, rows=20_000, bad_kinds=("crash",)))
     assert [p.variant for p in crash if p.kind == "crash"] == [0, 1, 2, 3]
     assert plan_owners(Scenario(owners=20, bad=9, rows=20_000, seed=4)) != cast
+
+
+def test_a_front_runner_that_comes_last_still_watches_an_honest_owner() -> None:
+    """A mempool watcher needs no place in the order: each front-runner gets its own victim,
+    even when it arrives after every honest owner."""
+    for seed in range(40):
+        cast = plan_owners(
+            Scenario(owners=6, bad=3, rows=20_000, seed=seed, bad_kinds=("frontrun",))
+        )
+        runners = [p for p in cast if p.kind == "frontrun"]
+        honest = {p.index for p in cast if p.honest}
+        victims = [p.victim for p in runners]
+        assert all(v in honest for v in victims)
+        assert len(set(victims)) == len(victims)  # nobody is watched twice
 
 
 @pytest.mark.parametrize(

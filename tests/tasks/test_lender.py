@@ -1,4 +1,4 @@
-"""hessian_common.lender without the web layer: inputs, secrets at rest, keys, accounts."""
+"""hessian_common.tasks without the web layer: inputs, secrets at rest, keys, accounts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hessian_common.errors import ConfigError, DataError, KeyPassphraseError
-from hessian_common.lender import (
+from hessian_common.tasks import (
     DEV_PASSPHRASE,
     ENV_PASSPHRASE,
     Lender,
@@ -136,7 +136,7 @@ def test_target_at_or_below_initial_score_is_refused(lender, env, lender_data):
 
 def test_audit_by_anyone_after_the_reveal(lender, env, lender_data):
     """The lender's own view of the audit is what anyone gets (the full audit tests, lying
-    lenders included, are in tests/lender/test_audit.py)."""
+    lenders included, are in tests/tasks/test_audit.py)."""
     record = lender.create_task(params(lender_data["lender"], mechanism="pro_rata_gain"))
     uid = owner_submit(env, record.model_id, 1, lender_data["owners"][0])
     lender.evaluate_all_waiting(record.model_id)

@@ -2,30 +2,33 @@
 
 It owns the connections (repository, store), the local books (:class:`LocalModels`) and the
 evaluation lock, and delegates each operation to the module that does it: :mod:`.task`,
-:mod:`.evaluate`, :mod:`.lifecycle`, :mod:`.audit`, :mod:`.views`.
+:mod:`.evaluate`, :mod:`.lifecycle`, :mod:`.audit`, :mod:`.summaries`.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hessian_common.chain import ChainClient, ModelRepository, open_repository
+from hessian_common.chain.client import chain_id_of
 from hessian_common.errors import ConfigError
-from hessian_common.lender import audit as _audit
-from hessian_common.lender import evaluate as _evaluate
-from hessian_common.lender import lifecycle as _lifecycle
-from hessian_common.lender import state as _state
-from hessian_common.lender import task as _task
-from hessian_common.lender import views as _views
-from hessian_common.lender.audit import AuditReport
-from hessian_common.lender.evaluate import EvaluationResult
-from hessian_common.lender.params import TaskParams
-from hessian_common.lender.progress import ProgressFn
-from hessian_common.lender.state import LenderState, LocalModels, ModelRecord
-from hessian_common.lender.views import AccountSummary, ModelDetail, ModelSummary
+from hessian_common.progress import Progress
+from hessian_common.store.base import ContentStore
+from hessian_common.tasks import audit as _audit
+from hessian_common.tasks import evaluate as _evaluate
+from hessian_common.tasks import lifecycle as _lifecycle
+from hessian_common.tasks import state as _state
+from hessian_common.tasks import summaries as _summaries
+from hessian_common.tasks import task as _task
+from hessian_common.tasks.audit import AuditReport
+from hessian_common.tasks.context import TaskContext
+from hessian_common.tasks.evaluate import EvaluationResult
+from hessian_common.tasks.params import TaskParams
+from hessian_common.tasks.state import LenderState, LocalModels, ModelRecord
+from hessian_common.tasks.summaries import LenderAccountSummary, ModelDetail, ModelSummary
 from hessian_common.types import CID, Wei
 
 
@@ -52,22 +55,48 @@ class Lender:
 
     def __init__(
         self,
-        repo: Any,
-        store: Any,
+        repo: ModelRepository,
+        store: ContentStore,
         state: LenderState,
         passphrase: str,
         key_source: str = "keystore",
         workers: int | None = 1,
     ):
-        self.repo = repo
-        self.store = store
         self.state = state
         self.key_source = key_source
-        self.workers = workers
-        self.chain_id = int(repo.client.chain_id)
-        self.contract = repo.address
-        self.books = LocalModels(state, self.chain_id, self.contract, passphrase, store)
-        self._lock = threading.RLock()
+        books = LocalModels(state, int(repo.client.chain_id), repo.address, passphrase, store)
+        self.ctx = TaskContext(repo, store, books, workers)
+        """What the steps work with (:class:`~hessian_common.tasks.context.TaskContext`)."""
+
+    @property
+    def repo(self) -> ModelRepository:
+        """The ``ModelRepository``, signing as the lender."""
+        return self.ctx.repo
+
+    @property
+    def store(self) -> ContentStore:
+        """The content store."""
+        return self.ctx.store
+
+    @property
+    def books(self) -> LocalModels:
+        """The local records, keys and hold-outs."""
+        return self.ctx.books
+
+    @property
+    def workers(self) -> int | None:
+        """Processes for encryption and decryption (``None``: one per core)."""
+        return self.ctx.workers
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id."""
+        return self.ctx.chain_id
+
+    @property
+    def contract(self) -> str:
+        """The repository's address."""
+        return self.ctx.contract
 
     def __repr__(self) -> str:  # never shows the passphrase
         return f"Lender({self.address}, chain {self.chain_id}, contract {self.contract})"
@@ -76,7 +105,7 @@ class Lender:
     def open(
         cls,
         w3: Any,
-        store: Any,
+        store: ContentStore,
         *,
         state_root: Path | None = None,
         settings: Any = None,
@@ -89,9 +118,6 @@ class Lender:
 
         Raises ``ChainUnavailable`` (naming the node) if the chain cannot be reached.
         """
-        from hessian_common.chain import ChainClient, ModelRepository, open_repository
-        from hessian_common.chain.client import chain_id_of
-
         chain_id = chain_id_of(w3)
         secret = _state.resolve_passphrase(chain_id, passphrase)
         state = LenderState(state_root)
@@ -125,11 +151,11 @@ class Lender:
 
     def balance(self) -> Wei:
         """The account balance in wei."""
-        return Wei(self.repo.client.balance())
+        return self.ctx.balance()
 
-    def account_summary(self) -> AccountSummary:
+    def account_summary(self) -> LenderAccountSummary:
         """Address, balance, withdrawable credit, chain and contract."""
-        return AccountSummary(
+        return LenderAccountSummary(
             address=self.address,
             balance=self.balance(),
             pending=self.repo.pending(),
@@ -141,13 +167,13 @@ class Lender:
 
     def withdraw(self) -> Wei:
         """Withdraw the lender's pending credit (reclaimed bounty)."""
-        return _lifecycle.withdraw(self)
+        return _lifecycle.withdraw(self.ctx)
 
     # ------------------------------------------------------------ create
 
-    def create_task(self, params: TaskParams, progress: ProgressFn | None = None) -> ModelRecord:
-        """Post a training task (:func:`hessian_common.lender.task.create_task`)."""
-        return _task.create_task(self, params, progress)
+    def create_task(self, params: TaskParams, progress: Progress | None = None) -> ModelRecord:
+        """Post a training task (:func:`hessian_common.tasks.task.create_task`)."""
+        return _task.create_task(self.ctx, params, progress)
 
     # ------------------------------------------------------------ local records
 
@@ -176,7 +202,7 @@ class Lender:
 
     def summary(self, record: ModelRecord, info: Any | None = None) -> ModelSummary:
         """Join a local record with the chain's view of the model."""
-        return _views.summarize(record, info or self.repo.model(record.model_id))
+        return _summaries.summarize(record, info or self.repo.model(record.model_id))
 
     def models(self) -> list[ModelSummary]:
         """This lender's models (those with a local record), newest first."""
@@ -186,11 +212,11 @@ class Lender:
         """The model page's data, or None if ``model_id`` is not one of this lender's."""
         if not self.has_record(model_id):
             return None
-        return _views.model_detail(self.repo, self.record(model_id))
+        return _summaries.model_detail(self.repo, self.record(model_id))
 
     def waiting(self, model_id: int | None = None) -> list[int]:
         """Ids of submissions waiting for this lender's evaluation, oldest first."""
-        ids = [model_id] if model_id is not None else [r.model_id for r in self.records()]
+        ids = [model_id] if model_id is not None else self.books.model_ids()
         return _evaluate.waiting(self.repo, ids)
 
     def model_of_update(self, update_id: int) -> int:
@@ -200,40 +226,38 @@ class Lender:
     # ------------------------------------------------------------ evaluate
 
     def evaluate_submission(
-        self, update_id: int, progress: ProgressFn | None = None
+        self, update_id: int, progress: Progress | None = None
     ) -> EvaluationResult:
-        """Evaluate one submission (:func:`hessian_common.lender.evaluate.evaluate_submission`),
+        """Evaluate one submission (:func:`hessian_common.tasks.evaluate.evaluate_submission`),
         one at a time."""
-        with self._lock:
-            return _evaluate.evaluate_submission(self, update_id, progress)
+        return _evaluate.evaluate_submission(self.ctx, update_id, progress)
 
     def reject_submission(self, update_id: int, note: str) -> EvaluationResult:
         """Reject the head submission of its model by hand, with a note
-        (:func:`hessian_common.lender.evaluate.reject_submission`)."""
-        with self._lock:
-            return _evaluate.reject_submission(self, update_id, note)
+        (:func:`hessian_common.tasks.evaluate.reject_submission`)."""
+        return _evaluate.reject_submission(self.ctx, update_id, note)
 
     def evaluate_all_waiting(
-        self, model_id: int | None = None, progress: ProgressFn | None = None
+        self, model_id: int | None = None, progress: Progress | None = None
     ) -> list[EvaluationResult]:
         """Evaluate every waiting submission (of ``model_id``, or of all this lender's
         models), oldest first, so each is scored against the model its predecessors made."""
-        return _evaluate.evaluate_all_waiting(self, model_id, progress)
+        return _evaluate.evaluate_all_waiting(self.ctx, model_id, progress)
 
     # ------------------------------------------------------------ close, reclaim, reveal
 
     def close(self, model_id: int) -> None:
         """Close the model to new submissions (``closeModel``)."""
-        _lifecycle.close(self, model_id)
+        _lifecycle.close(self.ctx, model_id)
 
     def reclaim(self, model_id: int) -> Wei:
         """Credit the unallotted bounty back to the lender (then :meth:`withdraw`)."""
-        return _lifecycle.reclaim(self, model_id)
+        return _lifecycle.reclaim(self.ctx, model_id)
 
     def reveal_test_set(self, model_id: int) -> CID:
         """Publish the hold-out and the decryption transcript, then ``revealTestSet`` on chain
-        (:func:`hessian_common.lender.lifecycle.reveal_test_set`)."""
-        return _lifecycle.reveal_test_set(self, model_id)
+        (:func:`hessian_common.tasks.lifecycle.reveal_test_set`)."""
+        return _lifecycle.reveal_test_set(self.ctx, model_id)
 
     def audit(self, model_id: int) -> AuditReport:
         """:func:`audit_model` of one of this lender's revealed models (what anyone sees)."""

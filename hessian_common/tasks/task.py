@@ -24,15 +24,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hessian_common.errors import ChainError, ContractRevert, DataError
-from hessian_common.lender.params import METRIC_LABELS, MIN_PART_ROWS, TaskInputError, TaskParams
-from hessian_common.lender.progress import ProgressFn, no_progress
-from hessian_common.lender.state import ModelRecord
-from hessian_common.lender.testset import split_indices, test_set_bytes
+from hessian_common.chain import Mechanism, Metric, test_set_commitment
+from hessian_common.crypto import encrypt_vector, generate_keypair
+from hessian_common.crypto.sealing import new_application_key
+from hessian_common.data import Preprocessor, load_bytes, load_file
+from hessian_common.errors import ChainError, ContractRevert, DataError, TaskInputError
+from hessian_common.learning.acceptance import AcceptanceRule
+from hessian_common.learning.metrics import paid_gain_floor, score_weights
+from hessian_common.learning.prior import initial_model
+from hessian_common.learning.spec import ModelSpec
+from hessian_common.progress import Progress, no_progress
+from hessian_common.store import cid_of
+from hessian_common.tasks.params import METRIC_LABELS, MIN_PART_ROWS, TaskParams
+from hessian_common.tasks.state import ModelRecord
+from hessian_common.tasks.testset import split_indices, test_set_bytes
 from hessian_common.types import to_ppm
 
 if TYPE_CHECKING:
-    from hessian_common.lender.workflow import Lender
+    from hessian_common.tasks.context import TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +49,7 @@ STEPS = 8
 
 
 def create_task(
-    lender: Lender, params: TaskParams, progress: ProgressFn | None = None
+    ctx: TaskContext, params: TaskParams, progress: Progress | None = None
 ) -> ModelRecord:
     """Post a training task for ``lender``; see the module docstring for the steps.
 
@@ -56,20 +65,10 @@ def create_task(
     ModelRecord
         The local record of the new model (``model_id`` from the ``ModelCreated`` event).
     """
-    from hessian_common.chain import Mechanism, Metric, test_set_commitment
-    from hessian_common.crypto import encrypt_vector, generate_keypair
-    from hessian_common.crypto.sealing import new_application_key
-    from hessian_common.data import Preprocessor, load_bytes, load_file
-    from hessian_common.learning.acceptance import AcceptanceRule
-    from hessian_common.learning.metrics import paid_gain_floor, score_weights
-    from hessian_common.learning.prior import initial_model
-    from hessian_common.learning.spec import ModelSpec
-    from hessian_common.store import cid_of
-
     step = progress or no_progress
-    client = lender.repo.client
+    client = ctx.repo.client
     now = client.block_timestamp()
-    errors = params.check(balance_wei=lender.balance(), now=max(now, int(time.time())))
+    errors = params.check(balance_wei=ctx.balance(), now=max(now, int(time.time())))
     if errors:
         raise TaskInputError(errors)
 
@@ -128,7 +127,7 @@ def create_task(
     pk, sk = generate_keypair(int(params.key_size))
 
     step(done=4, message="encrypting the initial weights")
-    enc_w0 = encrypt_vector(pk, w0, workers=lender.workers)
+    enc_w0 = encrypt_vector(pk, w0, workers=ctx.workers)
     row_private, row_public = new_application_key()
     spec = ModelSpec(
         name=params.name.strip(),
@@ -155,14 +154,14 @@ def create_task(
     commitment = test_set_commitment(test_cid, salt)
 
     step(done=6, message="publishing the model spec")
-    spec_cid = str(lender.store.put(spec.to_bytes()))
-    lender.store.pin(spec_cid)
+    spec_cid = str(ctx.store.put(spec.to_bytes()))
+    ctx.store.pin(spec_cid)
 
     record = ModelRecord(
         model_id=0,
         name=params.name.strip(),
-        chain_id=lender.chain_id,
-        contract=lender.contract,
+        chain_id=ctx.chain_id,
+        contract=ctx.contract,
         spec_cid=spec_cid,
         initial_model_cid=spec_cid,
         current_model_cid=spec_cid,
@@ -178,11 +177,11 @@ def create_task(
         holdout_rows=len(hold_idx),
         versions=[{"update_id": 0, "model_cid": spec_cid, "score": initial}],
     )
-    pending = lender.books.write_pending(spec_cid, sk, test_bytes, salt, record, row_private)
+    pending = ctx.books.write_pending(spec_cid, sk, test_bytes, salt, record, row_private)
 
     step(done=7, message="sending createModel with the bounty")
     try:
-        model_id = lender.repo.create_model(
+        model_id = ctx.repo.create_model(
             spec_cid,
             bounty=int(params.bounty_wei),
             initial_score=int(to_ppm(initial)),
@@ -200,10 +199,10 @@ def create_task(
         )
     except (ContractRevert, ChainError) as exc:
         if isinstance(exc, ContractRevert) or not _maybe_sent(exc):
-            lender.books.discard_pending(pending)
+            ctx.books.discard_pending(pending)
         raise
     record.model_id = int(model_id)
-    lender.books.commit_pending(pending, record, sk, (X_hold, y_hold), spec)
+    ctx.books.commit_pending(pending, record, sk, (X_hold, y_hold), spec)
     step(done=STEPS, message=f"model #{model_id} created")
     log.info("created model %s (spec %s) with initial score %.4f", model_id, spec_cid, initial)
     return record

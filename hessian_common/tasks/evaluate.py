@@ -37,20 +37,21 @@ at ``P_EXPONENT = −12``). The lender has just decrypted ``w'``, so it publishe
 ``encrypt_vector(pk, w'')`` at the standard exponent (fresh randomness too): it reveals
 nothing the lender did not know, and every model version starts at exponent −13. The
 recorded score is always that of what the recorded CID decrypts to, so an audit
-(:mod:`hessian_common.lender.audit`) recomputes it exactly.
+(:mod:`hessian_common.tasks.audit`) recomputes it exactly.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from hessian_common.chain import Reason, SubmissionStatus, tx_hash_of
+from hessian_common.chain.repository import ModelRepository
+from hessian_common.crypto import decrypt_vector, encrypt_vector
+from hessian_common.crypto.sealing import open_sealed
 from hessian_common.errors import (
     BlobNotFound,
     ChainError,
@@ -60,14 +61,18 @@ from hessian_common.errors import (
     StoreIntegrityError,
     StoreUnavailable,
 )
-from hessian_common.lender.audit import weights_at
-from hessian_common.lender.progress import ProgressFn, no_progress
-from hessian_common.lender.state import ModelRecord
-from hessian_common.lender.views import enum_name
-from hessian_common.types import PPM, to_ppm
+from hessian_common.learning.acceptance import AcceptanceRule
+from hessian_common.learning.metrics import score_weights
+from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
+from hessian_common.owner import ROW_REUSE_LIMIT, ROWS_INFO, reused_rows
+from hessian_common.progress import Progress, no_progress
+from hessian_common.tasks.state import ModelRecord
+from hessian_common.tasks.versions import candidate_digest, published_weights, weights_at
+from hessian_common.types import PPM, enum_name, to_ppm
+from hessian_common.untrusted import MAX_BYTES, fetch
 
 if TYPE_CHECKING:
-    from hessian_common.lender.workflow import Lender
+    from hessian_common.tasks.context import TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -112,33 +117,28 @@ class EvaluationResult:
         return self.score - self.previous_score
 
 
-def waiting(repo: Any, model_ids: list[int]) -> list[int]:
+def waiting(repo: ModelRepository, model_ids: list[int]) -> list[int]:
     """Ids of the submissions of ``model_ids`` still waiting for evaluation, in queue order
     (per model the contract's order is the submission order, i.e. ascending ids)."""
-    from hessian_common.chain import SubmissionStatus
-
     out = []
     for m in model_ids:
         out += [s.update_id for s in repo.submissions(m) if s.status == SubmissionStatus.WAITING]
     return sorted(out)
 
 
-def current_version(lender: Lender, record: ModelRecord, info: Any) -> tuple[str, float]:
+def current_version(ctx: TaskContext, record: ModelRecord, info: Any) -> tuple[str, float]:
     """The current model CID (from the chain) and its hold-out score.
 
     The score comes from the local record, or is re-derived by decrypting and scoring if
     the record missed it (e.g. after a crash between ``evaluateUpdate`` and the save).
     """
-    from hessian_common.crypto import decrypt_vector
-    from hessian_common.learning.metrics import score_weights
-
     cid = str(info.model_cid)
     for v in record.versions:
         if v["model_cid"] == cid:
             return cid, float(v["score"])
-    books = lender.books
-    enc = weights_at(lender.store, books.spec(record.spec_cid), cid, record.spec_cid)
-    w = decrypt_vector(books.private_key(record.model_id), enc, lender.workers)
+    books = ctx.books
+    enc = weights_at(ctx.store, books.spec(record.spec_cid), cid, record.spec_cid)
+    w = decrypt_vector(books.private_key(record.model_id), enc, ctx.workers)
     X, y = books.holdout(record.model_id)
     s = float(score_weights(X, y, w)[record.metric])
     record.versions.append(
@@ -147,28 +147,7 @@ def current_version(lender: Lender, record: ModelRecord, info: Any) -> tuple[str
     return cid, s
 
 
-def published_weights(w: Any, public_key: Any, exponent: int | None = None) -> np.ndarray:
-    """``w`` rounded as ``encrypt_vector(public_key, w, exponent=exponent)`` stores it.
-
-    ``m_i = round(w_i · 16^−e)`` (:func:`hessian_common.crypto.encode_fixed`), decoded as
-    phe decodes it, ``m_i / 16^−e``: decrypting the fresh encryption gives exactly these
-    floats, and rounding them again changes nothing.
-    """
-    from hessian_common.crypto.paillier import DEFAULT_EXPONENT, encode_fixed
-
-    e = DEFAULT_EXPONENT if exponent is None else int(exponent)
-    scale = 16**-e
-    return np.array([encode_fixed(float(v), e, public_key) / scale for v in np.ravel(w)])
-
-
-def candidate_digest(w_pub: Any) -> str:
-    """SHA-256 (hex) of the published-rounding plaintext of a candidate: equal weights, equal
-    digest, whoever encrypted them (a re-randomised copy of someone's update included)."""
-    text = ",".join(repr(float(v)) for v in np.ravel(w_pub))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _head_or_refuse(repo: Any, model_id: int, update_id: int) -> None:
+def _head_or_refuse(repo: ModelRepository, model_id: int, update_id: int) -> None:
     head = int(repo.next_in_queue(model_id))
     if head != int(update_id):
         raise ConfigError(
@@ -177,7 +156,7 @@ def _head_or_refuse(repo: Any, model_id: int, update_id: int) -> None:
         )
 
 
-def _grace_over(repo: Any, sub: Any, info: Any) -> bool:
+def _grace_over(repo: ModelRepository, sub: Any, info: Any) -> bool:
     grace = min(int(info.evaluation_window * BLOB_GRACE_SHARE), BLOB_GRACE_MAX)
     return int(repo.client.block_timestamp()) > int(sub.submitted_at) + grace
 
@@ -194,19 +173,14 @@ class _Check:
     pseudonyms: list[bytes] | None = None
 
 
-def _check_blob(lender: Lender, sub: Any, info: Any, record: ModelRecord, spec: Any) -> _Check:
+def _check_blob(
+    ctx: TaskContext, sub: Any, info: Any, record: ModelRecord, spec: ModelSpec
+) -> _Check:
     """Fetch, parse and verify the update blob; decrypt it; look for duplicates."""
-    from hessian_common.chain import Reason
-    from hessian_common.crypto import decrypt_vector
-    from hessian_common.crypto.sealing import open_sealed
-    from hessian_common.learning.spec import UpdateBlob
-    from hessian_common.owner import ROW_REUSE_LIMIT, ROWS_INFO, reused_rows
-    from hessian_common.untrusted import MAX_BYTES, fetch
-
-    repo, books = lender.repo, lender.books
+    repo, books = ctx.repo, ctx.books
     model_id = int(sub.model_id)
     try:
-        raw = fetch(lender.store, sub.update_cid, what="update", max_bytes=MAX_BYTES["update"])
+        raw = fetch(ctx.store, sub.update_cid, what="update", max_bytes=MAX_BYTES["update"])
     except (BlobNotFound, StoreUnavailable, StoreIntegrityError) as exc:
         if not _grace_over(repo, sub, info):
             raise BlobPending(
@@ -231,7 +205,7 @@ def _check_blob(lender: Lender, sub: Any, info: Any, record: ModelRecord, spec: 
             blob,
         )
     known = {v["model_cid"] for v in record.versions} | {str(info.model_cid)}
-    if blob.chain_id != lender.chain_id or blob.contract.lower() != repo.address.lower():
+    if blob.chain_id != ctx.chain_id or blob.contract.lower() != repo.address.lower():
         note = f"the update is for chain {blob.chain_id} contract {blob.contract}"
     elif blob.model_id != model_id:
         note = f"the update is for model #{blob.model_id}, not #{model_id}"
@@ -264,7 +238,7 @@ def _check_blob(lender: Lender, sub: Any, info: Any, record: ModelRecord, spec: 
         pseudonyms = [packed[i : i + 8] for i in range(0, len(packed), 8)]
 
     try:
-        w = decrypt_vector(books.private_key(model_id), blob.weights, lender.workers)
+        w = decrypt_vector(books.private_key(model_id), blob.weights, ctx.workers)
         w_pub = published_weights(w, spec.public_key)
     except CryptoError as exc:
         return _Check(Reason.UNDECRYPTABLE, f"cannot decrypt the update: {exc}", blob)
@@ -278,16 +252,15 @@ def _check_blob(lender: Lender, sub: Any, info: Any, record: ModelRecord, spec: 
         if reused > ROW_REUSE_LIMIT * len(pseudonyms):
             check.reason = Reason.DUPLICATE_ROWS
             check.note = (
-                f"{reused} of {len(pseudonyms)} rows repeat each other or rows already in "
-                "the model"
+                f"{reused} of {len(pseudonyms)} rows repeat each other or rows already in the model"
             )
     return check
 
 
 def evaluate_submission(
-    lender: Lender,
+    ctx: TaskContext,
     update_id: int,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     *,
     reject_note: str | None = None,
 ) -> EvaluationResult:
@@ -306,15 +279,22 @@ def evaluate_submission(
     during its grace period (:class:`BlobPending`), raises instead: the submission stays
     waiting; retry.
 
-    Callers serialise evaluations (:class:`Lender` holds a lock).
+    One evaluation at a time per lender (``ctx.lock``).
     """
-    from hessian_common.chain import Reason, SubmissionStatus, tx_hash_of
-    from hessian_common.crypto import encrypt_vector
-    from hessian_common.learning.metrics import score_weights
-    from hessian_common.learning.spec import EncryptedModel
+    with ctx.lock:
+        return _evaluate_submission(ctx, update_id, progress, reject_note=reject_note)
+
+
+def _evaluate_submission(
+    ctx: TaskContext,
+    update_id: int,
+    progress: Progress | None = None,
+    *,
+    reject_note: str | None = None,
+) -> EvaluationResult:
 
     step = progress or no_progress
-    repo, store, books = lender.repo, lender.store, lender.books
+    repo, store, books = ctx.repo, ctx.store, ctx.books
     sub = repo.submission(int(update_id))
     if sub.status != SubmissionStatus.WAITING:
         raise ChainError(f"update #{update_id} is not waiting (it is {enum_name(sub.status)})")
@@ -324,23 +304,21 @@ def evaluate_submission(
     _head_or_refuse(repo, model_id, update_id)
     spec = books.spec(record.spec_cid)
     X, y = books.holdout(model_id)
-    current_cid, current = current_version(lender, record, info)
-    _remember_version(lender, record, current_cid)
+    current_cid, current = current_version(ctx, record, info)
+    _remember_version(ctx, record, current_cid)
 
     if reject_note is not None:
         check = _Check(Reason.MANUAL, str(reject_note).strip() or "rejected by hand")
     else:
         step(message=f"fetching and checking update #{update_id}")
-        check = _check_blob(lender, sub, info, record, spec)
+        check = _check_blob(ctx, sub, info, record, spec)
 
     accepted, new_score, note = False, float("nan"), check.note
     stats: dict[str, float] = {}
     if check.reason is None:
         step(message=f"scoring update #{update_id} on the hold-out")
         try:
-            verdict = judge(
-                lender, record, info, spec, check.blob, check.w_pub, current_cid, current
-            )
+            verdict = judge(ctx, record, info, spec, check.blob, check.w_pub, current_cid, current)
             accepted, new_score, note = verdict.accepted, verdict.score, verdict.reason
             stats = dict(verdict.stats)
         except Exception as exc:  # a candidate that breaks the scoring is rejected
@@ -360,7 +338,7 @@ def evaluate_submission(
     new_cid = ""
     if accepted:
         step(message="re-encrypting and publishing the new model")
-        fresh = encrypt_vector(spec.public_key, check.w_pub, workers=lender.workers)
+        fresh = encrypt_vector(spec.public_key, check.w_pub, workers=ctx.workers)
         model = EncryptedModel(fresh, version=len(record.versions))
         new_cid = str(store.put(model.to_bytes()))
         store.pin(new_cid)
@@ -385,8 +363,10 @@ def evaluate_submission(
     )
     record.evaluations.append(asdict(result))
     if digest is not None:
-        label = f"model {new_cid} (update #{update_id})" if accepted else (
-            f"update #{update_id}'s candidate"
+        label = (
+            f"model {new_cid} (update #{update_id})"
+            if accepted
+            else (f"update #{update_id}'s candidate")
         )
         record.candidates.setdefault(digest, label)
     if accepted:
@@ -408,24 +388,22 @@ def evaluate_submission(
     return result
 
 
-def _remember_version(lender: Lender, record: ModelRecord, cid: str) -> None:
+def _remember_version(ctx: TaskContext, record: ModelRecord, cid: str) -> None:
     """Make sure the current model's plaintext is among the known candidates (the initial
     model of a record written before candidates were kept, say)."""
-    from hessian_common.crypto import decrypt_vector
-
     if any(label.startswith(f"model {cid}") for label in record.candidates.values()):
         return
-    books = lender.books
-    enc = weights_at(lender.store, books.spec(record.spec_cid), cid, record.spec_cid)
-    w = decrypt_vector(books.private_key(record.model_id), enc, lender.workers)
+    books = ctx.books
+    enc = weights_at(ctx.store, books.spec(record.spec_cid), cid, record.spec_cid)
+    w = decrypt_vector(books.private_key(record.model_id), enc, ctx.workers)
     record.candidates.setdefault(candidate_digest(w), f"model {cid}")
 
 
 def judge(
-    lender: Lender,
+    ctx: TaskContext,
     record: ModelRecord,
     info: Any,
-    spec: Any,
+    spec: ModelSpec,
     blob: Any,
     w_pub: Any,
     current_cid: str,
@@ -434,27 +412,24 @@ def judge(
     """The spec's acceptance rule (:class:`~hessian_common.learning.acceptance.AcceptanceRule`)
     on one decrypted candidate: against the current model's weights, and the update's base
     weights, rows and model rows for the step check."""
-    from hessian_common.crypto import decrypt_vector
-    from hessian_common.learning.acceptance import AcceptanceRule
-
-    books = lender.books
+    books = ctx.books
     X, y = books.holdout(record.model_id)
     rule = AcceptanceRule.of(spec, float(record.params.get("tolerance", 0.0)))
     key = books.private_key(record.model_id)
 
     def weights(cid: str) -> Any:
-        enc = weights_at(lender.store, spec, cid, record.spec_cid)
-        return decrypt_vector(key, enc, lender.workers)
+        enc = weights_at(ctx.store, spec, cid, record.spec_cid)
+        return decrypt_vector(key, enc, ctx.workers)
 
     w_cur = weights(current_cid)
     w_base = w_cur if blob.base_model_cid == current_cid else weights(blob.base_model_cid)
     model_rows = (spec.seed_rows or 0) + _accepted_rows_at(
-        lender.repo, record, info, blob.base_model_cid
+        ctx.repo, record, info, blob.base_model_cid
     )
     return rule.judge(spec, w_pub, X, y, current_score, w_cur, w_base, blob.rows, model_rows)
 
 
-def _accepted_rows_at(repo: Any, record: ModelRecord, info: Any, base_cid: str) -> int:
+def _accepted_rows_at(repo: ModelRepository, record: ModelRecord, info: Any, base_cid: str) -> int:
     """The contract's ``acceptedRows`` when ``base_cid`` was the current model (what the
     owner read with it): now, for the current model; else the rows of the accepted updates
     up to that version."""
@@ -470,23 +445,23 @@ def _accepted_rows_at(repo: Any, record: ModelRecord, info: Any, base_cid: str) 
 
 
 def evaluate_all_waiting(
-    lender: Lender, model_id: int | None = None, progress: ProgressFn | None = None
+    ctx: TaskContext, model_id: int | None = None, progress: Progress | None = None
 ) -> list[EvaluationResult]:
     """Evaluate every waiting submission (of ``model_id``, or of all the lender's models) in
     queue order, so each is scored against the model its predecessors made. A model whose
     head blob is still pending (:class:`BlobPending`) is left for later; the others go on."""
     step = progress or no_progress
-    ids = lender.waiting(model_id)
+    ids = waiting(ctx.repo, [model_id] if model_id is not None else ctx.books.model_ids())
     step(done=0, total=len(ids), message=f"{len(ids)} waiting")
     out: list[EvaluationResult] = []
     blocked: set[int] = set()
     for i, update_id in enumerate(ids):
-        mid = lender.model_of_update(update_id)
+        mid = int(ctx.repo.submission(update_id).model_id)
         if mid in blocked:
             continue
         step(done=i, message=f"evaluating update #{update_id} ({i + 1} of {len(ids)})")
         try:
-            out.append(lender.evaluate_submission(update_id))
+            out.append(evaluate_submission(ctx, update_id))
         except BlobPending as exc:
             blocked.add(mid)
             step(done=i + 1, message=str(exc))
@@ -496,12 +471,12 @@ def evaluate_all_waiting(
     return out
 
 
-def reject_submission(lender: Lender, update_id: int, note: str) -> EvaluationResult:
+def reject_submission(ctx: TaskContext, update_id: int, note: str) -> EvaluationResult:
     """Reject the head submission by hand (``Reason.MANUAL``) with ``note`` (kept in the
     lender's record and published in the audit transcript)."""
     if not str(note).strip():
         raise ConfigError("say why the submission is rejected")
-    return evaluate_submission(lender, update_id, reject_note=str(note))
+    return evaluate_submission(ctx, update_id, reject_note=str(note))
 
 
 __all__ = [

@@ -34,9 +34,15 @@ from typing import Any
 
 import numpy as np
 
+from hessian_common.chain.client import create_keystore, dev_account, load_keystore
 from hessian_common.config import hessian_home
+from hessian_common.crypto import load_private_key, save_private_key
+from hessian_common.crypto.sealing import open_key_at_rest, seal_key_at_rest
 from hessian_common.errors import ConfigError
-from hessian_common.lender.testset import parse_test_set
+from hessian_common.files import write_private
+from hessian_common.learning.spec import ModelSpec
+from hessian_common.store.base import ContentStore
+from hessian_common.tasks.testset import parse_test_set
 from hessian_common.untrusted import MAX_BYTES, fetch
 
 ENV_PASSPHRASE = "HESSIAN_COMPANY_PASSPHRASE"
@@ -85,7 +91,7 @@ class ModelRecord:
     transcript_cid: str | None = None
     candidates: dict[str, str] = field(default_factory=dict)
     """SHA-256 of every plaintext seen (published versions and evaluated candidates, see
-    :func:`hessian_common.lender.evaluate.candidate_digest`) -> what it was: a candidate equal
+    :func:`hessian_common.tasks.evaluate.candidate_digest`) -> what it was: a candidate equal
     to any of them is rejected as a copy."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,18 +101,6 @@ class ModelRecord:
     def from_dict(cls, d: Mapping[str, Any]) -> ModelRecord:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in names})
-
-
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename), mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class LenderState:
@@ -178,7 +172,7 @@ class LocalModels:
     """
 
     def __init__(
-        self, state: LenderState, chain_id: int, contract: str, passphrase: str, store: Any
+        self, state: LenderState, chain_id: int, contract: str, passphrase: str, store: ContentStore
     ):
         self.state = state
         self.chain_id = int(chain_id)
@@ -189,6 +183,10 @@ class LocalModels:
         self._holdouts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._specs: dict[str, Any] = {}
         self._row_keys: dict[int, bytes] = {}
+
+    def model_ids(self) -> list[int]:
+        """Ids of the models with a local record on this contract, ascending."""
+        return [r.model_id for r in self.records()]
 
     def __repr__(self) -> str:  # never shows the passphrase
         return f"LocalModels({self.state.root}, chain {self.chain_id}, contract {self.contract})"
@@ -224,8 +222,6 @@ class LocalModels:
 
     def private_key(self, model_id: int) -> Any:
         """The model's Paillier private key, unsealed with the passphrase (cached)."""
-        from hessian_common.crypto import load_private_key
-
         if model_id not in self._keys:
             self._keys[model_id] = load_private_key(self.dir(model_id) / KEY_FILE, self._passphrase)
         return self._keys[model_id]
@@ -239,14 +235,10 @@ class LocalModels:
 
     def seal_secret(self, secret: bytes) -> dict[str, Any]:
         """``secret`` sealed at rest with the books' passphrase (scrypt + AES-256-GCM)."""
-        from hessian_common.crypto.sealing import seal_key_at_rest
-
         return seal_key_at_rest(secret, self._passphrase)
 
     def open_secret(self, sealed: Mapping[str, Any]) -> bytes:
         """The secret :meth:`seal_secret` sealed (``KeyPassphraseError`` on a wrong one)."""
-        from hessian_common.crypto.sealing import open_key_at_rest
-
         return open_key_at_rest(dict(sealed), self._passphrase)
 
     def row_key(self, model_id: int) -> bytes | None:
@@ -278,8 +270,6 @@ class LocalModels:
 
     def spec(self, spec_cid: str) -> Any:
         """The parsed :class:`~hessian_common.learning.spec.ModelSpec` at ``spec_cid``."""
-        from hessian_common.learning.spec import ModelSpec
-
         if spec_cid not in self._specs:
             raw = fetch(self.store, spec_cid, what="model spec", max_bytes=MAX_BYTES["spec"])
             self._specs[spec_cid] = ModelSpec.from_bytes(raw)
@@ -308,8 +298,6 @@ class LocalModels:
         Written *before* ``createModel`` is sent, so a crash after the transaction never
         loses the key. Returns the pending directory.
         """
-        from hessian_common.crypto import save_private_key
-
         pending = self.state.pending_dir(self.chain_id, self.contract) / spec_cid
         if pending.exists():
             shutil.rmtree(pending)
@@ -329,7 +317,7 @@ class LocalModels:
         record: ModelRecord,
         private_key: Any,
         holdout: tuple[np.ndarray, np.ndarray],
-        spec: Any,
+        spec: ModelSpec,
     ) -> Path:
         """The model is on chain (``record.model_id`` set): move ``pending`` to its model
         directory and keep its key, hold-out and spec in memory."""
@@ -376,8 +364,6 @@ def lender_account(
     ``dev_index`` picks a well-known dev account of the local chains (demo only); otherwise
     the keystore in the state directory is opened (and created on first use if ``create``).
     """
-    from hessian_common.chain.client import create_keystore, dev_account, load_keystore
-
     if dev_index is not None:
         return dev_account(int(dev_index))
     path = state.keystore_path

@@ -1,4 +1,13 @@
-"""The lender's workflow: post a training task, evaluate submissions, close, reclaim, reveal, audit.
+"""The lender's side of training tasks: post a task, evaluate submissions, close, reclaim,
+reveal, audit.
+
+Why ``tasks`` (this package was ``hessian_common.tasks`` until issue 14): it sat beside
+:mod:`hessian_common.lending` (deploying a closed model to decide *loans*), and "lender" and
+"lending" told a newcomer nothing about which one a change belongs in. A *training task* is
+what the lender posts and the owners answer (the company app's "New task" page, ``TaskParams``,
+``create_task``), so the room is named after it; its data owner's side is
+:mod:`hessian_common.owner`. The read models that were ``views.py`` are now ``summaries.py``:
+"views" is what Flask calls the apps' request handlers (``company_app/views/``).
 
 UI-free: the company app, the CLI demo and the simulation all call this package, mostly
 through the :class:`Lender` facade. One concept per module:
@@ -7,13 +16,16 @@ through the :class:`Lender` facade. One concept per module:
     state.py      LenderState (directory layout), ModelRecord, LocalModels (records, sealed
                   Paillier keys, hold-outs), passphrase and Ethereum account
     testset.py    split_indices, test_set_bytes / parse_test_set (what the commitment binds)
+    context.py    TaskContext: what every step below takes (repo, store, books, workers,
+                  the evaluation lock) instead of the facade, so imports run one way
+    versions.py   weights_at, published_weights, candidate_digest (model versions)
     task.py       create_task
     evaluate.py   evaluate_submission, evaluate_all_waiting, reject_submission,
                   EvaluationResult, BlobPending
     lifecycle.py  close, reclaim, reveal_test_set, withdraw
     audit.py      decryption_transcript (the lender's), audit_model (anyone's), AuditReport
-    views.py      ModelSummary, ModelDetail and the other read-side dataclasses
-    workflow.py   Lender (the facade)
+    summaries.py  ModelSummary, ModelDetail and the other read-side dataclasses
+    workflow.py   Lender (the facade: holds a TaskContext, delegates to the steps)
 
 Protocol (see ``docs/architecture.md`` and ``DESIGN.md``)::
 
@@ -40,15 +52,17 @@ for the sealed secrets comes from ``HESSIAN_COMPANY_PASSPHRASE`` (or a prompt);
 :data:`DEV_PASSPHRASE` is accepted only on local demo chains.
 """
 
-from hessian_common.lender.audit import (
+from hessian_common.errors import TaskInputError
+from hessian_common.tasks.audit import (
     AUDIT_TOLERANCE_PPM,
     AuditReport,
     AuditRow,
     audit_model,
     decryption_transcript,
 )
-from hessian_common.lender.evaluate import BlobPending, EvaluationResult
-from hessian_common.lender.params import (
+from hessian_common.tasks.context import TaskContext
+from hessian_common.tasks.evaluate import BlobPending, EvaluationResult
+from hessian_common.tasks.params import (
     GAS_RESERVE_WEI,
     KEY_SIZES,
     MECHANISM_LABELS,
@@ -58,11 +72,9 @@ from hessian_common.lender.params import (
     MIN_PART_ROWS,
     RULE_LABELS,
     UPDATE_RULES,
-    TaskInputError,
     TaskParams,
 )
-from hessian_common.lender.progress import ProgressFn
-from hessian_common.lender.state import (
+from hessian_common.tasks.state import (
     DEV_PASSPHRASE,
     ENV_PASSPHRASE,
     LOCAL_CHAIN_IDS,
@@ -72,16 +84,16 @@ from hessian_common.lender.state import (
     lender_account,
     resolve_passphrase,
 )
-from hessian_common.lender.testset import parse_test_set, split_indices, test_set_bytes
-from hessian_common.lender.views import (
-    AccountSummary,
+from hessian_common.tasks.summaries import (
     HistoryPoint,
+    LenderAccountSummary,
     ModelDetail,
     ModelSummary,
     OwnerRewards,
     SubmissionRow,
 )
-from hessian_common.lender.workflow import Lender
+from hessian_common.tasks.testset import parse_test_set, split_indices, test_set_bytes
+from hessian_common.tasks.workflow import Lender
 
 __all__ = [
     "AUDIT_TOLERANCE_PPM",
@@ -97,21 +109,21 @@ __all__ = [
     "MIN_PART_ROWS",
     "RULE_LABELS",
     "UPDATE_RULES",
-    "AccountSummary",
     "AuditReport",
     "AuditRow",
     "BlobPending",
     "EvaluationResult",
     "HistoryPoint",
     "Lender",
+    "LenderAccountSummary",
     "LenderState",
     "LocalModels",
     "ModelDetail",
     "ModelRecord",
     "ModelSummary",
     "OwnerRewards",
-    "ProgressFn",
     "SubmissionRow",
+    "TaskContext",
     "TaskInputError",
     "TaskParams",
     "audit_model",

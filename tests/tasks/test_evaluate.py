@@ -31,8 +31,8 @@ from hessian_common.chain import Reason, SubmissionStatus
 from hessian_common.crypto.paillier import EncryptedVector
 from hessian_common.errors import ConfigError, UntrustedBlobError
 from hessian_common.learning.spec import UpdateBlob
-from hessian_common.lender.evaluate import BLOB_GRACE_MAX
 from hessian_common.store import cid_of
+from hessian_common.tasks.evaluate import BLOB_GRACE_MAX
 from tests.fixtures.lender import ETH, owner_submit, params
 
 DEPOSIT = ETH // 100

@@ -16,10 +16,12 @@ import io
 
 import numpy as np
 
+from hessian_common.untrusted import LIMITS, reading
+
 
 def split_indices(y: np.ndarray, holdout_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """Stratified split of row indices into (seed, hold-out); deterministic in ``seed``."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # heavy optional: scikit-learn
 
     idx = np.arange(len(y))
     seed_idx, hold_idx = train_test_split(
@@ -53,8 +55,6 @@ def parse_test_set(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
     :class:`~hessian_common.errors.UntrustedBlobError` (a :class:`DataError`); labels must be
     0/1, features finite, and the rows at most ``LIMITS.max_test_rows``.
     """
-    from hessian_common.untrusted import LIMITS, reading
-
     with reading("test set is not in the expected CSV form"):
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
         header, body = rows[0], rows[1:]

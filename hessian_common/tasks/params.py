@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hessian_common.errors import ConfigError
+from hessian_common.chain.repository import default_stale_reward
 from hessian_common.format import format_amount
+from hessian_common.learning.updates import DEFAULT_PARAMS
 
 METRICS = ("auc", "accuracy")
 MECHANISMS = ("improvement", "equal", "pro_rata_gain")
@@ -45,17 +46,6 @@ RULE_LABELS = {
     "epochs": "K local epochs",
     "newton": "proximal Newton step",
 }
-
-
-class TaskInputError(ConfigError):
-    """Inputs of a task are invalid; ``errors`` maps each form field to its message.
-
-    Raised before anything is written or sent.
-    """
-
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
 @dataclass(frozen=True)
@@ -137,16 +127,12 @@ class TaskParams:
     @property
     def stale_reward(self) -> int:
         """The stale reserve per submission in wei (default: a tenth of the bounty)."""
-        from hessian_common.chain.repository import default_stale_reward
-
         if self.stale_reward_wei is None:
             return default_stale_reward(int(self.bounty_wei))
         return int(self.stale_reward_wei)
 
     def rule_params(self) -> dict[str, float]:
         """The hyper-parameters the chosen rule takes (over the learning room's defaults)."""
-        from hessian_common.learning.updates import DEFAULT_PARAMS
-
         allowed = DEFAULT_PARAMS.get(self.update_rule, {})
         out = {k: float(v) for k, v in self.hyper.items() if k in allowed and v is not None}
         if "epochs" in out:

@@ -10,8 +10,6 @@ from flask import Flask
 
 from hessian_common.errors import ChainUnavailable, ConfigError, DataError, StoreUnavailable
 from hessian_common.web import JobRunner, init_web, jobs, probe_status, secret_key_for, serve
-from tests.company_app.conftest import create_form, csrf
-from tests.fixtures.lender import PASSPHRASE
 
 
 def make_app(tmp_path, **config) -> Flask:
@@ -162,11 +160,3 @@ def test_job_runner_wait_times_out():
 def test_serve_refuses_a_bad_port(tmp_path):
     with pytest.raises(ConfigError):
         serve(make_app(tmp_path), port=0)
-
-
-def test_passphrase_is_not_in_the_app_config(app, web, lender_data):
-    assert "COMPANY_PASSPHRASE" not in app.config
-    resp = web.post("/models/new", data=create_form(csrf(web), lender_data["lender"]))
-    assert resp.status_code == 302
-    for url in ("/", "/models/1", "/account/", "/models/new", "/models/1/audit"):
-        assert PASSPHRASE not in web.get(url).get_data(as_text=True)

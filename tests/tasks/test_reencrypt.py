@@ -21,8 +21,8 @@ from hessian_common.data import Preprocessor, load_file
 from hessian_common.learning.prior import prior_of
 from hessian_common.learning.spec import EncryptedModel
 from hessian_common.learning.updates import P_EXPONENT, build_update
-from hessian_common.lender import Lender, LenderState
-from hessian_common.lender.evaluate import published_weights
+from hessian_common.tasks import Lender, LenderState
+from hessian_common.tasks.versions import published_weights
 from tests.fixtures.lender import PASSPHRASE, params, signed_blob
 
 UPDATES = 24

@@ -1,6 +1,6 @@
 """The read side: the lender's models as the dashboard shows them.
 
-Each view joins a local :class:`~hessian_common.lender.state.ModelRecord` (what only the
+Each view joins a local :class:`~hessian_common.tasks.state.ModelRecord` (what only the
 lender knows: name, hold-out size, key size) with the chain's state of the model (scores in
 ppm, amounts in wei, submissions, events). Nothing here writes or sends.
 """
@@ -10,18 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hessian_common.lender.params import MECHANISM_LABELS, METRIC_LABELS, RULE_LABELS
-from hessian_common.lender.state import ModelRecord
-from hessian_common.types import from_ppm
-
-
-def enum_name(value: Any) -> str:
-    """``SubmissionStatus.WAITING`` -> ``"waiting"`` (and plain values as text)."""
-    return getattr(value, "name", str(value)).lower()
+from hessian_common.chain import ModelStatus, SubmissionStatus
+from hessian_common.chain.repository import ModelRepository
+from hessian_common.tasks.params import MECHANISM_LABELS, METRIC_LABELS, RULE_LABELS
+from hessian_common.tasks.state import ModelRecord
+from hessian_common.types import enum_name, from_ppm
 
 
 @dataclass(frozen=True)
-class AccountSummary:
+class LenderAccountSummary:
     """The lender's account as the dashboard shows it."""
 
     address: str
@@ -144,8 +141,6 @@ class ModelDetail:
 
 def summarize(record: ModelRecord, info: Any) -> ModelSummary:
     """Join a local record with the chain's view of the model (a ``ModelInfo``)."""
-    from hessian_common.chain import ModelStatus
-
     if info.status == ModelStatus.OPEN:
         status = "open"
     else:
@@ -188,11 +183,9 @@ def summarize(record: ModelRecord, info: Any) -> ModelSummary:
     )
 
 
-def model_detail(repo: Any, record: ModelRecord) -> ModelDetail:
+def model_detail(repo: ModelRepository, record: ModelRecord) -> ModelDetail:
     """The model page: summary, submissions (newest first), rewards per owner (largest
     first), score history from the ``UpdateEvaluated`` events, next stale time."""
-    from hessian_common.chain import SubmissionStatus
-
     model_id = record.model_id
     info = repo.model(model_id)
     summary = summarize(record, info)

@@ -20,8 +20,8 @@ from hessian_common.chain import Reason
 from hessian_common.crypto import decrypt_vector, encrypt_vector
 from hessian_common.learning.metrics import score_weights
 from hessian_common.learning.spec import EncryptedModel, UpdateBlob
-from hessian_common.lender import audit_model, decryption_transcript
-from hessian_common.lender.evaluate import published_weights
+from hessian_common.tasks import audit_model, decryption_transcript
+from hessian_common.tasks.versions import published_weights
 from hessian_common.types import to_ppm
 from tests.fixtures.lender import owner_submit, params
 

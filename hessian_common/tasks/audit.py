@@ -16,7 +16,7 @@ reason code and note of each verdict. Its CID goes on chain with the reveal.
    - **proof**: the opening re-encrypts exactly to the ciphertexts of the update blob the
      owner submitted (and, for an accepted one, of the new model the lender published);
    - **weights**: the published model is the candidate rounded as the lender publishes it
-     (:func:`~hessian_common.lender.evaluate.published_weights`): no swapped weights;
+     (:func:`~hessian_common.tasks.evaluate.published_weights`): no swapped weights;
    - **score**: the recorded score is the candidate's (accepted: the published model's)
      score on the test set, within :data:`AUDIT_TOLERANCE_PPM`;
    - **verdict**: the spec's acceptance rule (:class:`~hessian_common.learning.acceptance.
@@ -33,20 +33,29 @@ score or weight is named with the evidence (``hessian audit`` exits non-zero).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hessian_common.chain import ModelStatus, Reason, SubmissionStatus, test_set_commitment
+from hessian_common.chain.repository import ModelRepository
+from hessian_common.crypto.proof import Opening, open_vector, verify_opening
 from hessian_common.errors import ConfigError, CryptoError, DataError, HessianError
 from hessian_common.learning.acceptance import AcceptanceRule
-from hessian_common.lender.testset import parse_test_set
+from hessian_common.learning.metrics import score_weights
+from hessian_common.learning.spec import EncryptedModel, ModelSpec, UpdateBlob
+from hessian_common.store.base import ContentStore
+from hessian_common.tasks.testset import parse_test_set
+from hessian_common.tasks.versions import candidate_digest, published_weights, weights_at
 from hessian_common.types import from_ppm, to_ppm
 from hessian_common.untrusted import LIMITS, MAX_BYTES, fetch, loads_object, reading
 
 if TYPE_CHECKING:
-    from hessian_common.lender.state import ModelRecord
-    from hessian_common.lender.workflow import Lender
+    from hessian_common.tasks.context import TaskContext
+    from hessian_common.tasks.state import ModelRecord
 
 AUDIT_TOLERANCE_PPM = 1
 """Recomputed and recorded scores may differ by rounding only."""
@@ -150,35 +159,18 @@ class AuditReport:
         }
 
 
-def weights_at(store: Any, spec: Any, cid: str, spec_cid: str) -> Any:
-    """The encrypted weights named by ``cid``: the spec's, an EncryptedModel's or an
-    UpdateBlob's (a candidate)."""
-    from hessian_common.learning.spec import EncryptedModel, UpdateBlob
-
-    if cid == spec_cid:
-        return spec.weights
-    raw = fetch(store, cid, what="encrypted weights", max_bytes=MAX_BYTES["update"])
-    try:
-        return EncryptedModel.from_bytes(raw, spec).weights
-    except DataError:
-        return UpdateBlob.from_bytes(raw, spec).weights
-
-
 # --------------------------------------------------------------------------- the lender's side
 
 
-def decryption_transcript(lender: Lender, record: ModelRecord) -> dict[str, Any]:
+def decryption_transcript(ctx: TaskContext, record: ModelRecord) -> dict[str, Any]:
     """The transcript published with the reveal (module docstring): every decrypted vector's
     opening, with the verdicts' reason codes and notes."""
-    from hessian_common.chain import SubmissionStatus
-    from hessian_common.crypto.proof import open_vector
-
-    books, store = lender.books, lender.store
+    books, store = ctx.books, ctx.store
     sk = books.private_key(record.model_id)
     spec = books.spec(record.spec_cid)
     notes = {int(e["update_id"]): e.get("reason", "") for e in record.evaluations}
     out: list[dict[str, Any]] = []
-    for s in lender.repo.submissions(int(record.model_id)):
+    for s in ctx.repo.submissions(int(record.model_id)):
         if s.status == SubmissionStatus.WAITING or s.stale:
             continue
         entry: dict[str, Any] = {
@@ -192,19 +184,19 @@ def decryption_transcript(lender: Lender, record: ModelRecord) -> dict[str, Any]
         }
         if entry["reason"] in SCORED_REASONS:
             enc = weights_at(store, spec, str(s.update_cid), record.spec_cid)
-            entry["opening"] = open_vector(sk, enc, lender.workers).to_dict()
+            entry["opening"] = open_vector(sk, enc, ctx.workers).to_dict()
         if s.new_model_cid:
             enc = weights_at(store, spec, str(s.new_model_cid), record.spec_cid)
-            entry["model_opening"] = open_vector(sk, enc, lender.workers).to_dict()
+            entry["model_opening"] = open_vector(sk, enc, ctx.workers).to_dict()
         out.append(entry)
     return {
         "format": TRANSCRIPT_FORMAT,
-        "chain_id": lender.chain_id,
-        "contract": lender.contract,
+        "chain_id": ctx.chain_id,
+        "contract": ctx.contract,
         "model_id": record.model_id,
         "spec_cid": record.spec_cid,
         "acceptance": {"tolerance": float(record.params.get("tolerance", 0.0))},
-        "initial": open_vector(sk, spec.weights, lender.workers).to_dict(),
+        "initial": open_vector(sk, spec.weights, ctx.workers).to_dict(),
         "submissions": out,
     }
 
@@ -235,7 +227,7 @@ def parse_transcript(data: bytes, model_id: int) -> dict[str, Any]:
         return doc
 
 
-def _transcript(store: Any, cid: str, model_id: int) -> dict[str, Any]:
+def _transcript(store: ContentStore, cid: str, model_id: int) -> dict[str, Any]:
     raw = fetch(store, cid, what="decryption transcript", max_bytes=MAX_BYTES["transcript"])
     return parse_transcript(raw, model_id)
 
@@ -243,8 +235,16 @@ def _transcript(store: Any, cid: str, model_id: int) -> dict[str, Any]:
 class _Auditor:
     """State carried through one model's evaluations, in queue order."""
 
-    def __init__(self, repo: Any, store: Any, info: Any, spec: Any, X: Any, y: Any, doc: dict):
-        from hessian_common.lender.evaluate import published_weights
+    def __init__(
+        self,
+        repo: ModelRepository,
+        store: ContentStore,
+        info: Any,
+        spec: ModelSpec,
+        X: Any,
+        y: Any,
+        doc: dict,
+    ):
 
         self.repo, self.store, self.info, self.spec = repo, store, info, spec
         self.X, self.y, self.doc = X, y, doc
@@ -261,7 +261,6 @@ class _Auditor:
         self.known_cids = {str(info.spec_cid)}
 
     def score(self, w: np.ndarray) -> float:
-        from hessian_common.learning.metrics import score_weights
 
         if not np.all(np.isfinite(w)):
             return 0.0
@@ -269,8 +268,6 @@ class _Auditor:
 
     def open(self, enc: Any, d: Any, what: str) -> tuple[str, np.ndarray | None, str]:
         """``(proof, values, evidence)`` of an opening against ciphertexts."""
-        from hessian_common.crypto.proof import Opening, verify_opening
-
         if d is None:
             return "none", None, ""
         try:
@@ -284,7 +281,6 @@ class _Auditor:
         return "ok", np.asarray(opening.values(self.spec.public_key), dtype=float), ""
 
     def initial(self) -> AuditRow:
-        from hessian_common.lender.evaluate import candidate_digest
 
         proof, w, evidence = self.open(self.spec.weights, self.doc.get("initial"), "initial")
         recorded = from_ppm(int(self.info.initial_score))
@@ -302,13 +298,19 @@ class _Auditor:
         if self.current is None:
             self.current = recorded
         return AuditRow(
-            "initial model", 0, str(self.info.spec_cid), "initial", "", recorded, recomputed,
-            proof, verdict, ev,
+            "initial model",
+            0,
+            str(self.info.spec_cid),
+            "initial",
+            "",
+            recorded,
+            recomputed,
+            proof,
+            verdict,
+            ev,
         )
 
     def submission(self, s: Any, entry: dict[str, Any] | None) -> AuditRow:
-        from hessian_common.chain import Reason, SubmissionStatus
-        from hessian_common.lender.evaluate import candidate_digest
 
         status = s.status.name.lower()
         code = s.reason if s.reason is not None else Reason.ACCEPTED
@@ -316,8 +318,16 @@ class _Auditor:
         recorded = from_ppm(int(s.new_score))
         if entry is None:
             return AuditRow(
-                label, s.update_id, str(s.update_cid), status, code.label, recorded, None,
-                "none", MISMATCH, ["the transcript leaves this evaluation out"],
+                label,
+                s.update_id,
+                str(s.update_cid),
+                status,
+                code.label,
+                recorded,
+                None,
+                "none",
+                MISMATCH,
+                ["the transcript leaves this evaluation out"],
             )
         ev: list[str] = []
         if entry.get("reason") != int(code):
@@ -366,8 +376,16 @@ class _Auditor:
         if verdict == UNVERIFIABLE and entry.get("note"):
             ev.append(f"the lender's note: {entry['note']}")
         return AuditRow(
-            label, s.update_id, str(s.update_cid), status, code.label, recorded, recomputed,
-            proof, verdict, ev,
+            label,
+            s.update_id,
+            str(s.update_cid),
+            status,
+            code.label,
+            recorded,
+            recomputed,
+            proof,
+            verdict,
+            ev,
         )
 
     def _verdict(self, s: Any, blob: Any, w_pub: np.ndarray, accepted: bool) -> list[str]:
@@ -380,8 +398,15 @@ class _Auditor:
         model_rows = (self.spec.seed_rows or 0) + rows_before
         try:
             rule = self.rule.judge(
-                self.spec, w_pub, self.X, self.y, float(self.current), self.current_w,
-                w_base, int(s.rows), model_rows,
+                self.spec,
+                w_pub,
+                self.X,
+                self.y,
+                float(self.current),
+                self.current_w,
+                w_base,
+                int(s.rows),
+                model_rows,
             )
         except DataError as exc:
             return [f"the acceptance rule cannot be run on it: {exc}"]
@@ -393,7 +418,6 @@ class _Auditor:
         ]
 
     def _blob(self, s: Any) -> tuple[Any, str]:
-        from hessian_common.learning.spec import UpdateBlob
 
         try:
             raw = fetch(self.store, str(s.update_cid), what="update", max_bytes=MAX_BYTES["update"])
@@ -402,7 +426,6 @@ class _Auditor:
             return None, str(exc)
 
     def _published_model(self, s: Any, entry: dict[str, Any], w_pub: np.ndarray) -> list[str]:
-        from hessian_common.learning.spec import EncryptedModel
 
         ev: list[str] = []
         cid = str(s.new_model_cid or "")
@@ -425,8 +448,6 @@ class _Auditor:
         self, s: Any, code: Any, blob: Any, blob_error: str, ev: list[str]
     ) -> bool:
         """Check a rejection without a decrypted candidate; True when it cannot be checked."""
-        from hessian_common.chain import Reason
-
         if code == Reason.MALFORMED:
             if blob is not None and blob.signer() is not None:
                 ev.append("rejected as malformed, but the blob is a well-formed signed update")
@@ -458,7 +479,7 @@ def _same(a: float | None, b: float | None) -> bool:
     return abs(int(to_ppm(a)) - int(to_ppm(b))) <= AUDIT_TOLERANCE_PPM
 
 
-def audit_model(repo: Any, store: Any, model_id: int) -> AuditReport:
+def audit_model(repo: ModelRepository, store: ContentStore, model_id: int) -> AuditReport:
     """Audit a revealed model from the chain and the store alone (module docstring).
 
     Raises
@@ -466,9 +487,6 @@ def audit_model(repo: Any, store: Any, model_id: int) -> AuditReport:
     ConfigError
         The model is not revealed yet (nothing to audit).
     """
-    from hessian_common.chain import SubmissionStatus, test_set_commitment
-    from hessian_common.learning.spec import ModelSpec
-
     info = repo.model(int(model_id))
     if not info.revealed or not info.test_set_cid:
         raise ConfigError(f"model #{model_id}: the test set is not revealed yet; nothing to audit")
@@ -496,9 +514,7 @@ def audit_model(repo: Any, store: Any, model_id: int) -> AuditReport:
     if doc is not None:
         auditor = _Auditor(repo, store, info, spec, X, y, doc)
         rows.append(auditor.initial())
-        entries = {
-            e.get("update_id"): e for e in doc["submissions"] if isinstance(e, dict)
-        }
+        entries = {e.get("update_id"): e for e in doc["submissions"] if isinstance(e, dict)}
         for s in repo.submissions(int(model_id)):
             if s.status == SubmissionStatus.WAITING or s.stale:
                 continue
@@ -514,7 +530,6 @@ def audit_model(repo: Any, store: Any, model_id: int) -> AuditReport:
         tolerance_ppm=AUDIT_TOLERANCE_PPM,
         notes=notes,
     )
-
 
 
 # --------------------------------------------------------------------------- track record
@@ -544,12 +559,14 @@ class ModelVerdict:
 
 
 def model_verdict(
-    repo: Any, store: Any, info: Any, now: int, cache: dict[str, dict] | None = None
+    repo: ModelRepository,
+    store: ContentStore,
+    info: Any,
+    now: int,
+    cache: dict[str, dict] | None = None,
 ) -> ModelVerdict:
     """The :class:`ModelVerdict` of a model (a ``ModelInfo``); audits a revealed one, keyed in
     ``cache`` by its transcript CID (content-addressed, so a verdict never goes stale)."""
-    from hessian_common.chain import ModelStatus
-
     base = {"model_id": int(info.model_id), "reveal_deadline": int(info.reveal_deadline)}
     if info.status == ModelStatus.OPEN:
         return ModelVerdict(status="open", **base)
@@ -582,15 +599,12 @@ def model_verdict(
 
 
 def track_record(
-    repo: Any, store: Any, lender: str, cache_path: Any = None
+    repo: ModelRepository, store: ContentStore, lender: str, cache_path: Any = None
 ) -> list[ModelVerdict]:
     """Every model ``lender`` created on this contract, newest first, with its verdict.
 
     ``cache_path``: a JSON file keeping audit verdicts by transcript CID between runs.
     """
-    import json
-    from pathlib import Path
-
     cache: dict[str, dict] = {}
     path = Path(cache_path) if cache_path is not None else None
     if path is not None and path.is_file():
@@ -610,6 +624,7 @@ def track_record(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(cache), encoding="utf-8")
     return out
+
 
 __all__ = [
     "AUDIT_TOLERANCE_PPM",
