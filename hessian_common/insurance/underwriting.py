@@ -241,6 +241,7 @@ class InsuranceDesk(ProductDesk):
     model_file = CLAIMS_MODEL_FILE
     input_error = InsuranceInputError
     what = "insurance"
+    who = "insurer"
 
     def __init__(self, lender: Any, book: Any):
         super().__init__(lender, book)

@@ -40,6 +40,7 @@ from hessian_common.crypto import decrypt_vector
 from hessian_common.errors import ConfigError, HessianError
 from hessian_common.files import write_private
 from hessian_common.tasks.versions import weights_at
+from hessian_common.tasks.workflow import Lender
 from hessian_common.untrusted import MAX_BYTES, fetch
 
 CALIBRATION_FILE = "calibration.json"
@@ -71,12 +72,14 @@ class ProductDesk:
     model_file: str = "model.json"
     input_error: type[HessianError] = ConfigError
     what: str = "product"
+    who: str = "deployer"
+    """Words for the deployer in messages ("lender", "insurer")."""
 
-    def __init__(self, lender: Any, book: Any):
+    def __init__(self, lender: Lender, book: Any):
         if book.client.address != lender.address:
             raise ConfigError(
                 f"the {type(book).__name__} client signs as {book.client.address}, the "
-                f"deployer is {lender.address}"
+                f"{self.who} is {lender.address}"
             )
         self.lender = lender
         self.book = book
@@ -128,7 +131,7 @@ class ProductDesk:
         """``(record, chain info)`` of a CLOSED model of ours; else raises
         :attr:`input_error` with ``errors`` (the caller's policy errors) and the model's."""
         if not self.lender.has_record(model_id):
-            errors["model"] = f"model #{model_id} is not one of this deployer's models"
+            errors["model"] = f"model #{model_id} is not one of this {self.who}'s models"
             raise self._refuse(errors)
         info = self.lender.repo.model(int(model_id))
         if str(info.lender).lower() != self.lender.address.lower():
