@@ -25,9 +25,10 @@ Nothing is mocked. :func:`run_insurance` runs, each phase timed:
    ``min(S, L) − D`` dollars (in base units, at most what the policy pays), filed at the
    row's claim day scaled to the policy's term on chain. Time moves in steps of
    ``step_days``; after each step the claims due are filed (with an evidence blob on the
-   store), the insurer approves the open claims within their window except a share
-   ``unanswered`` it leaves unanswered (drawn with seed ``[seed, 33]``), and anyone settles a
-   claim left past its window. After each step the pool is checked against the chain::
+   store), the insurer approves the open claims within their window except
+   ``round(unanswered × claims)`` of them (at least one when ``unanswered > 0``; chosen with
+   seed ``[seed, 33]``) it leaves unanswered, and anyone settles a claim left past its
+   window. After each step the pool is checked against the chain::
 
        pool_ok  =  free ≥ 0,  reserved = Σ reserves of ACTIVE policies,
                    every ACTIVE policy's reserve ≥ what it still pays,
@@ -428,10 +429,10 @@ class _InsuranceRun:
             at = info.starts_at + int(frac * term_seconds(int(row["policy_term"])))
             due.append((at, c))
         due.sort(key=lambda t: t[0])
-        silent = set()
-        for _, c in due:
-            if rng.random() < s.unanswered:
-                silent.add(c["outcome"].policy_id)
+        # exactly round(share × claims) of them (at least one when the share is not 0)
+        n_silent = min(len(due), max(round(s.unanswered * len(due)), int(s.unanswered > 0)))
+        picked = rng.choice(len(due), size=n_silent, replace=False) if n_silent else []
+        silent = {due[int(k)][1]["outcome"].policy_id for k in picked}
         end = max([self.book.policy(c["outcome"].policy_id).expires_at for c in customers
                    if c["outcome"].bought] or [self.client.block_timestamp()])  # fmt: skip
         steps = int((end - self.client.block_timestamp()) // (s.step_days * DAY)) + 3

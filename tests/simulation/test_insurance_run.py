@@ -41,6 +41,8 @@ def test_a_tiny_insurance_run_reports_its_figures(tmp_path):
     # every claim due on a bought policy was filed and paid (approved or settled)
     due = [c for c in bought if c.claim_due and c.claim_amount > 0]
     assert out.claims_paid_count == len(due) == out.claims_filed
+    # half of them left unanswered by the insurer, settled by the customers after the window
+    assert out.claims_settled_unanswered == min(len(due), max(round(0.5 * len(due)), 1))
     assert out.insurer_received - out.capital_deposited == out.premiums - out.claims_paid
     assert math.isclose(
         out.insurer_return, (out.premiums - out.claims_paid) / out.capital_deposited
