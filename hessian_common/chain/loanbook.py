@@ -49,10 +49,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from hessian_common.chain.client import BatchCall
-from hessian_common.chain.token import ZERO_ADDRESS, currency_address, pay
-from hessian_common.chain.wrapper import ContractWrapper
+from hessian_common.chain.product import ProductBook, digest32
+from hessian_common.chain.token import ZERO_ADDRESS, pay
 from hessian_common.errors import ConfigError
-from hessian_common.types import CID, PPM, Wei, bytes32
+from hessian_common.types import CID, PPM, Wei
 
 WAD = 10**18
 MAX_APR_BPS = 10_000
@@ -217,11 +217,7 @@ def payoff_for(
     return min(total - repaid, owed_left)
 
 
-def _bytes32(value: bytes | str, what: str) -> bytes:
-    return bytes32(value, what, ConfigError)
-
-
-class LoanBook(ContractWrapper):
+class LoanBook(ProductBook):
     """Calls and reads of one deployed ``LoanBook``.
 
     Every read and write raises :class:`~hessian_common.errors.ChainUnavailable` naming the
@@ -235,28 +231,9 @@ class LoanBook(ContractWrapper):
 
     artifact = "LoanBook"
     struct_getters = ("getLoan", "getDeployment")
-    foreign_errors = ("ModelRepository", "HessianToken")
-    """``deployModel`` bubbles ModelRepository's ``UnknownModel`` up, and a token payment the
-    token's ERC-20 errors (``ERC20InsufficientAllowance``...): decode them too."""
+    deployer_role = "lender"
 
     # ------------------------------------------------------------ lender
-
-    def deploy_model(
-        self,
-        model_id: int,
-        policy_cid: str,
-        application_key: bytes | str,
-        currency: str | None = ZERO_ADDRESS,
-    ) -> dict[str, Any]:
-        """``deployModel``: link a CLOSED model of ours, its loans in ``currency`` (ether by
-        default, or an ERC-20 token's address); returns the receipt."""
-        key = _bytes32(application_key, "application_key")
-        token = currency_address(currency)
-        return self.client.transact(self.fn.deployModel(model_id, policy_cid, key, token))
-
-    def retire_model(self, model_id: int) -> dict[str, Any]:
-        """``retireModel``: no new applications for ``model_id``."""
-        return self.client.transact(self.fn.retireModel(model_id))
 
     def decide(
         self,
@@ -317,7 +294,7 @@ class LoanBook(ContractWrapper):
         """``applyForLoan``; returns the new loan id."""
         receipt = self.client.transact(
             self.fn.applyForLoan(
-                model_id, _bytes32(digest, "digest"), application_cid, amount_wei, term_months
+                model_id, digest32(digest, "digest"), application_cid, amount_wei, term_months
             )
         )
         return int(self._event_arg(receipt, "LoanApplied", "loanId"))
@@ -374,12 +351,6 @@ class LoanBook(ContractWrapper):
         """``cancel``: the borrower before funding, the lender once an offer was made."""
         return self.client.transact(self.fn.cancel(loan_id))
 
-    def withdraw(self, currency: str | None = ZERO_ADDRESS) -> Wei:
-        """``withdraw`` the caller's pending balance in ``currency`` (default ether); returns
-        the amount."""
-        receipt = self.client.transact(self.fn.withdraw(currency_address(currency)))
-        return Wei(int(self._event_arg(receipt, "Withdrawn", "amount")))
-
     # ------------------------------------------------------------ reads
 
     @property
@@ -401,11 +372,6 @@ class LoanBook(ContractWrapper):
     def funding_window(self) -> int:
         """Seconds the lender has to fund an accepted loan."""
         return self._immutable("fundingWindow")
-
-    @property
-    def repository_address(self) -> str:
-        """The ModelRepository whose models are deployed here."""
-        return self._immutable("repository")
 
     def loan_count(self) -> int:
         """Number of loans (ids 1..count)."""
@@ -454,23 +420,6 @@ class LoanBook(ContractWrapper):
             currency=Web3.to_checksum_address(d["currency"]),
         )
 
-    def currency_of(self, model_id: int) -> str:
-        """The currency of deployed model ``model_id`` (ether (the zero address) or a token address;
-        raises ``ContractRevert`` ModelNotDeployed for another model); read once (a
-        deployment's currency never changes)."""
-        return self._deployment_fact(model_id)["currency"]
-
-    def deployments(self) -> list[DeploymentInfo]:
-        """Every deployed model (active or retired), in deployment order."""
-        out = []
-        for log in self.find_events("ModelDeployed"):
-            model_id = int(log.args["modelId"])
-            self._log_cache[("ModelDeployed", model_id)] = dict(log.args)
-            info = self.deployment(model_id)
-            if info is not None:
-                out.append(info)
-        return out
-
     def due_by(self, loan_id: int, timestamp: int) -> Wei:
         """Cumulative wei due by ``timestamp`` (0 unless funded)."""
         return Wei(int(self.client.call(self.fn.dueBy(loan_id, int(timestamp)))))
@@ -499,14 +448,6 @@ class LoanBook(ContractWrapper):
         """Whether ``mark_default(loan_id)`` would succeed now."""
         return bool(self.client.call(self.fn.canDefault(loan_id)))
 
-    def digest_used(self, model_id: int, digest: bytes | str, borrower: str | None = None) -> int:
-        """Id of ``borrower``'s loan (default: the client's account) that used ``digest`` for
-        ``model_id``; 0 if unused (applications are recorded per borrower)."""
-        who = Web3.to_checksum_address(borrower or self.client.address)
-        return int(
-            self.client.call(self.fn.digestUsedBy(model_id, who, _bytes32(digest, "digest")))
-        )
-
     def payoff_amount(self, loan_id: int, at: int | None = None) -> Wei:
         """What ``repay_all`` takes at ``at`` (default now; never before now); 0 unless
         FUNDED."""
@@ -523,17 +464,6 @@ class LoanBook(ContractWrapper):
         if LoanStatus(s["status"]) != LoanStatus.ACCEPTED:
             return 0
         return int(s["acceptedAt"]) + self.funding_window
-
-    def pending(self, address: str | None = None, currency: str | None = ZERO_ADDRESS) -> Wei:
-        """Withdrawable balance of ``address`` (default: the client's account) in
-        ``currency`` (default ether)."""
-        who = Web3.to_checksum_address(address or self.client.address)
-        token = currency_address(currency)
-        return Wei(int(self.client.call(self.fn.pendingOf(who, token))))
-
-    def total_pending(self, currency: str | None = ZERO_ADDRESS) -> Wei:
-        """Sum of all pending balances in ``currency`` (what the contract holds of it)."""
-        return Wei(int(self.client.call(self.fn.totalPendingOf(currency_address(currency)))))
 
     def installment_on_chain(self, principal: int, apr_bps: int, term: int) -> Wei:
         """The contract's ``installmentFor`` (a view call; :func:`installment_for` is local)."""
@@ -571,20 +501,6 @@ class LoanBook(ContractWrapper):
             total_owed=Wei(total),
             outstanding=Wei(total - int(s["repaid"]) if owing else 0),
         )
-
-    def _deployment_fact(self, model_id: int) -> dict[str, str]:
-        """``{"lender", "currency"}`` of a deployment (fixed once deployed, so cached)."""
-        key = ("deployment", int(model_id))
-        if key not in self._log_cache:
-            d = self._struct("getDeployment", model_id)
-            fact = {
-                "lender": Web3.to_checksum_address(d["deployer"]),
-                "currency": Web3.to_checksum_address(d["currency"]),
-            }
-            if int(fact["lender"], 16) == 0:  # not deployed: the contract's ModelNotDeployed
-                self.client.call(self.fn.currencyOf(int(model_id)))
-            self._log_cache[key] = fact
-        return self._log_cache[key]
 
     def _loan_currency(self, loan_id: int) -> str:
         return self.currency_of(int(self._struct("getLoan", loan_id)["modelId"]))

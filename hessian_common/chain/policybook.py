@@ -41,10 +41,10 @@ from web3 import Web3
 from hessian_common.chain.client import ChainClient, node_errors
 from hessian_common.chain.compile import Artifact, load_artifact
 from hessian_common.chain.deploy import _record, load_deployment
-from hessian_common.chain.token import ZERO_ADDRESS, currency_address, pay
-from hessian_common.chain.wrapper import ContractWrapper
+from hessian_common.chain.product import ProductBook, digest32
+from hessian_common.chain.token import pay
 from hessian_common.errors import ChainError, ChainUnavailable, ConfigError
-from hessian_common.types import CID, PPM, bytes32
+from hessian_common.types import CID, PPM
 
 POLICYBOOK_NAME = "PolicyBook"
 DAY = 86_400
@@ -239,7 +239,7 @@ def _ppm(value: int) -> int:
     return value
 
 
-class PolicyBook(ContractWrapper):
+class PolicyBook(ProductBook):
     """Calls and reads of one deployed ``PolicyBook``.
 
     Every read and write raises :class:`~hessian_common.errors.ChainUnavailable` naming the
@@ -254,28 +254,9 @@ class PolicyBook(ContractWrapper):
 
     artifact = POLICYBOOK_NAME
     struct_getters = ("getPolicy", "getClaim", "getDeployment", "getPool")
-    foreign_errors = ("ModelRepository", "HessianToken")
-    """``deployModel`` bubbles ModelRepository's ``UnknownModel`` up, and a token payment the
-    token's ERC-20 errors: decode them too."""
+    deployer_role = "insurer"
 
     # ------------------------------------------------------------ insurer
-
-    def deploy_model(
-        self,
-        model_id: int,
-        policy_cid: str,
-        application_key: bytes | str,
-        currency: str | None = ZERO_ADDRESS,
-    ) -> dict[str, Any]:
-        """``deployModel``: link a CLOSED claims model of ours, its policies in ``currency``
-        (ether by default, or an ERC-20 token's address); returns the receipt."""
-        key = bytes32(application_key, "application_key", ConfigError)
-        token = currency_address(currency)
-        return self.client.transact(self.fn.deployModel(model_id, policy_cid, key, token))
-
-    def retire_model(self, model_id: int) -> dict[str, Any]:
-        """``retireModel``: no new applications for ``model_id`` (its policies go on)."""
-        return self.client.transact(self.fn.retireModel(model_id))
 
     def deposit_capital(self, model_id: int, amount: int) -> dict[str, Any]:
         """``depositCapital``: add ``amount`` to the free capital of ``model_id``'s pool, paid
@@ -357,7 +338,7 @@ class PolicyBook(ContractWrapper):
         _term(term)
         receipt = self.client.transact(
             self.fn.applyForPolicy(
-                model_id, bytes32(digest, "digest", ConfigError), application_cid, coverage, term
+                model_id, digest32(digest, "digest"), application_cid, coverage, term
             )
         )
         return int(self._event_arg(receipt, "PolicyApplied", "policyId"))
@@ -402,11 +383,6 @@ class PolicyBook(ContractWrapper):
         """``expire``: end a policy after its term, releasing its reserve (anyone)."""
         return self.client.transact(self.fn.expire(policy_id))
 
-    def withdraw(self, currency: str | None = ZERO_ADDRESS) -> int:
-        """``withdraw`` the caller's pending balance in ``currency``; returns the amount."""
-        receipt = self.client.transact(self.fn.withdraw(currency_address(currency)))
-        return int(self._event_arg(receipt, "Withdrawn", "amount"))
-
     # ------------------------------------------------------------ reads
 
     @property
@@ -423,11 +399,6 @@ class PolicyBook(ContractWrapper):
     def claim_window(self) -> int:
         """Seconds the insurer has to decide a claim."""
         return self._immutable("claimWindow")
-
-    @property
-    def repository_address(self) -> str:
-        """The ModelRepository whose models are deployed here."""
-        return self._immutable("repository")
 
     def policy_count(self) -> int:
         """Number of policies (ids 1..count)."""
@@ -514,32 +485,6 @@ class PolicyBook(ContractWrapper):
             currency=Web3.to_checksum_address(d["currency"]),
         )
 
-    def deployments(self) -> list[PolicyDeploymentInfo]:
-        """Every deployed model (active or retired), in deployment order."""
-        out = []
-        for log in self.find_events("ModelDeployed"):
-            model_id = int(log.args["modelId"])
-            self._log_cache[("ModelDeployed", model_id)] = dict(log.args)
-            info = self.deployment(model_id)
-            if info is not None:
-                out.append(info)
-        return out
-
-    def currency_of(self, model_id: int) -> str:
-        """The currency of deployed model ``model_id`` (ether (the zero address) or a token address;
-        raises ``ContractRevert`` ModelNotDeployed for another model)."""
-        return self._deployment_fact(model_id)["currency"]
-
-    def digest_used(self, model_id: int, digest: bytes | str, holder: str | None = None) -> int:
-        """Id of ``holder``'s policy (default: the client's account) that used ``digest`` for
-        ``model_id``; 0 if unused."""
-        who = Web3.to_checksum_address(holder or self.client.address)
-        return int(
-            self.client.call(
-                self.fn.digestUsedBy(model_id, who, bytes32(digest, "digest", ConfigError))
-            )
-        )
-
     def in_force(self, policy_id: int) -> bool:
         """Whether an ACTIVE policy is in force now (a claim can be filed)."""
         return bool(self.client.call(self.fn.inForce(policy_id)))
@@ -556,31 +501,7 @@ class PolicyBook(ContractWrapper):
         """Whether ``model_id``'s free capital covers a policy with this limit now."""
         return bool(self.client.call(self.fn.canCover(model_id, int(coverage_limit))))
 
-    def pending(self, address: str | None = None, currency: str | None = ZERO_ADDRESS) -> int:
-        """Withdrawable balance of ``address`` (default: the client's account) in
-        ``currency`` (default ether)."""
-        who = Web3.to_checksum_address(address or self.client.address)
-        return int(self.client.call(self.fn.pendingOf(who, currency_address(currency))))
-
-    def total_pending(self, currency: str | None = ZERO_ADDRESS) -> int:
-        """Sum of all pending balances in ``currency``."""
-        return int(self.client.call(self.fn.totalPendingOf(currency_address(currency))))
-
     # ------------------------------------------------------------ internals
-
-    def _deployment_fact(self, model_id: int) -> dict[str, str]:
-        """``{"insurer", "currency"}`` of a deployment (fixed once deployed, so cached)."""
-        key = ("deployment", int(model_id))
-        if key not in self._log_cache:
-            d = self._struct("getDeployment", model_id)
-            fact = {
-                "insurer": Web3.to_checksum_address(d["deployer"]),
-                "currency": Web3.to_checksum_address(d["currency"]),
-            }
-            if int(fact["insurer"], 16) == 0:  # not deployed: the contract's ModelNotDeployed
-                self.client.call(self.fn.currencyOf(int(model_id)))
-            self._log_cache[key] = fact
-        return self._log_cache[key]
 
     def _policy_info(
         self, policy_id: int, s: dict[str, Any], applied: dict[str, Any]

@@ -16,7 +16,7 @@ from eth_utils import function_signature_to_4byte_selector
 
 from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.repository import Mechanism, Reason, SubmissionStatus
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     BOUNTY,
     CID_A,
     CID_B,

@@ -16,7 +16,7 @@ from eth_utils import function_signature_to_4byte_selector
 
 from hessian_common.chain.repository import Mechanism, Reason
 from hessian_common.chain.token import Token
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     CID_A,
     CID_B,
     ETH,

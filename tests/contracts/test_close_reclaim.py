@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hessian_common.chain.repository import CloseReason, ModelStatus
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     BOUNTY,
     CID_A,
     CID_B,

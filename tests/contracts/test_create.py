@@ -20,7 +20,7 @@ from hessian_common.chain.repository import (
     ModelStatus,
     test_set_commitment,
 )
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     BOUNTY,
     CID_A,
     DAY,

@@ -7,7 +7,7 @@ import pytest
 
 from hessian_common.chain.loanbook import MAX_APR_BPS, LoanStatus, installment_for
 from hessian_common.errors import ConfigError, ContractRevert
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     AMOUNT,
     APP_CID,

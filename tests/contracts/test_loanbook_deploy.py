@@ -18,7 +18,7 @@ from hessian_common.chain.deploy import (
 )
 from hessian_common.chain.loanbook import LoanBook
 from hessian_common.errors import ConfigError, ContractRevert, DeploymentNotFound
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     APP_CID,
     APP_KEY,

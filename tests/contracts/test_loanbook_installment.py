@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hessian_common.chain.loanbook import MAX_APR_BPS, MAX_TERM, installment_for
 from hessian_common.errors import ConfigError
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.loanbook_support import loanbook  # noqa: F401  (fixture)
 
 UINT128_MAX = 2**128 - 1

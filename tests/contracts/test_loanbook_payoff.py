@@ -47,7 +47,7 @@ from hessian_common.chain.loanbook import (
     payoff_for,
 )
 from hessian_common.errors import ContractRevert
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     AMOUNT,
     APR,

@@ -9,7 +9,7 @@ from eth_utils import function_signature_to_4byte_selector
 
 from hessian_common.chain.loanbook import LoanStatus, installment_for
 from hessian_common.errors import ContractRevert
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     AMOUNT,
     APR,

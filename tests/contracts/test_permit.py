@@ -8,7 +8,7 @@ import pytest
 from eth_account import Account
 
 from hessian_common.chain.token import Permit, Token
-from tests.contracts.conftest import CID_A, DAY, REVEAL_WINDOW, WINDOW, digest, reverts
+from tests.contracts.helpers import CID_A, DAY, REVEAL_WINDOW, WINDOW, digest, reverts
 
 BOUNTY = 10**11
 """Fits both tokens: 100,000 tUSD, 0.0000001 HSN."""

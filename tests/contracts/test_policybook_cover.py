@@ -9,7 +9,7 @@ import pytest
 
 from hessian_common.chain.policybook import ClaimStatus, DenialReason, PolicyStatus
 from hessian_common.errors import ConfigError, ContractRevert
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.policybook_support import (  # noqa: F401  (fixtures)
     CAPITAL,
     CLAIM_WINDOW,

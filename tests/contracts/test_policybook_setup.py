@@ -15,7 +15,7 @@ from hessian_common.chain.policybook import (
 )
 from hessian_common.chain.token import ZERO_ADDRESS as ETH
 from hessian_common.errors import ConfigError, ContractRevert, DeploymentNotFound
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.loanbook_support import create_closed_model
 from tests.contracts.policybook_support import (  # noqa: F401  (fixtures)
     APP_CID,

@@ -14,7 +14,7 @@ from hessian_common.chain.token import NO_PERMIT, Token
 from hessian_common.chain.token import ZERO_ADDRESS as ETH
 from hessian_common.chain.token import balance_in as balance_of
 from hessian_common.errors import ContractRevert
-from tests.contracts.conftest import reverts
+from tests.contracts.helpers import reverts
 from tests.contracts.loanbook_support import (  # noqa: F401  (fixtures)
     APP_CID,
     APP_KEY,

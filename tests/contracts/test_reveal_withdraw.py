@@ -4,7 +4,7 @@ withdraw (pull payments). The re-entrancy attacker is in test_attacks.py."""
 from __future__ import annotations
 
 from hessian_common.chain.repository import test_set_commitment
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     BOUNTY,
     CID_A,
     CID_B,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hessian_common.chain.repository import Mechanism, SubmissionStatus
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     BOUNTY,
     CID_A,
     CID_B,

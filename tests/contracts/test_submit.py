@@ -4,7 +4,7 @@ every revert path."""
 from __future__ import annotations
 
 from hessian_common.chain.repository import ModelStatus, SubmissionStatus
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     BOUNTY,
     CID_A,
     CID_B,

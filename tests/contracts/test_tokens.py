@@ -11,7 +11,7 @@ from hessian_common.chain.token import Token, currency_of, fund
 from hessian_common.errors import ConfigError
 from hessian_common.format import ETH as ETHER
 from hessian_common.format import format_amount
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     CID_A,
     CID_B,
     DAY,
