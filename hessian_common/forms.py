@@ -199,6 +199,7 @@ def open_sealed_form(
         Not the document the chain names (digest), not readable, or someone else's.
     """
 
+
     plain = open_sealed(private_key, blob, info)
     if hashlib.sha256(plain).digest() != bytes(digest):
         raise UntrustedBlobError(f"{what}: does not match the digest on chain")

@@ -229,7 +229,9 @@ def fetch(store: ContentStore, cid: str, *, what: str, max_bytes: int | None = N
         raise UntrustedBlobError(f"{what}: {exc}") from None
 
 
-def fetch_json(store: ContentStore, cid: str, *, what: str, max_bytes: int | None = None) -> Any:
+def fetch_json(
+    store: ContentStore, cid: str, *, what: str, max_bytes: int | None = None
+) -> Any:
     """:func:`fetch` then :func:`loads` (errors as there)."""
     label = f"{what} {cid}"
     data = fetch(store, cid, what=label, max_bytes=max_bytes)

@@ -223,7 +223,8 @@ def to_units(amount: str | Decimal | int, currency: Currency) -> int:
         raise ConfigError(f"amount {amount!r} is negative")
     if units != units.to_integral_value():
         raise ConfigError(
-            f"amount {amount!r} has more decimals than {currency.symbol} has ({currency.decimals})"
+            f"amount {amount!r} has more decimals than {currency.symbol} has "
+            f"({currency.decimals})"
         )
     return int(units)
 

@@ -123,7 +123,9 @@ def open_vector(sk: PrivateKey, enc: EncryptedVector, workers: int | None = 1) -
     parts = raw.split(len(enc), k)
     calls = [(sk.p, sk.q, n, [enc.ciphertexts[i] for i in part]) for part in parts]
     pairs = [pr for chunk in _run(_open_chunk, calls, k) for pr in chunk]
-    return Opening(tuple(m for m, _ in pairs), tuple(r for _, r in pairs), tuple(enc.exponents))
+    return Opening(
+        tuple(m for m, _ in pairs), tuple(r for _, r in pairs), tuple(enc.exponents)
+    )
 
 
 def _run(fn: Any, calls: list[tuple[Any, ...]], k: int) -> list[Any]:
@@ -155,12 +157,15 @@ def verify_opening(
     """
     if len(opening.plaintexts) != len(enc) or enc.public_key != public_key:
         return [False] * len(enc)
-    items = list(zip(enc.ciphertexts, opening.plaintexts, opening.randomness, strict=True))
+    items = list(
+        zip(enc.ciphertexts, opening.plaintexts, opening.randomness, strict=True)
+    )
     k = raw.resolve_workers(workers, len(items) // 4 or 1)
     calls = [(public_key.n, [items[i] for i in part]) for part in raw.split(len(items), k)]
     ok = [b for chunk in _run(_check_chunk, calls, k) for b in chunk]
     return [
-        good and e1 == e2 for good, e1, e2 in zip(ok, enc.exponents, opening.exponents, strict=True)
+        good and e1 == e2
+        for good, e1, e2 in zip(ok, enc.exponents, opening.exponents, strict=True)
     ]
 
 

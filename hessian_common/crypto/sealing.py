@@ -118,7 +118,9 @@ def open_sealed(private32: bytes, blob: bytes, info: bytes = INFO) -> bytes:
     try:
         return cipher.decrypt_and_verify(ct, tag)
     except ValueError:
-        raise CryptoError("cannot open the sealed blob: wrong key or modified blob") from None
+        raise CryptoError(
+            "cannot open the sealed blob: wrong key or modified blob"
+        ) from None
 
 
 def seal_key_at_rest(private32: bytes, passphrase: str, scrypt_n: int = SCRYPT_N) -> dict:

@@ -56,6 +56,7 @@ class CalibratedModel:
     def preprocessor(self) -> Any:
         """The fitted :class:`~hessian_common.data.Preprocessor` (built once)."""
         if self._pre is None:
+
             self._pre = Preprocessor.from_dict(self.preprocessing)
         return self._pre
 

@@ -208,8 +208,10 @@ class ModelSpec:
             if value is not None and (not isinstance(value, str) or not _HEX64.match(value)):
                 raise DataError(f"{what}: {name} must be 64 lowercase hex digits")
         if self.acceptance is not None:
+
             AcceptanceRule.from_dict(self.acceptance, f"{what}: the acceptance rule")
         if self.prior is not None:
+
             prior = CurvaturePrior.from_dict(self.prior)
             if prior.dim != len(self.feature_names):
                 raise DataError(

@@ -209,7 +209,9 @@ def _valuation(
         updates, base_rows = valuation_updates(
             view.spec, [matrices[i] for i in in_game], owner_params(scenario)
         )
-        utility = SequentialUtility(updates, view.w0, view.X_hold, view.y_hold, base_rows=base_rows)
+        utility = SequentialUtility(
+            updates, view.w0, view.X_hold, view.y_hold, base_rows=base_rows
+        )
         loo = leave_one_out(utility)
         bars.start("Shapley permutations", scenario.shapley_permutations)
         res = monte_carlo_shapley(

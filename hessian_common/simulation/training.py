@@ -113,8 +113,8 @@ class TrainingOutcome:
     @property
     def primary(self) -> Mechanism:
         """IMPROVEMENT if it ran, else the first mechanism."""
-        return (
-            Mechanism.IMPROVEMENT if Mechanism.IMPROVEMENT in self.runs else next(iter(self.runs))
+        return Mechanism.IMPROVEMENT if Mechanism.IMPROVEMENT in self.runs else next(
+            iter(self.runs)
         )
 
 
@@ -412,6 +412,7 @@ class _TrainingPhase:
             out.mirror_wei[m.label] = {int(k): v for k, v in p.by_owner.items()}
 
 
+
 def plain_view(store: Any, rec: ModelRecord, params: TaskParams) -> PlainView:
     """Seed rows, hold-out rows, initial weights and spec of a model, as the lender computed
     them (re-derived with its split, the spec's preprocessing and the learning room's initial
@@ -445,3 +446,4 @@ def owner_params(scenario: Scenario) -> dict[str, float] | None:
     if scenario.update_rule == "newton" and not scenario.owners_pass_model_rows:
         return {"model_rows": 0.0}
     return None
+

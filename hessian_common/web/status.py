@@ -92,7 +92,9 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def probe_chain(w3: Web3Source | None, url: str = "", timeout: float | None = None) -> ChainStatus:
+def probe_chain(
+    w3: Web3Source | None, url: str = "", timeout: float | None = None
+) -> ChainStatus:
     """Ask the node for its chain id and block number.
 
     ``w3`` is a ``Web3`` or a callable returning one (it may raise ``ChainUnavailable``).
@@ -129,13 +131,16 @@ def probe_store(store: StoreSource | None) -> StoreStatus:
         if callable(ping):
             ping()
         else:
+
             st.has(cid_of(b"hessian status probe"))
         return StoreStatus(ok=True, kind=kind)
     except Exception as exc:  # a probe reports, never raises
         return StoreStatus(ok=False, kind=type(store).__name__, error=_reason(exc))
 
 
-def probe_status(w3: Web3Source | None, store: StoreSource | None, url: str = "") -> Status:
+def probe_status(
+    w3: Web3Source | None, store: StoreSource | None, url: str = ""
+) -> Status:
     """Probe the chain and the store; see :class:`Status`."""
     return Status(chain=probe_chain(w3, url), store=probe_store(store))
 
