@@ -60,13 +60,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         job_workers=1,
     )
 
-    from company_app.views import account, dashboard, lending, models, tasks
+    from company_app.views import account, dashboard, insurance, lending, models, tasks
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(lending.bp)
+    app.register_blueprint(insurance.bp)
 
     from company_app import worker
 

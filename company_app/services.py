@@ -17,6 +17,8 @@ Config keys (``create_app(test_config)`` or defaults from :func:`load_settings`)
 ``LOANBOOK_ADDRESS``        use this LoanBook instead of ``deployments/<chainId>-LoanBook.json``
 ``LOANBOOK_OBJ``            a ready ``LoanBook`` signing as the lender (tests)
 ``EVENT_INDEX``             read events through ``<home>/company/index`` (default True)
+``POLICYBOOK_ADDRESS``      use this PolicyBook instead of ``deployments/<chainId>-PolicyBook.json``
+``POLICYBOOK_OBJ``          a ready ``PolicyBook`` signing as the insurer (tests)
 ==========================  =====================================================
 
 Nothing is contacted at start-up: a chain that is down shows in the status bar, and any
@@ -169,6 +171,48 @@ def desk(app: Flask | None = None) -> Any:
 
             obj = LendingDesk(lender_obj, book)
             app.extensions["company_desk"] = obj
+    return obj
+
+
+def policybook(app: Flask | None = None) -> Any:
+    """The :class:`~hessian_common.chain.policybook.PolicyBook`, signing as the insurer:
+    ``POLICYBOOK_OBJ`` (tests), else ``POLICYBOOK_ADDRESS``, else
+    ``deployments/<chainId>-PolicyBook.json``; ``DeploymentNotFound`` when there is none
+    (not cached then: one deployed later is found on the next request)."""
+    app = app or current_app
+    obj = app.config.get("POLICYBOOK_OBJ") or app.extensions.get("company_policybook")
+    if obj is not None:
+        return obj
+    client = lender(app).repo.client
+    with _lock:
+        obj = app.extensions.get("company_policybook")
+        if obj is None:
+            from hessian_common.chain.policybook import PolicyBook, open_policybook
+
+            address = app.config.get("POLICYBOOK_ADDRESS")
+            if address:
+                obj = PolicyBook(client, address)
+            else:
+                obj = open_policybook(client, settings(app).deployments_dir)
+            app.extensions["company_policybook"] = obj
+    return obj
+
+
+def insurance_desk(app: Flask | None = None) -> Any:
+    """The insurer's :class:`~hessian_common.insurance.underwriting.InsuranceDesk` (the app's
+    lender on :func:`policybook`); ``DeploymentNotFound`` without a PolicyBook."""
+    app = app or current_app
+    obj = app.extensions.get("company_insurance_desk")
+    if obj is not None:
+        return obj
+    lender_obj, book = lender(app), policybook(app)
+    with _lock:
+        obj = app.extensions.get("company_insurance_desk")
+        if obj is None:
+            from hessian_common.insurance.underwriting import InsuranceDesk
+
+            obj = InsuranceDesk(lender_obj, book)
+            app.extensions["company_insurance_desk"] = obj
     return obj
 
 

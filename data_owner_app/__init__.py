@@ -55,13 +55,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         layout="layout.html",
     )
 
-    from data_owner_app.views import account, borrow, models, share, submissions
+    from data_owner_app.views import account, borrow, insure, models, share, submissions
 
     app.register_blueprint(account.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(share.bp)
     app.register_blueprint(submissions.bp)
     app.register_blueprint(borrow.bp)
+    app.register_blueprint(insure.bp)
     app.context_processor(lambda: {"owner_services": lambda: owner})
 
     if app.config["OWNER_WORKER"]:

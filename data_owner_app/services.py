@@ -62,6 +62,7 @@ class OwnerServices:
         self._repo: Any = cfg.get("OWNER_REPO")
         self._store: Any = cfg.get("OWNER_STORE")
         self._loanbook: Any = cfg.get("OWNER_LOANBOOK")
+        self._policybook: Any = cfg.get("OWNER_POLICYBOOK")
         self._account: Any = None
         self.worker: RetryWorker | None = None
 
@@ -168,6 +169,29 @@ class OwnerServices:
         from hessian_common.chain.wiring import index_dir
 
         return index_dir(self.state_dir)
+
+    @property
+    def policybook(self) -> Any:
+        """The ``PolicyBook`` signing as this app's account (the customer's insurance pages):
+        ``OWNER_POLICYBOOK_ADDRESS`` or ``deployments/<chainId>-PolicyBook.json``;
+        ``DeploymentNotFound`` / ``ChainUnavailable`` are not cached (as :attr:`loanbook`)."""
+        with self._lock:
+            if self._policybook is None:
+                from hessian_common.chain.policybook import PolicyBook, open_policybook
+
+                client = self.repo.client
+                address = self._cfg.get("OWNER_POLICYBOOK_ADDRESS")
+                if address:
+                    self._policybook = PolicyBook(client, address)
+                else:
+                    self._policybook = open_policybook(client, self.settings.deployments_dir)
+            return self._policybook
+
+    @property
+    def insure_dir(self) -> Path:
+        """Where the customer's own copies of their insurance applications and drafts live
+        (``<state>/insure``)."""
+        return self.state_dir / "insure"
 
     def repo_or_none(self) -> Any | None:
         """:attr:`repo`, or ``None`` while the chain cannot be reached."""

@@ -88,6 +88,13 @@ def resolve_account(account: str | None, keystore: Path | None, passphrase: str 
     help="Also deploy a LoanBook linked to the repository (<chainId>-LoanBook.json).",
 )
 @click.option(
+    "--policybook/--no-policybook",
+    default=True,
+    show_default=True,
+    help="Also deploy (or reuse the recorded) PolicyBook linked to the repository "
+    "(<chainId>-PolicyBook.json).",
+)
+@click.option(
     "--new-repository",
     is_flag=True,
     help="Deploy a new ModelRepository even if this chain has a usable one recorded.",
@@ -108,12 +115,13 @@ def deploy(
     keystore: Path | None,
     deployments_dir: Path | None,
     loanbook: bool,
+    policybook: bool,
     new_repository: bool,
     tokens: bool,
     hsn_recipient: str | None,
 ) -> None:
-    """Compile and deploy ModelRepository, a LoanBook and the tokens; record them in
-    deployments/.
+    """Compile and deploy ModelRepository, a LoanBook, a PolicyBook and the tokens; record
+    them in deployments/.
 
     A ModelRepository already recorded for this chain (code present, same ABI) is reused, so
     running it again only adds a new LoanBook; without a usable record (or with
@@ -121,6 +129,8 @@ def deploy(
     ModelRepository is deployed. The tokens: HSN (a fixed supply of one billion, minted to
     --hsn-recipient) and, on a local development chain only, the TestUSD test dollar token;
     recorded ones are reused (a new HSN would leave every balance of the old one behind).
+    The PolicyBook (insurance) is reused when the recorded one is linked to this repository
+    (a new one would leave its pools, policies and claims behind), else deployed.
     """
     from hessian_common.chain.client import ChainClient, connect
     from hessian_common.chain.deploy import (
@@ -160,6 +170,8 @@ def deploy(
         _deploy_tokens(client, settings.deployments_dir, hsn_recipient)
     if not loanbook:
         return
+    if policybook:
+        _deploy_policybook(client, address, settings.deployments_dir)
     book_address = deploy_loanbook(client, address, settings.deployments_dir)
     book = load_deployment(w3, settings.deployments_dir, contract="LoanBook")
     book_path = deployment_path(client.chain_id, settings.deployments_dir, "LoanBook")
@@ -167,6 +179,17 @@ def deploy(
     click.echo(f"  chain id {book.chain_id}, block {book.block}, deployer {book.deployer}")
     click.echo(f"  abi sha256 {book.abi_sha256}")
     click.echo(f"  record: {book_path}")
+
+
+def _deploy_policybook(client: Any, repository: str, deployments_dir: Path) -> None:
+    """Deploy (or reuse) the PolicyBook linked to ``repository``; say where it is."""
+    from hessian_common.chain.deploy import deployment_path
+    from hessian_common.chain.policybook import ensure_policybook
+
+    address, fresh = ensure_policybook(client, repository, deployments_dir)
+    verb = "deployed" if fresh else "reused (recorded, code present, same ABI, same repository)"
+    click.echo(f"PolicyBook {verb} at {address} (repository {repository})")
+    click.echo(f"  record: {deployment_path(client.chain_id, deployments_dir, 'PolicyBook')}")
 
 
 def _deploy_tokens(client: Any, deployments_dir: Path, hsn_recipient: str | None) -> None:

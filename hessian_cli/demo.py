@@ -48,6 +48,10 @@ from hessian_common.errors import ChainError, ConfigError, DeploymentNotFound, H
 
 DEMO_TASK_NAME = "Demo: Lending Club default risk"
 DEMO_LENDING_NAME = "Demo: deployed credit model"
+DEMO_INSURANCE_NAME = "Demo: motor claims model"
+DEMO_INSURANCE_CAPITAL_ETH = 100
+"""Capital the demo insurer deposits (a $100,000 limit reserves 10 ETH at $10,000 an ETH)."""
+DEMO_INSURANCE_DOLLARS_PER_ETH = "10000"
 """A second demo model: trained by the demo owners' files, closed and deployed for lending."""
 DEFAULT_HOME = Path("var") / "demo"
 LENDER_DEV_INDEX = 0
@@ -177,6 +181,8 @@ class Demo:
         self.lending_model_id: int | None = None
         self.tokens: dict[str, str] = {}
         """Token name (``HessianToken``, ``TestUSD``) -> address on the demo chain."""
+        self.policybook_address: str | None = None
+        self.insurance_model_id: int | None = None
         self.urls: dict[str, str] = {}
         self.chain_child: Child | None = None
         self.watch = ChainWatch(self)
@@ -359,6 +365,7 @@ class Demo:
             self.address = deploy_repository(client, self.settings.deployments_dir)
             self.echo(f"contract  deployed at {self.address}")
         self.deploy_loanbook()
+        self.deploy_policybook()
         return self.address
 
     def deploy_loanbook(self) -> str:
@@ -593,6 +600,91 @@ class Demo:
         hsn, usd = self.tokens.get(HSN_NAME, "—"), self.tokens.get(TEST_USD_NAME, "—")
         return f"  currencies             HSN {hsn} (training bounty), TestUSD {usd} (loans)"
 
+    # ---------------------------------------------------------------- insurance
+
+    def deploy_policybook(self) -> str:
+        """The recorded PolicyBook if it is linked to our ModelRepository; else deploy one."""
+        from hessian_common.chain.policybook import ensure_policybook
+
+        address, fresh = ensure_policybook(
+            self.lender_client(), str(self.address), self.settings.deployments_dir
+        )
+        self.policybook_address = address
+        self.echo(f"contract  {'deployed' if fresh else 'reusing'} PolicyBook at {address}")
+        return address
+
+    @property
+    def insurance_dir(self) -> Path:
+        return self.data_dir / "insurance"
+
+    def insurance_files(self) -> tuple[Path, list[Path]]:
+        """The insurer's policies and one policies file per owner (generated once)."""
+        from hessian_common.data.insurance import generate_policies, write_policies
+
+        insurer = self.insurance_dir / "insurer_policies.csv"
+        owners = [self.insurance_dir / f"owner_{k:02d}_policies.csv" for k in
+                  range(1, self.opts.owners + 1)]  # fmt: skip
+        if insurer.is_file() and all(p.is_file() for p in owners):
+            return insurer, owners
+        self.insurance_dir.mkdir(parents=True, exist_ok=True)
+        write_policies(generate_policies(2400, self.opts.seed + 7), insurer)
+        for k, path in enumerate(owners, start=1):
+            write_policies(generate_policies(1500, self.opts.seed + 7 + k), path)
+        self.echo(f"data      generated motor-insurance policies in {self.insurance_dir}")
+        return insurer, owners
+
+    def make_insurance_model(self) -> int:
+        """The deployed demo claims model: reuse it, else train, close and deploy one.
+
+        The lender (dev account 0) is also the demo's insurer: a task on its generated motor
+        policies (``insurance_claims``) gets one encrypted update per demo owner's policies
+        file, is evaluated and closed, deployed on the PolicyBook with the default pricing
+        rule (severity fitted from its own claims) and backed with capital, so a visitor can
+        buy a policy and file a claim at once.
+        """
+        from hessian_common.chain import dev_account
+        from hessian_common.chain.policybook import open_policybook
+        from hessian_common.insurance.pricing import PricingPolicy
+        from hessian_common.insurance.underwriting import InsuranceDesk
+        from hessian_common.products.training import train_with_owner_files
+        from hessian_common.tasks import TaskParams
+
+        lender = self.open_lender()
+        book = open_policybook(lender.repo.client, self.settings.deployments_dir)
+        desk = InsuranceDesk(lender, book)
+        for record in reversed(lender.records()):
+            if record.name == DEMO_INSURANCE_NAME and book.deployment(record.model_id):
+                self.insurance_model_id = record.model_id
+                self.echo(f"insurance reusing deployed claims model #{record.model_id}")
+                return record.model_id
+        insurer_file, owner_files = self.insurance_files()
+        params = TaskParams(
+            name=DEMO_INSURANCE_NAME,
+            bounty_wei=10**18,
+            metric="auc",
+            target=0.90,
+            mechanism="improvement",
+            deadline=int(time.time()) + 30 * 24 * 3600,
+            evaluation_window=3 * 24 * 3600,
+            key_size=self.opts.key_size,
+            update_rule="newton",
+            holdout_fraction=0.5,
+            data_path=insurer_file,
+            schema="insurance_claims",
+        )
+        self.echo(f"insurance training {DEMO_INSURANCE_NAME!r} with the owners' policies ...")
+        owners = [(path, dev_account(k)) for k, path in enumerate(owner_files, start=1)]
+        model_id = train_with_owner_files(lender, params, owners, self.home / "insurance-owners")
+        policy = PricingPolicy(token_price=DEMO_INSURANCE_DOLLARS_PER_ETH)
+        deployed = desk.deploy(model_id, policy, claims=insurer_file)
+        desk.deposit(model_id, DEMO_INSURANCE_CAPITAL_ETH * 10**18)
+        self.insurance_model_id = model_id
+        self.echo(
+            f"insurance model #{model_id} deployed (calibration {deployed.calibration.chosen}); "
+            f"pool {DEMO_INSURANCE_CAPITAL_ETH} ETH"
+        )
+        return model_id
+
     def start_apps(self) -> None:
         """The company app and one data-owner app per owner, each answering HTTP 200."""
         base = self.opts.port_base
@@ -643,18 +735,23 @@ class Demo:
         self.make_data()
         self.make_task()
         self.make_lending_model()
+        self.make_insurance_model()
         self.start_apps()
 
     def verify(self) -> dict[str, int]:
         """GET every front page and the lending pages; ``name -> status`` (all 200 or raise)."""
         pages = {name: url + "/" for name, url in self.urls.items()}
         pages["company lending"] = self.urls["company"] + "/lending/"
+        pages["company insurance"] = self.urls["company"] + "/insurance/"
         pages.update(
             {
                 f"{name} borrow": url + "/borrow/"
                 for name, url in self.urls.items()
                 if name != "company"
             }
+        )
+        pages.update(
+            {f"{n} insure": u + "/insure/" for n, u in self.urls.items() if n != "company"}
         )
         return {name: wait_http_ok(url, timeout=30) for name, url in pages.items()}
 
@@ -680,6 +777,7 @@ class Demo:
             f"  borrow                 {self.urls['owner-1']}/borrow/   lend "
             f"{self.urls['company']}/lending/"
         )
+        lines.extend(self.insurance_banner())
         lines.append("")
         lines.append("Files a data owner can upload (one per owner app):")
         for path in self.owner_files():
@@ -692,6 +790,15 @@ class Demo:
         else:
             lines.append("Press Ctrl-C to stop everything the demo started.")
         return "\n".join(lines)
+
+    def insurance_banner(self) -> list[str]:
+        """The banner's insurance lines."""
+        return [
+            f"  deployed claims model  model #{self.insurance_model_id} ({DEMO_INSURANCE_NAME}); "
+            f"PolicyBook {self.policybook_address}",
+            f"  insure                 {self.urls['owner-1']}/insure/   underwrite "
+            f"{self.urls['company']}/insurance/",
+        ]
 
     def shutdown(self) -> None:
         """Stop what we started, apps first, the chain last; each by its own PID."""

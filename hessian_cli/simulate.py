@@ -202,6 +202,29 @@ class _Bars:
     show_default=True,
     help="Report folder.",
 )
+@click.option(
+    "--product",
+    type=click.Choice(["loans", "insurance", "both"]),
+    default="loans",
+    show_default=True,
+    help="What the trained model is deployed for: loans (the LoanBook phase), insurance (a "
+    "claims model sells a policy year on a PolicyBook), or both (two runs).",
+)
+@click.option(
+    "--customers",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Insurance: generated customers who apply for a policy.",
+)
+@click.option(
+    "--unanswered",
+    type=float,
+    default=10.0,
+    show_default=True,
+    metavar="PCT",
+    help="Insurance: share of the claims the insurer leaves unanswered (settled by anyone).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary object as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def simulate(
@@ -233,10 +256,22 @@ def simulate(
     rpc_proxy: bool,
     proxy_caps: str,
     out_dir: Path,
+    product: str,
+    customers: int,
+    unanswered: float,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Run N owners (K misbehaving) through the real protocol and write a report."""
+    """Run N owners (K misbehaving) through the real protocol and write a report.
+
+    --product insurance: N owners train a claims model, M customers buy policies priced by
+    the insurer's desk, a policy year of claims runs on chain (insurance.html)."""
+    if product == "insurance":
+        ins = _insurance(owners, rows, seed, key_bits, customers, unanswered, chain_kind, rpc,
+                         out_dir, quiet)  # fmt: skip
+        if as_json:
+            click.echo(json.dumps(ins, indent=2))
+        return
     from hessian_common.rewards.mechanisms import Mechanism
     from hessian_common.simulation.report import write_report
     from hessian_common.simulation.run import run_simulation
@@ -271,7 +306,7 @@ def simulate(
         },
     )
     bars = _Bars(enabled=not quiet)
-    proxied = None
+    proxied, given_rpc = None, rpc  # the insurance run of --product both starts its own node
     if rpc_proxy:
         if rpc or chain_kind == "eth-tester":
             raise click.UsageError("--rpc-proxy starts its own --chain ganache|anvil node")
@@ -338,8 +373,62 @@ def simulate(
             "refused (range / results / rate / random 429), all ridden out",
             file=err,
         )
+    if product == "both":
+        summary["insurance"] = _insurance(
+            owners, None, seed, key_bits, customers, unanswered, chain_kind, given_rpc, out_dir,
+            quiet,
+        )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
+
+
+def _insurance(
+    owners: int,
+    rows: int | None,
+    seed: int,
+    key_bits: int,
+    customers: int,
+    unanswered: float,
+    chain_kind: str,
+    rpc: str | None,
+    out_dir: Path,
+    quiet: bool,
+) -> dict:
+    """The insurance run (:mod:`hessian_common.simulation.insurance`), its report and the
+    lines on stderr; its summary."""
+    from hessian_common.simulation.insurance import InsuranceScenario, run_insurance
+    from hessian_common.simulation.insurance_report import write_insurance_report
+
+    if customers < 1 or owners < 1:
+        raise ConfigError(f"--customers and --owners must be positive ({customers}, {owners})")
+    if not 0 <= unanswered <= 100:
+        raise ConfigError(f"--unanswered must be a percent in 0..100, not {unanswered}")
+    scenario = InsuranceScenario(
+        owners=owners,
+        customers=customers,
+        seed=seed,
+        key_bits=key_bits,
+        unanswered=unanswered / 100,
+        **({"rows": rows} if rows is not None else {}),
+    )
+    bars = _Bars(enabled=not quiet)
+    try:
+        out = run_insurance(scenario, chain=chain_kind, rpc_url=rpc, progress=bars)
+        page = write_insurance_report(out, out_dir)
+    finally:
+        bars.close()
+    s = out.summary()
+    err = click.get_text_stream("stderr")
+    click.echo(
+        f"insurance: {s['bought']}/{s['customers']} policies bought; claim frequency predicted "
+        f"{_pct(s['claim_frequency_predicted'])}, realised {_pct(s['claim_frequency_realised'])}"
+        f"; loss ratio {_pct(s['loss_ratio'])} vs target {_pct(s['target_loss_ratio'])}; "
+        f"{s['claims_paid']} claims paid ({s['claims_settled_unanswered']} settled unanswered); "
+        f"pool never short: {s['pool_never_short']}; insurer's return "
+        f"{_pct(s['insurer_return'])}; {sum(out.phases.values()):.1f} s; report: {page}",
+        file=err,
+    )
+    return s
 
 
 def _pct(x: float | None) -> str:

@@ -43,7 +43,7 @@ from hessian_common.chain.compile import Artifact, load_artifact
 from hessian_common.chain.deploy import _record, load_deployment
 from hessian_common.chain.product import ProductBook, digest32
 from hessian_common.chain.token import pay
-from hessian_common.errors import ChainError, ConfigError
+from hessian_common.errors import ChainError, ChainUnavailable, ConfigError
 from hessian_common.types import CID, PPM
 
 POLICYBOOK_NAME = "PolicyBook"
@@ -601,6 +601,28 @@ def deploy_policybook(
     if record:
         _record(client, artifact, receipt, deployments_dir)
     return Web3.to_checksum_address(receipt["contractAddress"])
+
+
+def ensure_policybook(
+    client: ChainClient, repository_address: str, deployments_dir: Path | None = None
+) -> tuple[str, bool]:
+    """The recorded ``PolicyBook`` of this chain when it is usable (code present, our ABI,
+    linked to ``repository_address``), else a new one deployed and recorded.
+
+    Returns ``(address, fresh)``: ``fresh`` is True when it was deployed now. A new
+    PolicyBook would leave every pool, policy and claim of the old one behind, so a usable
+    one is always reused (``deploy_policybook`` deploys another on purpose).
+    """
+    repo = Web3.to_checksum_address(repository_address)
+    try:
+        book = open_policybook(client, deployments_dir)
+        if Web3.to_checksum_address(book.repository_address) == repo:
+            return book.address, False
+    except ChainUnavailable:
+        raise
+    except ChainError:  # no record, no code there, another ABI
+        pass
+    return deploy_policybook(client, repo, deployments_dir), True
 
 
 def open_policybook(client: ChainClient, deployments_dir: Path | None = None) -> PolicyBook:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -255,17 +255,17 @@ class Draft:
     created_at: str | None = None
 
 
-def _draft_path(state_dir: Path | str, model_id: int) -> Path:
-    return Path(state_dir) / DRAFTS_DIR / f"model-{int(model_id)}.json"
+def _draft_path(state_dir: Path | str, model_id: int, product: str = "model") -> Path:
+    return Path(state_dir) / DRAFTS_DIR / f"{product}-{int(model_id)}.json"
 
 
-def draft_values(values: Mapping[str, Any]) -> dict[str, str]:
-    """The application's own fields of a form (see
+def draft_values(values: Mapping[str, Any], fields: Any = None) -> dict[str, str]:
+    """The application's own fields of a form (``fields``, by default the loan form's
     :data:`~hessian_common.lending.application.APPLICATION_FIELDS`), as text, at most 200
     characters each, empty ones left out: what a draft keeps and compares."""
     return {
         f.name: str(values.get(f.name) or "").strip()[:200]
-        for f in APPLICATION_FIELDS
+        for f in (APPLICATION_FIELDS if fields is None else fields)
         if str(values.get(f.name) or "").strip()
     }
 
@@ -277,25 +277,29 @@ def save_draft(
     *,
     created_at: str | None = None,
     now: float | None = None,
+    fields: Any = None,
+    product: str = "model",
 ) -> Path:
     """Keep the form's answers for ``model_id`` on this machine (0600) until they are sent.
 
     Only :func:`draft_values` of ``values`` are kept, with the application's ``created_at``
-    when given; a later draft for the same model replaces the earlier one.
+    when given; a later draft for the same model replaces the earlier one. ``fields`` and
+    ``product`` (the file's prefix) let another product's form keep its drafts the same way
+    (insurance: :mod:`hessian_common.insurance.customer`).
     """
     doc = {"model_id": int(model_id), "saved_at": time.time() if now is None else now,
-           "values": draft_values(values), "created_at": created_at}  # fmt: skip
-    path = _draft_path(state_dir, model_id)
+           "values": draft_values(values, fields), "created_at": created_at}  # fmt: skip
+    path = _draft_path(state_dir, model_id, product)
     write_private(path, json.dumps(doc, sort_keys=True).encode())
     return path
 
 
-def load_draft(state_dir: Path | str | None, model_id: int) -> Draft | None:
+def load_draft(state_dir: Path | str | None, model_id: int, product: str = "model") -> Draft | None:
     """The saved answers for ``model_id``, or ``None`` (no draft, or an unreadable one)."""
     if state_dir is None:
         return None
     try:
-        doc = json.loads(_draft_path(state_dir, model_id).read_text())
+        doc = json.loads(_draft_path(state_dir, model_id, product).read_text())
         values = {str(k): str(v) for k, v in dict(doc["values"]).items()}
         created = doc.get("created_at")
         return Draft(
@@ -308,15 +312,22 @@ def load_draft(state_dir: Path | str | None, model_id: int) -> Draft | None:
         return None
 
 
-def discard_draft(state_dir: Path | str | None, model_id: int) -> None:
+def discard_draft(state_dir: Path | str | None, model_id: int, product: str = "model") -> None:
     """Forget the saved answers for ``model_id`` (once the application is on chain)."""
     if state_dir is not None:
-        _draft_path(state_dir, model_id).unlink(missing_ok=True)
+        _draft_path(state_dir, model_id, product).unlink(missing_ok=True)
 
 
 def keep_posted_answers(
-    state_dir: Path | str, model_id: int, form: Mapping[str, Any]
-) -> Application | None:
+    state_dir: Path | str,
+    model_id: int,
+    form: Mapping[str, Any],
+    *,
+    fields: Any = None,
+    parse: Callable[..., Any] = parse_application,
+    refused: type[Exception] = LendingInputError,
+    product: str = "model",
+) -> Any:
     """The send-once rule, step 1: keep a posted form's answers as a draft before the chain or
     the store is touched, and build the application to send from them.
 
@@ -324,15 +335,21 @@ def keep_posted_answers(
     behind). The same answers as a kept draft make the same application, its ``created_at``
     included, so one that reached the chain while the borrower was told otherwise is
     recognised by :func:`apply` (:class:`ApplicationAlreadySent`), not sent twice.
+    ``fields``, ``parse`` (``parse(values, created_at=...)``), ``refused`` (its input error)
+    and ``product`` let another product's form follow the same rule (insurance:
+    :func:`hessian_common.insurance.customer.keep_posted_answers`).
     """
-    values = draft_values(form)
-    earlier = load_draft(state_dir, model_id)
+    values = draft_values(form, fields)
+    earlier = load_draft(state_dir, model_id, product)
     same = earlier is not None and earlier.values == values
     try:
-        application = parse_application(values, created_at=earlier.created_at if same else None)
-    except LendingInputError:
+        application = parse(values, created_at=earlier.created_at if same else None)
+    except refused:
         return None
-    save_draft(state_dir, model_id, values, created_at=application.created_at)
+    save_draft(
+        state_dir, model_id, values, created_at=application.created_at, fields=fields,
+        product=product,
+    )  # fmt: skip
     return application
 
 

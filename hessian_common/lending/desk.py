@@ -31,20 +31,16 @@ decline (recorded with PD 100 %).
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hessian_common.chain import ModelStatus, pages
+from hessian_common.chain import pages
 from hessian_common.chain.loanbook import LoanBook, LoanStatus, installment_for
 from hessian_common.chain.pages import Page
 from hessian_common.chain.token import currency_address, currency_of
-from hessian_common.crypto import decrypt_vector
 from hessian_common.crypto.sealing import INFO as SEALING_INFO
 from hessian_common.crypto.sealing import new_application_key, public_key_of
 from hessian_common.errors import (
@@ -56,7 +52,6 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
-from hessian_common.files import write_private
 from hessian_common.format import ETH, format_bps
 from hessian_common.forms import open_sealed_form
 from hessian_common.lending.application import APPLICATION_FIELDS, Application
@@ -72,8 +67,8 @@ from hessian_common.lending.pricing import (
     quote,
 )
 from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
+from hessian_common.products.desk import CALIBRATION_FILE, POLICY_FILE, ProductDesk
 from hessian_common.progress import Progress, no_progress
-from hessian_common.tasks.versions import weights_at
 from hessian_common.tasks.workflow import Lender
 from hessian_common.types import PPM, Wei, to_ppm
 from hessian_common.untrusted import MAX_BYTES, fetch
@@ -81,9 +76,7 @@ from hessian_common.untrusted import MAX_BYTES, fetch
 POLICY_FORMAT = "hessian.lending-policy/1"
 LENDING_DIR = "lending"
 CREDIT_MODEL_FILE = "credit_model.json"
-CALIBRATION_FILE = "calibration.json"
-KEY_FILE = "application_key.json"
-POLICY_FILE = "policy.json"
+
 
 def _noop(*_a: Any, **_k: Any) -> None:
     return None
@@ -254,8 +247,10 @@ class Performance:
     by_pd: list[PerformanceRow] = field(default_factory=list)
 
 
-class LendingDesk:
-    """The lender's side of lending (see the module docstring).
+class LendingDesk(ProductDesk):
+    """The lender's side of lending (see the module docstring): a
+    :class:`~hessian_common.products.desk.ProductDesk` (local files, deployability,
+    decrypting, publishing: shared with the insurer's desk) over a ``LoanBook``.
 
     Parameters
     ----------
@@ -265,43 +260,17 @@ class LendingDesk:
         Signing as the lender's account.
     """
 
+    subdir = LENDING_DIR
+    model_file = CREDIT_MODEL_FILE
+    input_error = LendingInputError
+    who = "lender"
+
     def __init__(self, lender: Lender, book: LoanBook):
-        if book.client.address != lender.address:
-            raise ConfigError(
-                f"the LoanBook client signs as {book.client.address}, the lender is "
-                f"{lender.address}"
-            )
-        self.lender = lender
-        self.book = book
-        self.store = lender.store
+        super().__init__(lender, book)
         self._models: dict[int, CreditModel] = {}
-        self._keys: dict[int, bytes] = {}
         self._policies: dict[int, PricingPolicy] = {}
         self._currencies: dict[int, Any] = {}
         self._opened: dict[int, tuple[Application | None, str | None]] = {}
-        self._lock = threading.RLock()
-
-    # ------------------------------------------------------------ local files
-
-    def _dir(self, model_id: int) -> Path:
-        return self.lender.books.dir(int(model_id)) / LENDING_DIR
-
-    def _has_local(self, model_id: int) -> bool:
-        d = self._dir(model_id)
-        return all(
-            (d / f).is_file() for f in (CREDIT_MODEL_FILE, CALIBRATION_FILE, KEY_FILE, POLICY_FILE)
-        )
-
-    def _read_json(self, model_id: int, name: str) -> Any:
-        path = self._dir(model_id) / name
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from None
-
-    def _write_json(self, model_id: int, name: str, obj: Any) -> None:
-
-        write_private(self._dir(model_id) / name, json.dumps(obj, indent=1).encode())
 
     def credit_model(self, model_id: int) -> CreditModel:
         """The deployed credit model of ``model_id`` (local, private; cached)."""
@@ -311,12 +280,6 @@ class LendingDesk:
             )
         return self._models[model_id]
 
-    def _application_key(self, model_id: int) -> bytes:
-        if model_id not in self._keys:
-            d = self._read_json(model_id, KEY_FILE)
-            self._keys[model_id] = self.lender.books.open_secret(d)
-        return self._keys[model_id]
-
     def policy(self, model_id: int) -> PricingPolicy:
         """The pricing policy ``model_id`` was deployed with."""
         if model_id not in self._policies:
@@ -325,21 +288,6 @@ class LendingDesk:
         return self._policies[model_id]
 
     # ------------------------------------------------------------ deploy
-
-    def _check_deployable(self, model_id: int, policy: PricingPolicy) -> tuple[Any, Any]:
-
-        errors = policy.errors() if isinstance(policy, PricingPolicy) else {"policy": "missing"}
-        if not self.lender.has_record(model_id):
-            errors["model"] = f"model #{model_id} is not one of this lender's models"
-            raise LendingInputError(errors)
-        info = self.lender.repo.model(int(model_id))
-        if str(info.lender).lower() != self.lender.address.lower():
-            errors["model"] = f"model #{model_id} belongs to {info.lender}"
-        elif info.status != ModelStatus.CLOSED:
-            errors["model"] = f"model #{model_id} is still open; close it before deploying"
-        if errors:
-            raise LendingInputError(errors)
-        return self.lender.record(model_id), info
 
     def deploy(
         self,
@@ -365,7 +313,8 @@ class LendingDesk:
         if isinstance(policy, PricingPolicy):
             policy = replace(policy, currency=cur.symbol, decimals=cur.decimals)
         with self._lock:
-            record, info = self._check_deployable(model_id, policy)
+            errors = policy.errors() if isinstance(policy, PricingPolicy) else {"policy": "missing"}
+            record, info = self.check_deployable(model_id, errors)
             on_chain = self.book.deployment(model_id)
             if on_chain is not None:
                 if not self._has_local(model_id):
@@ -374,7 +323,6 @@ class LendingDesk:
                         f"missing from {self._dir(model_id)}"
                     )
                 return self.deployed_model(model_id)  # type: ignore[return-value]
-            books = self.lender.books
             reuse = self._has_local(model_id) and (
                 self.credit_model(model_id).model_cid == str(info.model_cid)
             )
@@ -383,21 +331,15 @@ class LendingDesk:
                 model = self.credit_model(model_id)
                 private = self._application_key(model_id)
                 public = public_key_of(private)
-                summary = CalibrationSummary.from_dict(self._read_json(model_id, CALIBRATION_FILE))
             else:
-                step(message="decrypting the current model")
-                spec = books.spec(record.spec_cid)
-                cid = str(info.model_cid)
-                enc = weights_at(self.store, spec, cid, record.spec_cid)
-                w = decrypt_vector(books.private_key(model_id), enc, self.lender.workers)
+                w, spec, X, y = self.decrypt_current(model_id, record, info, step)
                 step(message="calibrating on the hold-out")
-                X, y = books.holdout(model_id)
-                model, summary = build_credit_model(w, spec, X, y, model_id, cid)
+                model, summary = build_credit_model(w, spec, X, y, model_id, str(info.model_cid))
                 private, public = new_application_key()
                 step(message="saving the credit model and the application key")
                 self._write_json(model_id, CREDIT_MODEL_FILE, model.to_dict())
                 self._write_json(model_id, CALIBRATION_FILE, summary.to_dict())
-                self._write_json(model_id, KEY_FILE, self.lender.books.seal_secret(private))
+                self._save_application_key(model_id, private)
             doc = {
                 "format": POLICY_FORMAT,
                 "model_id": model_id,
@@ -410,12 +352,9 @@ class LendingDesk:
                 "loanbook": self.book.address,
                 "currency": currency_address(cur),
             }
-            self._write_json(model_id, POLICY_FILE, {**doc, "policy_cid": None})
             step(message="publishing the policy")
-            policy_cid = str(self.store.put_json(doc))
-            self.store.pin(policy_cid)
-            self._write_json(model_id, POLICY_FILE, {**doc, "policy_cid": policy_cid})
-            self._models[model_id], self._keys[model_id] = model, private
+            policy_cid = self.publish_policy(model_id, doc)
+            self._models[model_id] = model
             self._policies[model_id] = policy
             step(message="deploying on chain")
             self.book.deploy_model(model_id, policy_cid, public, currency=currency_address(cur))

@@ -148,6 +148,8 @@ def test_cli_deploy_records_a_loanbook_and_reuses_the_repository(anvil, tmp_path
     out = _hessian(env, *base)
     assert out.returncode == 0, out.stderr
     assert "ModelRepository deployed" in out.stdout and "LoanBook deployed" in out.stdout
+    assert "PolicyBook deployed" in out.stdout
+    policybook = json.loads((deployments / f"{anvil.chain_id}-PolicyBook.json").read_text())
     repo = json.loads((deployments / f"{anvil.chain_id}.json").read_text())
     book = json.loads((deployments / f"{anvil.chain_id}-LoanBook.json").read_text())
     client = ChainClient(connect(anvil.url), dev_account(0))
@@ -156,6 +158,10 @@ def test_cli_deploy_records_a_loanbook_and_reuses_the_repository(anvil, tmp_path
     out = _hessian(env, *base)  # again: the repository is reused, a new LoanBook is linked
     assert out.returncode == 0, out.stderr
     assert "ModelRepository reused" in out.stdout
+    # the PolicyBook is reused (a new one would leave its pools and policies behind)
+    assert "PolicyBook reused" in out.stdout
+    again_pb = json.loads((deployments / f"{anvil.chain_id}-PolicyBook.json").read_text())
+    assert again_pb["address"] == policybook["address"]
     again = json.loads((deployments / f"{anvil.chain_id}-LoanBook.json").read_text())
     assert json.loads((deployments / f"{anvil.chain_id}.json").read_text()) == repo
     assert again["address"] != book["address"]

@@ -127,6 +127,10 @@ def test_first_run_serves_both_apps_and_ctrl_c_stops_everything(demo_env):
         # The company app lists the ready-made demo task; the owner apps see it on chain.
         company = requests.get(urls[0], timeout=30).text
         assert "Demo: Lending Club default risk" in company
+        # the demo claims model is deployed with capital: customers can buy a policy at once
+        insurance = requests.get(urls[0] + "insurance/", timeout=30).text
+        assert "Demo: motor claims model" in insurance and "100.00 ETH" in insurance
+        assert "Demo: motor claims model" in requests.get(urls[1] + "insure/", timeout=30).text
         owner = requests.get(urls[1], timeout=30).text
         assert "Demo: Lending Club default risk" in owner
         # Issue 15: the demo task's bounty is in HSN, the credit model lends TestUSD, and the
@@ -220,6 +224,8 @@ def test_second_run_reuses_everything_and_check_exits(demo_env):
     assert "it is closed" in text and "--new-task" in text, text
     assert "task      creating" not in text and "lending   training" not in text, text
     assert "lending   reusing deployed model #2" in text, text
+    assert "insurance reusing deployed claims model #3" in text, text
+    assert "reusing PolicyBook" in text and "insurance training" not in text, text
     assert re.search(r"check\s+company HTTP 200, owner-1 HTTP 200, owner-2 HTTP 200", text), text
     assert not _run_file(demo_env["home"]).exists()
 
