@@ -7,12 +7,14 @@ each time the chain answers, and reads it back when the chain does not, so "My s
 shows the *last known* status (marked with the time it was read), never a guessed one.
 
 A small SQLite file next to the journal (``<owner state>/status_cache.sqlite``), separate
-from it: the journal's state machine is not touched. Two tables:
+from it: the journal's state machine is not touched. Three tables:
 
 - ``submission_status(entry_id, update_id, status, score_before, new_score, reward, claimable,
   stale, checked_at)``: one row per journal entry that reached the chain;
 - ``model_names(model_id, name, checked_at)``: the task names from the specs (immutable), so a
-  page names a model while the chain is down instead of "Model 1".
+  page names a model while the chain is down instead of "Model 1";
+- ``model_currencies(model_id, symbol, decimals, places, min_places, address)``: each model's
+  currency (fixed at ``createModel``), so last known rewards keep their symbol and decimals.
 
 It holds nothing secret: the same facts are public on chain.
 """
@@ -25,6 +27,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from hessian_common.format import Currency
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submission_status (
@@ -42,6 +46,14 @@ CREATE TABLE IF NOT EXISTS model_names (
     model_id   INTEGER PRIMARY KEY,
     name       TEXT    NOT NULL,
     checked_at REAL    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_currencies (
+    model_id   INTEGER PRIMARY KEY,
+    symbol     TEXT    NOT NULL,
+    decimals   INTEGER NOT NULL,
+    places     INTEGER NOT NULL,
+    min_places INTEGER NOT NULL,
+    address    TEXT
 );
 """
 
@@ -177,6 +189,33 @@ class StatusCache:
         with self._connect() as db:
             rows = db.execute("SELECT model_id, name FROM model_names").fetchall()
         return {int(r["model_id"]): str(r["name"]) for r in rows}
+
+    # ---------------------------------------------------------------- model currencies
+
+    def save_currency(self, model_id: int, currency: Currency) -> None:
+        """Record ``model_id``'s currency (it never changes once the model exists)."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO model_currencies "
+                "(model_id, symbol, decimals, places, min_places, address) VALUES (?,?,?,?,?,?)",
+                (int(model_id), currency.symbol, int(currency.decimals), int(currency.places),
+                 int(currency.min_places), currency.address),
+            )  # fmt: skip
+
+    def currencies(self) -> dict[int, Currency]:
+        """Every recorded model currency, by model id."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM model_currencies").fetchall()
+        return {
+            int(r["model_id"]): Currency(
+                symbol=r["symbol"],
+                decimals=int(r["decimals"]),
+                places=int(r["places"]),
+                min_places=int(r["min_places"]),
+                address=r["address"],
+            )
+            for r in rows
+        }
 
 
 __all__ = ["KnownStatus", "StatusCache"]

@@ -154,7 +154,8 @@ def my_submissions(
     before: dict[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
     known = cache.known() if cache is not None else {}
-    currencies: dict[int, Currency] = {}
+    currencies: dict[int, Currency] = cache.currencies() if cache is not None else {}
+    recorded = set(currencies)
     with fresh_reads():
         if repo is not None and confirmed:
             try:
@@ -172,6 +173,9 @@ def my_submissions(
                     if entry.model_id not in currencies:
                         currencies[entry.model_id] = repo.model_currency(entry.model_id)
                     currency = currencies[entry.model_id]
+                    if cache is not None and entry.model_id not in recorded:
+                        cache.save_currency(entry.model_id, currency)
+                        recorded.add(entry.model_id)
                     live = _chain_status(repo, entry, before, seen, currency)
                 except ChainError:
                     repo = None  # down: the rest from the cache, no second timeout
@@ -206,6 +210,7 @@ def my_submissions(
                         claimable=last.claimable,
                         stale=last.stale,
                         known_at=last.checked_at,
+                        currency=currencies.get(entry.model_id, ETH),
                     )
                 )
     return out

@@ -75,3 +75,32 @@ def test_a_short_token_balance_is_refused_before_anything_is_sent(
         )  # fmt: skip
     assert owner_repo.client.block_number() == block
     assert owner_repo.model(lender.model_id).submission_count == 0
+
+
+def test_last_known_rewards_keep_their_currency_while_the_chain_is_down(
+    chain_repo, owner_repo, owner_store, owner_split, journal, hsn, tmp_path
+):
+    """The status cache keeps each model's currency: with the chain down, a reward in HSN is
+    still shown in HSN (its symbol and decimals), never relabelled as ether."""
+    from hessian_common.owner.status_cache import StatusCache
+
+    lender = open_model(
+        chain_repo, owner_store, owner_split, bounty=500 * HSN, deposit=2 * HSN,
+        currency=hsn.address,
+    )  # fmt: skip
+    me = owner_repo.client.address
+    e = owner.share(
+        journal, owner_store, owner_repo, model=lender.model_id,
+        path=owner_split / "owner_02.csv", account=owner_repo.client.account,
+    )  # fmt: skip
+    accepted, _ = lender.evaluate(e.update_id, tolerance=1.0)
+    assert accepted
+    cache = StatusCache(tmp_path / "status_cache.sqlite")
+    [live] = owner.my_submissions(journal, owner_repo, me, cache)
+    assert live.currency.symbol == "HSN" and live.reward > 0
+    [down] = owner.my_submissions(journal, None, me, cache)
+    assert down.last_known and down.reward == live.reward
+    assert down.currency == live.currency  # symbol, decimals and address
+    # a fresh cache file on the same path (an app restart) still knows it
+    [again] = owner.my_submissions(journal, None, me, StatusCache(cache.path))
+    assert again.currency.symbol == "HSN" and again.currency.address == hsn.address
