@@ -219,6 +219,33 @@ class PolicyBookMachine(RuleBasedStateMachine):
             else:
                 self._try(lambda: self.insurer.deny_claim(claim_id))
 
+    @precondition(lambda self: self.insurer.policy_count() > 0)
+    @rule(
+        data=st.data(),
+        share=st.integers(1, 100),
+        action=st.sampled_from(["approve", "deny", "settle"]),
+    )
+    def claim_and_decide(self, data, share, action) -> None:
+        """A policy in force files a claim of ``share`` % of what is claimable and the claim
+        is decided at once (approved, denied, or left past its window and settled by an
+        outsider): one step, so that every run reaches decided and paid claims."""
+        policy_id = self._policy(data)
+        if not self.insurer.in_force(policy_id) or self.insurer.policy(policy_id).claim_open:
+            return
+        p = self.insurer.policy(policy_id)
+        holder = self._as_holder(policy_id)
+        amount = max(p.max_claim * share // 100, 1)
+        claim_id = self._try(lambda: holder.file_claim(policy_id, amount, EVIDENCE_CID))
+        if claim_id is None:
+            return
+        if action == "settle":
+            self.time.advance(CLAIM_WINDOW + 1)
+            self._try(lambda: self.desk.outsider.settle_claim(claim_id))
+        elif action == "approve":
+            self._try(lambda: self.insurer.approve_claim(claim_id))
+        else:
+            self._try(lambda: self.insurer.deny_claim(claim_id))
+
     @rule(amount=st.integers(1, 5_000), deposit=st.booleans())
     def capital(self, amount, deposit) -> None:
         if deposit:
