@@ -4,11 +4,12 @@
 
 All on this machine: an in-process eth-tester chain with ModelRepository and LoanBook, the
 embedded store in a temporary directory, a generated Lending Club split; the lender trains
-and closes a small task and deploys it with the default policy; borrowers (dev accounts
-1..7, through ``hessian_common.lending.borrower``) apply with generated applicants; the lender
-decides, funds, and some loans are repaid, late or in default (time travel). Then the company
-app is served with waitress on a free 127.0.0.1 port and Playwright takes
-``company_lending.png``, ``company_lending_applications.png`` and ``company_lending_loans.png``.
+and closes a small task and deploys it with the default policy, its loans in TestUSD;
+borrowers (dev accounts 1..7, through ``hessian_common.lending.borrower``) apply with
+generated applicants; the lender decides, funds, and some loans are repaid, late or in
+default (time travel). Then the company app is served with waitress on a free 127.0.0.1 port
+and Playwright takes ``company_lending.png``, ``company_lending_applications.png`` and
+``company_lending_loans.png``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hessian_common.chain.client import eth_tester_web3  # noqa: E402
 from hessian_common.chain.deploy import deploy_loanbook  # noqa: E402
 from scripts.screenshots import parse_args, serve_and_shoot  # noqa: E402
 from tests.fixtures.chain import fund_accounts  # noqa: E402
+from tests.fixtures.lending import dollar_token  # noqa: E402
 
 ETH = 10**18
 DAY = 86400
@@ -60,7 +62,8 @@ def populate(app, w3, work: Path) -> None:
     )
     lender.close(record.model_id)
     desk = services.desk(app)
-    desk.deploy(record.model_id)
+    holders = [dev_account(k).address for k in range(8)]
+    desk.deploy(record.model_id, currency=dollar_token(desk.book.client, holders))  # TestUSD
     book = services.loanbook(app)
 
     rows = generate_loans(60, seed=9)

@@ -4,7 +4,8 @@
 filter              example                                         function
 ==================  ==============================================  ==========================
 ``amount``          ``{{ units | amount(currency) }}`` ->           ``format_amount``
-                    ``0.032432 ETH``, ``8,000.00 tUSD``
+                    ``0.032432 ETH``, ``8,000.00 tUSD``; ``amount(currency, 2)``: at
+                    most 2 decimals (summary tables)
 ``eth``             the same as ``amount`` for ETH                  ``format_amount``
 ``whole``           ``{{ 8000 | whole(currency) }}`` -> ``8,000.00 tUSD`` (whole units)
                                                                     ``format_whole``
@@ -41,8 +42,8 @@ from flask import Flask
 from hessian_common import format as fmt
 
 
-def _amount(units: int | None, currency: Any = None) -> str:
-    return fmt.format_amount(units, currency or fmt.ETH)
+def _amount(units: int | None, currency: Any = None, places: int | None = None) -> str:
+    return fmt.format_amount(units, currency or fmt.ETH, places=places)
 
 
 def _whole(amount: Any, currency: Any = None) -> str:
