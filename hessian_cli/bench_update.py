@@ -7,15 +7,18 @@ processes:
 
 - the kernel: today's (``straus``: Straus 4-bit windows, rows split over the processes, d fresh
   randomisers — the kernel every update used before issue 17) against the new one
-  (``grouped``: bit-sliced subset tables, bases split over the processes) with its randomisers
-  precomputed in the key's pool (filled before the timer, as the owner's pool is while the
-  owner reviews the file), and with fresh ones; each also without randomisers (products only),
-  which gives the share of time spent in randomisation; ``kernel_speedup`` = today's ÷ new.
-  The ``naive`` kernel (one ``powmod`` per product, ``phe``'s way) is timed once. The products
-  of all three must be identical integers, and the decryption equal to ``P·w + q``.
+  (``grouped``: bit-sliced subset tables, groups split over the processes) with what depends
+  only on the key and the model's current ciphertexts precomputed — its randomisers in the
+  key's pool and its subset tables (:func:`hessian_common.crypto.multiexp.prepare_tables`),
+  both built before the timer, as the owner's are while the owner reviews the file — and with
+  nothing precomputed (``new_fresh``: tables built and randomisers computed in the call);
+  each also without randomisers (products only), which gives the share of time spent in
+  randomisation; ``kernel_speedup`` = today's ÷ new. The ``naive`` kernel (one ``powmod``
+  per product, ``phe``'s way) is timed once. The products of all of them must be identical
+  integers, and the decryption equal to ``P·w + q``. ``tables_s``: building the tables once.
 - ``submission_s``: one whole submission with the new kernel — the update from the owner's
-  rows, ``apply_encrypted`` with randomisation (precomputed randomisers), the blob's JSON;
-  ``submission_fresh_s`` the same with the randomisers computed in the submission.
+  rows, ``apply_encrypted`` with randomisation (precomputed randomisers and tables), the
+  blob's JSON; ``submission_fresh_s`` the same with both computed in the submission.
 - per N in ``--rows``: the affine rule (``gradient_step(X, y).apply_encrypted``, fresh
   randomisers) against the naive per-row reference (``naive_encrypted_gradient_step``:
   ≈ 2·N·d ``phe`` operations), and their decrypted difference.
@@ -41,8 +44,8 @@ import click
 
 KERNEL_LABELS = {
     "today": "today's: Straus 4-bit windows, fresh r^n",
-    "new": "new: grouped subset tables, precomputed r^n",
-    "new_fresh": "new, fresh r^n",
+    "new": "new: grouped subset tables, tables and r^n precomputed",
+    "new_fresh": "new, nothing precomputed (tables built, fresh r^n)",
 }
 
 
@@ -136,7 +139,13 @@ def _run(
     import gmpy2
     import numpy as np
 
-    from hessian_common.crypto import decrypt_vector, encrypt_vector, generate_keypair, raw
+    from hessian_common.crypto import (
+        decrypt_vector,
+        encrypt_vector,
+        generate_keypair,
+        multiexp,
+        raw,
+    )
     from hessian_common.crypto import randomisers as rnd
     from hessian_common.crypto.paillier import encode_fixed
     from hessian_common.learning.updates import (
@@ -193,20 +202,36 @@ def _run(
             cts, P, q, pk.n, pk.nsquare, workers, kernel=name, **kw
         )
 
+    def nothing() -> None:  # nothing precomputed
+        pool.discard()
+        multiexp.forget_tables()
+
+    def tables() -> None:  # the tables of the current weights, as the owner's review builds
+        multiexp.precompute_tables(cts, pk.nsquare)
+
+    def everything() -> None:
+        pool.fill(dim)
+        tables()
+
+    def tables_only() -> None:
+        nothing()
+        tables()
+
     variants: dict[str, tuple[Callable[[], Any], Callable[[], None]]] = {
-        "products_today": (kernel("straus", obfuscate=False), pool.discard),
-        "products_new": (kernel("grouped", obfuscate=False), pool.discard),
-        "today": (kernel("straus", randomisers="fresh"), pool.discard),
-        "new": (kernel("grouped", randomisers="pool"), lambda: pool.fill(dim)),
-        "new_fresh": (kernel("grouped", randomisers="fresh"), pool.discard),
+        "products_today": (kernel("straus", obfuscate=False), nothing),
+        "products_new": (kernel("grouped", obfuscate=False), tables_only),
+        "products_new_fresh": (kernel("grouped", obfuscate=False), nothing),
+        "today": (kernel("straus", randomisers="fresh"), nothing),
+        "new": (kernel("grouped", randomisers="pool"), everything),
+        "new_fresh": (kernel("grouped", randomisers="fresh"), nothing),
     }
 
     def submission() -> str:
         u = gradient_step(Xk, yk, l2=0.0)
         return u.apply_encrypted(enc_w, workers=workers).to_json()
 
-    variants["submission"] = (submission, lambda: pool.fill(dim))
-    variants["submission_fresh"] = (submission, pool.discard)
+    variants["submission"] = (submission, everything)
+    variants["submission_fresh"] = (submission, nothing)
     say(f"d = {dim}: timing the kernels and a submission ({repeat} interleaved runs) ...")
     times: dict[str, list[float]] = {k: [] for k in variants}
     cpus: dict[str, list[float]] = {k: [] for k in variants}
@@ -218,12 +243,20 @@ def _run(
             t, outs[name] = _timed(fn)
             cpus[name].append(_cpu() - cpu)
             times[name].append(t)
-    pool.discard()
+    tables_runs = []
+    for _ in range(max(1, min(repeat, 3))):
+        nothing()
+        tables_runs.append(_timed(tables)[0])
+    nothing()
+    tables_s = statistics.median(tables_runs)
     med = {k: statistics.median(v) for k, v in times.items()}
     cpu_s = {k: statistics.median(v) for k, v in cpus.items()}
     say("naive kernel (one powmod per product), once ...")
     naive_s, naive_products = _timed(kernel("naive", obfuscate=False))
-    identical = outs["products_today"] == outs["products_new"] == naive_products
+    identical = (
+        outs["products_today"] == outs["products_new"] == outs["products_new_fresh"]
+        == naive_products
+    )  # fmt: skip
     want = update.apply(w)
     diffs = {}
     for name in ("today", "new", "new_fresh"):
@@ -263,8 +296,10 @@ def _run(
         "floor_d2_powmod_s": floor, "obfuscation_d_s": obf, "phe_operators_affine_s": phe_affine_s,
         "kernel_rows": n0,
         "products_today_s": med["products_today"], "products_new_s": med["products_new"],
+        "products_new_fresh_s": med["products_new_fresh"], "tables_s": tables_s,
         "products_naive_s": naive_s,
         "products_speedup": med["products_today"] / med["products_new"],
+        "products_speedup_fresh": med["products_today"] / med["products_new_fresh"],
         "kernel_today_s": med["today"], "kernel_new_s": med["new"],
         "kernel_new_fresh_s": med["new_fresh"],
         "kernel_speedup": med["today"] / med["new"],
@@ -274,9 +309,9 @@ def _run(
         "naive_speedup": naive_s / med["products_new"],
         "randomisation_share_today": _share(med["products_today"], med["today"]),
         "randomisation_share_new": _share(med["products_new"], med["new"]),
-        "randomisation_share_new_fresh": _share(med["products_new"], med["new_fresh"]),
+        "randomisation_share_new_fresh": _share(med["products_new_fresh"], med["new_fresh"]),
         "submission_s": med["submission"], "submission_fresh_s": med["submission_fresh"],
-        "submission_randomisers": "precomputed",
+        "submission_randomisers": "precomputed", "submission_tables": "precomputed",
         "identical_ciphertexts": identical,
         "kernel_max_abs_diff": max(diffs.values()),
         "results": results,
@@ -298,7 +333,7 @@ def _print(r: dict[str, Any]) -> None:
     rows = [
         ("today", r["products_today_s"], r["kernel_today_s"], r["randomisation_share_today"]),
         ("new", r["products_new_s"], r["kernel_new_s"], r["randomisation_share_new"]),
-        ("new_fresh", r["products_new_s"], r["kernel_new_fresh_s"],
+        ("new_fresh", r["products_new_fresh_s"], r["kernel_new_fresh_s"],
          r["randomisation_share_new_fresh"]),
     ]  # fmt: skip
     for name, prod, total, share in rows:
@@ -306,12 +341,14 @@ def _print(r: dict[str, Any]) -> None:
     click.echo(f"| naive: one powmod per product (once) | {r['products_naive_s']:.3f} | | |")
     click.echo(
         f"\nkernel_speedup = {r['kernel_speedup']:.2f} (today's ÷ new; products alone "
-        f"{r['products_speedup']:.2f}, with fresh randomisers {r['kernel_speedup_fresh']:.2f}; "
-        f"naive products ÷ new {r['naive_speedup']:.1f})."
+        f"{r['products_speedup']:.2f}, {r['products_speedup_fresh']:.2f} with the tables built "
+        f"in the call; nothing precomputed {r['kernel_speedup_fresh']:.2f}; "
+        f"naive products ÷ new {r['naive_speedup']:.1f}). Building the tables once: "
+        f"{r['tables_s']:.3f} s."
     )
     click.echo(
         f"submission_s = {r['submission_s']:.3f} (update, apply_encrypted with precomputed "
-        f"randomisers, JSON); with fresh randomisers {r['submission_fresh_s']:.3f} s."
+        f"randomisers and tables, JSON); nothing precomputed {r['submission_fresh_s']:.3f} s."
     )
     cpu = r["cpu_s"]
     click.echo(

@@ -288,9 +288,37 @@ class Journal:
         owner: str | None = None,
         model_id: int | None = None,
         states: tuple[State, ...] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Entry]:
-        """Entries, newest first, optionally filtered by owner, model and states."""
-        where, args = [], []
+        """Entries, newest first, optionally filtered by owner, model and states; ``limit``
+        and ``offset`` take one page of them (in SQL: a page costs what it shows)."""
+        where, args = self._where(owner, model_id, states)
+        sql = f"SELECT {_COLUMNS} FROM submissions{where} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [max(0, int(limit)), max(0, int(offset))]
+        with self._connect() as db:
+            return [_row(r) for r in db.execute(sql, args)]
+
+    def count(
+        self,
+        *,
+        owner: str | None = None,
+        model_id: int | None = None,
+        states: tuple[State, ...] | None = None,
+    ) -> int:
+        """How many entries :meth:`entries` would list with the same filters."""
+        where, args = self._where(owner, model_id, states)
+        with self._connect() as db:
+            return int(db.execute(f"SELECT COUNT(*) FROM submissions{where}", args).fetchone()[0])
+
+    @staticmethod
+    def _where(
+        owner: str | None, model_id: int | None, states: tuple[State, ...] | None
+    ) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        args: list[Any] = []
         if owner is not None:
             where.append("lower(owner) = lower(?)")
             args.append(owner)
@@ -300,11 +328,7 @@ class Journal:
         if states:
             where.append(f"state IN ({','.join('?' * len(states))})")
             args.extend(str(s) for s in states)
-        sql = f"SELECT {_COLUMNS} FROM submissions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        with self._connect() as db:
-            return [_row(r) for r in db.execute(sql + " ORDER BY id DESC", args)]
+        return (" WHERE " + " AND ".join(where) if where else ""), args
 
     def find(self, model_id: int, owner: str, digest: bytes | str) -> Entry | None:
         """The live (not failed) entry of this owner for this digest and model, if any."""

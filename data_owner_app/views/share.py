@@ -36,7 +36,7 @@ from flask import (
 from data_owner_app.forms import ShareForm, SubmitForm
 from data_owner_app.services import services
 from hessian_common import owner
-from hessian_common.errors import ChainUnavailable, DataError
+from hessian_common.errors import ChainUnavailable, DataError, HessianError
 from hessian_common.files import private_file
 from hessian_common.format import sentence, sentences
 from hessian_common.web import jobs
@@ -161,7 +161,7 @@ def choose(model_id: int):
                 created=time.time(),
             )
             staging().add(item)
-            owner.get_ready(model.spec)  # randomisers for the update, while the owner reads
+            _get_ready(services(), model)  # randomisers and tables, while the owner reads
             return redirect(url_for("share.preview", token=item.token))
     elif form.is_submitted():
         error = sentences(*(e for errs in form.errors.values() for e in errs))
@@ -177,6 +177,17 @@ def choose(model_id: int):
         dropped=dropped,
         closed=None,
     ), status
+
+
+def _get_ready(svc: Any, model: owner.OpenModel) -> None:
+    """Precompute the update's randomisers and, if the current weights can be read from the
+    store now, their subset tables (:func:`owner.get_ready`); a store that does not answer
+    only means the submission builds its tables itself."""
+    try:
+        current, _cid = owner.current_weights(svc.store, model)
+    except HessianError:
+        current = None
+    owner.get_ready(model.spec, current)
 
 
 def _staged(token: str) -> Staged:

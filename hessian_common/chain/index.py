@@ -39,6 +39,16 @@ Cost: a warm query is one SQLite statement: the page's keys are read from a cove
 costs ``O(offset + limit)`` index steps and ``O(limit)`` rows whatever the history's length;
 counts by event name, or by name and one argument, are kept as events are written and read in
 ``O(1)``. A refresh with nothing new is one ``eth_getBlockByNumber``.
+
+Running folds (:meth:`EventIndex.fold`). What a page sums over a whole history (rewards per
+owner, the score each update started from, a book's loans) is kept as a running value: a fold
+``state ← step(state, event)`` over chosen events in chain order, held in memory with the
+position ``(block, log)`` of the last event it took, and advanced by the events indexed since
+then. The file carries an *epoch*, a random token replaced whenever events already indexed are
+removed or changed, or an event is written below the newest one (a reorg, a re-read of the
+confirmation window that differs, a lagging provider's late answer, a reset, a rebuild); a fold
+of another epoch is recomputed from the start. So a warm page's sums cost the events since the
+last page, not the history, and are always the fold of exactly the events in the file.
 """
 
 from __future__ import annotations
@@ -48,14 +58,15 @@ import fcntl
 import hashlib
 import json
 import re
+import secrets
 import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from eth_utils import event_abi_to_log_topic, keccak
@@ -75,6 +86,9 @@ DEFAULT_MAX_RANGE = 10_000
 
 DEFAULT_CONFIRMATIONS = 12
 """Blocks below the head read again whenever the head moves."""
+
+S = TypeVar("S")
+R = TypeVar("R")
 
 KEEP_CHECKPOINTS = 256
 """Recorded head hashes kept (older ones are covered by the events' own block hashes)."""
@@ -108,6 +122,27 @@ class RefreshResult:
     """``eth_getLogs`` calls made (refused ones included)."""
     shrinks: int
     """Calls the provider refused as too large (each followed by a smaller one)."""
+
+
+@dataclass(frozen=True)
+class FoldSource:
+    """Events a running fold takes: those named ``name`` matching ``filters`` (as
+    :meth:`EventIndex.values`), as the values of the scalar arguments ``args``."""
+
+    name: str
+    filters: Mapping[str, Any] | None
+    args: tuple[str, ...]
+
+
+@dataclass
+class _Running:
+    epoch: str
+    position: tuple[int, int]
+    state: Any
+
+
+def _new_epoch() -> str:
+    return secrets.token_hex(8)
 
 
 class LogsTooLarge(ChainError):
@@ -448,10 +483,13 @@ class EventIndex:
         self._fresh_at = -float("inf")
         self._scope: Any = None
         self._local = threading.Lock()
+        self._folds: dict[Hashable, _Running] = {}
+        self._folds_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._refresh_lock(), self._db() as db:
             db.executescript(_SCHEMA)
             self._check_identity(db)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (_new_epoch(),))
 
     # ------------------------------------------------------------ storage
 
@@ -509,6 +547,7 @@ class EventIndex:
                 db.execute(f"DELETE FROM {table}")
             db.executemany("INSERT INTO meta VALUES (?, ?)", list(want.items()))
             db.execute("INSERT INTO meta VALUES ('last_block', ?)", (str(self.from_block - 1),))
+            db.execute("INSERT INTO meta VALUES ('epoch', ?)", (_new_epoch(),))
 
     @property
     def chain_id(self) -> int:
@@ -517,6 +556,18 @@ class EventIndex:
             with node_errors(self.url):
                 self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
+
+    @property
+    def epoch(self) -> str:
+        """The file's epoch: replaced whenever indexed events are removed or changed, or one
+        is written below the newest (see the module doc); running folds are of one epoch."""
+        with self._db() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
+        return "" if row is None else str(row[0])
+
+    @staticmethod
+    def _bump_epoch(db: sqlite3.Connection) -> None:
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (_new_epoch(),))
 
     @property
     def last_block(self) -> int:
@@ -533,6 +584,7 @@ class EventIndex:
             db.execute(
                 "UPDATE meta SET value = ? WHERE key = 'last_block'", (str(self.from_block - 1),)
             )
+            self._bump_epoch(db)
         self._fresh_at = -float("inf")
 
     # ------------------------------------------------------------ refresh
@@ -647,6 +699,8 @@ class EventIndex:
         with self._write(db):
             self._uncount(db, "block_number > ?", (block,))
             n = db.execute("DELETE FROM events WHERE block_number > ?", (block,)).rowcount
+            if n:
+                self._bump_epoch(db)
             db.execute("DELETE FROM event_args WHERE block_number > ?", (block,))
             db.execute("DELETE FROM checkpoints WHERE number > ?", (block,))
             db.execute("UPDATE meta SET value = ? WHERE key = 'last_block'", (str(block),))
@@ -739,6 +793,17 @@ class EventIndex:
         counts = Counter((r[4], "", "") for r in rows)
         counts.update((k[3], k[2], k[4]) for k in keys)
         with self._write(db):
+            old = set(db.execute(
+                "SELECT block_number, log_index, block_hash FROM events "
+                "WHERE block_number BETWEEN ? AND ?", (lo, hi)))  # fmt: skip
+            top = db.execute(
+                "SELECT block_number, log_index FROM events "
+                "ORDER BY block_number DESC, log_index DESC LIMIT 1"
+            ).fetchone()
+            new = {(r[0], r[1], r[2]) for r in rows}
+            below = tuple(top) if top is not None else (self.from_block - 1, -1)
+            if old - new or any(k not in old and k[:2] <= below for k in new):
+                self._bump_epoch(db)  # history changed under a running fold
             self._uncount(db, "block_number BETWEEN ? AND ?", (lo, hi))
             db.execute("DELETE FROM events WHERE block_number BETWEEN ? AND ?", (lo, hi))
             db.execute("DELETE FROM event_args WHERE block_number BETWEEN ? AND ?", (lo, hi))
@@ -961,6 +1026,55 @@ class EventIndex:
                    for s, fast in zip(specs, plain, strict=True)))
             )  # fmt: skip
         return out
+
+    def fold(
+        self,
+        key: Hashable,
+        sources: Sequence[FoldSource],
+        start: Callable[[], S],
+        step: Callable[[S, str, tuple[Any, ...]], None],
+        view: Callable[[S], R] | None = None,
+    ) -> S | R:
+        """The running fold ``key``: ``step(state, name, values)`` applied to ``start()`` for
+        every event of ``sources`` in the file, in chain order, from the file only; returned
+        as ``view(state)`` (computed under the fold's lock, so no other thread steps the state
+        meanwhile), or the state itself if ``view`` is None.
+
+        Kept in memory with the position of the last event taken, so a call costs the events
+        indexed since the previous call with the same ``key`` (one query per source from that
+        block on), unless the file's :attr:`epoch` changed since, in which case the fold starts
+        over. ``key`` names the fold and everything it depends on (e.g. ``("owner_totals",
+        model_id)``); ``step`` mutates ``state`` in place. The state returned is the one kept:
+        a caller must not change it. Thread-safe (one fold at a time per index).
+        """
+        with self._folds_lock:
+            for _ in range(3):
+                epoch = self.epoch
+                running = self._folds.get(key)
+                if running is None or running.epoch != epoch:
+                    running = _Running(epoch, (self.from_block - 1, -1), start())
+                after = running.position
+                rows: list[tuple[int, int, str, tuple[Any, ...]]] = []
+                for src in sources:
+                    for block, log, *values in self.values(
+                        src.name, src.filters, src.args, from_block=max(after[0], self.from_block)
+                    ):
+                        if (block, log) > after:
+                            rows.append((block, log, src.name, tuple(values)))
+                if self.epoch != epoch:
+                    continue  # rewritten while read: read again from the new epoch
+                rows.sort(key=lambda r: (r[0], r[1]))
+                try:
+                    for _block, _log, name, values in rows:
+                        step(running.state, name, values)
+                except BaseException:
+                    self._folds.pop(key, None)  # half-stepped: start over next time
+                    raise
+                if rows:
+                    running.position = (rows[-1][0], rows[-1][1])
+                self._folds[key] = running
+                return running.state if view is None else view(running.state)
+            raise ChainError(f"the event index at {self.path} kept changing while it was read")
 
     def _arg_spec(self, name: str, arg: str) -> dict[str, Any]:
         inputs = (i for s in self._by_name.get(name, []) for i in s.inputs)

@@ -19,12 +19,16 @@ or a negative one to the first), so a stale link never shows an empty page of a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import bisect
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from web3 import Web3
 
+from hessian_common.chain.index import FoldSource
 from hessian_common.chain.loanbook import LoanInfo, LoanStatus
 
 T = TypeVar("T")
@@ -202,31 +206,48 @@ def owner_submission_ids_page(
     return _page_of_ids(total, fetch, int, number, per_page)
 
 
-def scores_before(repo: Any, model_id: int, initial_score: int) -> dict[int, int]:
-    """Update id -> the model's best score (ppm) when that update was evaluated.
+def scores_before(repo: Any, model_id: int, initial_score: int) -> Mapping[int, int]:
+    """Update id -> the model's best score (ppm) when that update was evaluated (read-only).
 
     ``before(u) = max(initial, newScore of the updates accepted before u)`` over the model's
-    ``UpdateEvaluated`` events in chain order, read as a column (no event decoded).
+    ``UpdateEvaluated`` events in chain order: a running fold (:meth:`event_fold`), so a warm
+    call costs the evaluations since the last one.
     """
-    best, out = int(initial_score), {}
-    rows = repo.event_values(
-        "UpdateEvaluated", {"modelId": int(model_id)}, ("updateId", "accepted", "newScore")
-    )
-    for _block, _log, uid, accepted, new_score in rows:
-        out[int(uid)] = best
-        if accepted and int(new_score) > best:
-            best = int(new_score)
-    return out
+    where = {"modelId": int(model_id)}
+
+    def start() -> dict[str, Any]:
+        return {"best": int(initial_score), "before": {}}
+
+    def step(state: dict[str, Any], _name: str, values: tuple[Any, ...]) -> None:
+        uid, accepted, new_score = values
+        state["before"][int(uid)] = state["best"]
+        if accepted and int(new_score) > state["best"]:
+            state["best"] = int(new_score)
+
+    return repo.event_fold(
+        ("scores_before", int(model_id), int(initial_score)),
+        [FoldSource("UpdateEvaluated", where, ("updateId", "accepted", "newScore"))],
+        start, step, lambda state: MappingProxyType(state["before"]),
+    )  # fmt: skip
 
 
 def waiting_ids(repo: Any, model_id: int) -> list[int]:
     """Ids of a model's submissions still waiting (submitted, neither evaluated nor settled as
-    stale), oldest first: the contract's queue."""
+    stale), oldest first: the contract's queue (a running fold: O(new events + queue))."""
     where = {"modelId": int(model_id)}
-    done = {int(v[2]) for v in repo.event_values("UpdateEvaluated", where, ("updateId",))}
-    done |= {int(v[2]) for v in repo.event_values("StaleSettled", where, ("updateId",))}
-    submitted = [int(v[2]) for v in repo.event_values("UpdateSubmitted", where, ("updateId",))]
-    return sorted(u for u in submitted if u not in done)
+
+    def step(waiting: dict[int, None], name: str, values: tuple[Any, ...]) -> None:
+        if name == "UpdateSubmitted":
+            waiting[int(values[0])] = None
+        else:
+            waiting.pop(int(values[0]), None)
+
+    return repo.event_fold(
+        ("waiting", int(model_id)),
+        [FoldSource(name, where, ("updateId",))
+         for name in ("UpdateSubmitted", "UpdateEvaluated", "StaleSettled")],
+        dict, step, sorted,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -241,37 +262,46 @@ class OwnerTotal:
 
 
 def owner_totals(repo: Any, model_id: int) -> list[OwnerTotal]:
-    """Per owner of a model, largest payment first (then most accepted, then address)."""
-    where = {"modelId": int(model_id)}
-    subs = {
-        int(uid): (owner, int(rows))
-        for _b, _l, uid, owner, rows in repo.event_values(
-            "UpdateSubmitted", where, ("updateId", "owner", "rows")
-        )
-    }
-    totals: dict[str, list[int]] = {}
+    """Per owner of a model, largest payment first (then most accepted, then address).
 
-    def credit(uid: int, amount: int, accepted: bool) -> None:
-        owner, rows = subs.get(int(uid), ("", 0))
+    A running fold over the model's submissions, accepted evaluations, stale settlements and
+    claimed shares: a warm call costs the events since the last one and the sort of the owners.
+    """
+    where = {"modelId": int(model_id)}
+
+    def start() -> dict[str, dict[Any, Any]]:
+        return {"subs": {}, "totals": {}}
+
+    def step(state: dict[str, dict[Any, Any]], name: str, values: tuple[Any, ...]) -> None:
+        if name == "UpdateSubmitted":
+            uid, owner, rows = values
+            state["subs"][int(uid)] = (owner, int(rows))
+            return
+        uid, amount = values
+        owner, rows = state["subs"].get(int(uid), ("", 0))
         if not owner:
             return
-        t = totals.setdefault(owner, [0, 0, 0])
-        if accepted:
+        t = state["totals"].setdefault(owner, [0, 0, 0])
+        if name != "ShareClaimed":  # an accepted evaluation or a stale settlement
             t[0] += 1
             t[1] += rows
         t[2] += int(amount)
 
-    accepted = {**where, "accepted": True}
-    evaluated = repo.event_values("UpdateEvaluated", accepted, ("updateId", "reward"))
-    for _b, _l, uid, reward in evaluated:
-        credit(uid, reward, True)
-    for _b, _l, uid, reward in repo.event_values("StaleSettled", where, ("updateId", "reward")):
-        credit(uid, reward, True)
-    for _b, _l, uid, amount in repo.event_values("ShareClaimed", where, ("updateId", "amount")):
-        credit(uid, amount, False)
-    out = [OwnerTotal(o, a, r, p) for o, (a, r, p) in totals.items()]
-    out.sort(key=lambda t: (-t.paid, -t.accepted, t.owner))
-    return out
+    def view(state: dict[str, dict[Any, Any]]) -> list[OwnerTotal]:
+        out = [OwnerTotal(o, a, r, p) for o, (a, r, p) in state["totals"].items()]
+        out.sort(key=lambda t: (-t.paid, -t.accepted, t.owner))
+        return out
+
+    return repo.event_fold(
+        ("owner_totals", int(model_id)),
+        [
+            FoldSource("UpdateSubmitted", where, ("updateId", "owner", "rows")),
+            FoldSource("UpdateEvaluated", {**where, "accepted": True}, ("updateId", "reward")),
+            FoldSource("StaleSettled", where, ("updateId", "reward")),
+            FoldSource("ShareClaimed", where, ("updateId", "amount")),
+        ],
+        start, step, view,
+    )  # fmt: skip
 
 
 def score_history(repo: Any, model_id: int, limit: int = HISTORY_POINTS) -> tuple[list[Any], int]:
@@ -334,13 +364,36 @@ def loan_ids_page(
         return _page_of_ids(total, fetch, int, number, per_page)
     if state not in ("pending", "decided"):
         raise ValueError(f"state must be 'all', 'pending' or 'decided', not {state!r}")
-    applied = [int(v[2]) for v in book.event_values("LoanApplied", where, ("loanId",))]
-    closed = {int(v[2]) for v in book.event_values("LoanDecided", None, ("loanId",))}
-    closed |= {int(v[2]) for v in book.event_values("LoanCancelled", None, ("loanId",))}
-    ids = [i for i in applied if (i in closed) == (state == "decided")]
-    if order == "desc":
-        ids.reverse()
-    return paginate(ids, number, per_page)
+
+    def step(queues: dict[str, Any], name: str, values: tuple[Any, ...]) -> None:
+        lid = int(values[0])
+        if name == "LoanApplied":
+            queues["pending"][lid] = None
+        elif lid in queues["pending"]:  # decided or cancelled: leaves the queue
+            del queues["pending"][lid]
+            bisect.insort(queues["decided"], lid)
+
+    def view(queues: dict[str, Any]) -> Page[int]:
+        ids: Sequence[int] = queues[state]
+        total = len(ids)
+        page, offset = window(number, per_page, total)
+        if state == "pending":  # the queue in application order: only the page is walked
+            pending = queues["pending"]
+            keys = reversed(pending) if order == "desc" else iter(pending)
+            chosen = list(itertools.islice(keys, offset, offset + per_page))
+        elif order == "desc":
+            chosen = [ids[total - 1 - k] for k in range(offset, min(total, offset + per_page))]
+        else:
+            chosen = list(ids[offset : offset + per_page])
+        return Page(chosen, page, per_page, total, int(number))
+
+    return book.event_fold(
+        ("loan_queues", repr(sorted(where.items()) if where else None)),
+        [FoldSource("LoanApplied", where, ("loanId",)),
+         FoldSource("LoanDecided", None, ("loanId",)),
+         FoldSource("LoanCancelled", None, ("loanId",))],
+        lambda: {"pending": {}, "decided": []}, step, view,
+    )  # fmt: skip
 
 
 _STATUS_EVENTS = {
@@ -355,54 +408,39 @@ _STATUS_EVENTS = {
 
 def loan_states(book: Any, model_ids: Iterable[int]) -> list[Any]:
     """Every loan of the models ``model_ids`` as ``LoanInfo``, folded from the book's events
-    (read as columns; no struct read per loan): what an aggregate over a whole book (the
-    lender's realised vs predicted performance) needs at the cost of a few SQLite queries.
+    (no struct read per loan): what an aggregate over a whole book (the lender's realised vs
+    predicted performance) needs.
 
-    Status, lateness, amounts, the decision (PD, APR, principal, term, instalment), the
-    repaid total and ``funded_at`` are the contract's; ``applied_at``, ``offer_expires`` and
-    ``accepted_at`` are not in the events and are 0 (read :meth:`LoanBook.loan` for them).
-    The lender and the currency are the deployment's (``LoanBook.deployment``).
+    A running fold: a warm call steps the events since the last one and rebuilds only the
+    ``LoanInfo`` of the loans they touched (the others are kept), so it costs the new events
+    plus one list of the book's loans. Status, lateness, amounts, the decision (PD, APR,
+    principal, term, instalment), the repaid total and ``funded_at`` are the contract's;
+    ``applied_at``, ``offer_expires`` and ``accepted_at`` are not in the events and are 0 (read
+    :meth:`LoanBook.loan` for them). The lender and the currency are the deployment's
+    (``LoanBook.deployment``).
     """
-    ids = [int(m) for m in model_ids]
+    ids = sorted({int(m) for m in model_ids})
     if not ids:
         return []
-    applied = book.event_values(
-        "LoanApplied", {"modelId": ids},
-        ("loanId", "modelId", "borrower", "applicationDigest", "applicationCid", "amount",
-         "termMonths"),
-    )  # fmt: skip
-    loans: dict[int, dict[str, Any]] = {}
-    for _b, _l, lid, mid, who, digest, cid, amount, term in applied:
-        loans[int(lid)] = dict(
-            loan_id=int(lid), model_id=int(mid), borrower=who, status=LoanStatus.APPLIED,
-            late=False, application_digest=bytes.fromhex(digest[2:]), application_cid=cid,
-            amount=int(amount), requested_term=int(term), principal=0, term_months=0,
-            apr_bps=0, pd_ppm=0, installment=0, repaid=0, applied_at=0, offer_expires=0,
-            accepted_at=0, funded_at=0,
-        )  # fmt: skip
-    if not loans:
-        return []
-    steps: list[tuple[int, int, str, int, tuple[Any, ...]]] = []
-    decided = book.event_values(
-        "LoanDecided", None,
-        ("loanId", "approved", "pdPpm", "aprBps", "principal", "termMonths", "installment"),
-    )  # fmt: skip
-    steps += [(b, lg, "LoanDecided", int(v[0]), v[1:]) for b, lg, *v in decided]
-    for name in (*_STATUS_EVENTS, "LoanLate", "LoanCured"):
-        steps += [
-            (b, lg, name, int(i), ()) for b, lg, i in book.event_values(name, None, ("loanId",))
-        ]
-    funded = book.event_values("LoanFunded", None, ("loanId", "fundedAt"))
-    steps += [(b, lg, "FundedAt", int(i), (t,)) for b, lg, i, t in funded]
-    repaid = book.event_values("Repayment", None, ("loanId", "totalRepaid"))
-    steps += [(b, lg, "Repayment", int(i), (t,)) for b, lg, i, t in repaid]
-    steps.sort(key=lambda s: (s[0], s[1]))
-    for _b, _l, name, lid, vals in steps:
+
+    def step(state: dict[str, Any], name: str, vals: tuple[Any, ...]) -> None:
+        lid = int(vals[0])
+        loans = state["loans"]
+        if name == "LoanApplied":
+            _lid, mid, who, digest, cid, amount, term = vals
+            loans[lid] = dict(
+                loan_id=lid, model_id=int(mid), borrower=who, status=LoanStatus.APPLIED,
+                late=False, application_digest=bytes.fromhex(digest[2:]), application_cid=cid,
+                amount=int(amount), requested_term=int(term), principal=0, term_months=0,
+                apr_bps=0, pd_ppm=0, installment=0, repaid=0, applied_at=0, offer_expires=0,
+                accepted_at=0, funded_at=0,
+            )  # fmt: skip
         loan = loans.get(lid)
-        if loan is None:
-            continue
+        if loan is None:  # a loan of another model
+            return
+        state["version"][lid] = state["version"].get(lid, 0) + 1
         if name == "LoanDecided":
-            approved, pd, apr, principal, term, installment = vals
+            _lid, approved, pd, apr, principal, term, installment = vals
             loan.update(
                 status=LoanStatus.OFFERED if approved else LoanStatus.DECLINED, pd_ppm=int(pd),
                 apr_bps=int(apr), principal=int(principal), term_months=int(term),
@@ -412,27 +450,50 @@ def loan_states(book: Any, model_ids: Iterable[int]) -> list[Any]:
             loan["status"] = LoanStatus[_STATUS_EVENTS[name]]
             if name == "LoanDefaulted":
                 loan["late"] = False
+            elif name == "LoanFunded":
+                loan["funded_at"] = int(vals[1])
         elif name == "LoanLate":
             loan["late"] = True
         elif name == "LoanCured":
             loan["late"] = False
-        elif name == "FundedAt":
-            loan["funded_at"] = int(vals[0])
         elif name == "Repayment":
-            loan["repaid"] = int(vals[0])
-    out = []
-    for lid in sorted(loans):
-        loan = loans[lid]
-        fact = book._deployment_fact(loan["model_id"])  # cached per model
-        total = loan["installment"] * loan["term_months"]
-        owing = loan["status"] in (LoanStatus.FUNDED, LoanStatus.DEFAULTED)
-        out.append(
-            LoanInfo(
-                **loan, lender=fact["lender"], currency=fact["currency"], total_owed=total,
-                outstanding=total - loan["repaid"] if owing else 0,
-            )
-        )  # fmt: skip
-    return out
+            loan["repaid"] = int(vals[1])
+
+    def view(state: dict[str, Any]) -> list[Any]:
+        built: dict[int, tuple[int, Any]] = state["built"]
+        out = []
+        for lid in sorted(state["loans"]):
+            version = state["version"].get(lid, 0)
+            kept = built.get(lid)
+            if kept is None or kept[0] != version:
+                kept = built[lid] = (version, _loan_info(book, state["loans"][lid]))
+            out.append(kept[1])
+        return out
+
+    applied = ("loanId", "modelId", "borrower", "applicationDigest", "applicationCid",
+               "amount", "termMonths")  # fmt: skip
+    decided = ("loanId", "approved", "pdPpm", "aprBps", "principal", "termMonths", "installment")
+    sources = [
+        FoldSource("LoanApplied", {"modelId": ids}, applied),
+        FoldSource("LoanDecided", None, decided),
+        FoldSource("LoanFunded", None, ("loanId", "fundedAt")),
+        FoldSource("Repayment", None, ("loanId", "totalRepaid")),
+        *(FoldSource(name, None, ("loanId",))
+          for name in (*_STATUS_EVENTS, "LoanLate", "LoanCured") if name != "LoanFunded"),
+    ]  # fmt: skip
+    start = lambda: {"loans": {}, "version": {}, "built": {}}  # noqa: E731
+    return book.event_fold(("loan_states", tuple(ids)), sources, start, step, view)
+
+
+def _loan_info(book: Any, loan: dict[str, Any]) -> Any:
+    """A ``LoanInfo`` of a folded loan, with its deployment's lender and currency."""
+    fact = book._deployment_fact(loan["model_id"])  # cached per model
+    total = loan["installment"] * loan["term_months"]
+    owing = loan["status"] in (LoanStatus.FUNDED, LoanStatus.DEFAULTED)
+    return LoanInfo(
+        **loan, lender=fact["lender"], currency=fact["currency"], total_owed=total,
+        outstanding=total - loan["repaid"] if owing else 0,
+    )  # fmt: skip
 
 
 def loans_page(

@@ -17,9 +17,9 @@ of the subclasses give the same answers either way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
@@ -31,6 +31,7 @@ from hessian_common.chain.compile import load_artifact
 from hessian_common.chain.index import (
     ChainEvent,
     EventIndex,
+    FoldSource,
     _canonical,
     _is_scalar,
     _key_text,
@@ -40,7 +41,10 @@ from hessian_common.chain.index import (
 )
 from hessian_common.errors import ChainError, ConfigError
 
-__all__ = ["ChainEvent", "ContractWrapper"]
+__all__ = ["ChainEvent", "ContractWrapper", "FoldSource"]
+
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 class ContractWrapper:
@@ -285,6 +289,36 @@ class ContractWrapper:
             )
             for e in self.find_events(name, filters, from_block=from_block, to_block=to_block)
         ]
+
+    def event_fold(
+        self,
+        key: Hashable,
+        sources: Sequence[FoldSource],
+        start: Callable[[], S],
+        step: Callable[[S, str, tuple[Any, ...]], None],
+        view: Callable[[S], R] | None = None,
+    ) -> S | R:
+        """A running fold over this contract's events (:meth:`EventIndex.fold`): the state
+        ``step`` makes of ``start()`` and every event of ``sources``, in chain order, as
+        ``view(state)`` (taken under the fold's lock), or the state itself.
+
+        With an index: advanced by the events indexed since the last call with this ``key``
+        (the state is shared: do not change it). Without: computed from every event each call,
+        from :meth:`event_values` (a fresh state).
+        """
+        if self.index is not None:
+            self.index.refresh()
+            return self.index.fold(key, sources, start, step, view)
+        rows = [
+            (block, log, src.name, tuple(values))
+            for src in sources
+            for block, log, *values in self.event_values(src.name, src.filters, src.args)
+        ]
+        rows.sort(key=lambda r: (r[0], r[1]))
+        state = start()
+        for _block, _log, name, values in rows:
+            step(state, name, values)
+        return state if view is None else view(state)
 
     def _event_inputs(self, name: str) -> dict[str, dict[str, Any]]:
         entries = [e for e in self.abi if e.get("type") == "event" and e.get("name") == name]

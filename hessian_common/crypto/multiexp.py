@@ -35,6 +35,17 @@ windows consume the most exponent bits per lookup (``g`` bits for ``2^g`` entrie
 ``w`` bits for ``2^w`` entries per base). Further gains would need Pippenger's sharing across
 rows, which at this size saves little over the ``d·L·d/g`` lookups.
 
+Precomputed tables. The subset tables depend on the bases only — the model's published
+ciphertexts, the same for every owner of a model version — not on the owner's data, so they can
+be built before the submission, while the owner reviews the file, as the randomisers are
+(:func:`prepare_tables`, called by :func:`hessian_common.owner.update.get_ready`). Off the
+critical path a larger group pays: with ``g = 12`` (:data:`PRECOMPUTED_GROUP`: 10 groups at
+d = 120, 41,000 multiplications and ~21 MiB at 2048 bits, built once) a row makes 10 lookups
+per bit instead of 12, and no table is built in the submission. Kept per process for the
+:data:`MAX_TABLES` newest bases (:func:`cached_tables`, keyed by a digest of ``n²`` and the
+bases); :func:`grouped_rows` uses them whenever its bases match, and the forked workers of
+:func:`hessian_common.crypto.raw.parallel_affine_rows` inherit them. Same integers either way.
+
 Signed exponents without inverse tables: every column ``j`` gets the offset
 ``B_j = max(0, −min_i E_ij)`` so that ``E_ij + B_j ≥ 0``; one extra row computes
 ``X = Π_j c_j^{B_j}`` with the same tables and every output is multiplied by ``X⁻¹``::
@@ -51,7 +62,11 @@ mod n² (every Paillier ciphertext is).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import gmpy2
 import numpy as np
@@ -63,6 +78,12 @@ WINDOW_BITS = 4
 
 MAX_GROUP = 14
 """Largest group of :func:`grouped_rows` (a table of 2^14 ciphertexts = 8 MiB at 2048 bits)."""
+
+PRECOMPUTED_GROUP = 12
+"""Group size of :func:`precompute_tables` (2^12 entries per group, built off the critical path)."""
+
+MAX_TABLES = 2
+"""Precomputed table sets kept per process (the newest bases first)."""
 
 ONE = gmpy2.mpz(1)
 
@@ -219,11 +240,121 @@ def _subset_table(cs: Sequence[gmpy2.mpz], nsq: gmpy2.mpz) -> list[gmpy2.mpz]:
     return table
 
 
+@dataclass(frozen=True, eq=False)
+class SubsetTables:
+    """The subset tables of some bases: ``tables[k][S] = Π_{j∈S} c_{bounds[k][0]+j}`` mod n².
+
+    ``key`` is :func:`tables_key` of the bases and ``n²`` they were built for; ``bounds`` the
+    contiguous column groups, from column 0.
+    """
+
+    key: str
+    bounds: tuple[tuple[int, int], ...]
+    tables: tuple[list[gmpy2.mpz], ...]
+
+    def groups(self, first: int, stop: int) -> SubsetTables:
+        """Groups ``first..stop-1`` alone, their columns renumbered from 0 (a worker's share)."""
+        if not 0 <= first < stop <= len(self.bounds):
+            raise CryptoError(f"groups {first}..{stop} are not within 0..{len(self.bounds)}")
+        base = self.bounds[first][0]
+        bounds = tuple((a - base, b - base) for a, b in self.bounds[first:stop])
+        return SubsetTables(f"{self.key}[{first}:{stop}]", bounds, self.tables[first:stop])
+
+
+def tables_key(bases: Sequence[int], nsquare: int) -> str:
+    """A digest naming ``n²`` and the bases in order (SHA-256 of their big-endian bytes)."""
+    h = hashlib.sha256()
+    size = (int(nsquare).bit_length() + 7) // 8
+    h.update(int(nsquare).to_bytes(size, "big"))
+    for c in bases:
+        h.update(int(c).to_bytes(size, "big"))
+    return h.hexdigest()
+
+
+_TABLES: OrderedDict[str, SubsetTables] = OrderedDict()
+_TABLES_LOCK = threading.Lock()
+_BUILDERS: dict[str, threading.Thread] = {}
+
+
+def precompute_tables(
+    bases: Sequence[int], nsquare: int, group: int = PRECOMPUTED_GROUP
+) -> SubsetTables:
+    """Build (or find) the subset tables of ``bases`` in groups of ``group``, and keep them in
+    this process for :func:`grouped_rows` (the :data:`MAX_TABLES` newest are kept)."""
+    if not 0 < group <= MAX_GROUP:
+        raise CryptoError(f"a group has 1 to {MAX_GROUP} bases, not {group}")
+    key = tables_key(bases, nsquare)
+    with _TABLES_LOCK:
+        found = _TABLES.get(key)
+    if found is not None:
+        return found
+    nsq = gmpy2.mpz(nsquare)
+    cs = [gmpy2.mpz(c) for c in bases]
+    bounds = tuple(_bounds(len(cs), max(1, -(-len(cs) // group)))) if cs else ()
+    with gmpy2.context(gmpy2.get_context(), allow_release_gil=True):
+        tables = tuple(_subset_table(cs[a:b], nsq) for a, b in bounds)
+    made = SubsetTables(key, bounds, tables)
+    with _TABLES_LOCK:
+        _TABLES[key] = made
+        _TABLES.move_to_end(key)
+        while len(_TABLES) > MAX_TABLES:
+            _TABLES.popitem(last=False)
+    return made
+
+
+def prepare_tables(bases: Sequence[int], nsquare: int, group: int = PRECOMPUTED_GROUP) -> None:
+    """Start :func:`precompute_tables` in a background (daemon) thread; returns at once.
+
+    A second call for the same bases while one builds does nothing. :func:`wait_for_tables`
+    joins the builders (done before every fork, so a child never inherits a half-built set).
+    """
+    bases, key = [int(c) for c in bases], tables_key(bases, nsquare)
+    with _TABLES_LOCK:
+        running = _BUILDERS.get(key)
+        if key in _TABLES or (running is not None and running.is_alive()):
+            return
+        thread = threading.Thread(
+            target=precompute_tables, args=(bases, int(nsquare), group),
+            name="multiexp-tables", daemon=True,
+        )  # fmt: skip
+        _BUILDERS[key] = thread
+    thread.start()
+
+
+def wait_for_tables() -> None:
+    """Wait for every background table builder of this process to finish."""
+    with _TABLES_LOCK:
+        threads = list(_BUILDERS.values())
+        _BUILDERS.clear()
+    for t in threads:
+        if t is not threading.current_thread():
+            t.join()
+
+
+def cached_tables(bases: Sequence[int], nsquare: int) -> SubsetTables | None:
+    """The precomputed tables of exactly these bases and ``n²``, if this process has them."""
+    return tables_by_key(tables_key(bases, nsquare))
+
+
+def tables_by_key(key: str) -> SubsetTables | None:
+    """The precomputed tables named ``key`` (:func:`tables_key`), if this process has them."""
+    with _TABLES_LOCK:
+        return _TABLES.get(key)
+
+
+def forget_tables() -> None:
+    """Drop every precomputed table set of this process."""
+    wait_for_tables()
+    with _TABLES_LOCK:
+        _TABLES.clear()
+
+
 def grouped_rows(
     bases: Sequence[int],
     rows: Sequence[Sequence[int]],
     nsquare: int,
     groups: Sequence[tuple[int, int]] | None = None,
+    tables: SubsetTables | None = None,
 ) -> list[gmpy2.mpz]:
     """``Π_j c_j^{E_ij} mod n²`` for every row, by bit-sliced subset tables (the default kernel).
 
@@ -237,6 +368,10 @@ def grouped_rows(
         The modulus ``n²``.
     groups : sequence of (start, stop), optional
         Column groups (contiguous, covering ``0..d``); default :func:`plan_groups`.
+    tables : SubsetTables, optional
+        Tables built beforehand for exactly these bases (their groups are used); default: the
+        process's precomputed ones if it has them for these bases (:func:`cached_tables`, not
+        looked up when ``groups`` is given), else built here.
 
     Returns
     -------
@@ -264,6 +399,12 @@ def grouped_rows(
     if nbits == 0 or d == 0:
         return [gmpy2.mpz(1) for _ in range(n_out)]
     planes = _bit_planes(ints, d, nbits)
+    if tables is None and groups is None:
+        tables = cached_tables(cs, nsq)
+    if tables is not None:
+        if groups is not None or not tables.bounds or tables.bounds[-1][1] != d:
+            raise CryptoError(f"precomputed tables for {tables.bounds} do not fit {d} bases")
+        groups = tables.bounds
     bounds = list(groups) if groups is not None else plan_groups(planes)
     starts = [0] + [b for _, b in bounds[:-1]]
     if (
@@ -276,7 +417,10 @@ def grouped_rows(
             f"column groups {bounds} do not cover 0..{d} contiguously in groups of "
             f"at most {MAX_GROUP}"
         )
-    tables = [_subset_table(cs[a:b], nsq) for a, b in bounds]
+    if tables is not None:
+        built = list(tables.tables)
+    else:
+        built = [_subset_table(cs[a:b], nsq) for a, b in bounds]
     # idx[i][s'][k]: subset of group k at bit nbits−1−s' of row i (most significant first)
     idx = np.stack(
         [
@@ -291,7 +435,7 @@ def grouped_rows(
         for subsets in row_idx:
             if acc is not None:
                 acc = acc * acc % nsq
-            for table, s in zip(tables, subsets, strict=True):
+            for table, s in zip(built, subsets, strict=True):
                 if s:
                     acc = table[s] if acc is None else acc * table[s] % nsq
         out.append(ONE if acc is None else acc)

@@ -22,9 +22,11 @@ without a ``__main__`` guard; pass ``workers=1`` to stay in-process). No worker 
 call: a long-lived forked worker would keep the parent's pipes and sockets open, and a child
 process waiting for EOF on one of them (a browser driver, a node) would wait for ever. The fork
 costs a few milliseconds against the hundreds a submission takes; background randomiser
-fillers are paused around it. The ``grouped`` kernel splits the *columns* (bases) over the
-workers, so each builds only its own groups' tables, and multiplies the partial products; the
-``straus`` and ``naive`` kernels split the rows, as before.
+fillers are paused around it, and background table builders finished before it. The
+``grouped`` kernel splits the *columns* (bases) over the workers, so each builds only its own
+groups' tables, and multiplies the partial products — or, when this process holds precomputed
+tables for the bases (:func:`.multiexp.prepare_tables`), splits their groups, which the forked
+workers inherit; the ``straus`` and ``naive`` kernels split the rows, as before.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any, Literal, TypeVar
 
 import gmpy2
 
+from hessian_common.crypto import multiexp
 from hessian_common.crypto import randomisers as rnd
 from hessian_common.crypto.multiexp import DEFAULT_KERNEL, KERNELS
 from hessian_common.errors import CryptoError
@@ -67,6 +70,7 @@ def run_parallel(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], workers
     """
     if len(calls) <= 1 or workers <= 1:
         return [fn(*args) for args in calls]
+    multiexp.wait_for_tables()  # no child inherits a half-built table set
     ctx = multiprocessing.get_context("fork")
     with rnd.paused(), ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as executor:
         futures = [executor.submit(fn, *args) for args in calls[1:]]
@@ -210,10 +214,22 @@ def encrypt_ints(values: Sequence[int], n: int, nsquare: int, workers: int | Non
 
 
 def _products_chunk(
-    kernel: str, bases: list[int], rows: list[list[int]], nsquare: int, n: int, fresh_count: int
+    kernel: str,
+    bases: list[int],
+    rows: list[list[int]],
+    nsquare: int,
+    n: int,
+    fresh_count: int,
+    tables: tuple[str, int, int] | None = None,
 ) -> tuple[list[int], list[int]]:
-    """One worker's share: its products and ``fresh_count`` fresh randomisers."""
-    products = _kernel(kernel)(bases, rows, nsquare)
+    """One worker's share: its products and ``fresh_count`` fresh randomisers. ``tables``:
+    ``(key, first, stop)``, groups of the precomputed tables named ``key`` (inherited from the
+    parent at the fork) that cover exactly ``bases``."""
+    found = multiexp.tables_by_key(tables[0]) if tables is not None else None
+    if found is not None and tables is not None:
+        products = multiexp.grouped_rows(bases, rows, nsquare, tables=found.groups(*tables[1:]))
+    else:
+        products = _kernel(kernel)(bases, rows, nsquare)
     return [int(p) for p in products], [int(r) for r in rnd.fresh(n, nsquare, fresh_count)]
 
 
@@ -252,12 +268,22 @@ def parallel_affine_rows(
     fresh_counts = [len(r) for r in shortfall] + [0] * (k - len(shortfall))
     ints = [int(c) for c in bases]
     if by_columns:
-        parts = split(d_in, k)
-        cuts = [slice(part.start, part.stop) for part in parts]
+        multiexp.wait_for_tables()  # a builder for these very bases may be finishing
+        pre = multiexp.cached_tables(ints, nsquare)
+        if pre is not None and len(pre.bounds) >= k:  # the workers share out its groups
+            shares = split(len(pre.bounds), k)
+            cuts = [slice(pre.bounds[g.start][0], pre.bounds[g.stop - 1][1]) for g in shares]
+            named: list[tuple[str, int, int] | None] = [
+                (pre.key, g.start, g.stop) for g in shares
+            ]
+        else:
+            cuts = [slice(part.start, part.stop) for part in split(d_in, k)]
+            named = [None] * len(cuts)
         calls = [
-            (kernel, ints[cut], [list(row[cut]) for row in rows], int(nsquare), int(n), fresh)
-            for cut, fresh in zip(cuts, fresh_counts, strict=True)
-        ]
+            (kernel, ints[cut], [list(row[cut]) for row in rows], int(nsquare), int(n), fresh,
+             tables)
+            for cut, fresh, tables in zip(cuts, fresh_counts, named, strict=True)
+        ]  # fmt: skip
         results = run_parallel(_products_chunk, calls, len(calls))
         products = [gmpy2.mpz(p) for p in results[0][0]]
         for part_products, _ in results[1:]:

@@ -3,6 +3,8 @@ chain does not answer, the last status read, never one guessed from the journal)
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,17 +89,17 @@ def local_status(entry: Entry) -> str:
     return "waiting_evaluation"
 
 
-def scores_before(repo: ModelRepository, model_ids: set[int]) -> dict[int, int]:
+def scores_before(repo: ModelRepository, model_ids: set[int]) -> Mapping[int, int]:
     """Update id -> the model's score (ppm) just before that update was evaluated.
 
     ``before(u) = max(initial, new scores of updates accepted before u)`` over each model's
-    ``UpdateEvaluated`` events in chain order, read as a column of the event index
-    (:func:`hessian_common.chain.pages.scores_before`): no replay of the contract's events.
+    ``UpdateEvaluated`` events in chain order: the models' running folds
+    (:func:`hessian_common.chain.pages.scores_before`), looked up, not copied.
     """
-    before: dict[int, int] = {}
-    for mid in sorted(model_ids):
-        before.update(pages.scores_before(repo, mid, int(repo.model(mid).initial_score)))
-    return before
+    return ChainMap(*(
+        pages.scores_before(repo, mid, int(repo.model(mid).initial_score))
+        for mid in sorted(model_ids)
+    ))  # fmt: skip
 
 
 def my_submissions_page(
@@ -112,10 +114,12 @@ def my_submissions_page(
 ) -> Page[MySubmission]:
     """One page of :func:`my_submissions`, newest first (of one model's if ``model_id``):
     the journal is paged first, so only the page's submissions are read from the chain."""
-    entries = journal.entries(owner=owner, model_id=model_id)
-    page = pages.paginate(entries, number, per_page or pages.DEFAULT_PER_PAGE)
-    rows = my_submissions(journal, repo, owner, cache, entries=page.items)
-    return Page(rows, page.number, page.per_page, page.total, page.requested)
+    size = per_page or pages.DEFAULT_PER_PAGE
+    total = journal.count(owner=owner, model_id=model_id)
+    page, offset = pages.window(number, size, total)
+    entries = journal.entries(owner=owner, model_id=model_id, limit=size, offset=offset)
+    rows = my_submissions(journal, repo, owner, cache, entries=entries)
+    return Page(rows, page, size, total, int(number))
 
 
 def my_submissions(
@@ -151,7 +155,7 @@ def my_submissions(
     if entries is None:
         entries = journal.entries(owner=owner)
     seen: dict[Any, Any] = {}
-    before: dict[int, int] = {}
+    before: Mapping[int, int] = {}
     confirmed = {e.model_id for e in entries if e.on_chain}
     known = cache.known() if cache is not None else {}
     currencies: dict[int, Currency] = cache.currencies() if cache is not None else {}
@@ -219,7 +223,7 @@ def my_submissions(
 def _chain_status(
     repo: ModelRepository,
     entry: Entry,
-    before: dict[int, int],
+    before: Mapping[int, int],
     seen: dict[Any, Any],
     currency: Currency = ETH,
 ) -> MySubmission:

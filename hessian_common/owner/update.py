@@ -8,6 +8,7 @@ from typing import Any
 from web3 import Web3
 
 from hessian_common.crypto import prepare_randomisers
+from hessian_common.crypto.multiexp import prepare_tables
 from hessian_common.crypto.sealing import seal
 from hessian_common.data import Preprocessor
 from hessian_common.errors import DataError
@@ -66,13 +67,18 @@ def update_params(
     return out
 
 
-def get_ready(spec: ModelSpec) -> None:
-    """Start precomputing, in a background thread of this process, the ``d`` randomisers
-    ``r^n mod n²`` the next update under ``spec``'s key needs
-    (:func:`hessian_common.crypto.prepare_randomisers`): called while the owner reviews a
-    file, it takes them off the submission's critical path (``hessian bench update``:
-    ``submission_s`` against ``submission_fresh_s``)."""
+def get_ready(spec: ModelSpec, current: Any = None) -> None:
+    """Start precomputing, in background threads of this process, what the next update under
+    ``spec``'s key needs and the owner's data does not decide: the ``d`` randomisers
+    ``r^n mod n²`` (:func:`hessian_common.crypto.prepare_randomisers`) and, given the current
+    encrypted weights ``current`` (an ``EncryptedVector``), the subset tables of its
+    ciphertexts (:func:`hessian_common.crypto.multiexp.prepare_tables`). Called while the owner
+    reviews a file, it takes both off the submission's critical path (``hessian bench
+    update``: ``submission_s`` against ``submission_fresh_s``); if the model moves on before
+    the submission, the tables do not match its weights and are simply not used."""
     prepare_randomisers(spec.public_key, spec.dim)
+    if current is not None:
+        prepare_tables(current.ciphertexts, spec.public_key.nsquare)
 
 
 def prepare_update(

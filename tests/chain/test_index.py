@@ -310,3 +310,127 @@ def test_staleness_and_reset(repository, history, tmp_path):
     assert (index.count(), index.last_block) == (0, -1)
     assert index.refresh(force=True).added == len(repository.events())
     assert index.events() == repository.events()
+
+
+# ---------------------------------------------------------------- running folds
+
+
+def _counting_fold(index: EventIndex, key="subs"):
+    """A fold of the UpdateSubmitted ids per model, counting the events it steps."""
+    from hessian_common.chain.index import FoldSource
+
+    seen: list[int] = []
+
+    def step(state, name, values):
+        uid, model = values
+        seen.append(int(uid))
+        state.setdefault(int(model), []).append(int(uid))
+
+    def run():
+        return index.fold(key, [FoldSource("UpdateSubmitted", None, ("updateId", "modelId"))],
+                          dict, step, lambda s: {m: list(u) for m, u in s.items()})  # fmt: skip
+
+    return run, seen
+
+
+def _plain_subs(repo: ModelRepository) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for e in repo.find_events("UpdateSubmitted"):
+        out.setdefault(int(e.args["modelId"]), []).append(int(e.args["updateId"]))
+    return out
+
+
+def test_a_running_fold_steps_only_what_is_new(repository, history, tmp_path):
+    m1, _, _, owners = history
+    index = EventIndex(tmp_path / "f.sqlite", repository.client.w3, repository.address,
+                       repository.abi, confirmations=3)  # fmt: skip
+    index.refresh()
+    run, seen = _counting_fold(index)
+    assert run() == _plain_subs(repository) and len(seen) == 9
+    epoch = index.epoch
+    for k in range(2):
+        owners[k].submit_update(m1, CID, bytes([0x90 + k]) * 32, 3)
+    index.refresh()  # the head moved: the confirmation window is read again, unchanged
+    assert index.epoch == epoch
+    assert run() == _plain_subs(repository) and len(seen) == 11  # only the 2 new ones
+    assert run() == _plain_subs(repository) and len(seen) == 11  # nothing new: nothing stepped
+
+
+def test_a_late_event_below_the_newest_restarts_the_fold(repository, history, tmp_path):
+    """A lagging provider answered a block's logs empty; a later re-read of the confirmation
+    window writes its event below the newest one: the fold starts over and takes it."""
+    import sqlite3
+
+    m1, _, uids, owners = history
+    index = EventIndex(tmp_path / "l.sqlite", repository.client.w3, repository.address,
+                       repository.abi, confirmations=10)  # fmt: skip
+    index.refresh()
+    last = max(e.block_number for e in index.events("UpdateSubmitted"))
+    with sqlite3.connect(index.path) as db:  # what the lagging answer left: no event there
+        db.execute("DELETE FROM events WHERE block_number = ?", (last,))
+        db.execute("DELETE FROM event_args WHERE block_number = ?", (last,))
+    owners[0].submit_update(m1, CID, b"\x77" * 32, 3)  # a newer event, then a refresh
+    run, seen = _counting_fold(index)
+    before = index.epoch
+    index.refresh()
+    assert index.epoch != before
+    assert run() == _plain_subs(repository)
+    assert sorted(seen) == [*sorted(uids), uids[-1] + 1]
+
+
+def test_a_fold_follows_reset_restart_and_a_failing_step(repository, history, tmp_path):
+    from hessian_common.chain.index import FoldSource
+
+    m1, _, _, _ = history
+    path = tmp_path / "r.sqlite"
+    index = EventIndex(path, repository.client.w3, repository.address, repository.abi)
+    index.refresh()
+    run, _ = _counting_fold(index)
+    assert run() == _plain_subs(repository)
+    index.reset()
+    assert run() == {} and index.refresh().added == len(repository.events())
+    assert run() == _plain_subs(repository)
+    # a restart keeps the file, not the fold: the new process folds from the file once
+    again = EventIndex(path, repository.client.w3, repository.address, repository.abi)
+    run2, seen2 = _counting_fold(again)
+    assert run2() == _plain_subs(repository) and len(seen2) == 9
+    # a step that fails leaves no half-stepped state behind
+    calls = []
+
+    def flaky(state, name, values):
+        calls.append(values)
+        if len(calls) == 5:
+            raise RuntimeError("boom")
+        state.append(int(values[0]))
+
+    src = [FoldSource("UpdateSubmitted", {"modelId": m1}, ("updateId",))]
+    with pytest.raises(RuntimeError):
+        again.fold("flaky", src, list, flaky)
+    assert again.fold("flaky", src, list, flaky) == _plain_subs(repository)[m1]
+
+
+def test_page_sums_read_through_folds_equal_the_plain_ones(repository, history, tmp_path):
+    """Owners' totals, scores before, the queue: the same with an index (folded, then
+    advanced) as without one, before and after new events."""
+    from hessian_common.chain import pages
+
+    m1, m2, uids, owners = history
+    indexed = _indexed(repository, tmp_path)
+
+    def same():
+        for m in (m1, m2):
+            assert pages.owner_totals(indexed, m) == pages.owner_totals(repository, m)
+            assert dict(pages.scores_before(indexed, m, 500_000)) == dict(
+                pages.scores_before(repository, m, 500_000))  # fmt: skip
+            assert pages.waiting_ids(indexed, m) == pages.waiting_ids(repository, m)
+
+    same()
+    uid = owners[1].submit_update(m1, CID, b"\x55" * 32, 7)
+    assert pages.waiting_ids(indexed, m1) == [uids[4], uids[6], uids[7], uid]
+    for u, ok, score in ((uids[4], False, 0), (uids[6], True, 650_000), (uids[7], False, 0)):
+        repository.evaluate_update(u, ok, score, CID)
+    same()
+    repository.evaluate_update(uid, True, 700_000, CID)
+    same()
+    assert pages.waiting_ids(indexed, m1) == []
+    assert pages.scores_before(indexed, m1, 500_000)[uid] == 650_000

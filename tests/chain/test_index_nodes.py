@@ -203,6 +203,42 @@ def test_a_reorg_removes_an_indexed_event(kind, request, tmp_path):
 
 
 @pytest.mark.anvil
+def test_a_reorg_under_a_running_fold_restarts_it(anvil, tmp_path):
+    """A fold that took an event the chain then drops is folded again from the file: the
+    owners' totals through the index equal the plain ones after the reorg."""
+    from hessian_common.chain import pages
+
+    repo, _ = _deploy(anvil.url)
+    w3 = repo.client.w3
+    model = _create_model(repo, w3)
+    indexed = ModelRepository(repo.client, repo.address, repo.abi, repo.from_block,
+                              index=EventIndex(tmp_path / "f.sqlite", w3, repo.address, repo.abi,
+                                               repo.from_block, confirmations=1))  # fmt: skip
+
+    def owner(i: int) -> ModelRepository:
+        return repo.as_account(ChainClient(w3, dev_account(i)))
+
+    first = owner(1).submit_update(model, CID, b"\x01" * 32, 10)
+    repo.evaluate_update(first, True, 600_000, CID)
+    snapshot = _rpc(w3, "evm_snapshot")
+    second = owner(2).submit_update(model, CID, b"\x02" * 32, 20)
+    repo.evaluate_update(second, True, 700_000, CID)
+    folded = pages.owner_totals(indexed, model)
+    assert {t.owner for t in folded} == {dev_account(1).address, dev_account(2).address}
+    epoch = indexed.index.epoch
+    assert _rpc(w3, "evm_revert", [snapshot]) is True
+    other = owner(3).submit_update(model, CID, b"\x03" * 32, 30)
+    owner(0).evaluate_update(other, True, 650_000, CID)  # the lender, with nonces reread
+    for _ in range(3):
+        _rpc(w3, "evm_mine")
+    after = pages.owner_totals(indexed, model)
+    assert indexed.index.epoch != epoch
+    assert after == pages.owner_totals(repo, model)
+    assert {t.owner for t in after} == {dev_account(1).address, dev_account(3).address}
+    assert dict(pages.scores_before(indexed, model, 500_000)) == {first: 500_000, other: 600_000}
+
+
+@pytest.mark.anvil
 def test_anvil_reorg_replaces_the_blocks_of_an_indexed_event(anvil, tmp_path):
     """``anvil_reorg(depth, [])``: the last blocks are replaced by empty ones at the same
     height; the index drops the event they held, through a proxy and its result cap."""

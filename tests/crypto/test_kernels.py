@@ -194,3 +194,65 @@ def test_power_of_n_randomiser_keeps_plaintext(keys):
     r = raw.obfuscator(pk.n, pk.nsquare)
     assert sk.raw_decrypt(int(r)) == 0
     assert gmpy2.gcd(r, pk.n) == 1
+
+
+# ---------------------------------------------------------------- precomputed subset tables
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.integers(1, 4))
+def test_precomputed_tables_give_the_same_products(problem, group):
+    pk, _ = KEY_256
+    plain, rows = problem
+    bases = encrypt_all(pk, plain)
+    want = phe_products(pk, bases, rows) if rows else []
+    try:
+        tables = multiexp.precompute_tables(bases, pk.nsquare, group=group)
+        assert multiexp.cached_tables(bases, pk.nsquare) is tables
+        # used explicitly, found by the bases, and one group's share of them
+        got = multiexp.grouped_rows(bases, rows, pk.nsquare, tables=tables)
+        assert [int(c) for c in got] == want
+        assert [int(c) for c in multiexp.grouped_rows(bases, rows, pk.nsquare)] == want
+        a, b = tables.bounds[-1]
+        last = multiexp.grouped_rows(bases[a:b], [r[a:b] for r in rows], pk.nsquare,
+                                     tables=tables.groups(len(tables.bounds) - 1,
+                                                          len(tables.bounds)))  # fmt: skip
+        assert last == multiexp.grouped_rows(bases[a:b], [r[a:b] for r in rows], pk.nsquare,
+                                             groups=[(0, b - a)])  # fmt: skip
+    finally:
+        multiexp.forget_tables()
+
+
+def test_parallel_path_shares_out_precomputed_tables(keys):
+    """Tables built in the background before the fork: the forked workers use their groups;
+    other bases do not match them; bad groups and sizes are refused."""
+    pk, sk = keys
+    rng = np.random.default_rng(5)
+    d = 11
+    plain = [int(v) for v in rng.integers(-(10**9), 10**9, size=d)]
+    bases = encrypt_all(pk, plain)
+    rows = [[int(v) for v in rng.integers(-(2**48), 2**48, size=d)] for _ in range(d)]
+    offsets = [int(v) for v in rng.integers(-(2**50), 2**50, size=d)]
+    cold = raw.parallel_affine_rows(bases, rows, offsets, pk.n, pk.nsquare, 2, False)
+    try:
+        multiexp.prepare_tables(bases, pk.nsquare, group=3)
+        multiexp.prepare_tables(bases, pk.nsquare, group=3)  # one builder, not two
+        warm = raw.parallel_affine_rows(bases, rows, offsets, pk.n, pk.nsquare, 2, False)
+        tables = multiexp.cached_tables(bases, pk.nsquare)
+        assert tables is not None and [b - a for a, b in tables.bounds] == [3, 3, 3, 2]
+        assert warm == cold == phe_affine(pk, bases, rows, offsets)
+        other = encrypt_all(pk, plain)  # the same plaintexts, other ciphertexts
+        assert multiexp.cached_tables(other, pk.nsquare) is None
+        with pytest.raises(CryptoError, match="do not fit"):
+            multiexp.grouped_rows(bases[:5], [r[:5] for r in rows], pk.nsquare, tables=tables)
+        with pytest.raises(CryptoError, match="groups"):
+            tables.groups(2, 9)
+        with pytest.raises(CryptoError, match="1 to"):
+            multiexp.precompute_tables(bases, pk.nsquare, group=0)
+        hidden = raw.parallel_affine_rows(bases, rows, offsets, pk.n, pk.nsquare, 2)
+        for row, q, c in zip(rows, offsets, hidden, strict=True):
+            value = (sum(k * m for k, m in zip(row, plain, strict=True)) + q) % pk.n
+            assert sk.raw_decrypt(c) == value
+    finally:
+        multiexp.forget_tables()
+    assert multiexp.cached_tables(bases, pk.nsquare) is None

@@ -229,6 +229,19 @@ def test_filters(journal):
     assert journal.entries(owner="0x" + "0" * 40) == []
 
 
+def test_a_page_of_entries_is_taken_in_sql(journal):
+    ids = [add(journal, i, model_id=1 + i % 2) for i in range(1, 8)]
+    newest = ids[::-1]
+    assert journal.count() == 7 and journal.count(model_id=2) == 4
+    assert [e.id for e in journal.entries(limit=3)] == newest[:3]
+    assert [e.id for e in journal.entries(limit=3, offset=6)] == newest[6:]
+    assert journal.entries(limit=3, offset=7) == []
+    assert [e.id for e in journal.entries(model_id=2, limit=2, offset=1)] == [
+        i for i in newest if i in ids[0::2]
+    ][1:3]
+    assert journal.count(owner="0x" + "0" * 40) == 0
+
+
 def test_reopen_keeps_everything(tmp_path, clock):
     path = tmp_path / "j.sqlite"
     j1 = Journal(path, clock=clock)
