@@ -5,6 +5,7 @@ checks (per currency) and a deployer of compiled test contracts. Imported by the
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -133,3 +134,12 @@ def deploy_contract(client: ChainClient, name: str, *args: Any) -> Any:
     art = load_artifact(name)
     receipt = client.deploy(art.abi, art.bytecode, *args)
     return client.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+
+
+def machine_examples(ci: int) -> int:
+    """Runs of a contract state machine: ``ci`` in ``make test`` and CI (bounded so the suite
+    stays under 20 minutes; each run is up to its ``stateful_step_count`` steps), or
+    ``$HESSIAN_MACHINE_EXAMPLES`` (e.g. 100, with ``HYPOTHESIS_PROFILE=explore`` for fresh
+    draws) to search longer."""
+    value = os.environ.get("HESSIAN_MACHINE_EXAMPLES", "").strip()
+    return int(value) if value else ci

@@ -38,6 +38,7 @@ from hessian_common.chain.deploy import deploy_repository
 from hessian_common.chain.repository import Mechanism, ModelRepository, test_set_commitment
 from hessian_common.chain.token import ZERO_ADDRESS, Token
 from hessian_common.errors import ContractRevert
+from tests.contracts.helpers import machine_examples
 from tests.fixtures.chain import ChainTime, fund_accounts
 
 CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
@@ -428,7 +429,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
 
 EscrowMachine.TestCase.settings = settings(
-    max_examples=8,
+    max_examples=machine_examples(5),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -445,7 +446,9 @@ class TokenEscrowMachine(EscrowMachine):
     TOKEN_MODE = True
 
 
-TokenEscrowMachine.TestCase.settings = EscrowMachine.TestCase.settings
+TokenEscrowMachine.TestCase.settings = settings(
+    EscrowMachine.TestCase.settings, max_examples=machine_examples(3)
+)
 
 TestTokenEscrowInvariant = pytest.mark.filterwarnings("ignore:The recursion limit")(
     pytest.mark.slow(TokenEscrowMachine.TestCase)

@@ -44,6 +44,7 @@ from hessian_common.chain.repository import ModelRepository
 from hessian_common.chain.token import ZERO_ADDRESS as ETH
 from hessian_common.chain.token import balance_in as balance_of
 from hessian_common.errors import ContractRevert
+from tests.contracts.helpers import machine_examples
 from tests.contracts.loanbook_support import APP_CID, APP_KEY, POLICY_CID, create_closed_model
 from tests.fixtures.chain import ChainTime, fund_accounts
 
@@ -384,7 +385,7 @@ class LoanBookMachine(RuleBasedStateMachine):
 
 
 LoanBookMachine.TestCase.settings = settings(
-    max_examples=10,
+    max_examples=machine_examples(5),
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

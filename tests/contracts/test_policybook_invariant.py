@@ -30,6 +30,7 @@ from hessian_common.chain.policybook import ClaimStatus, PolicyBook, PolicyStatu
 from hessian_common.chain.repository import ModelRepository
 from hessian_common.chain.token import ZERO_ADDRESS as ETH
 from hessian_common.errors import ContractRevert
+from tests.contracts.helpers import machine_examples
 from tests.contracts.loanbook_support import APP_CID
 from tests.contracts.policybook_support import (
     CLAIM_WINDOW,
@@ -299,7 +300,7 @@ class PolicyBookMachine(RuleBasedStateMachine):
 
 
 PolicyBookMachine.TestCase.settings = settings(
-    max_examples=8,
+    max_examples=machine_examples(5),
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
