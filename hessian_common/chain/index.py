@@ -145,6 +145,24 @@ def _new_epoch() -> str:
     return secrets.token_hex(8)
 
 
+def fold_rows(
+    read: Callable[[FoldSource], Iterable[Sequence[Any]]],
+    sources: Sequence[FoldSource],
+    after: tuple[int, int] = (-1, -1),
+) -> list[tuple[int, int, str, tuple[Any, ...]]]:
+    """The events of ``sources`` after position ``after`` as ``(block, log, name, values)``
+    in chain order; ``read(source)`` gives a source's ``(block, log, *values)`` rows (from the
+    index, or from the node's logs)."""
+    rows = [
+        (int(block), int(log), src.name, tuple(values))
+        for src in sources
+        for block, log, *values in read(src)
+        if (block, log) > after
+    ]
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return rows
+
+
 class LogsTooLarge(ChainError):
     """A single block holds more logs of one event than the node returns in one answer."""
 
@@ -1054,16 +1072,9 @@ class EventIndex:
                 if running is None or running.epoch != epoch:
                     running = _Running(epoch, (self.from_block - 1, -1), start())
                 after = running.position
-                rows: list[tuple[int, int, str, tuple[Any, ...]]] = []
-                for src in sources:
-                    for block, log, *values in self.values(
-                        src.name, src.filters, src.args, from_block=max(after[0], self.from_block)
-                    ):
-                        if (block, log) > after:
-                            rows.append((block, log, src.name, tuple(values)))
+                rows = self._rows_after(sources, after)
                 if self.epoch != epoch:
                     continue  # rewritten while read: read again from the new epoch
-                rows.sort(key=lambda r: (r[0], r[1]))
                 try:
                     for _block, _log, name, values in rows:
                         step(running.state, name, values)
@@ -1075,6 +1086,17 @@ class EventIndex:
                 self._folds[key] = running
                 return running.state if view is None else view(running.state)
             raise ChainError(f"the event index at {self.path} kept changing while it was read")
+
+    def _rows_after(
+        self, sources: Sequence[FoldSource], after: tuple[int, int]
+    ) -> list[tuple[int, int, str, tuple[Any, ...]]]:
+        """The indexed events of ``sources`` after position ``after``, in chain order."""
+        since = max(after[0], self.from_block)
+        return fold_rows(
+            lambda src: self.values(src.name, src.filters, src.args, from_block=since),
+            sources,
+            after,
+        )
 
     def _arg_spec(self, name: str, arg: str) -> dict[str, Any]:
         inputs = (i for s in self._by_name.get(name, []) for i in s.inputs)

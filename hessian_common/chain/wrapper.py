@@ -37,6 +37,7 @@ from hessian_common.chain.index import (
     _key_text,
     _to_json,
     _typed,
+    fold_rows,
     index_file,
 )
 from hessian_common.errors import ChainError, ConfigError
@@ -309,12 +310,7 @@ class ContractWrapper:
         if self.index is not None:
             self.index.refresh()
             return self.index.fold(key, sources, start, step, view)
-        rows = [
-            (block, log, src.name, tuple(values))
-            for src in sources
-            for block, log, *values in self.event_values(src.name, src.filters, src.args)
-        ]
-        rows.sort(key=lambda r: (r[0], r[1]))
+        rows = fold_rows(lambda src: self.event_values(src.name, src.filters, src.args), sources)
         state = start()
         for _block, _log, name, values in rows:
             step(state, name, values)
