@@ -23,7 +23,6 @@ is written or sent.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ from hessian_common.errors import (
     StoreIntegrityError,
     UntrustedBlobError,
 )
-from hessian_common.files import write_private
 from hessian_common.format import Currency
 from hessian_common.insurance.application import (
     APPLICATION_FIELDS,
@@ -213,28 +211,13 @@ def apply(
     offer = insurer_offer(book, store, model_id)
     check_application(offer, application)
     application = replace(application, applicant=str(book.client.address))
-    digest = application.digest()
-    used = book.digest_used(int(model_id), digest)
-    apps = _apps_dir(state_dir)
-    if used:
-        pending = None if apps is None else apps / f"pending-{digest.hex()}.json"
-        if pending is not None and pending.is_file():
-            os.replace(pending, apps / f"{int(used)}.json")
-        raise ApplicationAlreadySent(int(model_id), int(used))
-    plain = application.to_bytes()
-    blob = seal_application(offer.application_key, application)
-    pending = None
-    if apps is not None:
-        pending = apps / f"pending-{digest.hex()}.json"
-        write_private(pending, plain)
-    cid = store.put(blob)
-    coverage = offer.units(application.coverage_limit, "down")
-    policy_id = book.apply(
-        int(model_id), digest, str(cid), coverage, term_seconds(application.term)
-    )
-    if pending is not None and apps is not None:
-        os.replace(pending, apps / f"{policy_id}.json")
-    return int(policy_id)
+
+    def send(digest: bytes) -> int:
+        cid = store.put(seal_application(offer.application_key, application))
+        coverage = offer.units(application.coverage_limit, "down")
+        return book.apply(int(model_id), digest, str(cid), coverage, term_seconds(application.term))
+
+    return _drafts.send_once(book, model_id, application, _apps_dir(state_dir), send)
 
 
 def save_draft(state_dir: Path | str, model_id: int, values: Any, **kw: Any) -> Path:
@@ -274,30 +257,18 @@ def submit_form(
     """The send-once rule, step 2: :func:`apply`, then forget the draft once the application
     is on chain (or found already there: ``ApplicationAlreadySent`` is raised after) or
     refused (``InsuranceInputError``); an outage keeps it. The policy id."""
-    try:
-        policy_id = apply(book, store, model_id, application, state_dir=state_dir)
-    except (InsuranceInputError, ApplicationAlreadySent):
-        discard_draft(state_dir, model_id)
-        raise
-    discard_draft(state_dir, model_id)
-    return policy_id
+    return _drafts.send_form(
+        lambda: apply(book, store, model_id, application, state_dir=state_dir),
+        lambda: discard_draft(state_dir, model_id),
+        (InsuranceInputError, ApplicationAlreadySent),
+    )
 
 
 def _saved_application(state_dir: Path | str | None, info: Any) -> InsuranceApplication | None:
-    apps = _apps_dir(state_dir)
-    if apps is None:
-        return None
-    for path in (
-        apps / f"{info.policy_id}.json",
-        apps / f"pending-{bytes(info.application_digest).hex()}.json",
-    ):
-        try:
-            app = InsuranceApplication.from_bytes(path.read_bytes())
-        except (OSError, UntrustedBlobError):
-            continue
-        if app.digest() == bytes(info.application_digest):
-            return app
-    return None
+    return _drafts.saved_application(
+        _apps_dir(state_dir), info.policy_id, info.application_digest,
+        InsuranceApplication.from_bytes,
+    )  # fmt: skip
 
 
 def my_policies(

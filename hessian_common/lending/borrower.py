@@ -216,27 +216,77 @@ def apply(
     check_application(offer, application)
     assert offer.policy is not None
     application = replace(application, borrower=str(book.client.address))
+    policy = offer.policy
+
+    def send(digest: bytes) -> int:
+        cid = store.put(seal(offer.application_key, application.to_bytes()))
+        amount_units = policy.to_units(application.amount)
+        return book.apply(int(model_id), digest, str(cid), amount_units, application.term)
+
+    return send_once(book, model_id, application, _apps_dir(state_dir), send)
+
+
+def send_once(
+    book: Any, model_id: int, application: Any, apps: Path | None, send: Callable[[bytes], int]
+) -> int:
+    """The sending shared by every product's application (a loan's, a policy's): the id the
+    book gives ``application`` (anything with ``digest()`` and ``to_bytes()``).
+
+    If this account already sent the same application to ``model_id`` (the book knows its
+    digest: perhaps the answer was lost), the local copy gets that id's name and
+    :class:`~hessian_common.errors.ApplicationAlreadySent` is raised; nothing is sent.
+    Otherwise the plaintext is kept in ``apps`` as ``pending-<digest>.json`` before anything
+    leaves the machine, ``send(digest)`` seals, stores and sends it and returns the new id,
+    and the local copy is renamed ``<id>.json``. An outage inside ``send`` leaves the pending
+    copy (:func:`saved_application` still finds it by its digest).
+    """
     digest = application.digest()
     used = book.digest_used(int(model_id), digest)
-    apps = _apps_dir(state_dir)
+    pending = None if apps is None else apps / f"pending-{digest.hex()}.json"
     if used:
-        # we sent it before (perhaps the answer was lost): the local copy gets the loan's name
-        pending = None if apps is None else apps / f"pending-{digest.hex()}.json"
-        if pending is not None and pending.is_file():
+        if apps is not None and pending is not None and pending.is_file():
             os.replace(pending, apps / f"{int(used)}.json")
         raise ApplicationAlreadySent(int(model_id), int(used))
-    plain = application.to_bytes()
-    blob = seal(offer.application_key, plain)
-    pending = None
-    if apps is not None:  # keep the plaintext before anything leaves the machine
-        pending = apps / f"pending-{digest.hex()}.json"
-        write_private(pending, plain)
-    cid = store.put(blob)
-    amount_units = offer.policy.to_units(application.amount)
-    loan_id = book.apply(int(model_id), digest, str(cid), amount_units, application.term)
-    if pending is not None and apps is not None:
-        os.replace(pending, apps / f"{loan_id}.json")
-    return int(loan_id)
+    if pending is not None:
+        write_private(pending, application.to_bytes())
+    new_id = int(send(digest))
+    if apps is not None and pending is not None:
+        os.replace(pending, apps / f"{new_id}.json")
+    return new_id
+
+
+def saved_application(
+    apps: Path | None, item_id: int, digest: bytes, parse: Callable[[bytes], Any]
+) -> Any:
+    """The plaintext application kept by :func:`send_once` for the book's item ``item_id``
+    whose on-chain digest is ``digest`` (as ``<id>.json``, or still ``pending-<digest>.json``),
+    read with ``parse``; ``None`` when there is none or it does not hash to ``digest``."""
+    if apps is None:
+        return None
+    for path in (apps / f"{int(item_id)}.json", apps / f"pending-{bytes(digest).hex()}.json"):
+        try:
+            app = parse(path.read_bytes())
+        except (OSError, UntrustedBlobError):
+            continue
+        if app.digest() == bytes(digest):
+            return app
+    return None
+
+
+def send_form(
+    send: Callable[[], int], forget: Callable[[], None], refused: tuple[type[Exception], ...]
+) -> int:
+    """The send-once rule, step 2, for every product's form: ``send()``, then ``forget()`` the
+    draft once the application is on chain (sent now, or found already sent:
+    ``ApplicationAlreadySent`` is raised after) or refused (one of ``refused``); an outage
+    keeps the draft, so the form comes back filled in. Returns ``send()``'s id."""
+    try:
+        sent = send()
+    except refused:
+        forget()
+        raise
+    forget()
+    return sent
 
 
 @dataclass(frozen=True)
@@ -367,30 +417,17 @@ def submit_form(
     answers with the reasons). An outage (``ChainUnavailable``, ``StoreUnavailable``) keeps
     the draft, so the form comes back filled in. Returns the loan id.
     """
-    try:
-        loan_id = apply(book, store, model_id, application, state_dir=state_dir)
-    except LendingInputError:
-        discard_draft(state_dir, model_id)
-        raise
-    discard_draft(state_dir, model_id)
-    return loan_id
+    return send_form(
+        lambda: apply(book, store, model_id, application, state_dir=state_dir),
+        lambda: discard_draft(state_dir, model_id),
+        (LendingInputError,),
+    )
 
 
 def _saved_application(state_dir: Path | str | None, loan: Any) -> Application | None:
-    apps = _apps_dir(state_dir)
-    if apps is None:
-        return None
-    for path in (
-        apps / f"{loan.loan_id}.json",
-        apps / f"pending-{loan.application_digest.hex()}.json",
-    ):
-        try:
-            app = Application.from_bytes(path.read_bytes())
-        except (OSError, UntrustedBlobError):
-            continue
-        if app.digest() == bytes(loan.application_digest):
-            return app
-    return None
+    return saved_application(
+        _apps_dir(state_dir), loan.loan_id, loan.application_digest, Application.from_bytes
+    )
 
 
 def my_loans(
