@@ -37,20 +37,15 @@ from flask import (
     request,
     url_for,
 )
-from werkzeug.datastructures import MultiDict
 
-from data_owner_app.forms import ActionForm, application_form
+from data_owner_app.forms import ActionForm
 from data_owner_app.services import services
-from hessian_common import owner
+from data_owner_app.views.applying import ApplicationPage, application_page, form_ok
 from hessian_common.chain.token import currency_of
 from hessian_common.errors import (
-    ApplicationAlreadySent,
-    ChainUnavailable,
     ConfigError,
     DeploymentNotFound,
-    HessianError,
     LendingInputError,
-    StoreUnavailable,
 )
 from hessian_common.format import format_amount, sentence
 from hessian_common.lending import borrower
@@ -58,7 +53,6 @@ from hessian_common.lending.application import APPLICATION_FIELDS, parse_applica
 
 bp = Blueprint("borrow", __name__, url_prefix="/borrow")
 
-EXPIRED = "The form expired; reload the page and try again."
 
 STATUS_LABELS = {
     "APPLIED": "Applied — waiting for the lender",
@@ -110,19 +104,20 @@ def index():
     )
 
 
-KEPT = (
-    "Nothing was sent. Your answers are kept on this machine and will be filled in when you "
-    "come back to this form."
+LOAN_FORM = ApplicationPage(
+    product=borrower,
+    offer=borrower.lender_offer,
+    book="loanbook",
+    state_dir="borrow_dir",
+    refused=LendingInputError,
+    fields=APPLICATION_FIELDS,
+    parse=parse_application,
+    template="borrow_apply.html",
+    item="loan",
+    endpoint="borrow.loan",
+    sent="sealed to the lender's key; the chain holds only its digest.",
+    form_kw=lambda offer: {"policy": offer.policy.to_dict() if offer.policy is not None else {}},
 )
-
-
-def _keep_posted_answers(model_id: int) -> Any:
-    """A posted application kept as a draft before the chain or the store is touched
-    (:func:`borrower.keep_posted_answers`; a post without a valid CSRF token never gets here:
-    ``CSRFProtect`` refuses it first), or ``None``."""
-    if request.method != "POST":
-        return None
-    return borrower.keep_posted_answers(services().borrow_dir, model_id, request.form)
 
 
 @bp.route("/apply/<int:model_id>", methods=["GET", "POST"])
@@ -131,75 +126,16 @@ def apply(model_id: int):
 
     A well-formed application is kept as a draft until it is on chain: if the chain or the
     store is down, nothing is sent, the page says so (503) and the form comes back filled in
-    (now, or on the next visit). A refused application leaves no draft.
+    (now, or on the next visit). A refused application leaves no draft
+    (:func:`~data_owner_app.views.applying.application_page`).
     """
-
-    svc = services()
-    kept = _keep_posted_answers(model_id)
-    try:
-        book = svc.loanbook
-        offer = borrower.lender_offer(book, svc.store, model_id)
-    except LendingInputError as exc:
-        abort(404, description="; ".join(exc.errors.values()))
-    except (ChainUnavailable, StoreUnavailable):
-        if kept is not None:
-            flash(KEPT, "warning")
-        raise
-    policy = offer.policy.to_dict() if offer.policy is not None else {}
-    draft = borrower.load_draft(svc.borrow_dir, model_id) if request.method == "GET" else None
-    prefill = {"formdata": MultiDict(draft.values)} if draft is not None else {}
-    form = application_form(APPLICATION_FIELDS, policy=policy, **prefill)
-    errors: dict[str, str] = {}
-    outage: str | None = None
-    if form.validate_on_submit():
-        values = {f.name: (form[f.name].data or "").strip() for f in APPLICATION_FIELDS}
-        try:
-            application = kept if kept is not None else parse_application(values)
-            # every refusal comes before anything is written or sent; the draft is kept only
-            # through an outage (borrower.submit_form)
-            loan_id = borrower.submit_form(
-                book, svc.store, model_id, application, state_dir=svc.borrow_dir
-            )
-        except ApplicationAlreadySent as exc:  # its answer was lost (e.g. the node went down)
-            flash(f"This application was already sent, as loan #{exc.loan_id}.", "success")
-            return redirect(url_for("borrow.loan", loan_id=exc.loan_id))
-        except LendingInputError as exc:  # refused: the form below has the answers
-            errors = dict(exc.errors) or {"application": str(exc)}
-        except (ChainUnavailable, StoreUnavailable) as exc:
-            outage = str(exc)
-        else:
-            flash(
-                f"Application sent as loan #{loan_id}: sealed to the lender's key; the chain "
-                "holds only its digest.",
-                "success",
-            )
-            return redirect(url_for("borrow.loan", loan_id=loan_id))
-        for name, message in errors.items():
-            if name in form:
-                form[name].errors = [*form[name].errors, message]
-    elif form.is_submitted():
-        errors = {"csrf_token": EXPIRED}
-    general = [m for n, m in errors.items() if n not in form or n == "csrf_token"]
-    status = 503 if outage else 400 if errors else 200
-    return render_template(
-        "borrow_apply.html",
-        offer=offer,
-        name=_names([offer]).get(offer.model_id),
-        form=form,
-        fields=APPLICATION_FIELDS,
-        errors=errors,
-        general_errors=general,
-        outage=outage,
-        kept=KEPT,
-        draft=draft,
-        action_form=ActionForm(),
-    ), status
+    return application_page(LOAN_FORM, model_id)
 
 
 @bp.post("/apply/<int:model_id>/discard")
 def discard_draft(model_id: int):
     """Forget the unsent answers kept for this lender's form."""
-    if _form_ok():
+    if form_ok():
         borrower.discard_draft(services().borrow_dir, model_id)
         flash("Your unsent answers were deleted from this machine.", "success")
     return redirect(url_for("borrow.apply", model_id=model_id))
@@ -247,7 +183,7 @@ def loan(loan_id: int):
 @bp.post("/loans/<int:loan_id>/accept")
 def accept(loan_id: int):
     """Accept the lender's offer (before it expires)."""
-    if not _form_ok():
+    if not form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
     borrower.accept(services().loanbook, loan_id)
@@ -258,7 +194,7 @@ def accept(loan_id: int):
 @bp.post("/loans/<int:loan_id>/cancel")
 def cancel(loan_id: int):
     """Withdraw the application or decline the offer (before funding)."""
-    if not _form_ok():
+    if not form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
     borrower.cancel(services().loanbook, loan_id)
@@ -269,7 +205,7 @@ def cancel(loan_id: int):
 @bp.post("/loans/<int:loan_id>/repay")
 def repay(loan_id: int):
     """Pay the next instalment (capped at what is outstanding)."""
-    if not _form_ok():
+    if not form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
     borrower.repay(services().loanbook, loan_id)
@@ -281,7 +217,7 @@ def repay(loan_id: int):
 def repay_all(loan_id: int):
     """Pay the loan off: the principal left, the interest accrued to date and any arrears
     (the contract's payoff; never the interest of future months)."""
-    if not _form_ok():
+    if not form_ok():
         return redirect(url_for("borrow.loan", loan_id=loan_id))
     _my_loan(loan_id)
     book = services().loanbook
@@ -298,7 +234,7 @@ def repay_all(loan_id: int):
 @bp.post("/withdraw")
 def withdraw():
     """Pull what the LoanBook owes this account (the funded principal) to the wallet."""
-    if not _form_ok():
+    if not form_ok():
         return redirect(url_for("borrow.index"))
     book = services().loanbook
     try:
@@ -318,13 +254,6 @@ def withdraw():
 
 
 # ---------------------------------------------------------------------- helpers
-def _form_ok() -> bool:
-    if ActionForm().validate_on_submit():
-        return True
-    flash(EXPIRED, "error")
-    return False
-
-
 def _my_loan(loan_id: int) -> Any:
     """This account's loan ``loan_id`` (as ``borrower.my_loans`` shows it), or 404."""
     svc = services()
@@ -335,15 +264,9 @@ def _my_loan(loan_id: int) -> Any:
 
 
 def _names(items: list) -> dict[int, str]:
-    """Task names of the models of ``items`` (offers or loans; from their specs on the store).
-
-    ``{}`` when the repository or the store cannot say (the pages then show model ids).
-    """
-    ids = {int(getattr(i, "model_id", None) or i.loan.model_id) for i in items}
-    if not ids:
-        return {}
-    svc = services()
-    try:
-        return owner.model_names(svc.repo, svc.store, ids)
-    except HessianError:
-        return {}
+    """Task names of the models of ``items`` (offers or loans), as every page reads them
+    (:meth:`~data_owner_app.services.OwnerServices.model_names`: cached, also while the chain
+    is down; a model whose spec cannot be read is left out and shown by its id)."""
+    return services().model_names(
+        {int(getattr(i, "model_id", None) or i.loan.model_id) for i in items}
+    )

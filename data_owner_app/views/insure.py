@@ -28,17 +28,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from werkzeug.datastructures import MultiDict
 
-from data_owner_app.forms import ActionForm, application_form
+from data_owner_app.forms import ActionForm
 from data_owner_app.services import services
+from data_owner_app.views.applying import ApplicationPage, application_page, form_ok
 from hessian_common.errors import (
-    ApplicationAlreadySent,
-    ChainUnavailable,
     DeploymentNotFound,
     HessianError,
     InsuranceInputError,
-    StoreUnavailable,
 )
 from hessian_common.format import format_amount
 from hessian_common.insurance import customer
@@ -46,11 +43,6 @@ from hessian_common.insurance.application import APPLICATION_FIELDS, parse_appli
 
 bp = Blueprint("insure", __name__, url_prefix="/insure")
 
-EXPIRED = "The form expired; reload the page and try again."
-KEPT = (
-    "Nothing was sent. Your answers are kept on this machine and will be filled in when you "
-    "come back to this form."
-)
 STATUS_LABELS = {
     "APPLIED": "Applied — waiting for the insurer's quote",
     "QUOTED": "Quoted — pay the premium before it expires",
@@ -88,80 +80,32 @@ def index():
     )
 
 
-def _keep_posted_answers(model_id: int) -> Any:
-    """A posted, well-formed application kept as a draft before anything is touched
-    (:func:`customer.keep_posted_answers`); the application, or None."""
-    if request.method != "POST":
-        return None
-    return customer.keep_posted_answers(services().insure_dir, model_id, request.form)
+POLICY_FORM = ApplicationPage(
+    product=customer,
+    offer=customer.insurer_offer,
+    book="policybook",
+    state_dir="insure_dir",
+    refused=InsuranceInputError,
+    fields=APPLICATION_FIELDS,
+    parse=parse_application,
+    template="insure_apply.html",
+    item="policy",
+    endpoint="insure.policy",
+    sent="sealed to the insurer's key; the chain holds only its digest, the cover and the term.",
+)
 
 
 @bp.route("/apply/<int:model_id>", methods=["GET", "POST"])
 def apply(model_id: int):
-    """The insurance application form; a good one is sealed, stored and sent."""
-    svc = services()
-    kept = _keep_posted_answers(model_id)
-    try:
-        book = svc.policybook
-        offer = customer.insurer_offer(book, svc.store, model_id)
-    except InsuranceInputError as exc:
-        abort(404, description="; ".join(exc.errors.values()))
-    except (ChainUnavailable, StoreUnavailable):
-        if kept is not None:
-            flash(KEPT, "warning")
-        raise
-    draft = customer.load_draft(svc.insure_dir, model_id) if request.method == "GET" else None
-    prefill = {"formdata": MultiDict(draft.values)} if draft is not None else {}
-    form = application_form(APPLICATION_FIELDS, **prefill)
-    errors: dict[str, str] = {}
-    outage: str | None = None
-    if form.validate_on_submit():
-        values = {f.name: (form[f.name].data or "").strip() for f in APPLICATION_FIELDS}
-        try:
-            app = kept if kept is not None else parse_application(values)
-            policy_id = customer.submit_form(
-                book, svc.store, model_id, app, state_dir=svc.insure_dir
-            )
-        except ApplicationAlreadySent as exc:
-            flash(f"This application was already sent, as policy #{exc.loan_id}.", "success")
-            return redirect(url_for("insure.policy", policy_id=exc.loan_id))
-        except InsuranceInputError as exc:
-            errors = dict(exc.errors) or {"application": str(exc)}
-        except (ChainUnavailable, StoreUnavailable) as exc:
-            outage = str(exc)
-        else:
-            flash(
-                f"Application sent as policy #{policy_id}: sealed to the insurer's key; the chain "
-                "holds only its digest, the cover and the term.",
-                "success",
-            )
-            return redirect(url_for("insure.policy", policy_id=policy_id))
-        for name, message in errors.items():
-            if name in form:
-                form[name].errors = [*form[name].errors, message]
-    elif form.is_submitted():
-        errors = {"csrf_token": EXPIRED}
-    general = [m for n, m in errors.items() if n not in form or n == "csrf_token"]
-    status = 503 if outage else 400 if errors else 200
-    return render_template(
-        "insure_apply.html",
-        offer=offer,
-        name=svc.model_names({model_id}).get(model_id),
-        form=form,
-        fields=APPLICATION_FIELDS,
-        errors=errors,
-        general_errors=general,
-        outage=outage,
-        kept=KEPT,
-        draft=draft,
-        action_form=ActionForm(),
-    ), status
+    """The insurance application form; a good one is sealed, stored and sent
+    (:func:`~data_owner_app.views.applying.application_page`)."""
+    return application_page(POLICY_FORM, model_id)
 
 
 @bp.post("/apply/<int:model_id>/discard")
 def discard_draft(model_id: int):
     """Forget the unsent answers kept for this insurer's form."""
-    if _form_ok():
+    if form_ok():
         customer.discard_draft(services().insure_dir, model_id)
         flash("Your unsent answers were deleted from this machine.", "success")
     return redirect(url_for("insure.apply", model_id=model_id))
@@ -211,7 +155,7 @@ def _back(policy_id: int):
 @bp.post("/policies/<int:policy_id>/accept")
 def accept(policy_id: int):
     """Buy the policy: pay the quoted premium (cover starts now)."""
-    if _form_ok():
+    if form_ok():
         mine = _mine(policy_id)
         try:
             customer.accept(services().policybook, policy_id)
@@ -229,7 +173,7 @@ def accept(policy_id: int):
 @bp.post("/policies/<int:policy_id>/cancel")
 def cancel(policy_id: int):
     """Withdraw the application or turn down the quote."""
-    if _form_ok():
+    if form_ok():
         _mine(policy_id)
         try:
             customer.cancel(services().policybook, policy_id)
@@ -243,7 +187,7 @@ def cancel(policy_id: int):
 @bp.post("/policies/<int:policy_id>/claim")
 def claim(policy_id: int):
     """File a claim: the amount in dollars and the evidence (a file, or its CID)."""
-    if not _form_ok():
+    if not form_ok():
         return _back(policy_id)
     svc = services()
     mine = _mine(policy_id)
@@ -284,7 +228,7 @@ def settle(claim_id: int):
     """Settle (pay) a claim the insurer left unanswered past its window."""
     book = services().policybook
     policy_id = None
-    if _form_ok():
+    if form_ok():
         try:
             customer.settle(book, claim_id)
             policy_id = book.claim(claim_id).policy_id
@@ -300,14 +244,7 @@ def settle(claim_id: int):
 @bp.post("/withdraw")
 def withdraw():
     """Pull paid claims and refunds to this account's wallet."""
-    if _form_ok():
+    if form_ok():
         amount = customer.withdraw(services().policybook)
         flash(f"Withdrew {format_amount(amount)} from the PolicyBook to your account.", "success")
     return redirect(request.referrer or url_for("insure.index"))
-
-
-def _form_ok() -> bool:
-    if ActionForm().validate_on_submit():
-        return True
-    flash(EXPIRED, "error")
-    return False
