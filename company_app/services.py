@@ -187,13 +187,14 @@ def policybook(app: Flask | None = None) -> Any:
     with _lock:
         obj = app.extensions.get("company_policybook")
         if obj is None:
-            from hessian_common.chain.policybook import PolicyBook, open_policybook
+            from hessian_common.chain.wiring import policybook_for
 
-            address = app.config.get("POLICYBOOK_ADDRESS")
-            if address:
-                obj = PolicyBook(client, address)
-            else:
-                obj = open_policybook(client, settings(app).deployments_dir)
+            obj = policybook_for(
+                client,
+                address=app.config.get("POLICYBOOK_ADDRESS"),
+                deployments_dir=settings(app).deployments_dir,
+                index_dir=event_index_dir(app),
+            )
             app.extensions["company_policybook"] = obj
     return obj
 

@@ -177,14 +177,14 @@ class OwnerServices:
         ``DeploymentNotFound`` / ``ChainUnavailable`` are not cached (as :attr:`loanbook`)."""
         with self._lock:
             if self._policybook is None:
-                from hessian_common.chain.policybook import PolicyBook, open_policybook
+                from hessian_common.chain.wiring import policybook_for
 
-                client = self.repo.client
-                address = self._cfg.get("OWNER_POLICYBOOK_ADDRESS")
-                if address:
-                    self._policybook = PolicyBook(client, address)
-                else:
-                    self._policybook = open_policybook(client, self.settings.deployments_dir)
+                self._policybook = policybook_for(
+                    self.repo.client,
+                    address=self._cfg.get("OWNER_POLICYBOOK_ADDRESS"),
+                    deployments_dir=self.settings.deployments_dir,
+                    index_dir=self.index_dir,
+                )
             return self._policybook
 
     @property

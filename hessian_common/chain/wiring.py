@@ -8,10 +8,10 @@ and contract::
     <owner state>/index/<chainId>-<address>.sqlite             (a data-owner app)
 
 so a page costs what it shows (:mod:`hessian_common.chain.pages`) and a restart resumes from
-the last indexed block. :func:`repository_for` and :func:`loanbook_for` build a wrapper from an
-address or the deployment record and attach that index; :func:`with_index` attaches one to a
-wrapper made elsewhere (e.g. injected by a test). ``index_dir=None`` reads plain logs (a
-local node, the in-process test chain).
+the last indexed block. :func:`repository_for`, :func:`loanbook_for` and :func:`policybook_for`
+build a wrapper from an address or the deployment record and attach that index;
+:func:`with_index` attaches one to a wrapper made elsewhere (e.g. injected by a test).
+``index_dir=None`` reads plain logs (a local node, the in-process test chain).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from hessian_common.chain.deploy import open_loanbook, open_repository
 from hessian_common.chain.loanbook import LoanBook
+from hessian_common.chain.policybook import PolicyBook, open_policybook
 from hessian_common.chain.repository import ModelRepository
 
 W = TypeVar("W")
@@ -68,4 +69,24 @@ def loanbook_for(
     return with_index(book, index_dir)
 
 
-__all__ = ["INDEX_DIR", "index_dir", "loanbook_for", "repository_for", "with_index"]
+def policybook_for(
+    client: Any,
+    *,
+    address: str | None = None,
+    deployments_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+) -> Any:
+    """The ``PolicyBook`` at ``address``, else the one recorded in ``deployments_dir``
+    (``open_policybook``; ``DeploymentNotFound`` if none), with an index in ``index_dir``."""
+    book = PolicyBook(client, address) if address else open_policybook(client, deployments_dir)
+    return with_index(book, index_dir)
+
+
+__all__ = [
+    "INDEX_DIR",
+    "index_dir",
+    "loanbook_for",
+    "policybook_for",
+    "repository_for",
+    "with_index",
+]

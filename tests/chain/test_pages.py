@@ -9,8 +9,15 @@ import pytest
 from hessian_common.chain import pages
 from hessian_common.chain.loanbook import LoanBook
 from hessian_common.chain.pages import Page, paginate, window
+from hessian_common.chain.policybook import deploy_policybook
 from hessian_common.chain.repository import ModelRepository, SubmissionStatus
-from hessian_common.chain.wiring import index_dir, loanbook_for, repository_for, with_index
+from hessian_common.chain.wiring import (
+    index_dir,
+    loanbook_for,
+    policybook_for,
+    repository_for,
+    with_index,
+)
 from tests.chain.test_index import CID, OTHER_CID, _model
 from tests.contracts.loanbook_support import (  # noqa: F401 - fixtures
     Book,
@@ -151,6 +158,11 @@ def test_wiring_builds_wrappers_with_an_index_in_the_home(repository, book, tmp_
     lb = loanbook_for(book.lender.client, address=book.lender.address, index_dir=index_dir(home))
     assert lb.index is not None and lb.index.path.parent == home / "index"
     assert lb.index.path != repo.index.path
+    pb_address = deploy_policybook(book.lender.client, book.lender.repository_address, record=False)
+    pb = policybook_for(book.lender.client, address=pb_address, index_dir=index_dir(home))
+    assert pb.index is not None and pb.index.path.parent == home / "index"
+    assert pb.index.path not in (repo.index.path, lb.index.path)
+    assert policybook_for(book.lender.client, address=pb_address).index is None
     plain = repository_for(repository.client, address=repository.address)
     assert plain.index is None
     assert with_index(repo, tmp_path / "else").index.path.parent == home / "index"  # kept
