@@ -72,7 +72,7 @@ from hessian_common.insurance.desk import (
 )
 from hessian_common.insurance.pricing import PricingPolicy, Quote, policy_document
 from hessian_common.learning.calibration import CalibrationSummary
-from hessian_common.products.desk import CALIBRATION_FILE, POLICY_FILE, ProductDesk, _noop
+from hessian_common.products.desk import CALIBRATION_FILE, ProductDesk, _noop
 from hessian_common.types import PPM
 
 INSURANCE_DIR = "insurance"
@@ -242,13 +242,12 @@ class InsuranceDesk(ProductDesk):
     input_error = InsuranceInputError
     what = "insurance"
     who = "insurer"
+    policy_class = PricingPolicy
 
     def __init__(self, lender: Any, book: Any):
         super().__init__(lender, book)
         self._models: dict[int, ClaimsModel] = {}
-        self._policies: dict[int, PricingPolicy] = {}
         self._opened: dict[int, tuple[InsuranceApplication | None, str | None]] = {}
-        self._currencies: dict[int, Currency] = {}
 
     # ------------------------------------------------------------ local state
 
@@ -259,21 +258,6 @@ class InsuranceDesk(ProductDesk):
                 self._read_json(model_id, CLAIMS_MODEL_FILE)
             )
         return self._models[model_id]
-
-    def policy(self, model_id: int) -> PricingPolicy:
-        """The pricing policy ``model_id`` was deployed with."""
-        if model_id not in self._policies:
-            d = self._read_json(model_id, POLICY_FILE)
-            self._policies[model_id] = PricingPolicy.from_dict(d["policy"])
-        return self._policies[model_id]
-
-    def currency(self, model_id: int) -> Currency:
-        """The currency of deployed ``model_id`` (read once)."""
-        if model_id not in self._currencies:
-            self._currencies[model_id] = currency_info(
-                self.book.client, self.book.currency_of(int(model_id))
-            )
-        return self._currencies[model_id]
 
     # ------------------------------------------------------------ deploy
 
@@ -356,7 +340,7 @@ class InsuranceDesk(ProductDesk):
     def deployed_model(self, model_id: int) -> DeployedClaimsModel | None:
         """Our deployment of ``model_id`` (None when not deployed here by us)."""
         d = self.book.deployment(int(model_id))
-        if d is None or d.insurer.lower() != self.lender.address.lower():
+        if d is None or not self.is_ours(d):
             return None
         if not self._has_local(model_id):
             return None
@@ -375,16 +359,6 @@ class InsuranceDesk(ProductDesk):
             currency=self.currency(int(model_id)),
             pool=self.book.pool(int(model_id)),
         )
-
-    def deployed(self) -> list[DeployedClaimsModel]:
-        """Our deployed claims models, in deployment order."""
-        out = []
-        for d in self.book.deployments():
-            if d.insurer.lower() == self.lender.address.lower():
-                view = self.deployed_model(d.model_id)
-                if view is not None:
-                    out.append(view)
-        return out
 
     def _own(self, model_id: int) -> DeployedClaimsModel:
         dm = self.deployed_model(int(model_id))
@@ -491,9 +465,7 @@ class InsuranceDesk(ProductDesk):
             info = self.book.policy(int(policy_id))
         except ContractRevert:
             raise InsuranceInputError({"policy": f"there is no policy #{policy_id}"}) from None
-        if info.insurer.lower() != self.lender.address.lower() or not self._has_local(
-            info.model_id
-        ):
+        if not self.is_ours(info) or not self._has_local(info.model_id):
             raise InsuranceInputError({"policy": f"policy #{policy_id} is not for our models"})
         return info
 

@@ -67,7 +67,7 @@ from hessian_common.lending.pricing import (
     quote,
 )
 from hessian_common.lending.scoring import CreditModel, Score, build_credit_model
-from hessian_common.products.desk import CALIBRATION_FILE, POLICY_FILE, ProductDesk
+from hessian_common.products.desk import CALIBRATION_FILE, ProductDesk
 from hessian_common.progress import Progress, no_progress
 from hessian_common.tasks.workflow import Lender
 from hessian_common.types import PPM, Wei, to_ppm
@@ -264,12 +264,11 @@ class LendingDesk(ProductDesk):
     model_file = CREDIT_MODEL_FILE
     input_error = LendingInputError
     who = "lender"
+    policy_class = PricingPolicy
 
     def __init__(self, lender: Lender, book: LoanBook):
         super().__init__(lender, book)
         self._models: dict[int, CreditModel] = {}
-        self._policies: dict[int, PricingPolicy] = {}
-        self._currencies: dict[int, Any] = {}
         self._opened: dict[int, tuple[Application | None, str | None]] = {}
 
     def credit_model(self, model_id: int) -> CreditModel:
@@ -279,13 +278,6 @@ class LendingDesk(ProductDesk):
                 self._read_json(model_id, CREDIT_MODEL_FILE)
             )
         return self._models[model_id]
-
-    def policy(self, model_id: int) -> PricingPolicy:
-        """The pricing policy ``model_id`` was deployed with."""
-        if model_id not in self._policies:
-            d = self._read_json(model_id, POLICY_FILE)
-            self._policies[model_id] = PricingPolicy.from_dict(d["policy"])
-        return self._policies[model_id]
 
     # ------------------------------------------------------------ deploy
 
@@ -368,7 +360,7 @@ class LendingDesk(ProductDesk):
     def deployed_model(self, model_id: int) -> DeployedModel | None:
         """Our deployment of ``model_id`` (None if not deployed by us or no local files)."""
         d = self.book.deployment(int(model_id))
-        if d is None or d.lender.lower() != self.lender.address.lower():
+        if d is None or not self.is_ours(d):
             return None
         if not self._has_local(model_id):
             return None
@@ -388,31 +380,12 @@ class LendingDesk(ProductDesk):
             currency=self.currency(int(model_id)),
         )
 
-    def currency(self, model_id: int) -> Any:
-        """The :class:`~hessian_common.format.Currency` of ``model_id``'s deployment (chain;
-        read once: a deployment's currency never changes)."""
-        model_id = int(model_id)
-        if model_id not in self._currencies:
-            address = self.book.currency_of(model_id)
-            self._currencies[model_id] = currency_of(self.book.client, address, strict=False)
-        return self._currencies[model_id]
-
     def currencies(self) -> list[Any]:
         """The currencies of our deployments (each once, in deployment order)."""
         out: list[Any] = []
         for d in self.deployed():
             if d.currency is not None and d.currency not in out:
                 out.append(d.currency)
-        return out
-
-    def deployed(self) -> list[DeployedModel]:
-        """Our deployed models, in deployment order."""
-        out = []
-        for d in self.book.deployments():
-            if d.lender.lower() == self.lender.address.lower():
-                view = self.deployed_model(d.model_id)
-                if view is not None:
-                    out.append(view)
         return out
 
     def _own_deployment(self, model_id: int) -> None:
@@ -507,7 +480,7 @@ class LendingDesk(ProductDesk):
             loan = self.book.loan(int(loan_id))
         except ContractRevert:
             raise LendingInputError({"loan": f"there is no loan #{loan_id}"}) from None
-        if loan.lender.lower() != self.lender.address.lower() or not self._has_local(loan.model_id):
+        if not self.is_ours(loan) or not self._has_local(loan.model_id):
             raise LendingInputError({"loan": f"loan #{loan_id} is not for one of our models"})
         return loan
 

@@ -36,9 +36,11 @@ from typing import Any
 import numpy as np
 
 from hessian_common.chain import ModelStatus
+from hessian_common.chain.token import currency_of
 from hessian_common.crypto import decrypt_vector
 from hessian_common.errors import ConfigError, HessianError
 from hessian_common.files import write_private
+from hessian_common.format import Currency
 from hessian_common.tasks.versions import weights_at
 from hessian_common.tasks.workflow import Lender
 from hessian_common.untrusted import MAX_BYTES, fetch
@@ -73,7 +75,10 @@ class ProductDesk:
     input_error: type[HessianError] = ConfigError
     what: str = "product"
     who: str = "deployer"
-    """Words for the deployer in messages ("lender", "insurer")."""
+    """Words for the deployer in messages ("lender", "insurer"), and the field of the book's
+    deployment record that holds its address (``d.lender``, ``d.insurer``)."""
+    policy_class: Any = None
+    """The product's pricing policy (``from_dict``), as kept in ``policy.json``."""
 
     def __init__(self, lender: Lender, book: Any):
         if book.client.address != lender.address:
@@ -85,6 +90,8 @@ class ProductDesk:
         self.book = book
         self.store = lender.store
         self._keys: dict[int, bytes] = {}
+        self._policies: dict[int, Any] = {}
+        self._currencies: dict[int, Currency] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------ local files
@@ -121,6 +128,44 @@ class ProductDesk:
     def _save_application_key(self, model_id: int, private: bytes) -> None:
         self._write_json(model_id, KEY_FILE, self.lender.books.seal_secret(private))
         self._keys[int(model_id)] = private
+
+    def policy(self, model_id: int) -> Any:
+        """The pricing policy ``model_id`` was deployed with (local; cached)."""
+        model_id = int(model_id)
+        if model_id not in self._policies:
+            d = self._read_json(model_id, POLICY_FILE)
+            self._policies[model_id] = self.policy_class.from_dict(d["policy"])
+        return self._policies[model_id]
+
+    def currency(self, model_id: int) -> Currency:
+        """The :class:`~hessian_common.format.Currency` of ``model_id``'s deployment (chain;
+        read once: a deployment's currency never changes)."""
+        model_id = int(model_id)
+        if model_id not in self._currencies:
+            address = self.book.currency_of(model_id)
+            self._currencies[model_id] = currency_of(self.book.client, address, strict=False)
+        return self._currencies[model_id]
+
+    # ------------------------------------------------------------ deployments
+
+    def is_ours(self, record: Any) -> bool:
+        """Whether the book's ``record`` (a deployment, a loan, a policy: its :attr:`who`
+        field) names this deployer."""
+        return str(getattr(record, self.who)).lower() == self.lender.address.lower()
+
+    def deployed_model(self, model_id: int) -> Any:
+        """Our deployment of ``model_id``, or None (the subclass's view)."""
+        raise NotImplementedError
+
+    def deployed(self) -> list[Any]:
+        """Our deployed models (:meth:`deployed_model`), in deployment order."""
+        out = []
+        for d in self.book.deployments():
+            if self.is_ours(d):
+                view = self.deployed_model(d.model_id)
+                if view is not None:
+                    out.append(view)
+        return out
 
     def _refuse(self, errors: Mapping[str, str]) -> HessianError:
         return self.input_error(dict(errors))  # type: ignore[call-arg]
