@@ -7,6 +7,7 @@ data (balance, readable file, target above the initial score) are done by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -332,6 +333,20 @@ def _pct(label: str, default: str, lo: str, hi: str, description: str = "") -> N
         description=description,
         validators=[InputRequired(), NumberRange(min=Decimal(lo), max=Decimal(hi))],
     )
+
+
+def show_errors(form: FlaskForm, errors: Mapping[str, str], fields: Mapping[str, str]) -> None:
+    """Put a product's ``{key: message}`` refusals (a pricing policy's ``errors()``, a desk's
+    ``...InputError``) on ``form``: on the field ``fields.get(key, key)`` when the form has
+    one, else above the form (the model's and the policy's own words as they are)."""
+    for key, message in errors.items():
+        field = getattr(form, fields.get(key, key), None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        elif key in ("model", "policy"):
+            form.form_errors.append(message)
+        else:
+            form.form_errors.append(f"{key}: {message}")
 
 
 class MultiCheckboxField(SelectMultipleField):

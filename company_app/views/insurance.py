@@ -18,7 +18,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from company_app import services
 from company_app.charts import predicted_vs_realised_svg, reliability_svg
-from company_app.forms import ActionForm
+from company_app.forms import ActionForm, show_errors
 from company_app.insurance_forms import AmountForm, DenyForm, InsurancePolicyForm
 from hessian_common.chain.policybook import DenialReason
 from hessian_common.errors import DeploymentNotFound, HessianError, InsuranceInputError
@@ -68,17 +68,6 @@ def policy_from_form(form: InsurancePolicyForm) -> PricingPolicy:
         terms=tuple(sorted(int(t) for t in form.terms.data or ())),
         token_price=str(form.dollars_per_token.data.normalize()),
     )
-
-
-def _show_errors(form: Any, errors: dict[str, str]) -> None:
-    for key, message in errors.items():
-        field = getattr(form, POLICY_FIELD.get(key, key), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-        elif key in ("model", "policy"):
-            form.form_errors.append(message)
-        else:
-            form.form_errors.append(f"{key}: {message}")
 
 
 def _claims_models(desk: Any) -> dict[int, Any]:
@@ -170,12 +159,12 @@ def deploy(model_id: int):
         policy = policy_from_form(form)
         errors = policy.errors()
         if errors:
-            _show_errors(form, errors)
+            show_errors(form, errors, POLICY_FIELD)
         else:
             try:
                 dm = desk.deploy(model_id, policy, claims=(form.claims_file.data or None))
             except InsuranceInputError as exc:
-                _show_errors(form, exc.errors or {"model": str(exc)})
+                show_errors(form, exc.errors or {"model": str(exc)}, POLICY_FIELD)
             else:
                 flash(
                     f"Model #{model_id} is deployed for insurance (calibration: "

@@ -18,7 +18,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from company_app import services
 from company_app.charts import predicted_vs_realised_svg, reliability_svg
 from company_app.currency import offer_currencies, resolve_currency, show_currency_error
-from company_app.forms import ActionForm, ApproveAtForm, DeployPolicyForm
+from company_app.forms import ActionForm, ApproveAtForm, DeployPolicyForm, show_errors
 from hessian_common.chain.currencies import TUSD_CHOICE
 from hessian_common.chain.token import currency_of
 from hessian_common.errors import (
@@ -54,7 +54,6 @@ POLICY_FIELD = {
     "max_amount": "max_amount",
     "terms": "terms",
 }
-
 
 
 @bp.errorhandler(DeploymentNotFound)
@@ -98,17 +97,6 @@ def policy_from_form(form: DeployPolicyForm) -> PricingPolicy:
         max_amount=float(form.max_amount.data),
         terms=tuple(sorted(int(t) for t in form.terms.data)),
     )
-
-
-def _show_errors(form: DeployPolicyForm, errors: dict[str, str]) -> None:
-    for key, message in errors.items():
-        field = getattr(form, POLICY_FIELD.get(key, key), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-        elif key in ("model", "policy"):
-            form.form_errors.append(message)
-        else:
-            form.form_errors.append(f"{key}: {message}")
 
 
 def _summaries() -> dict[int, Any]:
@@ -214,12 +202,12 @@ def _deploy_submitted(desk: Any, model_id: int, form: DeployPolicyForm) -> None:
         policy = policy_from_form(form)
         errors = policy.errors()
         if errors:
-            _show_errors(form, errors)
+            show_errors(form, errors, POLICY_FIELD)
         else:
             try:
                 dm = desk.deploy(model_id, policy, currency=currency)
             except LendingInputError as exc:
-                _show_errors(form, exc.errors or {"model": str(exc)})
+                show_errors(form, exc.errors or {"model": str(exc)}, POLICY_FIELD)
             else:
                 chosen = dm.calibration.chosen
                 flash(
