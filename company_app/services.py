@@ -28,15 +28,30 @@ action that needs it gets the 503 page.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
 from hessian_common.config import Settings, load_settings
 from hessian_common.web.status import Status, probe_status
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+T = TypeVar("T")
+
+
+def _kept(app: Flask, key: str, make: Callable[[], T]) -> T:
+    """``app.extensions[key]``, made by ``make()`` on first use, once (under the lock, which
+    ``make`` may take again); an error in ``make`` keeps nothing, so the next request tries
+    again."""
+    obj = app.extensions.get(key)
+    if obj is None:
+        with _lock:
+            obj = app.extensions.get(key)
+            if obj is None:
+                obj = app.extensions[key] = make()
+    return obj
 
 
 def settings(app: Flask | None = None) -> Settings:
@@ -106,26 +121,24 @@ def lender(app: Flask | None = None) -> Any:
     the next request tries again.
     """
     app = app or current_app
-    obj = app.config.get("LENDER") or app.extensions.get("company_lender")
-    if obj is not None:
-        return obj
-    with _lock:
-        obj = app.extensions.get("company_lender")
-        if obj is None:
-            from hessian_common.tasks import Lender
+    if app.config.get("LENDER") is not None:
+        return app.config["LENDER"]
 
-            obj = Lender.open(
-                web3(app),
-                store(app),
-                state_root=state_dir(app),
-                settings=settings(app),
-                contract_address=app.config.get("CONTRACT_ADDRESS"),
-                dev_index=app.config.get("ACCOUNT_DEV_INDEX"),
-                passphrase=app.extensions.get("company_passphrase"),
-                index_dir=event_index_dir(app),
-            )
-            app.extensions["company_lender"] = obj
-    return obj
+    def make() -> Any:
+        from hessian_common.tasks import Lender
+
+        return Lender.open(
+            web3(app),
+            store(app),
+            state_root=state_dir(app),
+            settings=settings(app),
+            contract_address=app.config.get("CONTRACT_ADDRESS"),
+            dev_index=app.config.get("ACCOUNT_DEV_INDEX"),
+            passphrase=app.extensions.get("company_passphrase"),
+            index_dir=event_index_dir(app),
+        )
+
+    return _kept(app, "company_lender", make)
 
 
 def loanbook(app: Flask | None = None) -> Any:
@@ -137,41 +150,33 @@ def loanbook(app: Flask | None = None) -> Any:
     nothing is cached then, so a LoanBook deployed later is found on the next request.
     """
     app = app or current_app
-    obj = app.config.get("LOANBOOK_OBJ") or app.extensions.get("company_loanbook")
-    if obj is not None:
-        return obj
-    client = lender(app).repo.client  # outside the lock: ``lender`` takes it too
-    with _lock:
-        obj = app.extensions.get("company_loanbook")
-        if obj is None:
-            from hessian_common.chain.wiring import loanbook_for
+    if app.config.get("LOANBOOK_OBJ") is not None:
+        return app.config["LOANBOOK_OBJ"]
 
-            obj = loanbook_for(
-                client,
-                address=app.config.get("LOANBOOK_ADDRESS"),
-                deployments_dir=settings(app).deployments_dir,
-                index_dir=event_index_dir(app),
-            )
-            app.extensions["company_loanbook"] = obj
-    return obj
+    def make() -> Any:
+        from hessian_common.chain.wiring import loanbook_for
+
+        return loanbook_for(
+            lender(app).repo.client,
+            address=app.config.get("LOANBOOK_ADDRESS"),
+            deployments_dir=settings(app).deployments_dir,
+            index_dir=event_index_dir(app),
+        )
+
+    return _kept(app, "company_loanbook", make)
 
 
 def desk(app: Flask | None = None) -> Any:
     """The lender's :class:`~hessian_common.lending.desk.LendingDesk` (the app's lender on the
     LoanBook of :func:`loanbook`); raises ``DeploymentNotFound`` without a LoanBook."""
     app = app or current_app
-    obj = app.extensions.get("company_desk")
-    if obj is not None:
-        return obj
-    lender_obj, book = lender(app), loanbook(app)
-    with _lock:
-        obj = app.extensions.get("company_desk")
-        if obj is None:
-            from hessian_common.lending.desk import LendingDesk
 
-            obj = LendingDesk(lender_obj, book)
-            app.extensions["company_desk"] = obj
-    return obj
+    def make() -> Any:
+        from hessian_common.lending.desk import LendingDesk
+
+        return LendingDesk(lender(app), loanbook(app))
+
+    return _kept(app, "company_desk", make)
 
 
 def policybook(app: Flask | None = None) -> Any:
@@ -180,41 +185,33 @@ def policybook(app: Flask | None = None) -> Any:
     ``deployments/<chainId>-PolicyBook.json``; ``DeploymentNotFound`` when there is none
     (not cached then: one deployed later is found on the next request)."""
     app = app or current_app
-    obj = app.config.get("POLICYBOOK_OBJ") or app.extensions.get("company_policybook")
-    if obj is not None:
-        return obj
-    client = lender(app).repo.client
-    with _lock:
-        obj = app.extensions.get("company_policybook")
-        if obj is None:
-            from hessian_common.chain.wiring import policybook_for
+    if app.config.get("POLICYBOOK_OBJ") is not None:
+        return app.config["POLICYBOOK_OBJ"]
 
-            obj = policybook_for(
-                client,
-                address=app.config.get("POLICYBOOK_ADDRESS"),
-                deployments_dir=settings(app).deployments_dir,
-                index_dir=event_index_dir(app),
-            )
-            app.extensions["company_policybook"] = obj
-    return obj
+    def make() -> Any:
+        from hessian_common.chain.wiring import policybook_for
+
+        return policybook_for(
+            lender(app).repo.client,
+            address=app.config.get("POLICYBOOK_ADDRESS"),
+            deployments_dir=settings(app).deployments_dir,
+            index_dir=event_index_dir(app),
+        )
+
+    return _kept(app, "company_policybook", make)
 
 
 def insurance_desk(app: Flask | None = None) -> Any:
     """The insurer's :class:`~hessian_common.insurance.underwriting.InsuranceDesk` (the app's
     lender on :func:`policybook`); ``DeploymentNotFound`` without a PolicyBook."""
     app = app or current_app
-    obj = app.extensions.get("company_insurance_desk")
-    if obj is not None:
-        return obj
-    lender_obj, book = lender(app), policybook(app)
-    with _lock:
-        obj = app.extensions.get("company_insurance_desk")
-        if obj is None:
-            from hessian_common.insurance.underwriting import InsuranceDesk
 
-            obj = InsuranceDesk(lender_obj, book)
-            app.extensions["company_insurance_desk"] = obj
-    return obj
+    def make() -> Any:
+        from hessian_common.insurance.underwriting import InsuranceDesk
+
+        return InsuranceDesk(lender(app), policybook(app))
+
+    return _kept(app, "company_insurance_desk", make)
 
 
 def status(app: Flask) -> Status:
