@@ -27,14 +27,9 @@ import numpy as np
 
 from hessian_common.errors import ConfigError
 from hessian_common.simulation.insurance import InsuranceOutcome
+from hessian_common.simulation.report import html_table, save_figure
 
 ETH = 10**18
-
-
-def _save(fig: plt.Figure, path: Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_deciles(out: InsuranceOutcome, path: Path) -> None:
@@ -48,7 +43,7 @@ def plot_deciles(out: InsuranceOutcome, path: Path) -> None:
     ax.set_ylabel("claim frequency")
     ax.set_title("Claim frequency: predicted vs realised, by decile")
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_money(out: InsuranceOutcome, path: Path) -> None:
@@ -63,7 +58,7 @@ def plot_money(out: InsuranceOutcome, path: Path) -> None:
         f"Loss ratio {out.loss_ratio:.1%} (the pricing rule's target {out.target_loss_ratio:.1%})"
     )
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_pool(out: InsuranceOutcome, path: Path) -> None:
@@ -84,15 +79,7 @@ def plot_pool(out: InsuranceOutcome, path: Path) -> None:
     ax.set_ylabel("ETH")
     ax.set_title(f"The pool at {out.pool_checks} checks: never short = {out.pool_never_short}")
     ax.legend(loc="upper right")
-    _save(fig, path)
-
-
-def _table(header: list[str], rows: list[list[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    save_figure(fig, path)
 
 
 def _html(out: InsuranceOutcome, images: dict[str, bytes]) -> str:
@@ -133,13 +120,13 @@ table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padd
 img{{max-width:100%}}</style></head><body>
 <h1>Insurance: a claims model sells a policy year on chain</h1>
 <p>{html.escape(scen)}</p>
-<h2>Figures</h2>{_table(["figure", "value"], figures)}
+<h2>Figures</h2>{html_table(["figure", "value"], figures)}
 <h2>Claim frequency by decile of the prediction</h2>
-{_table(["decile", "policies", "predicted", "realised", "truth"], deciles)}
+{html_table(["decile", "policies", "predicted", "realised", "truth"], deciles)}
 {fig("insurance_deciles", "Predicted vs realised claim frequency by decile")}
 {fig("insurance_money", "Premiums and claims paid through the year")}
 {fig("insurance_pool", "The capital pool at every check")}
-<h2>Wall-clock</h2>{_table(["phase", "time"], phases)}
+<h2>Wall-clock</h2>{html_table(["phase", "time"], phases)}
 <p>{html.escape(json.dumps(out.conditions))}</p>
 </body></html>"""
 

@@ -62,7 +62,8 @@ def _eth(wei: int) -> float:
     return wei / WEI_PER_ETH
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """Lay ``fig`` out, write it to ``path`` (PNG, 110 dpi) and close it (every report's)."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -88,7 +89,7 @@ def plot_scores(result: SimulationResult, path: Path) -> None:
     ax.set_title("Model score vs submissions")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def payout_panels(result: SimulationResult) -> list[tuple[str, dict[int, int], int]]:
@@ -126,7 +127,7 @@ def _scatter_per_mechanism(result: SimulationResult, path: Path, x_of, xlabel: s
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_rewards_vs_rows(result: SimulationResult, path: Path) -> None:
@@ -168,7 +169,7 @@ def plot_bad_owner_earnings(result: SimulationResult, path: Path) -> None:
     if kinds:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_gas(result: SimulationResult, path: Path) -> None:
@@ -185,7 +186,7 @@ def plot_gas(result: SimulationResult, path: Path) -> None:
     ax.set_title("Gas spent per role")
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3, axis="y")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_phases(result: SimulationResult, path: Path) -> None:
@@ -198,7 +199,7 @@ def plot_phases(result: SimulationResult, path: Path) -> None:
         ax.text(v, y, f" {v:.1f} s", va="center", fontsize=8)
     ax.set_xlabel("seconds")
     ax.set_title(f"Wall-clock per phase (total {sum(secs):.1f} s)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_lending_by_grade(result: SimulationResult, path: Path) -> None:
@@ -229,7 +230,7 @@ def plot_lending_by_grade(result: SimulationResult, path: Path) -> None:
         ax.set_xticks(x, grades)
         ax.set_xlabel("credit grade")
         ax.grid(alpha=0.3, axis="y")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_lending_calibration(result: SimulationResult, path: Path) -> None:
@@ -256,7 +257,7 @@ def plot_lending_calibration(result: SimulationResult, path: Path) -> None:
     ax.set_title("Predicted vs realised default by PD bucket")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_lending_returns(result: SimulationResult, path: Path) -> None:
@@ -284,7 +285,7 @@ def plot_lending_returns(result: SimulationResult, path: Path) -> None:
     ax.set_ylabel(f"cumulative cash flow (thousand {r.get('currency', '')})")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _fmt_pct(x: float | None, digits: int = 1) -> str:
@@ -297,7 +298,7 @@ def _lending_html(result: SimulationResult, figure) -> str:
         return ""
     s = result.lending.summary()
     r = s["returns"]
-    head = _table(
+    head = html_table(
         ["figure", "value"],
         [
             ["model deployed", f"{s['model_id']} ({s['mechanism']}), LoanBook {s['loanbook']}"],
@@ -324,7 +325,7 @@ def _lending_html(result: SimulationResult, figure) -> str:
             ["wall-clock of the phase", f"{s['total_s']:.1f} s"],
         ],
     )  # fmt: skip
-    grades = _table(
+    grades = html_table(
         ["grade", "applied", "approved", "approval", "mean PD", "mean APR", "defaulted",
          "default rate (funded)", "default rate (all, truth)", "default rate (declined, truth)"],
         [
@@ -338,7 +339,7 @@ def _lending_html(result: SimulationResult, figure) -> str:
     )  # fmt: skip
 
     def buckets(rows: list[dict]) -> str:
-        return _table(
+        return html_table(
             ["PD bucket", "loans", "mean predicted PD", "realised default rate", "95% interval"],
             [
                 [f"{b['lo'] * 100:.0f}-{b['hi'] * 100:.0f}%", b["count"],
@@ -348,11 +349,11 @@ def _lending_html(result: SimulationResult, figure) -> str:
             ],
         )  # fmt: skip
 
-    gas = _table(
+    gas = html_table(
         ["operation", "mean gas per call"],
         [[op, f"{g:,}"] for op, g in s["gas_mean_per_operation"].items()],
     )
-    phases = _table(["phase", "seconds"], [[k, f"{v:.2f}"] for k, v in s["phases_s"].items()])
+    phases = html_table(["phase", "seconds"], [[k, f"{v:.2f}"] for k, v in s["phases_s"].items()])
     return f"""<h1>Lending: the trained model decides {s["borrowers"]} loans</h1>
 <p>The closed model is deployed on a LoanBook on the same chain. Generated borrowers (a seed
 distinct from the training data's) apply with sealed applications; the lender decides each as
@@ -380,8 +381,9 @@ def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.4f}"
 
 
-def _table(header: list[str], rows: list[list[object]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+def html_table(header: list[str], rows: list[list[object]]) -> str:
+    """An HTML table of ``rows`` under ``header``, every cell escaped (every report's)."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
     )
@@ -398,7 +400,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
 
-    headline = _table(
+    headline = html_table(
         ["figure", "value"],
         [
             ["owners (misbehaving)", f"{s['owners']} ({s['bad_owners']})"],
@@ -415,7 +417,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
             ["wall-clock total", f"{s['total_s']:.1f} s"],
         ],
     )
-    kinds = _table(
+    kinds = html_table(
         ["kind", "owners", "share of the bounty", "largest owner"],
         [
             [k, v["owners"], f"{v['share'] * 100:.3f}%", f"{v['max_owner_share'] * 100:.3f}%"]
@@ -437,7 +439,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
             audit_rows.append(
                 ["", "lie told", "", "", "", f"update #{lie['update_id']}", lie["lie"]]
             )
-    audit = _table(
+    audit = html_table(
         ["model", "verdict", "checked", "matched", "unverifiable", "mismatches", "evidence"],
         audit_rows,
     )
@@ -455,7 +457,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
         ]
         for name, m in s["mechanisms"].items()
     ]
-    mech = _table(
+    mech = html_table(
         [
             "mechanism",
             "bounty paid",
@@ -493,7 +495,7 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
                 *rewards,
             ]
         )
-    owners = _table(
+    owners = html_table(
         [
             "arrival",
             "owner",
@@ -510,10 +512,10 @@ def _html(result: SimulationResult, images: dict[str, bytes]) -> str:
     gas_rows = [
         [role, op, f"{g:,}"] for role, per in result.gas.items() for op, g in sorted(per.items())
     ]
-    gas = _table(["role", "operation", "gas"], gas_rows)
-    phases = _table(["phase", "seconds"], [[k, f"{v:.2f}"] for k, v in result.phases.items()])
-    cond = _table(["condition", "value"], [[k, v] for k, v in result.conditions.items()])
-    scen = _table(["knob", "value"], [[k, v] for k, v in result.scenario.items()])
+    gas = html_table(["role", "operation", "gas"], gas_rows)
+    phases = html_table(["phase", "seconds"], [[k, f"{v:.2f}"] for k, v in result.phases.items()])
+    cond = html_table(["condition", "value"], [[k, v] for k, v in result.conditions.items()])
+    scen = html_table(["knob", "value"], [[k, v] for k, v in result.scenario.items()])
     style = (
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0;font-size:0.85em}"
