@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import flash
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, SubmitField
@@ -52,6 +53,18 @@ class ActionForm(FlaskForm):
     """A bare CSRF-protected button (withdraw, retry, claim, discard)."""
 
     go = SubmitField("Go")
+
+
+EXPIRED = "The form expired; reload the page and try again."
+
+
+def form_ok(form: FlaskForm | None = None) -> bool:
+    """``form`` (default: an :class:`ActionForm`) posted with a valid CSRF token; otherwise
+    the page's next view says the form expired."""
+    if (form or ActionForm()).validate_on_submit():
+        return True
+    flash(EXPIRED, "error")
+    return False
 
 
 class ApplicationForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from data_owner_app.forms import ActionForm
+from data_owner_app.forms import ActionForm, form_ok
 from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.chain.token import currency_of
@@ -70,9 +70,7 @@ def _loanbook(svc):
 def withdraw():
     """Withdraw everything the contract owes this owner in one currency (the form's
     ``currency``: ``eth`` or a token's address; ether by default)."""
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash("The form expired; reload the page and try again.", "error")
+    if not form_ok():
         return redirect(url_for("account.overview"))
     repo = services().repo
     try:
@@ -88,9 +86,7 @@ def withdraw():
 @bp.post("/claim/<int:update_id>")
 def claim(update_id: int):
     """Claim an EQUAL / PRO_RATA_GAIN share of a closed model (then withdraw it)."""
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash("The form expired; reload the page and try again.", "error")
+    if not form_ok():
         return redirect(url_for("account.overview"))
     try:
         amount = owner.claim_share(services().repo, update_id)
@@ -108,9 +104,7 @@ def claim(update_id: int):
 @bp.post("/claim-forfeit/<int:update_id>")
 def claim_forfeit(update_id: int):
     """Claim this submission's share of a bounty the lender forfeited (no reveal in time)."""
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash("The form expired; reload the page and try again.", "error")
+    if not form_ok():
         return redirect(url_for("account.overview"))
     try:
         amount = owner.claim_forfeit(services().repo, update_id)

@@ -18,7 +18,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from data_owner_app.forms import ActionForm, application_form
+from data_owner_app.forms import EXPIRED, ActionForm, application_form
 from data_owner_app.services import services
 from hessian_common.errors import (
     ApplicationAlreadySent,
@@ -27,7 +27,6 @@ from hessian_common.errors import (
     StoreUnavailable,
 )
 
-EXPIRED = "The form expired; reload the page and try again."
 KEPT = (
     "Nothing was sent. Your answers are kept on this machine and will be filled in when you "
     "come back to this form."
@@ -58,15 +57,6 @@ class ApplicationPage:
     sent: str
     """What the flash says after "Application sent as <item> #<id>: "."""
     form_kw: Callable[[Any], dict[str, Any]] = field(default=lambda offer: {})
-
-
-def form_ok() -> bool:
-    """A posted action form (:class:`~data_owner_app.forms.ActionForm`) with a valid CSRF
-    token; otherwise the page will say the form expired."""
-    if ActionForm().validate_on_submit():
-        return True
-    flash(EXPIRED, "error")
-    return False
 
 
 def application_page(page: ApplicationPage, model_id: int) -> Any:

@@ -38,9 +38,9 @@ from flask import (
     url_for,
 )
 
-from data_owner_app.forms import ActionForm
+from data_owner_app.forms import ActionForm, form_ok
 from data_owner_app.services import services
-from data_owner_app.views.applying import ApplicationPage, application_page, form_ok
+from data_owner_app.views.applying import ApplicationPage, application_page
 from hessian_common.chain.token import currency_of
 from hessian_common.errors import (
     ConfigError,

@@ -29,9 +29,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from data_owner_app.forms import ActionForm
+from data_owner_app.forms import ActionForm, form_ok
 from data_owner_app.services import services
-from data_owner_app.views.applying import ApplicationPage, application_page, form_ok
+from data_owner_app.views.applying import ApplicationPage, application_page
 from hessian_common.errors import (
     DeploymentNotFound,
     HessianError,

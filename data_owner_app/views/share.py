@@ -33,7 +33,7 @@ from flask import (
     url_for,
 )
 
-from data_owner_app.forms import ShareForm, SubmitForm
+from data_owner_app.forms import ShareForm, SubmitForm, form_ok
 from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.errors import ChainUnavailable, DataError, HessianError
@@ -289,8 +289,7 @@ def start(token: str):
     """Step 3: start the job (refused if the check found a blocker)."""
     item = _staged(token)
     form = SubmitForm()
-    if not form.validate_on_submit():
-        flash("The form expired; reload the page and try again.", "error")
+    if not form_ok(form):
         return redirect(url_for("share.preview", token=token))
     if not form.confirm.data:
         flash("Tick the box to confirm the deposit before submitting.", "error")

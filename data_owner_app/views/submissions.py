@@ -8,7 +8,7 @@ import re
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from web3.exceptions import TransactionNotFound
 
-from data_owner_app.forms import ActionForm
+from data_owner_app.forms import ActionForm, form_ok
 from data_owner_app.services import services
 from hessian_common import owner
 from hessian_common.errors import ChainUnavailable
@@ -107,9 +107,7 @@ def status_json():
 @bp.post("/<int:entry_id>/retry")
 def retry(entry_id: int):
     """Try a waiting submission again now instead of waiting for its next attempt."""
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash("The form expired; reload the page and try again.", "error")
+    if not form_ok():
         return redirect(url_for("submissions.index"))
     svc = services()
     try:
