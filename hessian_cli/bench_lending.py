@@ -219,30 +219,16 @@ def _ratio(a: float, b: float) -> float | None:
 
 def _chain_round_trip(bench: Bench, quotes: list[Quote], policy: PricingPolicy, k: int) -> dict:
     """Time ``LoanBook.decide`` for the first ``k`` applications on a fresh eth-tester chain."""
-    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_cli.chain import bench_chain, closed_bench_model
+    from hessian_common.chain.client import ChainClient
     from hessian_common.chain.compile import load_artifact
-    from hessian_common.chain.deploy import deploy_loanbook, deploy_repository
+    from hessian_common.chain.deploy import deploy_loanbook
     from hessian_common.chain.loanbook import LoanBook
-    from hessian_common.chain.repository import ModelRepository, test_set_commitment
 
-    w3 = eth_tester_web3()
-    accounts = [dev_account(i) for i in range(2)]
-    for i, acc in enumerate(accounts):
-        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    w3, accounts = bench_chain(2)
     abis = [load_artifact("ModelRepository").abi, load_artifact("LoanBook").abi]
     lender = ChainClient(w3, accounts[0], abis=abis)
-    repo = ModelRepository(lender, deploy_repository(lender, record=False))
-    now = lender.block_timestamp()
-    model_id = repo.create_model(
-        CHAIN_CID,
-        bounty=10**15,
-        initial_score=600_000,
-        target_score=700_000,
-        deadline=now + 86_400,
-        evaluation_window=3_600,
-        test_set_commitment=test_set_commitment(CHAIN_CID, b"\x01" * 32),
-    )
-    repo.close_model(model_id)
+    repo, model_id = closed_bench_model(lender, CHAIN_CID, b"\x01" * 32)
     book = LoanBook(lender, deploy_loanbook(lender, repo.address, record=False))
     book.deploy_model(model_id, CHAIN_CID, bytes(range(1, 33)))
     borrower = book.as_account(lender.with_account(accounts[1]))

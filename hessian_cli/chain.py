@@ -210,6 +210,39 @@ def _deploy_tokens(client: Any, deployments_dir: Path, hsn_recipient: str | None
         )
 
 
+def bench_chain(accounts: int) -> tuple[Any, list[Any]]:
+    """The chain every gas bench runs on: an in-process eth-tester ``Web3`` and its first
+    ``accounts`` dev accounts, each funded with 10,000 ETH by the tester's own account."""
+    from hessian_common.chain.client import dev_account, eth_tester_web3
+
+    w3 = eth_tester_web3()
+    out = [dev_account(i) for i in range(accounts)]
+    for i, acc in enumerate(out):
+        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    return w3, out
+
+
+def closed_bench_model(client: Any, cid: str, salt: bytes) -> tuple[Any, int]:
+    """A fresh ModelRepository (not recorded) and a model of ``client``'s account on it (spec
+    ``cid``, test-set commitment salted with ``salt``), created and closed at once: what a
+    product contract's bench deploys."""
+    from hessian_common.chain.deploy import deploy_repository
+    from hessian_common.chain.repository import ModelRepository, test_set_commitment
+
+    repo = ModelRepository(client, deploy_repository(client, record=False))
+    model_id = repo.create_model(
+        cid,
+        bounty=10**15,
+        initial_score=600_000,
+        target_score=700_000,
+        deadline=client.block_timestamp() + 86_400,
+        evaluation_window=3_600,
+        test_set_commitment=test_set_commitment(cid, salt),
+    )
+    repo.close_model(model_id)
+    return repo, model_id
+
+
 def measure_gas() -> list[tuple[str, str, int]]:
     """Run every operation once on a fresh eth-tester chain; ``(operation, case, gas)`` rows.
 
@@ -218,15 +251,12 @@ def measure_gas() -> list[tuple[str, str, int]]:
     worst case: a share model's first paid submission reaching the target as the only one,
     which closes the model, fixes the pool and is its owner's first credit.
     """
-    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.client import ChainClient
     from hessian_common.chain.compile import load_artifact
     from hessian_common.chain.repository import Mechanism, ModelRepository, test_set_commitment
 
-    w3 = eth_tester_web3()
+    w3, accounts = bench_chain(5)
     tester = w3.provider.ethereum_tester
-    accounts = [dev_account(i) for i in range(5)]
-    for i, acc in enumerate(accounts):
-        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
     art = load_artifact("ModelRepository")
     lender = ChainClient(w3, accounts[0], abis=[art.abi])
     rows: list[tuple[str, str, int]] = []
@@ -404,18 +434,13 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
 
     The loans are 1 ETH (a $10,000 loan at 1e14 wei per dollar), 12 % APR, 36 months.
     """
-    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.client import ChainClient
     from hessian_common.chain.compile import load_artifact
-    from hessian_common.chain.deploy import deploy_repository
     from hessian_common.chain.loanbook import LoanBook
-    from hessian_common.chain.repository import ModelRepository, test_set_commitment
     from hessian_common.chain.token import ZERO_ADDRESS as ETH
 
-    w3 = eth_tester_web3()
+    w3, accounts = bench_chain(3)
     tester = w3.provider.ethereum_tester
-    accounts = [dev_account(i) for i in range(3)]
-    for i, acc in enumerate(accounts):
-        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
     lender_client = ChainClient(w3, accounts[0])
     rows: list[tuple[str, str, int]] = []
 
@@ -427,17 +452,7 @@ def measure_loanbook_gas() -> list[tuple[str, str, int]]:
         tester.mine_blocks(1)
 
     cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # a real CIDv1 raw
-    repo = ModelRepository(lender_client, deploy_repository(lender_client, record=False))
-    model_id = repo.create_model(
-        cid,
-        bounty=10**15,
-        initial_score=600_000,
-        target_score=700_000,
-        deadline=lender_client.block_timestamp() + 86_400,
-        evaluation_window=3_600,
-        test_set_commitment=test_set_commitment(cid, b"\x07" * 32),
-    )
-    repo.close_model(model_id)
+    repo, model_id = closed_bench_model(lender_client, cid, b"\x07" * 32)
     art = load_artifact("LoanBook")
     day = 86_400
     receipt = lender_client.deploy(
@@ -523,17 +538,12 @@ def measure_policybook_gas() -> list[tuple[str, str, int]]:
     Ether policies: a 20 ETH pool, a 5 ETH limit with a 0.25 ETH deductible, a 0.12 ETH
     premium, one year of cover, 14 days to decide a claim.
     """
-    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
-    from hessian_common.chain.deploy import deploy_repository
+    from hessian_common.chain.client import ChainClient
     from hessian_common.chain.policybook import PolicyBook, deploy_policybook
-    from hessian_common.chain.repository import ModelRepository, test_set_commitment
     from hessian_common.chain.token import ZERO_ADDRESS as ETH
 
-    w3 = eth_tester_web3()
+    w3, accounts = bench_chain(3)
     tester = w3.provider.ethereum_tester
-    accounts = [dev_account(i) for i in range(3)]
-    for i, acc in enumerate(accounts):
-        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
     insurer_client = ChainClient(w3, accounts[0])
     rows: list[tuple[str, str, int]] = []
 
@@ -545,17 +555,7 @@ def measure_policybook_gas() -> list[tuple[str, str, int]]:
         tester.mine_blocks(1)
 
     cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
-    repo = ModelRepository(insurer_client, deploy_repository(insurer_client, record=False))
-    model_id = repo.create_model(
-        cid,
-        bounty=10**15,
-        initial_score=600_000,
-        target_score=700_000,
-        deadline=insurer_client.block_timestamp() + 86_400,
-        evaluation_window=3_600,
-        test_set_commitment=test_set_commitment(cid, b"\x07" * 32),
-    )
-    repo.close_model(model_id)
+    repo, model_id = closed_bench_model(insurer_client, cid, b"\x07" * 32)
     day, eth = 86_400, 10**18
     address = deploy_policybook(
         insurer_client,

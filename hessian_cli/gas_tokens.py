@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hessian_cli.chain import DECA10B_NB_UPDATE_GAS, ETH_ADDRESS
+from hessian_cli.chain import (
+    DECA10B_NB_UPDATE_GAS,
+    ETH_ADDRESS,
+    bench_chain,
+    closed_bench_model,
+)
 
 TOKEN_GAS_TARGETS = {
     "submitUpdate": 150_000,
@@ -49,15 +54,12 @@ def _run(token_mode: bool) -> dict[tuple[str, str], int]:
     """One run of the scenario; ``(op, case) -> gas``."""
     from eth_account import Account
 
-    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.client import ChainClient
     from hessian_common.chain.compile import load_artifact
     from hessian_common.chain.repository import Mechanism, ModelRepository, test_set_commitment
     from hessian_common.chain.token import Token
 
-    w3 = eth_tester_web3()
-    accounts = [dev_account(i) for i in range(4)]
-    for i, acc in enumerate(accounts):
-        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    w3, accounts = bench_chain(4)
     art = load_artifact("ModelRepository")
     lender = ChainClient(w3, accounts[0], abis=[art.abi])
     repo = ModelRepository(lender, lender.deploy(art.abi, art.bytecode)["contractAddress"])
@@ -196,29 +198,15 @@ need two (the ``approve`` alone is about 46,000)."""
 def _run_loanbook(token_mode: bool) -> dict[tuple[str, str], int]:
     """One loan's life on a fresh chain, in ether (1 ETH) or in TestUSD (10,000 tUSD, 6
     decimals, paid by EIP-2612 permits through the wrapper); ``(op, case) -> gas``."""
-    from hessian_common.chain.client import ChainClient, dev_account, eth_tester_web3
+    from hessian_common.chain.client import ChainClient
     from hessian_common.chain.compile import load_artifact
-    from hessian_common.chain.deploy import deploy_repository, deploy_test_usd
+    from hessian_common.chain.deploy import deploy_test_usd
     from hessian_common.chain.loanbook import LoanBook
-    from hessian_common.chain.repository import ModelRepository, test_set_commitment
     from hessian_common.chain.token import TestUSD
 
-    w3 = eth_tester_web3()
-    accounts = [dev_account(i) for i in range(2)]
-    for i, acc in enumerate(accounts):
-        w3.eth.send_transaction({"from": w3.eth.accounts[i], "to": acc.address, "value": 10**22})
+    w3, accounts = bench_chain(2)
     lender_client = ChainClient(w3, accounts[0])
-    repo = ModelRepository(lender_client, deploy_repository(lender_client, record=False))
-    model_id = repo.create_model(
-        CID,
-        bounty=10**15,
-        initial_score=600_000,
-        target_score=700_000,
-        deadline=lender_client.block_timestamp() + DAY,
-        evaluation_window=3_600,
-        test_set_commitment=test_set_commitment(CID, b"\x07" * 32),
-    )
-    repo.close_model(model_id)
+    repo, model_id = closed_bench_model(lender_client, CID, b"\x07" * 32)
     art = load_artifact("LoanBook")
     address = lender_client.deploy(
         art.abi, art.bytecode, repo.address, 30 * DAY, 120 * DAY, 7 * DAY, 7 * DAY
