@@ -244,14 +244,14 @@ def send_once(
     used = book.digest_used(int(model_id), digest)
     pending = None if apps is None else apps / f"pending-{digest.hex()}.json"
     if used:
-        if apps is not None and pending is not None and pending.is_file():
-            os.replace(pending, apps / f"{int(used)}.json")
+        if pending is not None and pending.is_file():
+            os.replace(pending, pending.with_name(f"{int(used)}.json"))
         raise ApplicationAlreadySent(int(model_id), int(used))
     if pending is not None:
         write_private(pending, application.to_bytes())
     new_id = int(send(digest))
-    if apps is not None and pending is not None:
-        os.replace(pending, apps / f"{new_id}.json")
+    if pending is not None:
+        os.replace(pending, pending.with_name(f"{new_id}.json"))
     return new_id
 
 
